@@ -1,0 +1,26 @@
+// What the service layer works with: the config, the database (kysely for reads), the one
+// writer, an event bus for live updates, and a clock.
+import { EventEmitter } from 'node:events';
+import type { Events, EventName } from '../../core/api/contract';
+import type { Config } from '../config';
+import type { TallyDb } from '../db/open';
+import type { BatchedWriter } from '../writer/writer';
+
+export class EventBus {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  emit<E extends EventName>(event: E, payload: Events[E]): void {
+    this.emitter.emit(event, payload);
+  }
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
+    this.emitter.on(event, listener);
+    return () => this.emitter.off(event, listener);
+  }
+}
+
+export interface AgentContext {
+  readonly config: Readonly<Config>;
+  readonly tdb: TallyDb;
+  readonly writer: BatchedWriter;
+  readonly events: EventBus;
+  readonly now: () => number;
+}

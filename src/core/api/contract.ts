@@ -1,0 +1,18 @@
+// The one typed API contract, implemented by the agent's service layer (src/agent/api) and
+// reached through two transports: Electron IPC (src/preload) and HTTP (src/agent/http).
+// Each domain declares its handlers and events in its own file; this file only combines them.
+import type { UsageEvents, UsageHandlers } from './usage';
+
+export type Handlers = UsageHandlers;
+export type Events = UsageEvents;
+
+export type HandlerName = keyof Handlers;
+export type HandlerArgs<K extends HandlerName> = Parameters<Handlers[K]>[0];
+export type HandlerResult<K extends HandlerName> = ReturnType<Handlers[K]>;
+export type EventName = keyof Events;
+
+/** What the renderer holds: one call per handler, replies as ApiReply, and event subscriptions. */
+export interface TallyClient {
+  call<K extends HandlerName>(name: K, args: HandlerArgs<K>): Promise<import('./reply').ApiReply<HandlerResult<K>>>;
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+}

@@ -1,0 +1,149 @@
+// Usage records: what callers send, what gets stored, and the validation between them.
+// Validation is hand-written rather than schema-driven because it runs once per record on the
+// ingestion hot path; every failure names its field.
+import { invalid } from './errors';
+import { CUSTOMER_ID, type ServiceDefinition } from './services';
+
+/** What a caller sends. Quantity is in the service's base unit. */
+export interface RecordInput {
+  readonly service: string;
+  readonly quantity: number;
+  readonly metadata?: Record<string, unknown> | undefined;
+  readonly customerId?: string | undefined;
+  readonly userId?: string | undefined;
+  /** When the usage happened: ms since epoch, ISO text, or Date. Default: now. */
+  readonly recordedAt?: number | string | Date | undefined;
+  /** A caller-chosen ULID makes a retried send idempotent: a second insert is ignored. */
+  readonly id?: string | undefined;
+  readonly source?: string | undefined;
+}
+
+/** A record that passed validation, normalised, not yet priced. */
+export interface ValidRecord {
+  readonly id: string | null;
+  readonly service: string;
+  readonly quantity: number;
+  readonly metadataJson: string;
+  readonly customerId: string;
+  readonly userId: string | null;
+  readonly recordedAt: number;
+  readonly source: string;
+}
+
+/** A stored record, as readers see it. */
+export interface UsageRecord {
+  readonly seq: number;
+  readonly id: string;
+  readonly recordedAt: number;
+  readonly customerId: string;
+  readonly userId: string | null;
+  readonly hostId: string;
+  readonly service: string;
+  readonly quantity: number;
+  readonly unitPrice: string;
+  readonly costNanos: number;
+  readonly metadata: Record<string, unknown>;
+  readonly source: string;
+}
+
+export const METADATA_MAX_BYTES = 8 * 1024;
+/** Usage may be backfilled up to five years back; clocks may run up to five minutes ahead. */
+export const MAX_PAST_MS = 5 * 366 * 86_400_000;
+export const MAX_FUTURE_MS = 5 * 60_000;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const SOURCE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$/;
+
+export interface ValidationContext {
+  readonly services: ReadonlyMap<string, ServiceDefinition>;
+  readonly defaultCustomerId: string;
+  readonly defaultSource: string;
+  readonly now: number;
+}
+
+/**
+ * Checks one record and returns its normalised form; throws TallyError('invalid_input')
+ * naming the field. `path` prefixes field names for batches ("events[3].quantity").
+ */
+export function validateRecord(input: unknown, ctx: ValidationContext, path = ''): ValidRecord {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw invalid(path || 'record', 'must be an object');
+  }
+  const r = input as Record<string, unknown>;
+  const f = (name: string): string => (path ? `${path}.${name}` : name);
+
+  const serviceName = r.service;
+  if (typeof serviceName !== 'string' || serviceName.length === 0) throw invalid(f('service'), 'is required (a service name)');
+  const service = ctx.services.get(serviceName);
+  if (!service) {
+    throw invalid(f('service'), `unknown service "${serviceName.slice(0, 64)}" (known: ${[...ctx.services.keys()].join(', ')})`);
+  }
+
+  const quantity = r.quantity;
+  if (typeof quantity !== 'number') throw invalid(f('quantity'), 'must be a number');
+  if (!Number.isFinite(quantity)) throw invalid(f('quantity'), 'must be finite');
+  if (quantity < 0) throw invalid(f('quantity'), 'must be ≥ 0');
+  if (service.integerOnly && !Number.isInteger(quantity)) {
+    throw invalid(f('quantity'), `must be a whole number of ${service.baseUnit}`);
+  }
+  if (quantity > Number.MAX_SAFE_INTEGER) throw invalid(f('quantity'), 'is too large');
+
+  let metadataJson = '{}';
+  const metadata = r.metadata;
+  if (metadata !== undefined && metadata !== null) {
+    if (typeof metadata !== 'object' || Array.isArray(metadata)) throw invalid(f('metadata'), 'must be a JSON object');
+    try {
+      metadataJson = JSON.stringify(metadata);
+    } catch {
+      throw invalid(f('metadata'), 'must be serialisable JSON');
+    }
+    // Length in UTF-16 units is a lower bound of the UTF-8 size: measure bytes only when close.
+    if (metadataJson.length > METADATA_MAX_BYTES / 4 && utf8Length(metadataJson) > METADATA_MAX_BYTES) {
+      throw invalid(f('metadata'), `must be at most ${METADATA_MAX_BYTES} bytes as JSON`);
+    }
+  }
+  for (const key of service.requiredFields) {
+    const value = (metadata as Record<string, unknown> | undefined)?.[key];
+    if (value === undefined || value === null || value === '') {
+      throw invalid(f(`metadata.${key}`), `is required for service "${service.name}"`);
+    }
+  }
+
+  const customerId = r.customerId ?? ctx.defaultCustomerId;
+  if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId)) {
+    throw invalid(f('customerId'), 'must be 1-128 characters of letters, digits and . _ : @ - (starting with a letter or digit)');
+  }
+  const userId = r.userId ?? null;
+  if (userId !== null && (typeof userId !== 'string' || !CUSTOMER_ID.test(userId))) {
+    throw invalid(f('userId'), 'must be 1-128 characters of letters, digits and . _ : @ - (starting with a letter or digit)');
+  }
+
+  let recordedAt = ctx.now;
+  const at = r.recordedAt;
+  if (at !== undefined && at !== null) {
+    if (typeof at === 'number') recordedAt = at;
+    else if (typeof at === 'string') recordedAt = Date.parse(at);
+    else if (at instanceof Date) recordedAt = at.getTime();
+    else throw invalid(f('recordedAt'), 'must be an ISO 8601 time or milliseconds since the epoch');
+    if (!Number.isInteger(recordedAt)) throw invalid(f('recordedAt'), 'must be an ISO 8601 time or whole milliseconds since the epoch');
+    if (recordedAt > ctx.now + MAX_FUTURE_MS) throw invalid(f('recordedAt'), 'is more than 5 minutes in the future');
+    if (recordedAt < ctx.now - MAX_PAST_MS) throw invalid(f('recordedAt'), 'is more than 5 years in the past');
+  }
+
+  const id = r.id ?? null;
+  if (id !== null && (typeof id !== 'string' || !ULID.test(id))) throw invalid(f('id'), 'must be a ULID (26 characters, Crockford base32)');
+
+  const source = r.source ?? ctx.defaultSource;
+  if (typeof source !== 'string' || !SOURCE.test(source)) throw invalid(f('source'), 'must be 1-64 characters of letters, digits and . _ : / @ -');
+
+  return { id: id as string | null, service: serviceName, quantity, metadataJson, customerId, userId: userId as string | null, recordedAt, source };
+}
+
+/** All or nothing: validates every record first; the first bad one fails the whole call. */
+export function validateRecords(inputs: readonly unknown[], ctx: ValidationContext, path = 'records'): ValidRecord[] {
+  return inputs.map((input, i) => validateRecord(input, ctx, `${path}[${i}]`));
+}
+
+const encoder = new TextEncoder();
+function utf8Length(text: string): number {
+  return encoder.encode(text).length;
+}

@@ -20,6 +20,13 @@ export const ConfigSchema = z.strictObject({
   hostId: z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)'),
   currency: z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 code'),
   writer: Writer,
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    /** Listening on anything but loopback must be asked for explicitly. */
+    allowNonLoopback: z.boolean(),
+    bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+  }),
   alerts: z.strictObject({
     warning: z.number().min(1).max(1000),
     critical: z.number().min(1).max(1000),
@@ -38,6 +45,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     hostId: os.hostname().replace(/[^A-Za-z0-9._:@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'localhost',
     currency: 'USD',
     writer: { batchSize: 100, batchTimeoutSeconds: 5, maxQueue: 100_000, durability: 'normal' },
+    http: { host: '127.0.0.1', port: 7878, allowNonLoopback: false, bodyLimitBytes: 5 * 1024 * 1024 },
     alerts: { warning: 75, critical: 90, exceeded: 100 },
   };
 }
@@ -56,6 +64,8 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
   if (env.TALLY_DB) out.db = env.TALLY_DB;
   if (env.TALLY_CUSTOMER_ID) out.customerId = env.TALLY_CUSTOMER_ID;
   if (env.TALLY_HOST_ID) out.hostId = env.TALLY_HOST_ID;
+  const port = numberFrom(env, 'TALLY_PORT');
+  if (port !== undefined) out.http = { port };
   const writer: DeepPartial<Config['writer']> = {};
   const batchSize = numberFrom(env, 'USAGE_BATCH_SIZE');
   if (batchSize !== undefined) writer.batchSize = batchSize;

@@ -6,10 +6,18 @@ import type { Config } from '../config';
 import type { TallyDb } from '../db/open';
 import type { BatchedWriter } from '../writer/writer';
 
+const ANY = Symbol('any event');
+
 export class EventBus {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
   emit<E extends EventName>(event: E, payload: Events[E]): void {
     this.emitter.emit(event, payload);
+    this.emitter.emit(ANY, event, payload);
+  }
+  /** Every event with its name: the HTTP API relays them all as server-sent events. */
+  onAny(listener: (event: EventName, payload: Events[EventName]) => void): () => void {
+    this.emitter.on(ANY, listener);
+    return () => this.emitter.off(ANY, listener);
   }
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
     this.emitter.on(event, listener);

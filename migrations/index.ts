@@ -1,6 +1,8 @@
 // The static list of migrations. Frozen in time: each file is plain SQL and imports nothing
 // from the app. Add a new file with the next number and append it here; never edit a shipped one.
 import m0001 from './0001_init.sql';
+import m0003 from './0003_analytics.sql';
+import m0004 from './0004_sync.sql';
 
 export interface Migration {
   readonly id: number;
@@ -8,4 +10,8 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ id: 1, name: 'init', sql: m0001 }];
+export const migrations: readonly Migration[] = [
+  { id: 1, name: 'init', sql: m0001 },
+  { id: 3, name: 'analytics', sql: m0003 },
+  { id: 4, name: 'sync', sql: m0004 },
+];

@@ -76,6 +76,21 @@ export interface WriterMetrics {
   totalFlushMs: number;
 }
 
+interface MonthToDate {
+  readonly month: number;
+  qty: number;
+  /** The hourly fold this entry last added to, valid within flush number `flush`. */
+  flush: number;
+  hour: number;
+  fold: Fold | null;
+}
+
+const INSERT_HEAD =
+  'INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source)';
+const ROW_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const COLUMNS = 11;
+const ROWS_PER_INSERT = 64;
+
 const RETRYABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR']);
 
 export class BatchedWriter extends EventEmitter {
@@ -87,7 +102,8 @@ export class BatchedWriter extends EventEmitter {
   private readonly idleCheckpointMs: number;
   private readonly clock: () => number;
   private readonly newId: () => string;
-  private readonly ctxBase: Omit<ValidationContext, 'now' | 'services'>;
+  /** Reused for every validation (allocating one per record showed up in profiles). */
+  private readonly ctx: { services: ValidationContext['services']; defaultCustomerId: string; defaultSource: string; now: number };
   private registry: Registry;
   private items: ValidRecord[] = [];
   private ids: string[] = [];
@@ -98,11 +114,15 @@ export class BatchedWriter extends EventEmitter {
   private flushing: Promise<void> | null = null;
   private closed = false;
   private dataVersion: number;
-  /** Month-to-date quantity per customer × service × month, the input of cumulative pricing. */
-  private readonly monthToDate = new Map<string, number>();
+  /** Month-to-date quantity per customer × service (latest month), the input of cumulative pricing. */
+  private readonly monthToDate = new Map<string, MonthToDate>();
+  /** The same for earlier months that backfilled records touched. */
+  private readonly otherMonths = new Map<string, MonthToDate>();
+  private readonly insertByRows = new Map<number, BetterSqlite3.Statement>();
+  private flushCount = 0;
   private readonly monthOfDay = new Map<number, number>();
   private readonly stmt: {
-    insert: BetterSqlite3.Statement;
+    insertOne: BetterSqlite3.Statement;
     upsertRollup: BetterSqlite3.Statement;
     monthQuantity: BetterSqlite3.Statement;
     dataVersion: BetterSqlite3.Statement;
@@ -122,12 +142,9 @@ export class BatchedWriter extends EventEmitter {
     this.idleCheckpointMs = options.idleCheckpointMs ?? 30_000;
     this.clock = options.clock ?? Date.now;
     this.newId = options.newId ?? monotonicFactory();
-    this.ctxBase = { defaultCustomerId: options.defaultCustomerId, defaultSource: options.defaultSource ?? 'api' };
+    this.ctx = { services: registry.services, defaultCustomerId: options.defaultCustomerId, defaultSource: options.defaultSource ?? 'api', now: 0 };
     this.stmt = {
-      insert: this.sqlite.prepare(
-        `INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      ),
+      insertOne: this.sqlite.prepare(`${INSERT_HEAD} VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`),
       upsertRollup: this.sqlite.prepare(
         `INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -138,9 +155,9 @@ export class BatchedWriter extends EventEmitter {
            min_quantity = min(min_quantity, excluded.min_quantity),
            max_quantity = max(max_quantity, excluded.max_quantity)`,
       ),
-      monthQuantity: this.sqlite.prepare(
-        `SELECT sum_quantity FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
-      ),
+      monthQuantity: this.sqlite
+        .prepare(`SELECT sum_quantity FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`)
+        .pluck(),
       dataVersion: this.sqlite.prepare('PRAGMA data_version').pluck(),
     };
     this.dataVersion = this.stmt.dataVersion.get() as number;
@@ -166,7 +183,9 @@ export class BatchedWriter extends EventEmitter {
   }
 
   private context(): ValidationContext {
-    return { ...this.ctxBase, services: this.registry.services, now: this.clock() };
+    this.ctx.services = this.registry.services;
+    this.ctx.now = this.clock();
+    return this.ctx;
   }
 
   private checkOpen(extra: number): void {
@@ -261,12 +280,13 @@ export class BatchedWriter extends EventEmitter {
     this.ids = [];
     this.waiters = [];
     const started = performance.now();
-    let stored: Stored[];
-    let touched: FlushInfo['touched'];
+    let result: ReturnType<BatchedWriter['commit']>;
     try {
-      ({ stored, touched } = this.commit(items, ids));
+      result = this.commit(items, ids);
     } catch (err) {
-      this.monthToDate.clear(); // the rolled-back batch advanced it: re-read from the rollups
+      // The rolled-back batch advanced the month-to-date figures: re-read them from the rollups.
+      this.monthToDate.clear();
+      this.otherMonths.clear();
       this.metrics.flushErrors++;
       const error = toTallyError(err);
       const code = (err as { code?: string }).code;
@@ -287,9 +307,14 @@ export class BatchedWriter extends EventEmitter {
     this.metrics.flushes++;
     this.metrics.lastFlushMs = durationMs;
     this.metrics.totalFlushMs += durationMs;
-    for (const w of waiters) w.resolve(stored.slice(w.start, w.end));
-    const inserted = stored.reduce((n, s) => n + (s.inserted ? 1 : 0), 0);
-    this.emit('flush', { records: items.length, inserted, durationMs, touched } satisfies FlushInfo);
+    const { costs, inserted, touched } = result;
+    for (const w of waiters) {
+      const stored: Stored[] = [];
+      for (let i = w.start; i < w.end; i++) stored.push({ id: ids[i]!, inserted: inserted[i] === 1, costNanos: costs[i]! });
+      w.resolve(stored);
+    }
+    const insertedCount = inserted.reduce((n, v) => n + v, 0);
+    this.emit('flush', { records: items.length, inserted: insertedCount, durationMs, touched } satisfies FlushInfo);
     this.armIdleCheckpoint();
   }
 
@@ -304,60 +329,125 @@ export class BatchedWriter extends EventEmitter {
     return month;
   }
 
+  /** Month-to-date entry for a customer × service in the month of `month`. */
+  private monthEntry(cs: string, month: number, customerId: string, service: string): MonthToDate {
+    const current = this.monthToDate.get(cs);
+    if (current !== undefined && current.month === month) return current;
+    // Another month (a backfill, or the month turned): keep the current one, look this one up.
+    const key = `${month}\u0000${cs}`;
+    let entry = this.otherMonths.get(key);
+    if (entry === undefined) {
+      const qty = (this.stmt.monthQuantity.get(month, customerId, service) as number | undefined) ?? 0;
+      entry = { month, qty, flush: -1, hour: -1, fold: null };
+    }
+    if (current === undefined || month > current.month) {
+      this.monthToDate.set(cs, entry);
+      if (current !== undefined) this.otherMonths.set(`${current.month}\u0000${cs}`, current);
+      this.otherMonths.delete(key);
+    } else {
+      this.otherMonths.set(key, entry);
+    }
+    return entry;
+  }
+
+  private insertStatement(rows: number): BetterSqlite3.Statement {
+    let stmt = this.insertByRows.get(rows);
+    if (stmt === undefined) {
+      stmt = this.sqlite.prepare(`${INSERT_HEAD} VALUES ${new Array(rows).fill(ROW_PLACEHOLDERS).join(', ')}`);
+      this.insertByRows.set(rows, stmt);
+    }
+    return stmt;
+  }
+
   /** One IMMEDIATE transaction: price and insert every record, then upsert the folded rollups. */
-  private commit(items: ValidRecord[], ids: string[]): { stored: Stored[]; touched: FlushInfo['touched'] } {
-    const { insert, upsertRollup, monthQuantity } = this.stmt;
+  private commit(items: ValidRecord[], ids: string[]): { costs: number[]; inserted: Uint8Array; touched: FlushInfo['touched'] } {
+    const { insertOne, upsertRollup } = this.stmt;
     const hostId = this.options.hostId;
     const registry = this.registry;
-    const mtd = this.monthToDate;
-    const stored: Stored[] = new Array(items.length);
-    const hourly = new Map<string, Fold>();
+    const n = items.length;
+    const costs: number[] = new Array(n);
+    const inserted = new Uint8Array(n);
+    const hourly: Fold[] = [];
+    const hourlyByKey = new Map<string, Fold>();
+    const flushNo = ++this.flushCount;
+    // Bounded memory for backfills; cleared only between transactions, when the rollups are exact.
+    if (this.otherMonths.size > 10_000) this.otherMonths.clear();
+    // Records with writer-made ids cannot collide: they go in multi-row INSERTs (far less
+    // per-row overhead). A caller-supplied id may be a retry: single-row, duplicates ignored.
+    const params: unknown[] = new Array(ROWS_PER_INSERT * COLUMNS);
+    let buffered = 0;
     let duplicates = 0;
 
     const run = this.sqlite.transaction(() => {
-      for (let i = 0; i < items.length; i++) {
+      for (let i = 0; i < n; i++) {
         const r = items[i]!;
-        const month = this.monthStartOf(r.recordedAt);
-        const mtdKey = `${month}\u0000${r.customerId}\u0000${r.service}`;
-        let before = mtd.get(mtdKey);
-        if (before === undefined) {
-          before = (monthQuantity.pluck().get(month, r.customerId, r.service) as number | undefined) ?? 0;
-        }
+        const cs = `${r.customerId}\u0000${r.service}`;
+        const entry = this.monthEntry(cs, this.monthStartOf(r.recordedAt), r.customerId, r.service);
+        const before = entry.qty;
         const after = before + r.quantity;
         const price = registry.priceAt(r.service, r.recordedAt);
         const cost = price.charge(after) - price.charge(before);
-        const info = insert.run(ids[i], r.recordedAt, r.customerId, r.userId, hostId, r.service, r.quantity, price.unitPriceAt(after), cost, r.metadataJson, r.source);
-        if (info.changes === 0) {
-          duplicates++;
-          mtd.set(mtdKey, before);
-          stored[i] = { id: ids[i]!, inserted: false, costNanos: 0 };
-          continue;
-        }
-        mtd.set(mtdKey, after);
-        stored[i] = { id: ids[i]!, inserted: true, costNanos: cost };
-        const hour = hourStart(r.recordedAt);
-        const key = `${hour}\u0000${r.customerId}\u0000${r.service}`;
-        const f = hourly.get(key);
-        if (f === undefined) {
-          hourly.set(key, { customerId: r.customerId, service: r.service, bucket: hour, count: 1, sumQuantity: r.quantity, sumCost: cost, min: r.quantity, max: r.quantity });
+        const unitPrice = price.unitPriceAt(after);
+        if (r.id !== null) {
+          if (insertOne.run(ids[i], r.recordedAt, r.customerId, r.userId, hostId, r.service, r.quantity, unitPrice, cost, r.metadataJson, r.source).changes === 0) {
+            duplicates++;
+            costs[i] = 0;
+            continue;
+          }
         } else {
-          f.count++;
-          f.sumQuantity += r.quantity;
-          f.sumCost += cost;
-          if (r.quantity < f.min) f.min = r.quantity;
-          if (r.quantity > f.max) f.max = r.quantity;
+          let p = buffered * COLUMNS;
+          params[p++] = ids[i];
+          params[p++] = r.recordedAt;
+          params[p++] = r.customerId;
+          params[p++] = r.userId;
+          params[p++] = hostId;
+          params[p++] = r.service;
+          params[p++] = r.quantity;
+          params[p++] = unitPrice;
+          params[p++] = cost;
+          params[p++] = r.metadataJson;
+          params[p] = r.source;
+          if (++buffered === ROWS_PER_INSERT) {
+            this.insertStatement(ROWS_PER_INSERT).run(params);
+            buffered = 0;
+          }
         }
+        entry.qty = after;
+        inserted[i] = 1;
+        costs[i] = cost;
+
+        const hour = hourStart(r.recordedAt);
+        let f = entry.flush === flushNo && entry.hour === hour ? entry.fold : null;
+        if (f === null) {
+          const key = `${hour}\u0000${cs}`;
+          f = hourlyByKey.get(key) ?? null;
+          if (f === null) {
+            f = { customerId: r.customerId, service: r.service, bucket: hour, count: 0, sumQuantity: 0, sumCost: 0, min: r.quantity, max: r.quantity };
+            hourlyByKey.set(key, f);
+            hourly.push(f);
+          }
+          entry.flush = flushNo;
+          entry.hour = hour;
+          entry.fold = f;
+        }
+        f.count++;
+        f.sumQuantity += r.quantity;
+        f.sumCost += cost;
+        if (r.quantity < f.min) f.min = r.quantity;
+        if (r.quantity > f.max) f.max = r.quantity;
       }
+      if (buffered > 0) this.insertStatement(buffered).run(params.slice(0, buffered * COLUMNS));
+
       // Coarser periods fold from the hourly folds: a few rows, not one pass per record.
+      for (const f of hourly) upsertRollup.run('hour', f.bucket, f.customerId, f.service, f.count, f.sumQuantity, f.sumCost, f.min, f.max);
       const coarse: Array<['day' | 'week' | 'month', (ms: number) => number]> = [
         ['day', dayStart],
         ['week', weekStart],
         ['month', (ms) => this.monthStartOf(ms)],
       ];
-      for (const f of hourly.values()) upsertRollup.run('hour', f.bucket, f.customerId, f.service, f.count, f.sumQuantity, f.sumCost, f.min, f.max);
       for (const [period, start] of coarse) {
         const folds = new Map<string, Fold>();
-        for (const h of hourly.values()) {
+        for (const h of hourly) {
           const bucket = start(h.bucket);
           const key = `${bucket}\u0000${h.customerId}\u0000${h.service}`;
           const f = folds.get(key);
@@ -374,11 +464,11 @@ export class BatchedWriter extends EventEmitter {
       }
     });
     run.immediate();
-    this.metrics.ingested += items.length - duplicates;
+    this.metrics.ingested += n - duplicates;
     this.metrics.duplicates += duplicates;
     const seen = new Map<string, { customerId: string; service: string }>();
-    for (const f of hourly.values()) seen.set(`${f.customerId}\u0000${f.service}`, { customerId: f.customerId, service: f.service });
-    return { stored, touched: [...seen.values()] };
+    for (const f of hourly) seen.set(`${f.customerId}\u0000${f.service}`, { customerId: f.customerId, service: f.service });
+    return { costs, inserted, touched: [...seen.values()] };
   }
 
   private armIdleCheckpoint(): void {

@@ -1,0 +1,95 @@
+// npm run bench:ingest — the batched writer against the machine's limit, in one run, on the
+// same schema: a bare better-sqlite3 prepared INSERT loop in 10 000-row transactions (no
+// validation, no pricing, no rollups) vs. Tally's writer (validate, price, insert, rollups)
+// at batch sizes 100, 1 000 and 10 000.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monotonicFactory } from 'ulid';
+import { openDatabase } from '../src/agent/db/open';
+import { BatchedWriter } from '../src/agent/writer/writer';
+import { demoRecords } from '../src/core/demo';
+import type { RecordInput } from '../src/core/records';
+import { ensureBuiltins } from '../src/core/repo/services';
+
+const N = Number(process.env.BENCH_RECORDS ?? 300_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-ingest-'));
+
+// Realistic records: the demo mix of all six services, recorded over the last 30 days.
+const end = Date.now() - 3_600_000;
+const inputs: RecordInput[] = [];
+for (const r of demoRecords({ days: 30, end, scale: 4 })) {
+  inputs.push(r);
+  if (inputs.length === N) break;
+}
+
+let fileNo = 0;
+async function freshDb() {
+  const tdb = openDatabase(path.join(dir, `bench-${fileNo++}.db`));
+  await ensureBuiltins(tdb.db, Date.now());
+  return tdb;
+}
+
+async function bareLoop(): Promise<number> {
+  const tdb = await freshDb();
+  const newId = monotonicFactory();
+  const insert = tdb.sqlite.prepare(
+    `INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const rows = inputs.map((r) => [r.service, r.quantity, r.recordedAt as number, JSON.stringify(r.metadata ?? {})] as const);
+  const tx = tdb.sqlite.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const [service, quantity, at, meta] = rows[i]!;
+      insert.run(newId(), at, 'default', null, 'bench', service, quantity, '0.0001', 100000, meta, 'bench');
+    }
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < rows.length; i += 10_000) tx.immediate(i, Math.min(rows.length, i + 10_000));
+  const seconds = (performance.now() - t0) / 1000;
+  await tdb.close();
+  return rows.length / seconds;
+}
+
+async function writer(batchSize: number): Promise<number> {
+  const tdb = await freshDb();
+  const w = await BatchedWriter.open(tdb, { hostId: 'bench', defaultCustomerId: 'default', batchSize, maxQueue: 1_000_000, batchTimeoutMs: 60_000 });
+  const t0 = performance.now();
+  // Producers hand records over as they come; the writer flushes every batchSize records.
+  for (let i = 0; i < inputs.length; i++) {
+    w.add(inputs[i]!);
+    if ((i + 1) % batchSize === 0) await w.flush();
+  }
+  await w.flush();
+  const seconds = (performance.now() - t0) / 1000;
+  const count = (tdb.sqlite.prepare('SELECT count(*) AS n FROM usage_records').get() as { n: number }).n;
+  if (count !== inputs.length) throw new Error(`writer stored ${count} of ${inputs.length}`);
+  await w.close();
+  await tdb.close();
+  return inputs.length / seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const results: Record<string, number[]> = { bare: [], w100: [], w1000: [], w10000: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  // Interleave the runs so drift of the machine affects all of them alike.
+  results.bare!.push(await bareLoop());
+  results.w100!.push(await writer(100));
+  results.w1000!.push(await writer(1000));
+  results.w10000!.push(await writer(10_000));
+  globalThis.gc?.();
+}
+
+const limit = median(results.bare!);
+const line = (name: string, key: string) => {
+  const v = median(results[key]!);
+  return `${name.padEnd(46)} ${Math.round(v).toLocaleString('en-US').padStart(10)} records/s   ${(v / limit).toFixed(2)}× of bare loop`;
+};
+console.log(`ingest: ${inputs.length.toLocaleString('en-US')} demo records (all six services), median of ${ROUNDS} rounds, ${os.cpus().length} cores`);
+console.log(line('bare better-sqlite3 insert loop, 10 000/tx', 'bare'));
+console.log(line('Tally writer, batch 100 (validate+price+rollups)', 'w100'));
+console.log(line('Tally writer, batch 1 000', 'w1000'));
+console.log(line('Tally writer, batch 10 000', 'w10000'));
+fs.rmSync(dir, { recursive: true, force: true });

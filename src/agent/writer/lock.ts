@@ -78,7 +78,7 @@ export function acquireWriterLock(dbPath: string, command = process.argv.slice(1
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readLockHolder(lockPath);
-      if (holder && holder.pid !== process.pid && holderIsAlive(holder)) {
+      if (holder && holderIsAlive(holder)) {
         throw new TallyError(
           'locked',
           `database ${dbPath} is in use by another writer: pid ${holder.pid} on ${holder.hostname} (${holder.command || 'unknown command'}), since ${holder.since}. ` +

@@ -5,6 +5,8 @@ import os from 'node:os';
 import { z } from 'zod';
 import { TallyError } from '../core/errors';
 import { CUSTOMER_ID } from '../core/services';
+import { defaultSyncConfig, SyncConfigSchema } from '../core/sync/config';
+import { CollectorsSchema, defaultCollectorsConfig } from './collectors/config';
 import { defaultConfigFile, defaultDbPath } from './paths';
 
 const Writer = z.strictObject({
@@ -32,6 +34,8 @@ export const ConfigSchema = z.strictObject({
     critical: z.number().min(1).max(1000),
     exceeded: z.number().min(1).max(1000),
   }),
+  collectors: CollectorsSchema,
+  sync: SyncConfigSchema,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -47,6 +51,8 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     writer: { batchSize: 100, batchTimeoutSeconds: 5, maxQueue: 100_000, durability: 'normal' },
     http: { host: '127.0.0.1', port: 7878, allowNonLoopback: false, bodyLimitBytes: 5 * 1024 * 1024 },
     alerts: { warning: 75, critical: 90, exceeded: 100 },
+    collectors: defaultCollectorsConfig(),
+    sync: defaultSyncConfig(),
   };
 }
 

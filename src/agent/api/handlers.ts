@@ -4,13 +4,14 @@ import type { ApiReply } from '../../core/api/reply';
 import type { HandlerArgs, HandlerName, HandlerResult, Handlers } from '../../core/api/contract';
 import { toTallyError } from '../../core/errors';
 import type { AgentContext } from './context';
+import { syncHandlers } from './sync';
 import { usageHandlers } from './usage';
 
 /** A domain's handlers as the agent implements them: sync or async. */
 export type Implementation<H> = { [K in keyof H]: H[K] extends (args: infer A) => infer R ? (args: A) => R | Promise<R> : never };
 
 export function createHandlers(ctx: AgentContext): Implementation<Handlers> {
-  return { ...usageHandlers(ctx) };
+  return { ...usageHandlers(ctx), ...syncHandlers(ctx) };
 }
 
 /** Runs one handler by name and wraps the outcome in an ApiReply; unknown errors become `internal` and are logged. */

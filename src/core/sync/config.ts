@@ -1,0 +1,29 @@
+// The `sync` section of the agent's config: worker timing and the targets given by file.
+import { z } from 'zod';
+import { checkEndpointUrl, TargetInputSchema } from './targets';
+
+export const SyncConfigSchema = z.strictObject({
+  /** Pause between passes when everything is delivered. */
+  intervalSeconds: z.number().min(0.01).max(86_400),
+  /** Per request: a hung endpoint counts as a failure after this long. */
+  timeoutSeconds: z.number().min(0.05).max(600),
+  backoff: z.strictObject({ baseSeconds: z.number().min(0.001).max(3600), maxSeconds: z.number().min(0.001).max(86_400) }),
+  targets: z
+    .array(
+      TargetInputSchema.superRefine((t, ctx) => {
+        try {
+          checkEndpointUrl('url', t.url);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message.replace(/^url: /, '') });
+        }
+      }),
+    )
+    .max(32)
+    .refine((ts) => new Set(ts.map((t) => t.name)).size === ts.length, 'target names must be unique'),
+});
+
+export type SyncConfig = z.infer<typeof SyncConfigSchema>;
+
+export function defaultSyncConfig(): SyncConfig {
+  return { intervalSeconds: 10, timeoutSeconds: 30, backoff: { baseSeconds: 1, maxSeconds: 300 }, targets: [] };
+}

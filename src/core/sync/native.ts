@@ -1,0 +1,101 @@
+// Tally native: JSON batches to a Tally collector. POST {url}/v1/records {records: [...]} with
+// the agent's token; the collector answers 200 {inserted, duplicates, rejected: [{index, reason}]}
+// (a duplicate is a record it already holds: delivered) and 403 for records of another host.
+import { classifyCommon, isObject, joinUrl, malformed, metadataOf, parseJson, snippet } from './classify';
+import type { Adapter, HttpResponse, Outcome, Rejection, SyncRecord, TargetSpec } from './types';
+
+export const NATIVE_MAX_BATCH = 20_000;
+
+/** The wire form of one record (also what the collector validates). */
+export interface NativeRecord {
+  id: string;
+  recordedAt: number;
+  customerId: string;
+  userId: string | null;
+  hostId: string;
+  service: string;
+  quantity: number;
+  unitPrice: string;
+  costNanos: number;
+  metadata: Record<string, unknown>;
+  source: string;
+}
+
+export interface NativeReply {
+  inserted: number;
+  duplicates: number;
+  rejected: Rejection[];
+}
+
+export function nativeRecord(r: SyncRecord): NativeRecord {
+  return {
+    id: r.id,
+    recordedAt: r.recordedAt,
+    customerId: r.customerId,
+    userId: r.userId,
+    hostId: r.hostId,
+    service: r.service,
+    quantity: r.quantity,
+    unitPrice: r.unitPrice,
+    costNanos: r.costNanos,
+    metadata: metadataOf(r.metadata),
+    source: r.source,
+  };
+}
+
+/** Builds the body as text directly: metadata is already JSON, so it is not parsed and re-encoded. */
+function body(records: readonly SyncRecord[]): string {
+  const parts = records.map(
+    (r) =>
+      `{"id":${JSON.stringify(r.id)},"recordedAt":${r.recordedAt},"customerId":${JSON.stringify(r.customerId)},"userId":${JSON.stringify(r.userId)},` +
+      `"hostId":${JSON.stringify(r.hostId)},"service":${JSON.stringify(r.service)},"quantity":${JSON.stringify(r.quantity)},"unitPrice":${JSON.stringify(r.unitPrice)},` +
+      `"costNanos":${r.costNanos},"metadata":${r.metadata || '{}'},"source":${JSON.stringify(r.source)}}`,
+  );
+  return `{"records":[${parts.join(',')}]}`;
+}
+
+export function readNativeReply(value: unknown, sent: number): NativeReply | string {
+  if (!isObject(value)) return 'expected a JSON object';
+  const { inserted, duplicates, rejected } = value;
+  if (!Number.isSafeInteger(inserted) || (inserted as number) < 0) return 'inserted: must be a whole number ≥ 0';
+  if (!Number.isSafeInteger(duplicates) || (duplicates as number) < 0) return 'duplicates: must be a whole number ≥ 0';
+  if (!Array.isArray(rejected)) return 'rejected: must be an array';
+  const out: Rejection[] = [];
+  for (const [i, r] of rejected.entries()) {
+    if (!isObject(r) || !Number.isSafeInteger(r.index) || (r.index as number) < 0 || (r.index as number) >= sent || typeof r.reason !== 'string') {
+      return `rejected[${i}]: must be {index (0…${sent - 1}), reason}`;
+    }
+    out.push({ index: r.index as number, reason: r.reason });
+  }
+  if ((inserted as number) + (duplicates as number) + out.length !== sent) return `inserted + duplicates + rejected = ${(inserted as number) + (duplicates as number) + out.length}, not the ${sent} sent`;
+  return { inserted: inserted as number, duplicates: duplicates as number, rejected: out };
+}
+
+export function nativeAdapter(spec: TargetSpec, now: () => number): Adapter {
+  return {
+    kind: 'tally',
+    maxBatch: NATIVE_MAX_BATCH,
+    dedupWindowMs: null,
+    timestampWindowMs: null,
+    precheck: () => null,
+    request(records) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+      if (spec.token) headers.authorization = `Bearer ${spec.token}`;
+      return { method: 'POST', url: joinUrl(spec.url, '/v1/records'), headers, body: body(records) };
+    },
+    classify(res: HttpResponse, records: readonly SyncRecord[]): Outcome {
+      const common = classifyCommon(res, now(), 'the collector');
+      if (common) return common;
+      const parsed = parseJson(res.body);
+      if (res.status >= 200 && res.status < 300) {
+        if (!parsed.ok) return malformed('the collector', 'not JSON');
+        const reply = readNativeReply(parsed.value, records.length);
+        if (typeof reply === 'string') return malformed('the collector', reply);
+        return { kind: 'delivered', rejected: reply.rejected };
+      }
+      const err = parsed.ok && isObject(parsed.value) && isObject(parsed.value.error) ? parsed.value.error : null;
+      const message = err && typeof err.message === 'string' ? err.message : snippet(res.body);
+      return { kind: 'split', reason: `the collector refused the batch (HTTP ${res.status}): ${message || 'no detail'}` };
+    },
+  };
+}

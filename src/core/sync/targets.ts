@@ -1,0 +1,130 @@
+// Sync targets: validation (HTTPS unless the host is loopback; names; batch sizes within the
+// vendor's limit), the adapter for each kind, the public view that never carries the token,
+// and the warnings about vendor windows that `tally sync status` shows.
+import { z } from 'zod';
+import { invalid } from '../errors';
+import { lagoAdapter } from './lago';
+import { nativeAdapter } from './native';
+import { openMeterAdapter } from './openmeter';
+import { STRIPE_DEDUP_MS, STRIPE_TIMESTAMP_WINDOW_MS, stripeAdapter } from './stripe';
+import { TARGET_KINDS, type Adapter, type TargetKind, type TargetOptions, type TargetSpec } from './types';
+
+export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const DEFAULT_BATCH: Record<TargetKind, number> = { openmeter: 500, lago: 100, stripe: 100, tally: 5000 };
+
+export function adapterFor(spec: TargetSpec, now: () => number): Adapter {
+  switch (spec.kind) {
+    case 'openmeter':
+      return openMeterAdapter(spec, now);
+    case 'lago':
+      return lagoAdapter(spec, now);
+    case 'stripe':
+      return stripeAdapter(spec, now);
+    case 'tally':
+      return nativeAdapter(spec, now);
+  }
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** An endpoint URL: https, or http only to this machine (tokens must not cross a network in clear). */
+export function checkEndpointUrl(field: string, text: unknown): string {
+  if (typeof text !== 'string' || text.trim() === '') throw invalid(field, 'is required (the endpoint URL)');
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw invalid(field, `"${text.slice(0, 100)}" is not a URL`);
+  }
+  if (url.username || url.password) throw invalid(field, 'must not carry credentials: give the token separately');
+  if (url.protocol === 'https:') return url.toString().replace(/\/+$/, '');
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url.toString().replace(/\/+$/, '');
+  if (url.protocol === 'http:') throw invalid(field, `must use https:// (plain http is allowed only for loopback hosts, not ${url.hostname})`);
+  throw invalid(field, `must be an https:// URL, not ${url.protocol}`);
+}
+
+const StringMap = z.record(z.string().min(1).max(256), z.string().min(1).max(256));
+export const TargetOptionsSchema = z.strictObject({
+  eventNames: StringMap.optional(),
+  customers: StringMap.optional(),
+  streamUrl: z.string().optional(),
+  stripeVersion: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, 'a Stripe API version such as 2026-04-22.preview').optional(),
+  valueProperty: z.string().min(1).max(128).optional(),
+});
+
+/** What a user gives for a target (config file, CLI, UI). */
+export const TargetInputSchema = z.strictObject({
+  name: z.string().regex(TARGET_NAME, 'lower-case letters, digits, _ and - (at most 64)'),
+  kind: z.enum(TARGET_KINDS as [TargetKind, ...TargetKind[]]),
+  url: z.string().min(1),
+  token: z.string().min(1).max(4096).nullable().optional(),
+  batchSize: z.number().int().min(1).max(20_000).optional(),
+  enabled: z.boolean().optional(),
+  options: TargetOptionsSchema.optional(),
+});
+export type TargetInput = z.infer<typeof TargetInputSchema>;
+
+export interface ResolvedTarget extends TargetSpec {
+  readonly enabled: boolean;
+  readonly origin: 'config' | 'settings';
+}
+
+/** Validates a target; errors name the field under `prefix` ("sync.targets[0].url"). */
+export function resolveTarget(input: unknown, origin: ResolvedTarget['origin'], prefix = 'target'): ResolvedTarget {
+  const parsed = TargetInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw invalid([prefix, ...issue.path.map(String)].join('.'), issue.message);
+  }
+  const t = parsed.data;
+  const url = checkEndpointUrl(`${prefix}.url`, t.url);
+  if (t.options?.streamUrl !== undefined) checkEndpointUrl(`${prefix}.options.streamUrl`, t.options.streamUrl);
+  const max = t.kind === 'lago' || t.kind === 'stripe' ? 100 : t.kind === 'openmeter' ? 1000 : 20_000;
+  const batchSize = t.batchSize ?? DEFAULT_BATCH[t.kind];
+  if (batchSize > max) throw invalid(`${prefix}.batchSize`, `${t.kind} takes at most ${max} events a request`);
+  if ((t.kind === 'stripe' || t.kind === 'lago') && !t.token) throw invalid(`${prefix}.token`, `is required for ${t.kind}`);
+  const options: TargetOptions = t.options ?? {};
+  return { name: t.name, kind: t.kind, url, token: t.token ?? null, batchSize, options, enabled: t.enabled ?? true, origin };
+}
+
+/** A target as the API and CLI show it: the token only as "set" or not. */
+export interface TargetView {
+  readonly name: string;
+  readonly kind: TargetKind;
+  readonly url: string;
+  readonly batchSize: number;
+  readonly enabled: boolean;
+  readonly origin: 'config' | 'settings';
+  readonly tokenSet: boolean;
+  readonly options: TargetOptions;
+}
+
+export function targetView(t: ResolvedTarget): TargetView {
+  return { name: t.name, kind: t.kind, url: t.url, batchSize: t.batchSize, enabled: t.enabled, origin: t.origin, tokenSet: t.token !== null, options: t.options };
+}
+
+/** Warnings about records that are about to fall out of what the vendor accepts or deduplicates. */
+export function windowWarnings(kind: TargetKind, oldestUnsentAt: number | null, unknownSince: number | null, now: number): string[] {
+  const out: string[] = [];
+  if (kind !== 'stripe') return out;
+  if (oldestUnsentAt !== null) {
+    const age = now - oldestUnsentAt;
+    const left = STRIPE_TIMESTAMP_WINDOW_MS - age;
+    if (left <= 0) out.push(`the oldest unsent record is ${days(age)} old: past Stripe's 35-day window, Stripe will refuse it`);
+    else if (left <= 7 * 86_400_000) out.push(`the oldest unsent record is ${days(age)} old: it falls out of Stripe's 35-day window in ${days(left)}`);
+  }
+  if (unknownSince !== null) {
+    const left = STRIPE_DEDUP_MS - (now - unknownSince);
+    if (left <= 0) out.push(`a batch with an unknown outcome is older than Stripe's ~24 h dedup window: it will be marked for review, not re-sent`);
+    else out.push(`a batch with an unknown outcome must be re-sent within ${Math.ceil(left / 3_600_000)} h (Stripe deduplicates identifiers for ~24 h)`);
+  }
+  return out;
+}
+
+function days(ms: number): string {
+  const d = ms / 86_400_000;
+  return d >= 1 ? `${d.toFixed(1)} days` : `${(ms / 3_600_000).toFixed(1)} hours`;
+}

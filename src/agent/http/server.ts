@@ -250,7 +250,8 @@ export async function startHttpServer(
   const streams = new Set<() => void>();
 
   // --- parsing ---------------------------------------------------------------------------------
-  app.removeContentTypeParser('application/json');
+  // JSON only: no text/plain or form bodies, the content types a cross-site form can send.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', CLOUDEVENTS, CLOUDEVENTS_BATCH], { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text.length === 0) return done(null, undefined);
@@ -406,7 +407,17 @@ export async function startHttpServer(
 
   app.post('/v1/services', async (req, reply) => {
     const args = parseServiceBody(req.body);
-    const services = await handlers['services.add'](args);
+    let services;
+    try {
+      services = await handlers['services.add'](args);
+    } catch (err) {
+      // The registry names the definition's own fields ("name"); the caller sent "service.name".
+      const e = toTallyError(err);
+      if (e.code === 'invalid_input' && 'service' in args && e.field !== undefined && e.field in args.service) {
+        throw invalid(`service.${e.field}`, e.message.slice(e.field.length + 2));
+      }
+      throw e;
+    }
     reply.code(201);
     return services;
   });

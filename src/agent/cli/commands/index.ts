@@ -1,8 +1,9 @@
 // Every command group registers itself here; one line per group keeps the CLI's shape visible.
 import type { Command } from 'commander';
+import { registerAgent } from './agent';
 import { registerDemo } from './demo';
 import { registerReport } from './report';
 import { registerServices } from './services';
 import { registerTrack } from './track';
 
-export const commandGroups: ReadonlyArray<(program: Command) => void> = [registerTrack, registerServices, registerReport, registerDemo];
+export const commandGroups: ReadonlyArray<(program: Command) => void> = [registerTrack, registerServices, registerReport, registerDemo, registerAgent];

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const root = path.resolve(__dirname, '../../..');
 
 function tally(args: string[], home: string) {
-  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.data') };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.data') };
   delete env.TALLY_DB;
   delete env.TALLY_CONFIG;
   delete env.VITEST;

@@ -1,11 +1,12 @@
 // The one typed API contract, implemented by the agent's service layer (src/agent/api) and
 // reached through two transports: Electron IPC (src/preload) and HTTP (src/agent/http).
 // Each domain declares its handlers and events in its own file; this file only combines them.
+import type { AnalyticsEvents, AnalyticsHandlers } from './analytics';
 import type { SyncEvents, SyncHandlers } from './sync';
 import type { UsageEvents, UsageHandlers } from './usage';
 
-export type Handlers = UsageHandlers & SyncHandlers;
-export type Events = UsageEvents & SyncEvents;
+export type Handlers = UsageHandlers & SyncHandlers & AnalyticsHandlers;
+export type Events = UsageEvents & SyncEvents & AnalyticsEvents;
 
 export type HandlerName = keyof Handlers;
 export type HandlerArgs<K extends HandlerName> = Parameters<Handlers[K]>[0];

@@ -1,0 +1,67 @@
+// Quota checks after the writer's flushes: at most one check per interval (default 1 s),
+// covering every customer × service the flushes since the last check touched. Each new alert
+// is emitted as 'alerts.new' on the event bus (the UI turns it into a notification).
+import { checkAlerts, type Alert } from '../../core/quotas/alerts';
+import type { FlushInfo } from '../writer/writer';
+import type { AgentContext } from '../api/context';
+
+export interface AlertWatcher {
+  /** Runs a check now for everything touched so far (and waits for one in progress). */
+  checkNow(): Promise<Alert[]>;
+  stop(): void;
+}
+
+export function createAlertWatcher(
+  ctx: AgentContext,
+  options: { intervalMs?: number; log?: (line: Record<string, unknown>) => void } = {},
+): AlertWatcher {
+  const interval = options.intervalMs ?? 1000;
+  const log = options.log ?? (() => undefined);
+  const touched = new Map<string, { customerId: string; service: string }>();
+  let last = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<Alert[]> | null = null;
+  let stopped = false;
+
+  const run = async (): Promise<Alert[]> => {
+    if (running) await running.catch(() => undefined);
+    if (touched.size === 0 || stopped) return [];
+    const batch = [...touched.values()];
+    touched.clear();
+    last = Date.now();
+    const pending = checkAlerts(ctx.tdb.db, { now: ctx.now(), thresholds: ctx.config.alerts, touched: batch }).then((r) => r.alerts);
+    running = pending;
+    try {
+      const alerts = await pending;
+      for (const a of alerts) ctx.events.emit('alerts.new', a);
+      return alerts;
+    } catch (err) {
+      log({ level: 'error', msg: 'quota check failed', error: (err as Error).message });
+      return [];
+    } finally {
+      running = null;
+    }
+  };
+
+  const onFlush = (info: FlushInfo) => {
+    for (const t of info.touched) touched.set(`${t.customerId}\u0000${t.service}`, t);
+    if (timer || stopped) return;
+    const wait = Math.max(0, last + interval - Date.now());
+    timer = setTimeout(() => {
+      timer = null;
+      void run();
+    }, wait);
+    timer.unref();
+  };
+  ctx.writer.on('flush', onFlush);
+
+  return {
+    checkNow: run,
+    stop() {
+      stopped = true;
+      ctx.writer.off('flush', onFlush);
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}

@@ -1,0 +1,146 @@
+// Receiving records from agents: validate each one (a bad record is refused alone, by index,
+// with the field that is wrong), refuse the whole request if one claims another host id, then
+// store all good ones in one statement: INSERT … ON CONFLICT (id) DO NOTHING (the global id makes
+// a re-sent batch harmless) and fold the rows actually inserted into the rollups in the same
+// statement, so org-wide reports read rollups and are never stale.
+import { sql, type Kysely } from 'kysely';
+import { TallyError } from '../core/errors';
+import { isDecimalString } from '../core/money';
+import { CUSTOMER_ID } from '../core/services';
+import type { NativeReply } from '../core/sync/native';
+import type { Rejection } from '../core/sync/types';
+import type { CollectorDatabase } from './schema';
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const SERVICE = /^[a-z][a-z0-9_.-]{0,63}$/;
+const SOURCE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$/;
+export const MAX_RECORDS_PER_REQUEST = 20_000;
+
+interface Row {
+  id: string;
+  recordedAt: number;
+  customerId: string;
+  userId: string | null;
+  hostId: string;
+  service: string;
+  quantity: number;
+  unitPrice: string;
+  costNanos: number;
+  metadata: string;
+  source: string;
+}
+
+/** The reason a record is refused, naming the field, or a valid row. */
+function check(r: unknown, i: number): Row | string {
+  const f = (name: string) => `records[${i}].${name}`;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return `records[${i}]: must be an object`;
+  const o = r as Record<string, unknown>;
+  if (typeof o.id !== 'string' || !ULID.test(o.id)) return `${f('id')}: must be a ULID`;
+  if (!Number.isSafeInteger(o.recordedAt) || (o.recordedAt as number) < 0) return `${f('recordedAt')}: must be whole milliseconds since the epoch`;
+  if (typeof o.customerId !== 'string' || !CUSTOMER_ID.test(o.customerId)) return `${f('customerId')}: must be 1-128 letters, digits and . _ : @ -`;
+  if (o.userId !== null && o.userId !== undefined && (typeof o.userId !== 'string' || !CUSTOMER_ID.test(o.userId))) return `${f('userId')}: must be null or 1-128 letters, digits and . _ : @ -`;
+  if (typeof o.hostId !== 'string' || !CUSTOMER_ID.test(o.hostId)) return `${f('hostId')}: must be 1-128 letters, digits and . _ : @ -`;
+  if (typeof o.service !== 'string' || !SERVICE.test(o.service)) return `${f('service')}: must be a service name`;
+  if (typeof o.quantity !== 'number' || !Number.isFinite(o.quantity) || o.quantity < 0) return `${f('quantity')}: must be a finite number ≥ 0`;
+  if (typeof o.unitPrice !== 'string' || !isDecimalString(o.unitPrice)) return `${f('unitPrice')}: must be a decimal string`;
+  if (!Number.isSafeInteger(o.costNanos) || (o.costNanos as number) < 0) return `${f('costNanos')}: must be a whole number ≥ 0`;
+  if (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata)) return `${f('metadata')}: must be a JSON object`;
+  const metadata = JSON.stringify(o.metadata);
+  if (metadata.length > 16 * 1024) return `${f('metadata')}: must be at most 16 KiB as JSON`;
+  if (typeof o.source !== 'string' || !SOURCE.test(o.source)) return `${f('source')}: must be 1-64 letters, digits and . _ : / @ -`;
+  return {
+    id: o.id,
+    recordedAt: o.recordedAt as number,
+    customerId: o.customerId,
+    userId: (o.userId as string | null | undefined) ?? null,
+    hostId: o.hostId,
+    service: o.service,
+    quantity: o.quantity,
+    unitPrice: o.unitPrice,
+    costNanos: o.costNanos as number,
+    metadata,
+    source: o.source,
+  };
+}
+
+/** Validates a request body for the agent bound to `hostId`. Throws 400/403-worthy TallyErrors. */
+export function readBatch(body: unknown, hostId: string): { rows: Row[]; indexes: number[]; rejected: Rejection[] } {
+  if (typeof body !== 'object' || body === null || !Array.isArray((body as { records?: unknown }).records)) {
+    throw new TallyError('invalid_input', 'records: must be an array', { field: 'records' });
+  }
+  const records = (body as { records: unknown[] }).records;
+  if (records.length > MAX_RECORDS_PER_REQUEST) throw new TallyError('invalid_input', `records: at most ${MAX_RECORDS_PER_REQUEST} a request`, { field: 'records' });
+  const rows: Row[] = [];
+  const indexes: number[] = [];
+  const rejected: Rejection[] = [];
+  records.forEach((r, i) => {
+    const v = check(r, i);
+    if (typeof v === 'string') rejected.push({ index: i, reason: v });
+    else if (v.hostId !== hostId) {
+      throw new TallyError('forbidden', `records[${i}].hostId: "${v.hostId}" is not the host this token belongs to ("${hostId}")`, { field: `records[${i}].hostId` });
+    } else {
+      rows.push(v);
+      indexes.push(i);
+    }
+  });
+  return { rows, indexes, rejected };
+}
+
+/** One statement: insert the new rows, fold them into the four rollup periods. Returns how many were new. */
+export async function storeRows(db: Kysely<CollectorDatabase>, rows: readonly Row[], now: number): Promise<number> {
+  if (rows.length === 0) return 0;
+  const col = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
+  const result = await sql<{ inserted: number }>`
+    WITH input AS (
+      SELECT * FROM unnest(${col('id')}::text[], ${col('recordedAt')}::int8[], ${col('customerId')}::text[], ${col('userId')}::text[],
+        ${col('hostId')}::text[], ${col('service')}::text[], ${col('quantity')}::float8[], ${col('unitPrice')}::text[],
+        ${col('costNanos')}::int8[], ${col('metadata')}::text[], ${col('source')}::text[])
+        AS t(id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source)
+    ), ins AS (
+      INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at)
+      SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, ${now}::int8 FROM input
+      ON CONFLICT (id) DO NOTHING
+      RETURNING recorded_at, customer_id, service, quantity, cost_nanos
+    ), days AS (
+      SELECT recorded_at - recorded_at % 86400000 AS day, * FROM ins
+    ), buckets AS (
+      SELECT 'hour' AS period, recorded_at - recorded_at % 3600000 AS bucket_start, customer_id, service, quantity, cost_nanos FROM days
+      UNION ALL SELECT 'day', day, customer_id, service, quantity, cost_nanos FROM days
+      UNION ALL SELECT 'week', day - ((day / 86400000 + 3) % 7) * 86400000, customer_id, service, quantity, cost_nanos FROM days
+      UNION ALL SELECT 'month', (extract(epoch FROM date_trunc('month', to_timestamp(day / 1000) AT TIME ZONE 'UTC')) * 1000)::int8,
+        customer_id, service, quantity, cost_nanos FROM days
+    ), folded AS (
+      SELECT period, bucket_start, customer_id, service, count(*) AS n, sum(quantity) AS q, sum(cost_nanos)::int8 AS c,
+        min(quantity) AS lo, max(quantity) AS hi
+      FROM buckets GROUP BY period, bucket_start, customer_id, service
+    ), up AS (
+      INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
+      -- A fixed order: concurrent agents touching the same rollup rows lock them in the same order.
+      SELECT period, bucket_start, customer_id, service, n, q, c, lo, hi FROM folded ORDER BY period, bucket_start, customer_id, service
+      ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
+        event_count = rollups.event_count + excluded.event_count,
+        sum_quantity = rollups.sum_quantity + excluded.sum_quantity,
+        sum_cost_nanos = rollups.sum_cost_nanos + excluded.sum_cost_nanos,
+        min_quantity = least(rollups.min_quantity, excluded.min_quantity),
+        max_quantity = greatest(rollups.max_quantity, excluded.max_quantity)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM up) AS touched`.execute(db);
+  return result.rows[0]!.inserted;
+}
+
+const RETRYABLE_PG = new Set(['40P01', '40001']); // deadlock, serialization failure
+
+/** Validates and stores one request's records; retries a deadlock against another agent's batch. */
+export async function ingest(db: Kysely<CollectorDatabase>, body: unknown, hostId: string, now: number): Promise<NativeReply> {
+  const { rows, rejected } = readBatch(body, hostId);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const inserted = await storeRows(db, rows, now);
+      return { inserted, duplicates: rows.length - inserted, rejected };
+    } catch (err) {
+      if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// The collector's HTTP server (Fastify): agents POST record batches to /v1/records with their
+// token. HTTPS when given a certificate and key. Each token is rate-limited (token bucket, 429 with
+// Retry-After). Errors are {error: {code, message, field?}}; unknown ones are logged and become 500.
+import fs from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { TallyError, toTallyError } from '../core/errors';
+import { ingest } from './ingest';
+import { TokenBuckets } from './ratelimit';
+import type { CollectorDatabase } from './schema';
+import { verifyToken } from './tokens';
+
+export interface CollectorServerOptions {
+  readonly db: Kysely<CollectorDatabase>;
+  readonly host?: string;
+  readonly port?: number;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** Requests per second per token, and the burst allowed. */
+  readonly rate?: { readonly perSecond: number; readonly burst: number };
+  readonly bodyLimitBytes?: number;
+  readonly now?: () => number;
+  readonly log?: (line: Record<string, unknown>) => void;
+}
+
+export interface RunningCollector {
+  readonly url: string;
+  readonly server: FastifyInstance;
+  close(): Promise<void>;
+}
+
+const STATUS: Partial<Record<TallyError['code'], number>> = {
+  invalid_input: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  queue_full: 429,
+  unavailable: 503,
+};
+
+export async function startCollector(o: CollectorServerOptions): Promise<RunningCollector> {
+  const now = o.now ?? Date.now;
+  const log = o.log ?? (() => undefined);
+  const https = o.tls ? { cert: fs.readFileSync(o.tls.certFile), key: fs.readFileSync(o.tls.keyFile) } : null;
+  const app = (https ? Fastify({ https, bodyLimit: o.bodyLimitBytes ?? 64 * 1024 * 1024 }) : Fastify({ bodyLimit: o.bodyLimitBytes ?? 64 * 1024 * 1024 })) as FastifyInstance;
+  const rate = o.rate ?? { perSecond: 50, burst: 100 };
+  const buckets = new TokenBuckets(rate.perSecond, rate.burst, now);
+
+  app.setErrorHandler((err, _req, reply) => {
+    const fastifyStatus = (err as { statusCode?: number }).statusCode;
+    if (!(err instanceof TallyError) && fastifyStatus !== undefined && fastifyStatus >= 400 && fastifyStatus < 500) {
+      // Fastify's own refusals: bad JSON, body too large, wrong content type.
+      return reply.code(fastifyStatus).send({ error: { code: 'invalid_input', message: (err as Error).message } });
+    }
+    const e = toTallyError(err);
+    if (e.code === 'internal') log({ level: 'error', msg: 'collector request failed', error: e.message });
+    const status = STATUS[e.code] ?? 500;
+    if (e.retryAfterMs !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
+    return reply.code(status).send({ error: e.code === 'internal' ? { code: 'internal', message: 'internal error' } : e.toJSON() });
+  });
+
+  app.get('/v1/health', async () => ({ ok: true }));
+
+  app.post('/v1/records', async (req) => {
+    const auth = req.headers.authorization;
+    const m = typeof auth === 'string' ? /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/.exec(auth) : null;
+    if (!m) throw new TallyError('unauthorized', 'Authorization: Bearer <agent token> is required (`tally collector token issue <host-id>`)');
+    const who = await verifyToken(o.db, m[1]!);
+    if (!who.ok) throw new TallyError('unauthorized', `${who.reason}: ask the collector's admin for a new one`);
+    const wait = buckets.take(who.id);
+    if (wait > 0) throw new TallyError('queue_full', `rate limit for ${who.hostId}: retry in ${Math.ceil(wait / 1000)} s`, { retryAfterMs: wait });
+    const reply = await ingest(o.db, req.body, who.hostId, now());
+    if (reply.rejected.length) log({ level: 'warn', msg: 'records refused', host: who.hostId, count: reply.rejected.length, first: reply.rejected[0]!.reason });
+    return reply;
+  });
+
+  const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
+  const url = new URL(address);
+  return {
+    url: `${https ? 'https' : 'http'}://${url.host}`,
+    server: app,
+    close: () => app.close(),
+  };
+}

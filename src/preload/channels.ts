@@ -20,9 +20,27 @@ export const HANDLER_NAMES = [
   'sync.rejected.list',
   'sync.retryRejected',
   'sync.now',
+  'analytics.aggregate',
+  'analytics.stats',
+  'analytics.trends',
+  'analytics.peaks',
+  'analytics.projection',
+  'analytics.breakdown',
+  'quotas.list',
+  'quotas.set',
+  'quotas.remove',
+  'quotas.applyPlan',
+  'alerts.list',
+  'alerts.check',
+  'alerts.current',
+  'statement.month',
+  'export.file',
+  'archive.run',
+  'archive.restore',
+  'maintenance.run',
 ] as const satisfies readonly HandlerName[];
 
-export const EVENT_NAMES = ['records.flushed', 'sync.status'] as const satisfies readonly EventName[];
+export const EVENT_NAMES = ['records.flushed', 'sync.status', 'alerts.new'] as const satisfies readonly EventName[];
 
 // Compile-time check that the lists name every call and event of the contract: a new handler
 // that is not listed here fails the typecheck instead of being silently unreachable.

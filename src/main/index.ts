@@ -1,0 +1,194 @@
+// The Electron main process, kept thin: one window, the tray, notifications and save dialogs.
+// All data work happens in the agent; main attaches to a running one or starts the agent's code
+// in a utilityProcess, then relays the renderer's typed calls and the agent's events.
+
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, session, Tray, utilityProcess } from 'electron';
+import type { HandlerName } from '../core/api/contract';
+import type { ApiReply } from '../core/api/reply';
+import { discoverAgent, dataDirOf } from '../agent/client/discovery';
+import { defaultDbPath } from '../agent/paths';
+import { holderIsAlive, lockPathFor, readLockHolder } from '../agent/writer/lock';
+import { CALL_CHANNEL, EVENT_CHANNEL, SAVE_EXPORT_CHANNEL, isHandlerName } from '../preload/channels';
+import type { ExportRequest } from '../preload/index';
+import { decideAgent } from './agent-decision';
+import { AgentLink } from './agent-link';
+import { saveExport } from './export';
+import { isAppUrl, isTrustedSender, windowOptions, withCsp, type AppOrigin } from './security';
+import { trayText } from './tray-text';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const preloadPath = path.join(here, '../preload/preload.cjs');
+const rendererIndex = path.join(here, '../renderer/index.html');
+const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+const origin: AppOrigin = devUrl ? { devOrigin: devUrl } : { indexFileUrl: pathToFileURL(rendererIndex).href };
+const dbPath = process.env.TALLY_DB || defaultDbPath();
+
+let window: BrowserWindow | null = null;
+let tray: Tray | null = null;
+let link: AgentLink | null = null;
+let ownAgent: Electron.UtilityProcess | null = null;
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (!window) return;
+    if (window.isMinimized()) window.restore();
+    window.show();
+    window.focus();
+  });
+  app.whenReady().then(start, (err: unknown) => fail(err));
+}
+
+async function start(): Promise<void> {
+  hardenSessions();
+  registerIpc();
+  createWindow();
+  try {
+    link = await connectAgent();
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  link.onEvent((event, payload) => {
+    window?.webContents.send(EVENT_CHANNEL, { event, payload });
+    if (event === 'records.flushed') scheduleTrayUpdate();
+    if ((event as string) === 'alerts.new') notifyAlert(payload);
+  });
+  createTray();
+  // The window may have asked before the agent was ready: let it load again.
+  window?.webContents.send(EVENT_CHANNEL, { event: 'records.flushed', payload: { records: 0, services: [], at: new Date().toISOString() } });
+}
+
+function hardenSessions(): void {
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withCsp(details.responseHeaders) }));
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  app.on('web-contents-created', (_e, contents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (!isAppUrl(url, origin)) event.preventDefault();
+    });
+    contents.on('will-redirect', (event, url) => {
+      if (!isAppUrl(url, origin)) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+}
+
+function createWindow(): void {
+  window = new BrowserWindow(windowOptions(preloadPath));
+  window.once('ready-to-show', () => window?.show());
+  window.on('closed', () => (window = null));
+  if (devUrl) void window.loadURL(devUrl);
+  else void window.loadFile(rendererIndex);
+}
+
+function registerIpc(): void {
+  const notReady: ApiReply<never> = { ok: false, error: { code: 'unavailable', message: 'Connecting to the Tally agent…' } };
+  ipcMain.handle(CALL_CHANNEL, async (event, name: unknown, args: unknown) => {
+    if (!isTrustedSender(event.senderFrame, origin)) return { ok: false, error: { code: 'forbidden', message: 'this page may not use the Tally API' } };
+    if (!isHandlerName(name)) return { ok: false, error: { code: 'not_found', message: `no such API call: ${String(name)}` } };
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) return { ok: false, error: { code: 'invalid_input', message: 'args: must be an object', field: 'args' } };
+    if (!link) return notReady;
+    return link.call(name as HandlerName, args as never);
+  });
+  ipcMain.handle(SAVE_EXPORT_CHANNEL, async (event, request: ExportRequest) => {
+    if (!isTrustedSender(event.senderFrame, origin)) return { ok: false, error: { code: 'forbidden', message: 'this page may not export' } };
+    if (!link) return notReady;
+    return saveExport(link, request, async (suggested) => {
+      const options = { defaultPath: path.join(app.getPath('downloads'), suggested), filters: [{ name: suggested.split('.').pop()!.toUpperCase(), extensions: [suggested.split('.').pop()!] }] };
+      const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+      return result.canceled || !result.filePath ? null : result.filePath;
+    });
+  });
+}
+
+async function connectAgent(): Promise<AgentLink> {
+  const dataDir = dataDirOf(dbPath);
+  for (let attempt = 0; ; attempt++) {
+    const found = await discoverAgent(dataDir);
+    const holder = readLockHolder(lockPathFor(dbPath));
+    const decision = decideAgent({ wantedDb: dbPath, found, lock: holder ? { pid: holder.pid, alive: holderIsAlive(holder) } : null });
+    if (decision.action === 'attach') return new AgentLink(decision.agent);
+    if (decision.action === 'start' && !ownAgent) {
+      ownAgent = utilityProcess.fork(path.join(here, 'agent-host.js'), ['--db', decision.db], { serviceName: 'Tally agent', stdio: 'inherit' });
+      ownAgent.on('exit', (code) => {
+        ownAgent = null;
+        if (!quitting) fail(new Error(`the Tally agent stopped (exit code ${code})`));
+      });
+    }
+    if (attempt > 120) throw new Error(decision.action === 'wait' ? decision.reason : 'the Tally agent did not start');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// --- tray ------------------------------------------------------------------------------------------
+let trayTimer: NodeJS.Timeout | null = null;
+
+function createTray(): void {
+  const icon = nativeImage.createFromPath(path.join(here, '../../resources/tray.png'));
+  tray = new Tray(icon.isEmpty() ? nativeImage.createEmpty() : icon);
+  tray.on('click', () => window?.show());
+  void updateTray();
+}
+
+function scheduleTrayUpdate(): void {
+  trayTimer ??= setTimeout(() => {
+    trayTimer = null;
+    void updateTray();
+  }, 2000);
+}
+
+async function updateTray(): Promise<void> {
+  if (!tray || !link) return;
+  const report = await link.call('report.usage', {});
+  const alerts = await activeAlerts();
+  const text = trayText({ cost: report.ok ? report.data.totalCost : null, alerts });
+  tray.setToolTip(text.tooltip);
+  if (process.platform === 'darwin') tray.setTitle(text.title);
+  tray.setContextMenu(
+    Menu.buildFromTemplate([
+      { label: text.tooltip.replace(/^Tally: /, ''), enabled: false },
+      { type: 'separator' },
+      { label: 'Open Tally', click: () => (window ? window.show() : createWindow()) },
+      { label: 'Quit', click: () => app.quit() },
+    ]),
+  );
+}
+
+/** Active alerts, once the agent offers them; null when it does not. */
+async function activeAlerts(): Promise<number | null> {
+  return null;
+}
+
+function notifyAlert(payload: unknown): void {
+  if (!Notification.isSupported()) return;
+  const p = payload as { service?: string; level?: string; message?: string };
+  new Notification({ title: `Tally: ${p.service ?? 'usage'} ${p.level ?? 'alert'}`, body: p.message ?? 'A quota threshold was crossed.' }).show();
+  scheduleTrayUpdate();
+}
+
+// --- lifecycle -------------------------------------------------------------------------------------
+let quitting = false;
+
+function fail(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  dialog.showErrorBox('Tally', message);
+}
+
+app.on('before-quit', () => {
+  quitting = true;
+  link?.close();
+  ownAgent?.kill();
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
+
+app.on('activate', () => {
+  if (!window) createWindow();
+});
+

@@ -1,0 +1,63 @@
+// The shell: navigation, the live indicator, and the page the hash names.
+import { useEffect, useRef, useState } from 'react';
+import { useEvent, useTransport } from './api';
+import { ErrorBoundary } from './components/ErrorBoundary';
+import type { PeriodChoice } from './period';
+import { Overview } from './pages/Overview';
+import { pages } from './pages/index';
+import { useRoute } from './router';
+
+const NAV: ReadonlyArray<readonly [string, string]> = [
+  ['overview', 'Overview'],
+  ['trends', 'Trends'],
+  ['peaks', 'Peaks'],
+  ['services', 'Services'],
+  ['alerts', 'Alerts'],
+  ['export', 'Export'],
+  ['settings', 'Settings'],
+];
+
+export function App() {
+  const route = useRoute();
+  const { kind } = useTransport();
+  const [period, setPeriod] = useState<PeriodChoice>({ kind: 'this-month' });
+  const [lastFlush, setLastFlush] = useState<string | null>(null);
+  useEvent('records.flushed', (e) => setLastFlush(e.at));
+  const main = useRef<HTMLElement>(null);
+  // Moving to another page puts keyboard focus on it, as a page load would.
+  useEffect(() => main.current?.focus({ preventScroll: true }), [route.page]);
+
+  const current = route.page === 'service' ? 'services' : route.page;
+  const Body = route.page === 'overview' ? null : pages[route.page];
+  return (
+    <div className="shell">
+      <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), main.current?.focus())}>
+        Skip to content
+      </a>
+      <nav className="nav" aria-label="Main">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          Tally
+        </div>
+        <ul>
+          {NAV.map(([page, label]) => (
+            <li key={page}>
+              <a href={`#/${page}`} aria-current={current === page ? 'page' : undefined}>
+                {label}
+              </a>
+            </li>
+          ))}
+        </ul>
+        <div className="live" aria-live="polite" data-testid="live">
+          <span className="live-dot" aria-hidden="true" />
+          {lastFlush ? `Live · updated ${new Date(lastFlush).toLocaleTimeString()}` : kind === 'ipc' ? 'Live · desktop' : 'Live'}
+        </div>
+      </nav>
+      <main id="main" ref={main} tabIndex={-1}>
+        <ErrorBoundary key={route.page}>
+          {Body ? <Body route={route} period={period} onPeriod={setPeriod} /> : <Overview period={period} onPeriod={setPeriod} />}
+        </ErrorBoundary>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,106 @@
+// Daily usage per service as line charts, with the change from one full day to the next.
+import { useMemo, useState } from 'react';
+import type { ChartConfiguration } from 'chart.js';
+import type { DailyLine, ReportLine } from '../../../core/reports/usage';
+import { useApi } from '../api';
+import { ChartCanvas, serviceColor } from '../components/Chart';
+import { Page } from '../components/Page';
+import { Empty, ErrorState, Loading } from '../components/States';
+import { formatPercent, formatUsage, unitNote } from '../format';
+import { dayOf, lastDays } from '../period';
+
+const RANGES = [7, 30, 90] as const;
+
+export function Trends() {
+  const [days, setDays] = useState<(typeof RANGES)[number]>(30);
+  const args = useMemo(() => ({ ...lastDays(days), detailed: true }), [days]);
+  const [report, reload] = useApi('report.usage', args);
+  const tools = (
+    <label>
+      Range{' '}
+      <select value={days} onChange={(e) => setDays(Number(e.target.value) as (typeof RANGES)[number])}>
+        {RANGES.map((d) => (
+          <option key={d} value={d}>
+            Last {d} days
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+  return (
+    <Page title="Trends" testId="trends" tools={tools}>
+      {report.status === 'loading' ? <Loading /> : null}
+      {report.status === 'error' ? <ErrorState error={report.error} onRetry={reload} /> : null}
+      {report.status === 'ok' && report.data.totalEvents === 0 ? <Empty title="No usage in this range" /> : null}
+      {report.status === 'ok' ? (
+        <div className="trend-grid">
+          {report.data.services
+            .filter((s) => s.events > 0)
+            .map((s) => (
+              <TrendCard key={s.service} line={s} daily={(report.data.daily ?? []).filter((d) => d.service === s.service)} from={args.from!} to={args.to!} />
+            ))}
+        </div>
+      ) : null}
+    </Page>
+  );
+}
+
+/** Day-over-day change between the last two full days (today is still running). */
+export function dayOverDay(values: readonly number[]): number | null {
+  if (values.length < 3) return null;
+  const last = values[values.length - 2]!;
+  const before = values[values.length - 3]!;
+  if (before === 0) return null;
+  return ((last - before) / before) * 100;
+}
+
+function TrendCard({ line, daily, from, to }: { line: ReportLine; daily: readonly DailyLine[]; from: string; to: string }) {
+  const { days, values } = useMemo(() => {
+    const all: string[] = [];
+    for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) all.push(dayOf(t));
+    const byDay = new Map(daily.map((d) => [d.day, d.usage]));
+    return { days: all, values: all.map((d) => byDay.get(d) ?? 0) };
+  }, [daily, from, to]);
+  const change = dayOverDay(values);
+  const config = useMemo(
+    (): ChartConfiguration<'line'> => ({
+      type: 'line',
+      data: {
+        labels: days.map((d) => d.slice(5)),
+        datasets: [
+          {
+            label: `${line.displayName} (${line.unit})`,
+            data: values,
+            borderColor: serviceColor(line.service),
+            backgroundColor: `${serviceColor(line.service)}33`,
+            fill: true,
+            pointRadius: 0,
+            tension: 0.25,
+          },
+        ],
+      },
+      options: { plugins: { legend: { display: false } }, scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { beginAtZero: true } } },
+    }),
+    [days, values, line],
+  );
+  const note = unitNote(line.unit);
+  return (
+    <section className="panel" aria-labelledby={`trend-${line.service}`} data-testid={`trend-${line.service}`}>
+      <h2 id={`trend-${line.service}`}>{line.displayName}</h2>
+      <div className="trend-figures">
+        <span>
+          {formatUsage(line.usage)} {line.unit}
+          {note ? <span className="muted"> ({note})</span> : null}
+        </span>
+        {change === null ? (
+          <span className="muted">no day-over-day change yet</span>
+        ) : (
+          <span className={change > 0 ? 'delta up' : change < 0 ? 'delta down' : 'delta'} title="Yesterday compared with the day before">
+            {formatPercent(change)} day over day
+          </span>
+        )}
+      </div>
+      <ChartCanvas config={config} label={`Daily ${line.displayName} in ${line.unit}`} height={180} testId={`chart-trend-${line.service}`} />
+    </section>
+  );
+}

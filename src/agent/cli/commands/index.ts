@@ -1,9 +1,10 @@
 // Every command group registers itself here; one line per group keeps the CLI's shape visible.
 import type { Command } from 'commander';
 import { registerAgent } from './agent';
+import { registerAnalytics } from './analytics';
 import { registerDemo } from './demo';
 import { registerReport } from './report';
 import { registerServices } from './services';
 import { registerTrack } from './track';
 
-export const commandGroups: ReadonlyArray<(program: Command) => void> = [registerTrack, registerServices, registerReport, registerDemo, registerAgent];
+export const commandGroups: ReadonlyArray<(program: Command) => void> = [registerTrack, registerServices, registerReport, registerAnalytics, registerDemo, registerAgent];

@@ -6,10 +6,12 @@
 //     the whole new value, the time since boot is the interval.
 //  3. Same boot, counter went up: the delta is the difference.
 //  4. Same boot, counter went down:
-//       - previous value < 2^32 and the wrapped difference (2^32 − prev + new) is plausible:
-//         a 32-bit counter wrapped;
+//       - previous value in the upper half of the 32-bit range (2^31 ≤ prev < 2^32; a wrapping
+//         counter passes through it just before) and the wrapped difference (2^32 − prev + new)
+//         is plausible: a 32-bit counter wrapped;
 //       - otherwise the counter was reset (interface re-created, cgroup re-made): the delta is
-//         the new value, counted from zero.
+//         the new value, counted from zero. (A reset of a small 64-bit counter is never read as
+//         a wrap, which would invent up to 4 GiB.)
 //  5. A key seen for the first time while the collector already has state appeared since the
 //     last sample (a new interface, a new process): counted from zero.
 //  6. Any delta implying more than the plausible maximum rate over the interval is discarded
@@ -58,7 +60,7 @@ export function counterDelta(prev: number | undefined, next: number, c: DeltaCon
   } else if (next >= prev) {
     kind = 'delta';
     delta = next - prev;
-  } else if (c.mayWrap32 && prev < TWO_32 && plausible(TWO_32 - prev + next, c)) {
+  } else if (c.mayWrap32 && prev < TWO_32 && prev >= TWO_32 / 2 && plausible(TWO_32 - prev + next, c)) {
     kind = 'wrap';
     delta = TWO_32 - prev + next;
   } else {

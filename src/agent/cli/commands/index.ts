@@ -1,10 +1,13 @@
 // Every command group registers itself here; one line per group keeps the CLI's shape visible.
 import type { Command } from 'commander';
+import { registerCollector } from './collector';
 import { registerAgent } from './agent';
 import { registerAnalytics } from './analytics';
 import { registerDemo } from './demo';
 import { registerReport } from './report';
+import { registerService } from './service';
 import { registerServices } from './services';
+import { registerSync } from './sync';
 import { registerTrack } from './track';
 
-export const commandGroups: ReadonlyArray<(program: Command) => void> = [registerTrack, registerServices, registerReport, registerAnalytics, registerDemo, registerAgent];
+export const commandGroups: ReadonlyArray<(program: Command) => void> = [registerTrack, registerServices, registerReport, registerAnalytics, registerDemo, registerAgent, registerService, registerSync, registerCollector];

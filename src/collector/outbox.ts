@@ -59,7 +59,7 @@ export class PgOutbox implements Outbox {
   }
 
   private async applyPatch(db: Kysely<CollectorDatabase>, target: string, patch: StatePatch, now: number): Promise<void> {
-    await db.insertInto('sync_state').values({ target, acked_seq: 0, updated_at: now }).onConflict((oc) => oc.column('target').doNothing()).execute();
+    await db.insertInto('sync_state').values({ target, acked_seq: 0, updated_at: now, attempts: 0, stopped: null, unknown_since: null, unknown_to_seq: null, last_success: null, last_error: null, next_attempt: null }).onConflict((oc) => oc.column('target').doNothing()).execute();
     const set: Record<string, unknown> = { updated_at: now };
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) set[PATCH[k as keyof StatePatch]] = v;
     await db.updateTable('sync_state').set(set).where('target', '=', target).execute();

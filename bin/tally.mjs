@@ -8,4 +8,13 @@ if (!existsSync(bundle)) {
   process.stderr.write('tally: the CLI is not built yet: run `npm run build:cli` in the Tally folder\n');
   process.exit(2);
 }
-await import(bundle);
+const { run } = await import(bundle);
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`tally: internal error: ${err?.message ?? err}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,6 +1,6 @@
 // The `tally` command line. Exit codes: 0 ok, 1 user error (one line on stderr), 2 internal error.
 import { Command, CommanderError } from 'commander';
-import { TallyError, toTallyError } from '../../core/errors';
+import { toTallyError } from '../../core/errors';
 import { commandGroups } from './commands/index';
 
 export function buildProgram(): Command {
@@ -42,17 +42,4 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`tally: ${e.message}\n`);
     return 1;
   }
-}
-
-// Only when run as the CLI entry (the bundle), not when imported by tests.
-if (process.argv[1] && /(tally\.mjs|main\.ts)$/.test(process.argv[1]) && !process.env.VITEST) {
-  run(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`tally: internal error: ${err instanceof TallyError ? err.message : String(err)}\n`);
-      process.exitCode = 2;
-    },
-  );
 }

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { AlertRow, Database } from '../db/schema';
 import { invalid } from '../errors';
 import { listServices } from '../repo/services';
-import { formatCompact, toDisplay, type ServiceDefinition } from '../services';
+import { toDisplay, type ServiceDefinition } from '../services';
 import { bucketEnd, bucketStart, MS, toIso } from '../time';
 import { roundDisplay } from '../analytics/common';
 import type { QuotaPeriod } from './quotas';
@@ -91,7 +91,9 @@ export function checkThresholds(t: Thresholds): void {
 
 function amount(def: ServiceDefinition | undefined, base: number): string {
   const v = roundDisplay(def ? toDisplay(def, base) : base);
-  return Number.isInteger(v) ? String(v) : formatCompact(v);
+  if (Number.isInteger(v)) return String(v);
+  // Counted units stay whole (a projection may be fractional); others show two decimals.
+  return def?.displayFactor === 1 ? String(Math.round(v)) : String(Number(v.toFixed(2)));
 }
 
 /** "WARNING: api usage at 78% - 78000/100000" (units other than counts are named: "… - 7.50/10 GB"). */

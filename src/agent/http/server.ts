@@ -242,7 +242,8 @@ export async function startHttpServer(
   };
   writer.on('flush', onFlush);
 
-  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, forceCloseConnections: true, return503OnClosing: true });
+  // On close, idle keep-alive connections are dropped but requests waiting for a commit finish.
+  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, forceCloseConnections: 'idle', return503OnClosing: true });
   let boundPort = port;
   let hosts = new Set<string>();
   let origins = new Set<string>();
@@ -429,7 +430,7 @@ export async function startHttpServer(
     return dispatch(handlers, req.params.name as HandlerName, args as never, log as (line: Record<string, unknown>) => void);
   });
 
-  app.get('/api/events', (req, reply) => {
+  app.get('/api/events', (_req, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -453,7 +454,6 @@ export async function startHttpServer(
     };
     streams.add(stop);
     res.on('close', stop);
-    req.raw.on('close', stop);
   });
 
   // --- listen ----------------------------------------------------------------------------------------

@@ -91,7 +91,9 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
     // The predicate is fixed now (a seq bound), so the rows deleted are exactly the rows written,
     // even while the agent keeps inserting (new records get higher seqs).
     const bound = { cutoff: o.cutoff, maxSeq: Math.min(syncLimit, top - 1) };
-    const where = 'recorded_at < @cutoff AND seq <= @maxSeq';
+    // Records a sync endpoint refused stay in the database, where the sync screen shows them.
+    const hasRejections = w.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_rejections'").get() !== undefined;
+    const where = `recorded_at < @cutoff AND seq <= @maxSeq${hasRejections ? ' AND NOT EXISTS (SELECT 1 FROM sync_rejections r WHERE r.seq = usage_records.seq)' : ''}`;
     const count = w.prepare(`SELECT count(*) FROM usage_records WHERE ${where}`).pluck().get(bound) as number;
     const skippedUnsynced =
       syncLimit === Number.MAX_SAFE_INTEGER ? 0 : (w.prepare('SELECT count(*) FROM usage_records WHERE recorded_at < ? AND seq > ?').pluck().get(o.cutoff, syncLimit) as number);

@@ -30,7 +30,7 @@ export interface RunAgentOptions {
   /** Serve the HTTP API and dashboard (default true; never with `once`). */
   readonly http?: boolean;
   readonly log?: Logger;
-  /** Human-readable lines (the dashboard address); default: stderr when it is a terminal. */
+  /** Human-readable lines (the dashboard address); default: stderr. */
   readonly announce?: (line: string) => void;
   /** Test seams: where /proc and /sys are, and the clocks. */
   readonly hostPaths?: HostPaths;
@@ -89,7 +89,9 @@ function waitForAbort(signal: AbortSignal): Promise<void> {
 
 export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}): Promise<AgentSummary> {
   const log = o.log ?? jsonLogger();
-  const announce = o.announce ?? ((line: string) => void (process.stderr.isTTY ? process.stderr.write(line + '\n') : undefined));
+  // Like Jupyter: the address with its token goes to stderr for whoever started the agent
+  // (journald keeps stderr too; the token file in the data folder is 0600 either way).
+  const announce = o.announce ?? ((line: string) => void process.stderr.write(line + '\n'));
   const lock = acquireWriterLock(config.db, `tally agent${o.once ? ' --once' : ''}`);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
   const runners: CollectorRunner[] = [];
@@ -142,8 +144,8 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
       cleanup.unshift(() => server.close());
       url = server.url;
       dashboardUrl = server.dashboardUrl;
-      log.info('http api listening', { url, dashboard: dashboardUrl });
       announce(`Tally agent is running. Open the dashboard (the link carries the access token):\n    ${dashboardUrl}\n`);
+      log.info('http api listening', { url, dashboard: dashboardUrl });
     }
     for (const t of tasks) await t.start();
     log.info('agent started', { pid: process.pid, db: config.db, collectors: runners.map((r) => ({ name: r.collector.name, schedule: r.collector.schedule })), http: url });

@@ -14,7 +14,7 @@ export function snippet(body: string): string {
 export function classifyCommon(res: HttpResponse, now: number, vendor: string): Outcome | null {
   const s = res.status;
   if (s === 401 || s === 403) {
-    return { kind: 'stop', reason: `${vendor} refused the credentials (HTTP ${s}): ${snippet(res.body) || 'no detail'}; fix the token, then run \`tally sync target add\` again` };
+    return { kind: 'stop', reason: `${vendor} refused the credentials (HTTP ${s}): ${errorText(res.body)}; fix the token, then run \`tally sync target add\` again` };
   }
   if (s === 408 || s === 429 || s >= 500) {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
@@ -24,6 +24,18 @@ export function classifyCommon(res: HttpResponse, now: number, vendor: string): 
   }
   if (s < 200 || (s >= 300 && s < 400)) return { kind: 'retry', reason: `${vendor} answered HTTP ${s}`, unknown: true };
   return null;
+}
+
+/** The human part of an error body in the shapes vendors use ({error: {message}}, problem+json, {error, code}). */
+export function errorText(body: string): string {
+  const parsed = parseJson(body);
+  if (parsed.ok && isObject(parsed.value)) {
+    const v = parsed.value;
+    if (isObject(v.error) && typeof v.error.message === 'string') return v.error.message;
+    const parts = [v.title, v.detail, v.error, v.code, v.message].filter((x): x is string => typeof x === 'string');
+    if (parts.length) return parts.join(': ');
+  }
+  return snippet(body) || 'no detail';
 }
 
 export function malformed(vendor: string, problem: string): Outcome {

@@ -1,0 +1,106 @@
+// Agents syncing to a real collector on a real PostgreSQL: three agents with their own SQLite
+// files, one org-wide report that equals the sum of theirs; a token used for another host's
+// records, and a revoked token, stop the target and store nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TallyDb } from '../../src/agent/db/open';
+import { SqliteOutbox } from '../../src/agent/sync/store';
+import { SyncEngine } from '../../src/agent/sync/worker';
+import { migrateCollector, openCollectorDb, type CollectorDb } from '../../src/collector/db';
+import { collectorReport, ensureCollectorServices } from '../../src/collector/report';
+import { startCollector, type RunningCollector } from '../../src/collector/server';
+import { issueToken, revokeTokens } from '../../src/collector/tokens';
+import { demoRecords } from '../../src/core/demo';
+import { usageReport } from '../../src/core/reports/usage';
+import { resolveTarget } from '../../src/core/sync/targets';
+import { fixedClock, testDb, testWriter } from '../helpers/db';
+import { startPostgres, type TestPostgres } from '../helpers/postgres';
+
+let pgServer: TestPostgres;
+let cdb: CollectorDb;
+let collector: RunningCollector;
+const clock = fixedClock(Date.UTC(2026, 10, 20, 12));
+const NOV = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) };
+
+beforeAll(async () => {
+  pgServer = await startPostgres();
+  cdb = openCollectorDb(await pgServer.createDatabase('collector_agents'));
+  await migrateCollector(cdb.pool);
+  await ensureCollectorServices(cdb.db, clock.now());
+  collector = await startCollector({ db: cdb.db, rate: { perSecond: 1000, burst: 1000 } });
+});
+
+afterAll(async () => {
+  await collector?.close();
+  await cdb?.close();
+  await pgServer?.stop();
+});
+
+async function agentDb(hostId: string, seed: number, customerId: string): Promise<TallyDb> {
+  const tdb = await testDb();
+  const writer = await testWriter(tdb, { hostId, clock: clock.now, batchSize: 5000 });
+  for (const r of demoRecords({ days: 12, end: Date.UTC(2026, 10, 20), seed, customerId, scale: 0.05 })) writer.add({ ...r, source: 'demo' });
+  await writer.close();
+  return tdb;
+}
+
+function engine(tdb: TallyDb) {
+  return new SyncEngine({ outbox: new SqliteOutbox(tdb.sqlite), timeoutMs: 5000, backoff: { baseMs: 10, maxMs: 100 }, now: clock.now });
+}
+
+describe('agents → collector', () => {
+  it("three agents sync everything; the collector's report is the sum of theirs", async () => {
+    const agents = await Promise.all([agentDb('host-1', 1, 'acme'), agentDb('host-2', 2, 'acme'), agentDb('host-3', 3, 'globex')]);
+    const results = await Promise.all(
+      agents.map(async (tdb, i) => {
+        const { token } = await issueToken(cdb.db, `host-${i + 1}`, clock.now());
+        const target = resolveTarget({ name: 'central', kind: 'tally', url: collector.url, token, batchSize: 700 }, 'settings');
+        return engine(tdb).syncTarget(target);
+      }),
+    );
+    expect(results.map((r) => r.status)).toEqual(['idle', 'idle', 'idle']);
+
+    const local = await Promise.all(agents.map((a) => usageReport(a.db, NOV)));
+    const central = await collectorReport(cdb.db, NOV);
+    const localCount = local.reduce((n, r) => n + r.totalEvents, 0);
+    expect(localCount).toBeGreaterThan(1000);
+    expect(central.totalEvents).toBe(localCount);
+    expect(central.totalCostNanos).toBe(local.reduce((n, r) => n + r.totalCostNanos, 0));
+    for (const line of central.services) {
+      const parts = local.map((r) => r.services.find((l) => l.service === line.service)!);
+      expect(line.events).toBe(parts.reduce((n, l) => n + l.events, 0));
+      expect(line.costNanos).toBe(parts.reduce((n, l) => n + l.costNanos, 0));
+      expect(line.quantity).toBeCloseTo(parts.reduce((n, l) => n + l.quantity, 0), 3);
+    }
+    // Per customer too: globex is host-3's alone.
+    const globex = await collectorReport(cdb.db, { ...NOV, customerId: 'globex' });
+    expect(globex.totalCostNanos).toBe(local[2]!.totalCostNanos);
+    // A second pass sends nothing new and changes nothing.
+    const again = await engine(agents[0]!).syncTarget(resolveTarget({ name: 'central', kind: 'tally', url: collector.url, token: 'unused', batchSize: 700 }, 'settings'));
+    expect(again).toMatchObject({ status: 'idle', delivered: 0 });
+    for (const a of agents) await a.close();
+  });
+
+  it("stops an agent whose token belongs to another host, and one whose token was revoked, storing nothing", async () => {
+    const tdb = await testDb();
+    const writer = await testWriter(tdb, { hostId: 'host-x', clock: clock.now });
+    await writer.recordMany([{ service: 'api', quantity: 1, metadata: { endpoint: '/a', method: 'GET', status: 200 } }]);
+    await writer.close();
+    const { token: otherToken } = await issueToken(cdb.db, 'host-y', clock.now());
+    const wrong = resolveTarget({ name: 'central', kind: 'tally', url: collector.url, token: otherToken }, 'settings');
+    const e = engine(tdb);
+    const r = await e.syncTarget(wrong);
+    expect(r.status).toBe('stopped');
+    expect(r.error).toMatch(/HTTP 403.*records\[0\]\.hostId: "host-x" is not the host this token belongs to/);
+
+    const { token } = await issueToken(cdb.db, 'host-x', clock.now());
+    await revokeTokens(cdb.db, 'host-x', clock.now());
+    await e.resume('central');
+    const revoked = await e.syncTarget(resolveTarget({ name: 'central', kind: 'tally', url: collector.url, token }, 'settings'));
+    expect(revoked.status).toBe('stopped');
+    expect(revoked.error).toMatch(/HTTP 401.*revoked/);
+    const n = await cdb.pool.query("SELECT count(*)::int AS n FROM usage_records WHERE host_id IN ('host-x', 'host-y')");
+    expect(n.rows[0].n).toBe(0);
+    expect((await e.status(wrong)).pending).toBe(1);
+    await tdb.close();
+  });
+});

@@ -231,7 +231,14 @@ export async function startHttpServer(
   metrics.registerMetric({ name: 'tally_flush_errors_total', help: 'Writer transactions that failed.', type: 'counter', collect: () => [{ value: wm.flushErrors }] });
   metrics.gauge('tally_writer_queue_depth', 'Records waiting for the next commit.', () => writer.queueDepth);
   const flushSeconds = metrics.histogram('tally_flush_duration_seconds', 'Time spent in one writer commit.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
-  const httpRequests = metrics.counter('tally_http_requests_total', 'HTTP requests by route and status.', ['route', 'status']);
+  // Counted in a plain map on the hot path; turned into labelled samples only when scraped.
+  const httpRequests = new Map<string, { route: string; status: string; n: number }>();
+  metrics.registerMetric({
+    name: 'tally_http_requests_total',
+    help: 'HTTP requests by route and status.',
+    type: 'counter',
+    collect: () => [...httpRequests.values()].map((e) => ({ labels: { route: e.route, status: e.status }, value: e.n })),
+  });
 
   // --- writer → event bus ----------------------------------------------------------------------
   const onFlush = (info: FlushInfo) => {
@@ -307,7 +314,11 @@ export async function startHttpServer(
   });
 
   app.addHook('onResponse', (req, reply, done) => {
-    httpRequests.inc({ route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    const route = req.routeOptions.url ?? 'unmatched';
+    const key = `${reply.statusCode} ${route}`;
+    const entry = httpRequests.get(key);
+    if (entry) entry.n++;
+    else httpRequests.set(key, { route, status: String(reply.statusCode), n: 1 });
     done();
   });
 

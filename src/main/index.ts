@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, session, Tray, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, safeStorage, session, Tray, utilityProcess } from 'electron';
 import type { HandlerName } from '../core/api/contract';
 import type { ApiReply } from '../core/api/reply';
 import { discoverAgent, dataDirOf } from '../agent/client/discovery';
@@ -15,6 +15,7 @@ import type { ExportRequest } from '../preload/index';
 import { decideAgent } from './agent-decision';
 import { AgentLink } from './agent-link';
 import { saveExport } from './export';
+import { SecretStore } from './secrets';
 import { isAppUrl, isTrustedSender, windowOptions, withCsp, type AppOrigin } from './security';
 import { trayText } from './tray-text';
 
@@ -29,6 +30,7 @@ let window: BrowserWindow | null = null;
 let tray: Tray | null = null;
 let link: AgentLink | null = null;
 let ownAgent: Electron.UtilityProcess | null = null;
+let secrets: SecretStore | null = null;
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -58,6 +60,7 @@ async function start(): Promise<void> {
     if ((event as string) === 'alerts.new') notifyAlert(payload);
   });
   createTray();
+  void restoreSyncTokens(link);
   // The window may have asked before the agent was ready: let it load again.
   window?.webContents.send(EVENT_CHANNEL, { event: 'records.flushed', payload: { records: 0, services: [], at: new Date().toISOString() } });
 }
@@ -92,6 +95,7 @@ function registerIpc(): void {
     if (!isHandlerName(name)) return { ok: false, error: { code: 'not_found', message: `no such API call: ${String(name)}` } };
     if (typeof args !== 'object' || args === null || Array.isArray(args)) return { ok: false, error: { code: 'invalid_input', message: 'args: must be an object', field: 'args' } };
     if (!link) return notReady;
+    if (name === 'sync.targets.set') keepSyncToken(args as { target?: { name?: unknown; token?: unknown } });
     return link.call(name as HandlerName, args as never);
   });
   ipcMain.handle(SAVE_EXPORT_CHANNEL, async (event, request: ExportRequest) => {
@@ -158,9 +162,38 @@ async function updateTray(): Promise<void> {
   );
 }
 
-/** Active alerts, once the agent offers them; null when it does not. */
+/** Quotas at warning level or above in their current period. */
 async function activeAlerts(): Promise<number | null> {
-  return null;
+  if (!link) return null;
+  const reply = await link.call('alerts.current', {});
+  return reply.ok ? reply.data.filter((q) => q.level !== null).length : null;
+}
+
+// --- secrets ---------------------------------------------------------------------------------------
+// Sync tokens typed into the app are also kept encrypted by the OS keychain (safeStorage), so a
+// target can be given its token back when the app starts its own agent on a fresh database.
+function secretStore(): SecretStore {
+  return (secrets ??= new SecretStore(path.join(app.getPath('userData'), 'secrets.json'), safeStorage));
+}
+
+function keepSyncToken(args: { target?: { name?: unknown; token?: unknown } }): void {
+  const t = args?.target;
+  if (typeof t?.name !== 'string' || typeof t.token !== 'string' || t.token === '') return;
+  try {
+    secretStore().set(`sync:${t.name}`, t.token);
+  } catch {
+    // No keychain here: the agent still has the token; the app just keeps no copy.
+  }
+}
+
+async function restoreSyncTokens(agent: AgentLink): Promise<void> {
+  const targets = await agent.call('sync.targets.list', {});
+  if (!targets.ok) return;
+  for (const t of targets.data) {
+    if (t.tokenSet || t.origin !== 'settings') continue;
+    const token = secretStore().get(`sync:${t.name}`);
+    if (token) await agent.call('sync.targets.set', { target: { name: t.name, kind: t.kind, url: t.url, batchSize: t.batchSize, enabled: t.enabled, options: t.options, token } });
+  }
 }
 
 function notifyAlert(payload: unknown): void {

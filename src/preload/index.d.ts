@@ -2,8 +2,9 @@
 // browser, where the renderer talks HTTP to the agent instead).
 import type { TallyClient } from '../core/api/contract';
 import type { ApiReply } from '../core/api/reply';
+import type { ExportFormat } from '../core/exports/shape';
 
-export type ExportFormat = 'csv' | 'json' | 'xlsx';
+export type { ExportFormat };
 
 export interface ExportRequest {
   readonly format: ExportFormat;
@@ -15,7 +16,10 @@ export interface ExportRequest {
 
 export interface SavedExport {
   readonly path: string;
+  readonly records: number;
   readonly bytes: number;
+  /** Exact decimal text of the exported records' total cost. */
+  readonly totalCost: string;
 }
 
 export interface TallyBridge extends TallyClient {

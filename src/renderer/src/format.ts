@@ -28,3 +28,10 @@ export function money(cost: string, currency = 'USD'): string {
 export function unitNote(unit: string): string | null {
   return /\bGB\b/.test(unit) ? 'GB = GiB (2^30 bytes)' : null;
 }
+
+/** "requests" → "request", "GB-hours" → "GB-hour", "queries" → "query"; "GB" stays. */
+export function singular(unit: string): string {
+  if (/ies$/.test(unit)) return unit.replace(/ies$/, 'y');
+  if (/[a-z]s$/.test(unit)) return unit.slice(0, -1);
+  return unit;
+}

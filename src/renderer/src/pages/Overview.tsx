@@ -10,7 +10,7 @@ import { PeriodPicker } from '../components/PeriodPicker';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { formatCount, formatUsage, money, unitNote } from '../format';
 import { describePeriod, periodArgs, type PeriodChoice } from '../period';
-import { QuotaSlot, RecentAlerts } from './overview-extras';
+import { OverviewExtras, QuotaSlot, RecentAlerts } from './overview-extras';
 
 export function Overview({ period, onPeriod }: { period: PeriodChoice; onPeriod: (p: PeriodChoice) => void }) {
   const args = useMemo(() => ({ ...periodArgs(period), detailed: true }), [period]);
@@ -28,7 +28,11 @@ export function Overview({ period, onPeriod }: { period: PeriodChoice; onPeriod:
     <Page title="Overview" testId="overview" ready={ready} tools={<PeriodPicker value={period} onChange={onPeriod} />}>
       {report.status === 'loading' ? <Loading label="Loading usage…" /> : null}
       {report.status === 'error' ? <ErrorState error={report.error} onRetry={reload} /> : null}
-      {report.status === 'ok' ? <OverviewBody report={report.data} period={period} onDrawn={onDrawn} /> : null}
+      {report.status === 'ok' ? (
+        <OverviewExtras current={period.kind === 'this-month'}>
+          <OverviewBody report={report.data} period={period} onDrawn={onDrawn} />
+        </OverviewExtras>
+      ) : null}
     </Page>
   );
 }

@@ -6,14 +6,14 @@ import type { ApiError } from '../../../core/api/reply';
 import { useApi, useTransport } from '../api';
 import { Field, messageFor } from '../components/Field';
 import { ErrorState, Loading } from '../components/States';
-import { money } from '../format';
+import { money, singular } from '../format';
 
 export function describeRule(rule: PriceRule | undefined, unit: string): string {
   if (!rule) return 'free';
   const spec = rule.spec;
   switch (spec.model) {
     case 'per_unit':
-      return `${money(spec.unitPrice)} per ${unit}`;
+      return `${money(spec.unitPrice)} per ${singular(unit)}`;
     case 'package':
       return `${money(spec.packagePrice)} per ${spec.packageSize} ${unit}`;
     case 'tiered':
@@ -68,7 +68,7 @@ function PriceRow({ service, rule, onSaved }: { service: ServiceDefinition; rule
         </span>
       </div>
       <Field
-        label={`New price per ${service.displayUnit}`}
+        label={`New price per ${singular(service.displayUnit)}`}
         name="unitPrice"
         inputMode="decimal"
         placeholder="e.g. 0.0001"

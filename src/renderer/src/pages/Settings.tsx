@@ -1,13 +1,23 @@
-// Settings: prices (and quotas, collectors and sync once the agent offers them).
+// Settings: quotas, prices and sync targets, each validated by the agent with the field named.
 import { Page } from '../components/Page';
 import { PricesSection } from './Prices';
+import { QuotasSection } from './Quotas';
+import { SyncSection } from './SyncSettings';
 
 export function Settings() {
   return (
     <Page title="Settings" testId="settings">
+      <section className="panel" aria-labelledby="settings-quotas">
+        <h2 id="settings-quotas">Quotas</h2>
+        <QuotasSection />
+      </section>
       <section className="panel" aria-labelledby="settings-prices">
         <h2 id="settings-prices">Prices</h2>
         <PricesSection />
+      </section>
+      <section className="panel" aria-labelledby="settings-sync">
+        <h2 id="settings-sync">Sync</h2>
+        <SyncSection />
       </section>
     </Page>
   );

@@ -54,6 +54,10 @@ export function dayOverDay(values: readonly number[]): number | null {
   return ((last - before) / before) * 100;
 }
 
+function weekday(day: string): string {
+  return new Date(`${day}T00:00:00Z`).toLocaleDateString('en-US', { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' });
+}
+
 function TrendCard({ line, daily, from, to }: { line: ReportLine; daily: readonly DailyLine[]; from: string; to: string }) {
   const { days, values } = useMemo(() => {
     const all: string[] = [];
@@ -90,13 +94,13 @@ function TrendCard({ line, daily, from, to }: { line: ReportLine; daily: readonl
       <div className="trend-figures">
         <span>
           {formatUsage(line.usage)} {line.unit}
-          {note ? <span className="muted"> ({note})</span> : null}
+          {note ? <span className="muted"> · {note}</span> : null}
         </span>
         {change === null ? (
           <span className="muted">no day-over-day change yet</span>
         ) : (
-          <span className={change > 0 ? 'delta up' : change < 0 ? 'delta down' : 'delta'} title="Yesterday compared with the day before">
-            {formatPercent(change)} day over day
+          <span className={change > 0 ? 'delta up' : change < 0 ? 'delta down' : 'delta'} data-testid="day-over-day">
+            {formatPercent(change)} on {weekday(days[days.length - 2]!)} vs {weekday(days[days.length - 3]!)}
           </span>
         )}
       </div>

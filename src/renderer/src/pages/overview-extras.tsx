@@ -1,8 +1,89 @@
-// Quota bars and recent alerts on the Overview; they fill in once the agent offers quotas.
-export function QuotaSlot(_props: { service: string }) {
-  return null;
+// The Overview's quota bars, month-end projections and recent alerts.
+import { createContext, useContext, useMemo, type ReactNode } from 'react';
+import type { Projection } from '../../../core/analytics/projection';
+import type { QuotaStatus } from '../../../core/quotas/alerts';
+import { useApi } from '../api';
+import { QuotaBar } from '../components/QuotaBar';
+import { ErrorState, Loading } from '../components/States';
+import { sumDecimals } from '../decimal';
+import { formatUsage, money } from '../format';
+
+/** Refreshes with new records and new alerts. */
+export const ALERT_EVENTS = ['records.flushed', 'alerts.new'] as const;
+
+interface Extras {
+  readonly quotas: readonly QuotaStatus[];
+  readonly projection: Projection | null;
+}
+
+const ExtrasContext = createContext<Extras>({ quotas: [], projection: null });
+
+/** Quotas and projections belong to the current month: shown only when the Overview shows it. */
+export function OverviewExtras({ current, children }: { current: boolean; children: ReactNode }) {
+  const [quotas] = useApi('alerts.current', current ? {} : null, ALERT_EVENTS);
+  const [projection] = useApi('analytics.projection', current ? { period: 'month' } : null);
+  const value = useMemo(
+    (): Extras => ({
+      quotas: current && quotas.status === 'ok' ? quotas.data : [],
+      projection: current && projection.status === 'ok' ? projection.data : null,
+    }),
+    [current, quotas, projection],
+  );
+  return <ExtrasContext.Provider value={value}>{children}</ExtrasContext.Provider>;
+}
+
+export function QuotaSlot({ service }: { service: string }) {
+  const { quotas, projection } = useContext(ExtrasContext);
+  const mine = quotas.filter((q) => q.service === service);
+  const lines = projection?.lines.filter((l) => l.service === service) ?? [];
+  // Several customers: their month-end figures add up (cost exactly, from the decimal text).
+  const projected = lines.reduce((n, l) => n + l.projected, 0);
+  const projectedCost = lines.length ? sumDecimals(lines.map((l) => l.projectedCost)) : null;
+  return (
+    <>
+      {mine.map((q) => (
+        <QuotaBar key={`${q.customerId}-${q.period}`} status={q} showProjection={q.period === 'month'} />
+      ))}
+      {mine.length === 0 && projectedCost !== null ? (
+        <div className="quota-text" data-testid="projection">
+          <span>
+            Month-end ≈ {formatUsage(projected)} {lines[0]!.unit} · {money(projectedCost)}
+          </span>
+        </div>
+      ) : null}
+      {mine.length > 0 && projectedCost !== null ? (
+        <div className="quota-text" data-testid="projection">
+          <span>Month-end cost ≈ {money(projectedCost)}</span>
+        </div>
+      ) : null}
+    </>
+  );
 }
 
 export function RecentAlerts() {
-  return null;
+  const [alerts, reload] = useApi('alerts.list', { days: 30 }, ALERT_EVENTS);
+  return (
+    <section className="panel" aria-labelledby="recent-alerts-title" data-testid="recent-alerts">
+      <h2 id="recent-alerts-title">Recent alerts</h2>
+      {alerts.status === 'loading' ? <Loading /> : null}
+      {alerts.status === 'error' ? <ErrorState error={alerts.error} onRetry={reload} /> : null}
+      {alerts.status === 'ok' && alerts.data.length === 0 ? <p className="muted">No alerts in the last 30 days. Set quotas in Settings to be warned before a limit is hit.</p> : null}
+      {alerts.status === 'ok' && alerts.data.length > 0 ? (
+        <ul className="alerts-list">
+          {alerts.data.slice(0, 6).map((a) => (
+            <li key={a.id} className={`level-${a.level === 'forecast' ? 'warning' : a.level}`}>
+              <span className="badge">{a.level}</span>
+              <span>{a.message}</span>
+              <time className="muted" dateTime={a.createdAt}>
+                {new Date(a.createdAt).toLocaleString()}
+              </time>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <p>
+        <a href="#/alerts">All alerts →</a>
+      </p>
+    </section>
+  );
 }

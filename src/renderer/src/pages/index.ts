@@ -5,7 +5,9 @@ import type { Route } from '../router';
 import { Settings } from './Settings';
 import { ServiceDetail, Services } from './Services';
 import { Trends } from './Trends';
-import { Pending } from './Pending';
+import { Alerts } from './Alerts';
+import { Export } from './Export';
+import { Peaks } from './Peaks';
 
 export interface PageProps {
   readonly route: Route;
@@ -15,10 +17,10 @@ export interface PageProps {
 
 export const pages: Record<Exclude<Route['page'], 'overview'>, ComponentType<PageProps>> = {
   trends: Trends,
-  peaks: () => <Pending title="Peaks" />,
+  peaks: Peaks,
   services: Services,
   service: ServiceDetail,
-  alerts: () => <Pending title="Alerts" />,
-  export: () => <Pending title="Export" />,
+  alerts: Alerts,
+  export: Export,
   settings: Settings,
 };

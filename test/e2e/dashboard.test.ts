@@ -1,0 +1,212 @@
+// The browser dashboard end to end: a real agent over a demo database, the built renderer in
+// headless Chromium. What the user sees is held against the CLI's report and the API.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UsageReport } from '../../src/core/reports/usage';
+import { apiCall, go, launchBrowser, openDashboard, pageProblems, pixelsOfColour, startAgent, tally, type Agent } from './harness';
+
+const SCREENSHOTS = path.resolve('docs/screenshots');
+
+function reportJson(agent: Agent, extra: string[] = []): UsageReport {
+  return JSON.parse(tally(['report', '--json', '--db', agent.db, ...extra], agent.env)) as UsageReport;
+}
+
+function sumNanos(decimals: readonly string[]): bigint {
+  let total = 0n;
+  for (const d of decimals) {
+    const [whole, frac = ''] = d.split('.');
+    total += BigInt(whole!) * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
+  }
+  return total;
+}
+
+async function cardTexts(page: Page, service: string) {
+  const card = page.locator(`[data-testid="service-card-${service}"]`);
+  return {
+    cost: await card.locator('[data-testid="cost"]').innerText(),
+    usage: Number(await card.locator('[data-testid="usage"]').getAttribute('data-value')),
+    meta: await card.locator('.card-meta').innerText(),
+  };
+}
+
+describe('browser dashboard on a real agent', () => {
+  let agent: Agent;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    agent = await startAgent({ days: 40, name: 'dashboard' });
+    browser = await launchBrowser();
+    page = await openDashboard(browser, agent);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await agent?.stop();
+  });
+
+  it("shows this month's figures exactly as `tally report --json` does", async () => {
+    const report = reportJson(agent);
+    expect(report.totalEvents).toBeGreaterThan(0);
+    expect(await page.getByTestId('total-cost').innerText()).toBe(`$${report.totalCost}`);
+    for (const line of report.services) {
+      const card = await cardTexts(page, line.service);
+      expect(card.cost, line.service).toBe(`$${line.cost}`);
+      expect(card.usage, line.service).toBe(line.usage);
+      expect(card.meta.replace(/,/g, ''), line.service).toBe(`${line.events} events`);
+    }
+  });
+
+  it('shows last month as `tally report --month` does', async () => {
+    const d = new Date();
+    const month = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+    const report = reportJson(agent, ['--month', month]);
+    await page.getByLabel('Last month').check();
+    await page.getByText(`Total cost · ${new Date(`${month}-01T00:00:00Z`).toLocaleDateString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' })}`).waitFor();
+    await page.waitForSelector('[data-testid="overview"][data-ready="true"]');
+    expect(await page.getByTestId('total-cost').innerText()).toBe(`$${report.totalCost}`);
+    expect((await cardTexts(page, 'storage')).cost).toBe(`$${report.services.find((l) => l.service === 'storage')!.cost}`);
+    await page.getByLabel('This month').check();
+    await page.waitForSelector('[data-testid="overview"][data-ready="true"]');
+  });
+
+  it('draws every chart (the canvases hold the datasets’ colours, not just axes)', async () => {
+    await page.waitForSelector('[data-testid="chart-daily-cost"][data-drawn="true"]');
+    // Compute (orange) and storage (violet) dominate the stacked daily cost bars.
+    expect(await pixelsOfColour(page, '[data-testid="chart-daily-cost"]', '#f97316')).toBeGreaterThan(200);
+    expect(await pixelsOfColour(page, '[data-testid="chart-daily-cost"]', '#8b5cf6')).toBeGreaterThan(200);
+
+    await go(page, '#/trends', '[data-testid="chart-trend-storage"][data-drawn="true"]');
+    const colours: Record<string, string> = { api: '#3b82f6', storage: '#8b5cf6', bandwidth: '#14b8a6', compute: '#f97316', database: '#22c55e', functions: '#ec4899' };
+    for (const [service, colour] of Object.entries(colours)) {
+      await page.waitForSelector(`[data-testid="chart-trend-${service}"][data-drawn="true"]`);
+      expect(await pixelsOfColour(page, `[data-testid="chart-trend-${service}"]`, colour), service).toBeGreaterThan(100);
+    }
+    expect(await page.getByTestId('day-over-day').count()).toBe(6);
+
+    await go(page, '#/peaks', '[data-testid="chart-peaks"][data-drawn="true"]');
+    expect(await pixelsOfColour(page, '[data-testid="chart-peaks"]', '#3b82f6')).toBeGreaterThan(200);
+    expect(await page.locator('[data-testid="heatmap"] [role="cell"]').count()).toBe(168);
+  });
+
+  it('shows a service’s breakdown by endpoint, sortable', async () => {
+    await go(page, '#/service/api', '[data-testid="breakdown-table"]');
+    const table = page.getByTestId('breakdown-table');
+    const costs = async () => (await table.locator('tbody tr td:last-child').allInnerTexts()).map((t) => Number(t.replace('$', '')));
+    const desc = await costs();
+    expect(desc.length).toBeGreaterThan(2);
+    expect([...desc].sort((a, b) => b - a)).toEqual(desc);
+    await table.getByRole('button', { name: /^Cost/ }).click();
+    const asc = await costs();
+    expect([...asc].sort((a, b) => a - b)).toEqual(asc);
+    expect(await table.locator('tbody').innerText()).toContain('/users');
+  });
+
+  it('refuses invalid input in Settings with the field named, and changes nothing', async () => {
+    const quotasBefore = await apiCall(agent, 'quotas.list', {});
+    const pricesBefore = await apiCall(agent, 'prices.list', {});
+    await go(page, '#/settings', '[data-testid="prices"]');
+
+    const quotaForm = page.getByRole('form', { name: 'Set a quota' });
+    await quotaForm.getByLabel('Service').selectOption('api');
+    await quotaForm.getByLabel(/^Limit/).fill('-5');
+    await quotaForm.getByRole('button', { name: 'Set quota' }).click();
+    await expect.poll(() => quotaForm.locator('.field-error').innerText().catch(() => '')).toMatch(/^limit: /);
+    expect(await quotaForm.getByLabel(/^Limit/).getAttribute('aria-invalid')).toBe('true');
+
+    const priceForm = page.getByTestId('price-api');
+    const priceText = await priceForm.getByTestId('current-price').innerText();
+    await priceForm.getByLabel(/New price/).fill('0.00o1');
+    await priceForm.getByRole('button', { name: 'Set price' }).click();
+    await expect.poll(() => priceForm.locator('.field-error').innerText().catch(() => '')).toMatch(/^price: /);
+
+    expect(await apiCall(agent, 'quotas.list', {})).toEqual(quotasBefore);
+    expect(await apiCall(agent, 'prices.list', {})).toEqual(pricesBefore);
+    expect(await priceForm.getByTestId('current-price').innerText()).toBe(priceText);
+  });
+
+  it('a quota set in Settings raises its alert on the Overview and in Alerts', async () => {
+    await go(page, '#/settings', '[data-testid="quotas"]');
+    const quotaForm = page.getByRole('form', { name: 'Set a quota' });
+    await quotaForm.getByLabel('Service').selectOption('api');
+    await quotaForm.getByLabel('Period').selectOption('month');
+    await quotaForm.getByLabel(/^Limit/).fill('1000');
+    await quotaForm.getByRole('button', { name: 'Set quota' }).click();
+    await page.getByText('Quota for api set').waitFor();
+    expect(await page.getByTestId('quotas-table').innerText()).toMatch(/api\s+month\s+1,000 requests/);
+
+    await go(page, '#/overview', '[data-testid="overview"][data-ready="true"]');
+    await page.waitForSelector('[data-testid="quota-api-month"][data-level="exceeded"]');
+    await expect.poll(() => page.getByTestId('recent-alerts').innerText()).toMatch(/exceeded[\s\S]*api/i);
+
+    await go(page, '#/alerts', '[data-testid="current-levels"]');
+    expect(await page.getByTestId('current-levels').locator('[data-level="exceeded"]').count()).toBeGreaterThan(0);
+    await page.waitForSelector('[data-testid="alerts-history"]');
+    expect(await page.getByTestId('alerts-history').innerText()).toMatch(/exceeded\s+api/);
+  });
+
+  it('exports a CSV from the UI whose record count and total match the report', async () => {
+    const target = path.join(agent.dir, 'ui-export.csv');
+    await go(page, '#/export', 'form[aria-label="Export usage records"]');
+    await page.getByLabel('CSV').check();
+    await page.getByLabel('This month').check();
+    await page.getByLabel(/^Save to/).fill(target);
+    await page.getByRole('button', { name: 'Export' }).click();
+    await page.getByTestId('export-done').waitFor({ timeout: 30_000 });
+
+    const report = reportJson(agent);
+    const rows = parse(fs.readFileSync(target, 'utf8'), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+    const records = rows.filter((r) => r.id && r.id !== 'TOTAL');
+    expect(records.length).toBe(report.totalEvents);
+    const total = sumNanos(records.map((r) => r.cost!));
+    expect(total).toBe(sumNanos([report.totalCost]));
+    expect(await page.getByTestId('export-done').innerText()).toContain(`$${report.totalCost}`);
+  });
+
+  it('shows a record sent to the API within 5 seconds, without a reload', async () => {
+    await go(page, '#/overview', '[data-testid="overview"][data-ready="true"]');
+    const before = Number((await cardTexts(page, 'functions')).meta.replace(/\D/g, ''));
+    const res = await fetch(`${agent.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'functions', quantity: 1, metadata: { function: 'liveCheck', duration_ms: 12, memory_mb: 128 } }),
+    });
+    expect(res.status).toBe(201);
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid="service-card-functions"] .card-meta')?.textContent?.replace(/\D/g, '') === String(n),
+      before + 1,
+      { timeout: 5_000 },
+    );
+    expect(await page.getByTestId('live').innerText()).toMatch(/updated/);
+  });
+
+  it('saves a screenshot of every page (light theme, and the Overview dark)', async () => {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    const shots: Array<[string, string, string]> = [
+      ['overview', '#/overview', '[data-testid="overview"][data-ready="true"]'],
+      ['trends', '#/trends', '[data-testid="chart-trend-storage"][data-drawn="true"]'],
+      ['peaks', '#/peaks', '[data-testid="chart-peaks"][data-drawn="true"]'],
+      ['service-detail', '#/service/api', '[data-testid="breakdown-table"]'],
+      ['alerts', '#/alerts', '[data-testid="alerts-history"]'],
+      ['export', '#/export', 'form[aria-label="Export usage records"]'],
+      ['settings', '#/settings', '[data-testid="quotas-table"]'],
+    ];
+    for (const [name, hash, ready] of shots) {
+      await go(page, hash, ready);
+      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    }
+    const dark = await openDashboard(browser, agent, 'dark');
+    await dark.waitForSelector('[data-testid="chart-daily-cost"][data-drawn="true"]');
+    expect(await dark.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe('rgb(246, 247, 249)');
+    await dark.screenshot({ path: path.join(SCREENSHOTS, 'overview-dark.png'), fullPage: true });
+    await dark.context().close();
+    for (const name of [...shots.map((s) => s[0]), 'overview-dark']) expect(fs.statSync(path.join(SCREENSHOTS, `${name}.png`)).size).toBeGreaterThan(10_000);
+  });
+
+  it('ran without page errors or CSP violations', () => {
+    expect(pageProblems(page)).toEqual([]);
+  });
+});

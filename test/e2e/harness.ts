@@ -1,0 +1,159 @@
+// The end-to-end rig: a real agent (`tally agent`) on loopback over a real SQLite file filled by
+// `tally demo`, serving the built renderer, and one headless Chromium driven by playwright-core.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
+export const RENDERER_INDEX = path.resolve('out/renderer/index.html');
+
+export interface Agent {
+  readonly dir: string;
+  readonly db: string;
+  readonly url: string;
+  readonly token: string;
+  readonly dashboardUrl: string;
+  readonly env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** The environment every `tally` run of a test shares: its own home, config and database. */
+export function testEnv(dir: string): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: dir, TALLY_HOME: dir, TALLY_CONFIG: path.join(dir, 'config.json') };
+}
+
+export function tally(args: readonly string[], env: Record<string, string>): string {
+  const r = spawnSync(process.execPath, [path.resolve('bin/tally.mjs'), ...args], { encoding: 'utf8', env, timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`tally ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A temporary data folder with `days` of demo usage, and an agent on a free loopback port. The
+ * collectors are off so the only records are the demo's and the test's own, and the writer
+ * commits within a second.
+ */
+export async function startAgent(options: { days: number; db?: string; name?: string }): Promise<Agent> {
+  if (!fs.existsSync(RENDERER_INDEX)) throw new Error('the renderer is not built: run `npm run build:ui` (npm test does it)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tally-${options.name ?? 'e2e'}-`));
+  const env = testEnv(dir);
+  fs.writeFileSync(
+    env.TALLY_CONFIG!,
+    JSON.stringify({
+      writer: { batchTimeoutSeconds: 0.5 },
+      collectors: { storage: { enabled: false }, bandwidth: { enabled: false }, compute: { enabled: false } },
+    }),
+  );
+  const db = options.db ?? path.join(dir, 'tally.db');
+  if (!options.db) tally(['demo', '--days', String(options.days), '--db', db, '--json'], env);
+  const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), 'agent', '--db', db, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const found = await new Promise<{ url: string; dashboardUrl: string }>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the agent did not start in 60 s:\n${out}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"dashboard":"(http:\/\/127\.0\.0\.1:\d+)\/\?token=([^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1]!, dashboardUrl: `${m[1]}/?token=${m[2]}` });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the agent exited (${code}):\n${out}`));
+    });
+  });
+  const token = new URL(found.dashboardUrl).searchParams.get('token')!;
+  return {
+    dir,
+    db,
+    url: found.url,
+    token,
+    dashboardUrl: found.dashboardUrl,
+    env,
+    stop: () => stopChild(child, dir),
+  };
+}
+
+async function stopChild(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** A page signed in to the agent's dashboard (the token link trades for a session cookie). */
+export async function openDashboard(browser: Browser, agent: Agent, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme, acceptDownloads: false });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  (page as Page & { problems?: string[] }).problems = problems;
+  await page.goto(agent.dashboardUrl);
+  await page.waitForSelector('[data-testid="overview"][data-ready="true"]', { timeout: 20_000 });
+  return page;
+}
+
+/** Errors the page logged (CSP violations, exceptions): a healthy page has none. */
+export function pageProblems(page: Page): string[] {
+  return (page as Page & { problems?: string[] }).problems ?? [];
+}
+
+export async function go(page: Page, hash: string, readySelector: string): Promise<void> {
+  await page.evaluate((h) => {
+    window.location.hash = h;
+  }, hash);
+  await page.waitForSelector(readySelector, { timeout: 20_000 });
+}
+
+/**
+ * How many pixels of a canvas are close to `hex` (a dataset's colour): a drawn chart has many,
+ * a blank or axes-only canvas none.
+ */
+export async function pixelsOfColour(page: Page, selector: string, hex: string): Promise<number> {
+  return page.$eval(
+    selector,
+    (canvas, colour) => {
+      const c = canvas as HTMLCanvasElement;
+      const ctx = c.getContext('2d')!;
+      const { data } = ctx.getImageData(0, 0, c.width, c.height);
+      const r = parseInt(colour.slice(1, 3), 16);
+      const g = parseInt(colour.slice(3, 5), 16);
+      const b = parseInt(colour.slice(5, 7), 16);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! > 200 && Math.abs(data[i]! - r) < 24 && Math.abs(data[i + 1]! - g) < 24 && Math.abs(data[i + 2]! - b) < 24) n++;
+      }
+      return n;
+    },
+    hex,
+  );
+}
+
+export async function apiCall<T>(agent: Agent, name: string, args: unknown): Promise<T> {
+  const res = await fetch(`${agent.url}/api/call/${name}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(args),
+  });
+  const body = (await res.json()) as { ok: boolean; data?: T; error?: { message: string } };
+  if (!body.ok) throw new Error(`${name}: ${body.error?.message}`);
+  return body.data as T;
+}

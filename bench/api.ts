@@ -4,8 +4,12 @@
 // 1 000-event batches. Every 2xx answer came after the commit holding its events, and the
 // row count is checked against the acknowledged events at the end.
 //
-// Env: BENCH_SECONDS (default 10 per run), BENCH_CONNECTIONS (default 50).
-import { fork, type ChildProcess } from 'node:child_process';
+// Afterwards it runs the idle footprint bench (bench/idle.ts: `tally agent` with every collector
+// on a one-minute schedule, RSS and CPU share over a minute), so one command prints both.
+//
+// Env: BENCH_SECONDS (default 10 per run), BENCH_CONNECTIONS (default 50),
+//      BENCH_IDLE_SECONDS (default 60; 0 skips the idle run).
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -216,6 +220,17 @@ async function main(): Promise<void> {
   }
 }
 
+function idle(): void {
+  const seconds = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+  if (!(seconds > 0) || !fs.existsSync('bench/idle.ts')) return;
+  console.log(`\nidle footprint (bench/idle.ts, ${seconds} s):`);
+  const r = spawnSync(process.execPath, ['bench/run.mjs', 'idle', '--seconds', String(seconds)], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
+}
+
 if (process.argv[2] === '--serve') void serve(process.argv[3]!);
 else if (process.argv[2] === '--serve-bare') void serveBare();
-else await main();
+else {
+  await main();
+  idle();
+}

@@ -308,6 +308,32 @@ describe('dashboard: token link, session cookie, static files', () => {
   });
 });
 
+describe('event stream heartbeats', () => {
+  it('sends a comment line on an idle stream so proxies keep it open', async () => {
+    const agent = await startAgent({ server: { heartbeatMs: 20 } });
+    try {
+      const text = await new Promise<string>((resolve, reject) => {
+        const u = new URL(agent.server.url);
+        const req = http.get({ host: u.hostname, port: u.port, path: '/api/events', headers: { authorization: `Bearer ${agent.server.token}` } }, (res) => {
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buffer += chunk;
+            if (buffer.includes(': heartbeat\n\n')) {
+              req.destroy();
+              resolve(buffer);
+            }
+          });
+        });
+        req.on('error', reject);
+      });
+      expect(text.startsWith('retry: 3000\n')).toBe(true);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
 describe('reports, services, metrics, failures', () => {
   let agent: TestAgent;
   beforeAll(async () => {

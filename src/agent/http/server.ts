@@ -67,6 +67,21 @@ const CSP =
 
 const NEEDS_AUTH = /^\/(?:v1|api)(?:[/?]|$)|^\/metrics(?:\?|$)/;
 
+/**
+ * Decided on the route the router matched, not on the raw URL: the router decodes %-escapes,
+ * so "/%61pi/call/x" reaches /api/call/:name. Unmatched paths are checked raw and decoded.
+ */
+function needsAuth(req: FastifyRequest): boolean {
+  const route = req.routeOptions.url;
+  if (route !== undefined && route !== '/*') return NEEDS_AUTH.test(route);
+  if (NEEDS_AUTH.test(req.url)) return true;
+  try {
+    return NEEDS_AUTH.test(decodeURIComponent(req.url));
+  } catch {
+    return true; // a malformed escape: treat as protected
+  }
+}
+
 function errorBody(code: ErrorCode, message: string, field?: string): { ok: false; error: ApiError } {
   return { ok: false, error: field === undefined ? { code, message } : { code, message, field } };
 }
@@ -290,7 +305,7 @@ export async function startHttpServer(
       send(reply, 403, errorBody('forbidden', 'sec-fetch-site: cross-site requests are refused', 'sec-fetch-site'));
       return;
     }
-    if (NEEDS_AUTH.test(req.url)) {
+    if (needsAuth(req)) {
       const auth = req.headers.authorization;
       let ok = false;
       if (auth !== undefined) {

@@ -270,6 +270,17 @@ describe('dashboard: token link, session cookie, static files', () => {
     expect(traversal.text).not.toContain('root:');
   });
 
+  it('needs the token however the path is spelled (%-escapes are decoded by the router)', async () => {
+    for (const p of ['/%61pi/call/services.list', '/%761/services', '/v1/../v1/services', '/%6detrics', '/v1/services#x', '/api/call/services.list?x=/healthz']) {
+      for (const method of ['GET', 'POST']) {
+        const res = await raw(agent.server.url, method, p, { headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+        expect(res.status, `${method} ${p}`).toBeGreaterThanOrEqual(400);
+        expect(res.text, `${method} ${p}`).not.toContain('displayName');
+        expect(res.text, `${method} ${p}`).not.toContain('tally_events');
+      }
+    }
+  });
+
   it('answers handled errors of /api/call as HTTP 200 with ok:false', async () => {
     const auth = { authorization: `Bearer ${agent.server.token}`, 'content-type': 'application/json' };
     const unknown = await raw(agent.server.url, 'POST', '/api/call/no.such.call', { headers: auth, body: '{}' });

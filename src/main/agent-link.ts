@@ -13,6 +13,7 @@ export type EventListener = <E extends EventName>(event: E, payload: Events[E]) 
 
 export class AgentLink {
   private readonly listeners = new Set<EventListener>();
+  private readonly connectListeners = new Set<() => void>();
   private abort: AbortController | null = null;
   private closed = false;
 
@@ -44,6 +45,12 @@ export class AgentLink {
     return () => this.listeners.delete(listener);
   }
 
+  /** Called each time the event stream (re)connects: events sent while it was down are lost. */
+  onConnect(listener: () => void): () => void {
+    this.connectListeners.add(listener);
+    return () => this.connectListeners.delete(listener);
+  }
+
   close(): void {
     this.closed = true;
     this.abort?.abort();
@@ -60,6 +67,7 @@ export class AgentLink {
         });
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         delay = 500;
+        for (const l of this.connectListeners) l();
         const parser = new SseParser();
         const decoder = new TextDecoder();
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {

@@ -59,10 +59,11 @@ async function start(): Promise<void> {
     if (event === 'records.flushed') scheduleTrayUpdate();
     if ((event as string) === 'alerts.new') notifyAlert(payload);
   });
+  // On (re)connect the window may have missed events or asked before the agent was ready:
+  // an empty flush notice makes every view read again.
+  link.onConnect(() => window?.webContents.send(EVENT_CHANNEL, { event: 'records.flushed', payload: { records: 0, services: [], at: new Date().toISOString() } }));
   createTray();
   void restoreSyncTokens(link);
-  // The window may have asked before the agent was ready: let it load again.
-  window?.webContents.send(EVENT_CHANNEL, { event: 'records.flushed', payload: { records: 0, services: [], at: new Date().toISOString() } });
 }
 
 function hardenSessions(): void {

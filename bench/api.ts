@@ -107,6 +107,8 @@ interface Row {
   p99: number;
   ok: number;
   failed: number;
+  /** non-2xx answers / socket errors / timeouts (autocannon's 10 s). */
+  failures: string;
   agentCpu: number;
 }
 
@@ -130,6 +132,7 @@ async function load(child: ChildProcess, url: string, token: string, name: strin
     p99: result.latency.p99,
     ok,
     failed: result.non2xx + result.errors + result.timeouts,
+    failures: `${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
     agentCpu: (cpuAfter.cpuMs - cpuBefore.cpuMs) / (result.duration * 1000),
   };
 }
@@ -190,13 +193,16 @@ async function main(): Promise<void> {
       if (i === 0) console.log(widths.map((w) => '─'.repeat(w)).join('  '));
     }
 
+    for (const r of rows) if (r.failed > 0) console.log(`${r.run}: ${r.failures}`);
+
     const stopped = await ask(child, 'stopped', { type: 'stop' });
     const check = openDatabase(path.join(dir, 'tally.db'), { readonly: true });
     const stored = (check.sqlite.prepare('SELECT count(*) AS n FROM usage_records').get() as { n: number }).n;
     await check.close();
     console.log('');
-    // Requests still in flight when a run stops are committed but not counted by autocannon.
-    const inFlight = CONNECTIONS * 1000;
+    // Requests still in flight when a run stops (or that autocannon gave up on) may be
+    // committed without being counted as acknowledged.
+    const inFlight = (CONNECTIONS + (singleRow?.failed ?? 0) + (batchRow?.failed ?? 0)) * 1000;
     const consistent = stored >= acknowledged && stored - acknowledged <= inFlight + CONNECTIONS * 2;
     console.log(
       `stored ${fmt(stored)} rows for ${fmt(acknowledged)} acknowledged events (${consistent ? 'every acknowledged event present' : 'MISMATCH'}; ` +

@@ -301,11 +301,16 @@ export async function startHttpServer(
       send(reply, 403, errorBody('forbidden', `origin: "${origin.slice(0, 100)}" may not call this agent (cross-origin requests are refused)`, 'origin'));
       return;
     }
-    if (req.headers['sec-fetch-site'] === 'cross-site') {
-      send(reply, 403, errorBody('forbidden', 'sec-fetch-site: cross-site requests are refused', 'sec-fetch-site'));
+    // Another port on localhost is "same-site" to a browser (and gets SameSite=Strict cookies):
+    // only the agent's own pages, or no browser at all, may call the API. A link from
+    // elsewhere may still open the dashboard page itself.
+    const fetchSite = req.headers['sec-fetch-site'];
+    const protectedRoute = needsAuth(req);
+    if ((fetchSite === 'cross-site' || fetchSite === 'same-site') && (protectedRoute || req.method !== 'GET')) {
+      send(reply, 403, errorBody('forbidden', `sec-fetch-site: ${fetchSite} requests are refused`, 'sec-fetch-site'));
       return;
     }
-    if (needsAuth(req)) {
+    if (protectedRoute) {
       const auth = req.headers.authorization;
       let ok = false;
       if (auth !== undefined) {

@@ -169,6 +169,7 @@ describe('gates: token, Host, Origin', () => {
     { name: 'a cross-site Origin', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, origin: 'https://evil.example' }), status: 403, field: 'origin' },
     { name: 'Origin null (sandboxed page)', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, origin: 'null' }), status: 403, field: 'origin' },
     { name: 'Sec-Fetch-Site: cross-site', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, 'sec-fetch-site': 'cross-site' }), status: 403, field: 'sec-fetch-site' },
+    { name: 'Sec-Fetch-Site: same-site (another localhost port)', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, 'sec-fetch-site': 'same-site' }), status: 403, field: 'sec-fetch-site' },
   ];
   for (const c of cases) {
     it(`refuses ${c.name} with ${c.status}, storing nothing`, async () => {
@@ -252,6 +253,13 @@ describe('dashboard: token link, session cookie, static files', () => {
     expect(forged.status).toBe(401);
     const crossSite = await raw(agent.server.url, 'POST', '/api/call/services.list', { headers: { cookie: pair, origin: 'http://localhost:3000', 'content-type': 'application/json' }, body: '{}' });
     expect(crossSite.status).toBe(403);
+  });
+
+  it('opens the dashboard page from a link elsewhere, but refuses API calls from other sites', async () => {
+    const page = await raw(agent.server.url, 'GET', '/', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' } });
+    expect(page.status).toBe(200);
+    const api = await raw(agent.server.url, 'GET', '/v1/services', { headers: { 'sec-fetch-site': 'same-site', authorization: `Bearer ${agent.server.token}` } });
+    expect(api.status).toBe(403);
   });
 
   it('serves the built UI without a token, with a strict CSP', async () => {

@@ -307,18 +307,22 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
   daily.commit();
 
   const sheet = wb.addWorksheet('Records', { views: frozen });
+  // Column formats go on each cell as shared objects: exceljs caches a style by object
+  // identity, and a per-cell copy (what column styles give) costs a lookup per cell.
+  const PLAIN = {};
+  const styles = [PLAIN, { numFmt: DATE_FORMAT }, PLAIN, PLAIN, PLAIN, { numFmt: '#,##0.######' }, PLAIN, { numFmt: '#,##0.00####' }, PLAIN, PLAIN, { numFmt: COST_FORMAT }, PLAIN, PLAIN, PLAIN, PLAIN];
   sheet.columns = [
     { header: 'ID', key: 'id', width: 28 },
-    { header: 'Timestamp (UTC)', key: 'ts', width: 20, style: { numFmt: DATE_FORMAT } },
+    { header: 'Timestamp (UTC)', key: 'ts', width: 20 },
     { header: 'Customer', key: 'customer', width: clampWidth(agg.maxCustomer, 10, 40) },
     { header: 'User', key: 'user', width: 14 },
     { header: 'Service', key: 'service', width: 12 },
-    { header: 'Quantity', key: 'quantity', width: 16, style: { numFmt: '#,##0.######' } },
+    { header: 'Quantity', key: 'quantity', width: 16 },
     { header: 'Base unit', key: 'baseUnit', width: 13 },
-    { header: 'Usage', key: 'usage', width: 14, style: { numFmt: '#,##0.00####' } },
+    { header: 'Usage', key: 'usage', width: 14 },
     { header: 'Unit', key: 'unit', width: 12 },
     { header: 'Unit price', key: 'unitPrice', width: 12 },
-    { header: 'Cost', key: 'cost', width: 16, style: { numFmt: COST_FORMAT } },
+    { header: 'Cost', key: 'cost', width: 16 },
     { header: 'Cost (exact)', key: 'exact', width: 16 },
     { header: 'Metadata', key: 'metadata', width: clampWidth(agg.maxMetadata, 10, 80) },
     { header: 'Host', key: 'host', width: 16 },
@@ -330,25 +334,25 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
   let n = 0;
   for (const r of records(run.tdb.sqlite, run.f, run.pageSize)) {
     const def = services.get(r.service);
-    sheet
-      .addRow({
-        id: r.id,
-        ts: new Date(r.recorded_at),
-        customer: r.customer_id,
-        user: r.user_id,
-        service: r.service,
-        quantity: r.quantity,
-        baseUnit: def?.baseUnit ?? '',
-        usage: def ? roundDisplay(toDisplay(def, r.quantity)) : r.quantity,
-        unit: def?.displayUnit ?? '',
-        unitPrice: r.unit_price,
-        cost: r.cost_nanos / 1e9,
-        exact: formatNanos(r.cost_nanos),
-        metadata: r.metadata,
-        host: r.host_id,
-        source: r.source,
-      })
-      .commit();
+    const row = sheet.addRow([
+      r.id,
+      new Date(r.recorded_at),
+      r.customer_id,
+      r.user_id,
+      r.service,
+      r.quantity,
+      def?.baseUnit ?? '',
+      def ? roundDisplay(toDisplay(def, r.quantity)) : r.quantity,
+      def?.displayUnit ?? '',
+      r.unit_price,
+      r.cost_nanos / 1e9,
+      formatNanos(r.cost_nanos),
+      r.metadata,
+      r.host_id,
+      r.source,
+    ]);
+    for (let c = 0; c < styles.length; c++) row.getCell(c + 1).style = styles[c]!;
+    row.commit();
     totals.add(r.service, r.quantity, r.cost_nanos);
     tick(++n);
     // Let the zip stream drain: exceljs does not apply backpressure itself.

@@ -175,11 +175,8 @@ describe('browser dashboard on a real agent', () => {
       body: JSON.stringify({ service: 'functions', quantity: 1, metadata: { function: 'liveCheck', duration_ms: 12, memory_mb: 128 } }),
     });
     expect(res.status).toBe(201);
-    await page.waitForFunction(
-      (n) => document.querySelector('[data-testid="service-card-functions"] .card-meta')?.textContent?.replace(/\D/g, '') === String(n),
-      before + 1,
-      { timeout: 5_000 },
-    );
+    const events = page.locator('[data-testid="service-card-functions"] .card-meta');
+    await events.filter({ hasText: new RegExp(`^${(before + 1).toLocaleString('en-US')} events$`) }).waitFor({ timeout: 5_000 });
     expect(await page.getByTestId('live').innerText()).toMatch(/updated/);
   });
 
@@ -200,7 +197,7 @@ describe('browser dashboard on a real agent', () => {
     }
     const dark = await openDashboard(browser, agent, 'dark');
     await dark.waitForSelector('[data-testid="chart-daily-cost"][data-drawn="true"]');
-    expect(await dark.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe('rgb(246, 247, 249)');
+    expect(await dark.locator('body').evaluate((body) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(body).backgroundColor)).not.toBe('rgb(246, 247, 249)');
     await dark.screenshot({ path: path.join(SCREENSHOTS, 'overview-dark.png'), fullPage: true });
     await dark.context().close();
     for (const name of [...shots.map((s) => s[0]), 'overview-dark']) expect(fs.statSync(path.join(SCREENSHOTS, `${name}.png`)).size).toBeGreaterThan(10_000);

@@ -35,7 +35,7 @@ export function tally(args: readonly string[], env: Record<string, string>): str
  * collectors are off so the only records are the demo's and the test's own, and the writer
  * commits within a second.
  */
-export async function startAgent(options: { days: number; db?: string; name?: string }): Promise<Agent> {
+export async function startAgent(options: { days: number; name?: string; /** An existing database, used through a link in the temp folder (its agent files stay there). */ link?: string }): Promise<Agent> {
   if (!fs.existsSync(RENDERER_INDEX)) throw new Error('the renderer is not built: run `npm run build:ui` (npm test does it)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tally-${options.name ?? 'e2e'}-`));
   const env = testEnv(dir);
@@ -46,8 +46,9 @@ export async function startAgent(options: { days: number; db?: string; name?: st
       collectors: { storage: { enabled: false }, bandwidth: { enabled: false }, compute: { enabled: false } },
     }),
   );
-  const db = options.db ?? path.join(dir, 'tally.db');
-  if (!options.db) tally(['demo', '--days', String(options.days), '--db', db, '--json'], env);
+  const db = path.join(dir, 'tally.db');
+  if (options.link) fs.symlinkSync(path.resolve(options.link), db);
+  else tally(['demo', '--days', String(options.days), '--db', db, '--json'], env);
   const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), 'agent', '--db', db, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const found = await new Promise<{ url: string; dashboardUrl: string }>((resolve, reject) => {
     let out = '';
@@ -118,7 +119,7 @@ export function pageProblems(page: Page): string[] {
 
 export async function go(page: Page, hash: string, readySelector: string): Promise<void> {
   await page.evaluate((h) => {
-    window.location.hash = h;
+    (globalThis as unknown as { location: { hash: string } }).location.hash = h;
   }, hash);
   await page.waitForSelector(readySelector, { timeout: 20_000 });
 }
@@ -131,7 +132,7 @@ export async function pixelsOfColour(page: Page, selector: string, hex: string):
   return page.$eval(
     selector,
     (canvas, colour) => {
-      const c = canvas as HTMLCanvasElement;
+      const c = canvas as unknown as Canvas;
       const ctx = c.getContext('2d')!;
       const { data } = ctx.getImageData(0, 0, c.width, c.height);
       const r = parseInt(colour.slice(1, 3), 16);
@@ -145,6 +146,13 @@ export async function pixelsOfColour(page: Page, selector: string, hex: string):
     },
     hex,
   );
+}
+
+/** The part of a canvas the pixel count reads (this file compiles without the DOM library). */
+interface Canvas {
+  readonly width: number;
+  readonly height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 
 export async function apiCall<T>(agent: Agent, name: string, args: unknown): Promise<T> {

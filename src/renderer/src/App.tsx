@@ -5,7 +5,7 @@ import { ErrorBoundary } from './components/ErrorBoundary';
 import type { PeriodChoice } from './period';
 import { Overview } from './pages/Overview';
 import { pages } from './pages/index';
-import { useRoute } from './router';
+import { periodFromHash, useRoute } from './router';
 
 const NAV: ReadonlyArray<readonly [string, string]> = [
   ['overview', 'Overview'],
@@ -20,7 +20,7 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
 export function App() {
   const route = useRoute();
   const { kind } = useTransport();
-  const [period, setPeriod] = useState<PeriodChoice>({ kind: 'this-month' });
+  const [period, setPeriod] = useState<PeriodChoice>(() => periodFromHash(window.location.hash) ?? { kind: 'this-month' });
   const [lastFlush, setLastFlush] = useState<string | null>(null);
   useEvent('records.flushed', (e) => setLastFlush(e.at));
   const main = useRef<HTMLElement>(null);

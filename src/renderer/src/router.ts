@@ -1,6 +1,7 @@
 // Hash routes: they work the same from file:// in the desktop window and from the agent's URL,
 // and moving between them never navigates the window.
 import { useSyncExternalStore } from 'react';
+import type { PeriodChoice } from './period';
 
 export type Route =
   | { readonly page: 'overview' }
@@ -13,7 +14,7 @@ export type Route =
   | { readonly page: 'settings' };
 
 export function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, '').split('/');
+  const parts = hash.replace(/^#\/?/, '').split('?')[0]!.split('/');
   switch (parts[0]) {
     case 'trends':
     case 'peaks':
@@ -37,4 +38,23 @@ function subscribe(onChange: () => void): () => void {
 export function useRoute(): Route {
   const hash = useSyncExternalStore(subscribe, () => window.location.hash);
   return parseRoute(hash);
+}
+
+/**
+ * A period given in the address (`#/overview?month=2026-10` or `?from=2026-10-01&to=2026-10-15`),
+ * so a view can be linked to; null when there is none or it is not a valid date.
+ */
+export function periodFromHash(hash: string): PeriodChoice | null {
+  const query = new URLSearchParams(hash.split('?')[1] ?? '');
+  const month = query.get('month');
+  const day = /^\d{4}-\d{2}-\d{2}$/;
+  if (month && /^\d{4}-(0[1-9]|1[0-2])$/.test(month)) {
+    const [y, m] = month.split('-').map(Number);
+    const last = new Date(Date.UTC(y!, m!, 0)).toISOString().slice(0, 10);
+    return { kind: 'custom', from: `${month}-01`, to: last };
+  }
+  const from = query.get('from');
+  const to = query.get('to');
+  if (from && to && day.test(from) && day.test(to) && from <= to) return { kind: 'custom', from, to };
+  return null;
 }

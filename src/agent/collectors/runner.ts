@@ -49,6 +49,7 @@ function pendingOf(value: unknown): RecordInput[] {
 export class CollectorRunner {
   readonly stats: CollectorStats = { runs: 0, errors: 0, records: 0, unreadable: 0, discarded: 0, lastError: null };
   private running: Promise<RunOutcome> | null = null;
+  private readonly stopping = new AbortController();
   private readonly now: () => number;
   private readonly newId: () => string;
 
@@ -66,6 +67,7 @@ export class CollectorRunner {
 
   /** One run. A run still going when the next is due is not doubled: the second call is skipped. */
   run(): Promise<RunOutcome> {
+    if (this.stopping.signal.aborted) return Promise.resolve({ ok: false, skipped: true });
     if (this.running) {
       this.deps.log.warn('collector still running from the previous schedule: this run is skipped', { collector: this.collector.name });
       return Promise.resolve({ ok: false, skipped: true });
@@ -74,6 +76,11 @@ export class CollectorRunner {
       this.running = null;
     });
     return this.running;
+  }
+
+  /** Interrupts the run in progress (the agent is stopping); nothing of it is stored. */
+  stop(): void {
+    this.stopping.abort(new Error('the agent is stopping'));
   }
 
   /** Resolves when the run in progress (if any) has finished. */
@@ -111,7 +118,8 @@ export class CollectorRunner {
         state.replace(name, previous, this.now());
         log.info('collector re-sent records left pending by an interrupted run', { collector: name, records: leftover.length });
       }
-      const result = await this.collector.collect(previous);
+      const result = await this.collector.collect(previous, this.stopping.signal);
+      this.stopping.signal.throwIfAborted();
       const records = result.records.map((r) => ({ ...r, id: r.id ?? this.newId() }));
       state.replace(name, records.length > 0 ? { ...result.state, pending: records } : result.state, this.now());
       await this.store(records);
@@ -133,6 +141,11 @@ export class CollectorRunner {
       log.debug('collected', { collector: name, records: records.length, ms: Math.round(durationMs * 10) / 10 });
       return { ok: true, records: records.length };
     } catch (err) {
+      if (this.stopping.signal.aborted) {
+        // State was not replaced: the next start continues from the last complete run.
+        log.info('collector run interrupted by shutdown', { collector: name });
+        return { ok: false, error: 'interrupted' };
+      }
       const e = toTallyError(err);
       this.stats.errors++;
       this.stats.lastError = e.message;

@@ -95,7 +95,7 @@ export function createStorageCollector(s: StorageSettings, deps: StorageDeps = {
   return {
     name: 'storage',
     schedule: s.schedule,
-    async collect(previous) {
+    async collect(previous, signal) {
       const now: ClockMark = { bootId: await bootId(paths), monoMs: clocks.monoMs(), wallMs: clocks.wallMs() };
       const interval = storageInterval(asClockMark(previous.clock), now, s.maxGapSeconds);
       const notes: CollectorNote[] = [...interval.notes];
@@ -107,13 +107,14 @@ export function createStorageCollector(s: StorageSettings, deps: StorageDeps = {
         for (const p of s.paths) {
           const abs = path.resolve(p);
           try {
-            const r = await measureTree(abs, { fs: deps.fs, concurrency: s.concurrency });
+            const r = await measureTree(abs, { fs: deps.fs, concurrency: s.concurrency, signal });
             unreadable += r.unreadable;
             if (r.unreadable > 0) {
               notes.push({ level: 'warn', msg: 'storage: entries could not be read and are not counted', fields: { path: abs, unreadable: r.unreadable, examples: r.unreadableSamples } });
             }
             records.push({ ...build.storage(r.bytes, hours, { metadata: { path: abs }, recordedAt: now.wallMs }), source: SOURCE });
           } catch (err) {
+            if (signal?.aborted) throw err;
             unreadable++;
             notes.push({ level: 'warn', msg: 'storage: configured path cannot be measured', fields: { path: abs, error: (err as Error).message } });
           }

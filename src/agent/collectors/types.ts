@@ -27,7 +27,8 @@ export interface CollectResult {
 export interface Collector {
   readonly name: CollectorName;
   readonly schedule: string;
-  collect(previous: Readonly<Record<string, unknown>>): Promise<CollectResult>;
+  /** `signal` aborts a long run (a storage walk) when the agent stops. */
+  collect(previous: Readonly<Record<string, unknown>>, signal?: AbortSignal): Promise<CollectResult>;
 }
 
 /** Where the clocks come from; tests pass fixed ones. */

@@ -132,7 +132,9 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     }
     cleanup.unshift(async () => {
       for (const t of tasks) await t.destroy();
-      // Runs in progress finish and hand their records to the writer before it closes.
+      // A long storage walk is interrupted (its sample is simply not taken); counter reads are
+      // quick and finish, handing their records to the writer before it closes.
+      for (const r of runners) r.stop();
       await Promise.all(runners.map((r) => r.idle()));
     });
 

@@ -8,6 +8,8 @@ import { createBandwidthCollector } from '../../../src/agent/collectors/bandwidt
 import { defaultCollectorsConfig } from '../../../src/agent/collectors/config';
 import { CollectorRunner } from '../../../src/agent/collectors/runner';
 import { CollectorStateRepo } from '../../../src/agent/collectors/state';
+import { createStorageCollector } from '../../../src/agent/collectors/storage';
+import { nodeWalkFs, type WalkFs } from '../../../src/agent/collectors/walk';
 import { silentLogger, type Logger } from '../../../src/agent/run/log';
 import { openDatabase, type TallyDb } from '../../../src/agent/db/open';
 import { tempDir, testDb, testWriter } from '../../helpers/db';
@@ -114,6 +116,35 @@ describe('collector runner', () => {
     expect(log.lines.join('\n')).toMatch(/error collector failed .*missing the two header lines/);
     fs.writeFileSync(path.join(proc, 'net/dev'), good);
     expect((await runner.run()).ok).toBe(true);
+    await writer.close();
+    await tdb.close();
+  });
+
+  it('stopping interrupts a storage walk: nothing is stored and the state stays at the last complete run', async () => {
+    const data = path.join(tempDir(), 'data');
+    fs.mkdirSync(data);
+    for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(data, `f${i}`), 'x');
+    let mono = 1_000;
+    let entered: () => void = () => undefined;
+    const walking = new Promise<void>((r) => (entered = r));
+    // Each stat waits a little: the walk is still going when stop() arrives.
+    const slow: WalkFs = { readdir: nodeWalkFs.readdir, lstat: (p) => (entered(), new Promise((r) => setTimeout(r, 20)).then(() => nodeWalkFs.lstat(p))) };
+    const tdb = await testDb();
+    const writer = await testWriter(tdb);
+    const state = new CollectorStateRepo(tdb.sqlite);
+    const settings = { schedule: '* * * * *', paths: [data], volumes: [], maxGapSeconds: 180, concurrency: 1 };
+    const collector = createStorageCollector(settings, { fs: slow, clocks: { monoMs: () => mono, wallMs: () => Date.now() } });
+    const runner = new CollectorRunner(collector, { writer, state, log: silentLogger });
+    await runner.run(); // baseline: no walk
+    const before = state.load('storage');
+    mono += 60_000;
+    const run = runner.run();
+    await walking;
+    runner.stop();
+    expect(await run).toEqual({ ok: false, error: 'interrupted' });
+    expect(state.load('storage')).toEqual(before);
+    expect(tdb.sqlite.prepare('SELECT count(*) FROM usage_records').pluck().get()).toBe(0);
+    expect(await runner.run()).toEqual({ ok: false, skipped: true });
     await writer.close();
     await tdb.close();
   });

@@ -4,6 +4,7 @@
 // runs in progress, flushes, and releases the lock. `once` collects once and exits (cron users,
 // tests): no HTTP server then.
 import { createTask, type ScheduledTask } from 'node-cron';
+import { TallyError } from '../../core/errors';
 import { ensureBuiltins } from '../../core/repo/services';
 import { EventBus, type AgentContext } from '../api/context';
 import { writerOptions } from '../cli/context';
@@ -96,6 +97,7 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
   const runners: CollectorRunner[] = [];
   const tasks: ScheduledTask[] = [];
+  let started = false;
   try {
     const tdb = openDatabase(config.db, { durability: config.writer.durability });
     cleanup.unshift(() => tdb.close());
@@ -142,7 +144,12 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     let dashboardUrl: string | null = null;
     if (wantHttp) {
       const { startHttpServer } = await import('../http/server');
-      const server = await startHttpServer(ctx, undefined, { metrics, log: (line) => relay(log, line) });
+      const server = await startHttpServer(ctx, undefined, { metrics, log: (line) => relay(log, line) }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+          throw new TallyError('unavailable', `http.port: cannot listen on ${config.http.host}:${config.http.port} (${err.code}); choose another with --port or TALLY_PORT (0 picks a free one)`, { field: 'http.port' });
+        }
+        throw err;
+      });
       cleanup.unshift(() => server.close());
       url = server.url;
       dashboardUrl = server.dashboardUrl;
@@ -151,6 +158,7 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     }
     for (const t of tasks) await t.start();
     log.info('agent started', { pid: process.pid, db: config.db, collectors: runners.map((r) => ({ name: r.collector.name, schedule: r.collector.schedule })), http: url });
+    started = true;
     o.onReady?.({ pid: process.pid, url, dashboardUrl, collectors: names });
 
     await waitForAbort(o.signal ?? new AbortController().signal);
@@ -166,7 +174,7 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
         log.error('shutdown step failed', { error: (err as Error).message });
       }
     }
-    if (!o.once) log.info('agent stopped');
+    if (started) log.info('agent stopped');
   }
 }
 

@@ -31,7 +31,7 @@ export function tally(args: readonly string[], env: Record<string, string>): str
 }
 
 /**
- * A temporary data folder with `days` of demo usage, and an agent on a free loopback port. The
+ * A temporary data folder with `days` of demo usage (0: an empty database), and an agent on a free loopback port. The
  * collectors are off so the only records are the demo's and the test's own, and the writer
  * commits within a second.
  */
@@ -48,7 +48,7 @@ export async function startAgent(options: { days: number; name?: string; /** An 
   );
   const db = path.join(dir, 'tally.db');
   if (options.link) fs.symlinkSync(path.resolve(options.link), db);
-  else tally(['demo', '--days', String(options.days), '--db', db, '--json'], env);
+  else if (options.days > 0) tally(['demo', '--days', String(options.days), '--db', db, '--json'], env);
   const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), 'agent', '--db', db, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const found = await new Promise<{ url: string; dashboardUrl: string }>((resolve, reject) => {
     let out = '';

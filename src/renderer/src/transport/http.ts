@@ -21,13 +21,9 @@ export function httpClient(base = ''): TallyClient {
         return unreachable();
       }
       const body: unknown = await res.json().catch(() => null);
+      // The agent's 401 speaks to API clients (Bearer tokens); a browser user needs the link.
+      if (res.status === 401) return { ok: false, error: { code: 'unauthorized', message: SIGN_IN } };
       if (isReply(body)) return body as ApiReply<never>;
-      if (res.status === 401 || res.status === 403) {
-        return {
-          ok: false,
-          error: { code: 'unauthorized', message: 'This page has no session: open the address `tally agent` printed (it carries the token).' },
-        };
-      }
       return { ok: false, error: { code: 'internal', message: `the agent answered HTTP ${res.status}` } };
     },
     on<E extends EventName>(event: E, listener: (payload: Events[E]) => void) {
@@ -44,6 +40,8 @@ export function httpClient(base = ''): TallyClient {
     },
   };
 }
+
+const SIGN_IN = 'This browser has no session with the agent: open the dashboard address that `tally agent` printed (it carries a one-time token).';
 
 function isReply(body: unknown): body is ApiReply<unknown> {
   return typeof body === 'object' && body !== null && typeof (body as { ok?: unknown }).ok === 'boolean';

@@ -8,8 +8,7 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { HandlerName } from '../../core/api/contract';
 import type { ApiError } from '../../core/api/reply';
 import { invalid, TallyError, toTallyError, type ErrorCode } from '../../core/errors';
@@ -25,6 +24,7 @@ import type { FlushInfo } from '../writer/writer';
 import { allowedHosts, isLoopbackHost, loadOrCreateToken, newSecret, readCookie, sameSecret } from './auth';
 import { CLOUDEVENTS, CLOUDEVENTS_BATCH, parseEventsBody, renameField } from './events';
 import { Metrics } from './metrics';
+import { findStatic } from './static';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -264,6 +264,8 @@ export async function startHttpServer(
   };
   writer.on('flush', onFlush);
 
+  // Loaded here, not at the top: CLI commands that never serve HTTP do not pay for Fastify.
+  const { default: Fastify } = await import('fastify');
   // On close, idle keep-alive connections are dropped but requests waiting for a commit finish.
   const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, forceCloseConnections: 'idle', return503OnClosing: true });
   let boundPort = port;
@@ -357,23 +359,38 @@ export async function startHttpServer(
     return reply.code(status).send({ ok: false, error: e.toJSON() });
   });
 
-  app.setNotFoundHandler((req, reply) => {
+  const defaultStatic = path.resolve('out/renderer');
+  const staticRoot = options.staticDir !== undefined ? path.resolve(options.staticDir) : fs.existsSync(defaultStatic) ? defaultStatic : undefined;
+  const serveStatic = staticRoot !== undefined && fs.existsSync(staticRoot);
+
+  const sendStatic = async (reply: FastifyReply, urlPath: string): Promise<boolean> => {
+    const found = serveStatic ? await findStatic(staticRoot, urlPath) : null;
+    if (!found) return false;
+    reply.header('content-type', found.type);
+    reply.header('content-length', String(found.size));
+    reply.header('cache-control', found.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    reply.send(fs.createReadStream(found.file));
+    return true;
+  };
+
+  app.setNotFoundHandler(async (req, reply) => {
     // Paths of the single-page app (no file extension) get its index page.
-    if (req.method === 'GET' && staticDir && !NEEDS_AUTH.test(req.url) && !/\.[a-z0-9]+(?:\?|$)/i.test(req.url) && (req.headers.accept ?? '').includes('text/html')) {
-      return reply.type('text/html; charset=utf-8').sendFile('index.html');
+    const path0 = req.url.split('?')[0]!;
+    if (req.method === 'GET' && !needsAuth(req) && !/\.[a-z0-9]+$/i.test(path0) && (req.headers.accept ?? '').includes('text/html')) {
+      if (await sendStatic(reply, '/index.html')) return reply;
     }
-    return reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`));
+    return reply.code(404).send(errorBody('not_found', `no route ${req.method} ${path0.slice(0, 200)}`));
   });
 
   // --- dashboard ---------------------------------------------------------------------------------
-  const defaultStatic = path.resolve('out/renderer');
-  const staticDir = options.staticDir ?? (fs.existsSync(defaultStatic) ? defaultStatic : undefined);
-  const hasIndex = staticDir !== undefined && fs.existsSync(path.join(staticDir, 'index.html'));
-  if (staticDir !== undefined && fs.existsSync(staticDir)) {
-    await app.register(fastifyStatic, { root: path.resolve(staticDir), prefix: '/', index: false, wildcard: true });
+  if (serveStatic) {
+    app.get('/*', async (req, reply) => {
+      if (await sendStatic(reply, req.url)) return reply;
+      return reply.callNotFound();
+    });
   }
 
-  app.get('/', (req: FastifyRequest<{ Querystring: { token?: string } }>, reply) => {
+  app.get('/', async (req: FastifyRequest<{ Querystring: { token?: string } }>, reply) => {
     const given = req.query.token;
     if (given !== undefined) {
       if (typeof given !== 'string' || !sameSecret(given, token)) {
@@ -383,7 +400,7 @@ export async function startHttpServer(
       reply.header('cache-control', 'no-store');
       return reply.redirect('/', 302);
     }
-    if (hasIndex) return reply.type('text/html; charset=utf-8').sendFile('index.html');
+    if (await sendStatic(reply, '/index.html')) return reply;
     return reply.type('text/html; charset=utf-8').send(placeholderPage('Tally agent', 'The dashboard is not built here (npm run build:ui). The API is at /v1 and /api.'));
   });
 

@@ -273,6 +273,10 @@ describe('dashboard: token link, session cookie, static files', () => {
     const js = await raw(agent.server.url, 'GET', '/assets/app.js');
     expect(js.status).toBe(200);
     expect(js.text).toBe('console.log(1)');
+    const deepLink = await raw(agent.server.url, 'GET', '/reports/usage', { headers: { accept: 'text/html' } });
+    expect(deepLink.status).toBe(200);
+    expect(deepLink.text).toContain('<title>Tally</title>');
+    expect((await raw(agent.server.url, 'GET', '/assets/missing.js')).status).toBe(404);
     const traversal = await raw(agent.server.url, 'GET', '/../../etc/passwd');
     expect(traversal.status).toBeGreaterThanOrEqual(400);
     expect(traversal.text).not.toContain('root:');

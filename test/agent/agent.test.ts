@@ -180,7 +180,7 @@ describe('tally agent (long-running)', () => {
       expect(stderr).toContain(listening.dashboard); // printed for the person who started it
 
       // Scheduled runs every second: the second one records deltas.
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 40_000;
       while (rows(s.db, `SELECT count(*) AS n FROM usage_records WHERE service = 'compute'`)[0]!.n === 0) {
         if (Date.now() > deadline) throw new Error('no compute record from the scheduled collector');
         await new Promise((r) => setTimeout(r, 250));

@@ -1,8 +1,8 @@
 // `tally agent`: the long-running process. It takes the writer lock, opens the database and the
-// one batched writer, runs the collectors on their cron schedules, serves the local HTTP API and
-// dashboard, logs JSON lines to stdout, and on SIGTERM/SIGINT stops the schedules, waits for the
-// runs in progress, flushes, and releases the lock. `once` collects once and exits (cron users,
-// tests): no HTTP server then.
+// one batched writer, runs the collectors on their cron schedules, checks quotas after flushes,
+// syncs to the configured targets, serves the local HTTP API and dashboard, and logs JSON lines
+// to stdout. On SIGTERM/SIGINT it stops the schedules, waits for the runs in progress, flushes,
+// and releases the lock. `once` collects once and exits (cron users, tests): no HTTP server then.
 import { createTask, type ScheduledTask } from 'node-cron';
 import { TallyError } from '../../core/errors';
 import { ensureBuiltins } from '../../core/repo/services';
@@ -140,6 +140,14 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
       await Promise.all(runners.map((r) => r.idle()));
     });
 
+    // Quota alerts after flushes, and delivery to the sync targets, run beside the collectors.
+    const { createAlertWatcher } = await import('../alerts/watcher');
+    const { startSyncWorker } = await import('../sync/run');
+    const alerts = createAlertWatcher(ctx, { log: (line) => relay(log, line) });
+    cleanup.unshift(() => alerts.stop());
+    const sync = startSyncWorker(ctx, (line) => relay(log, line));
+    cleanup.unshift(() => sync.stop());
+
     let url: string | null = null;
     let dashboardUrl: string | null = null;
     if (wantHttp) {
@@ -165,7 +173,7 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     log.info('stopping', { reason: String(o.signal?.reason ?? 'signal') });
     return summarize(runners);
   } finally {
-    // Reverse order of setup: schedules, HTTP, writer (flushes), database, lock. A failing step
+    // Reverse order of setup: HTTP, sync, alerts, schedules, writer (flushes), database, lock. A failing step
     // is logged and the rest still run, so the lock is never left behind by a live process.
     for (const step of cleanup) {
       try {

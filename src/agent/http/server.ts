@@ -491,6 +491,8 @@ export async function startHttpServer(
     });
     res.write('retry: 3000\n: connected\n\n');
     const off = ctx.events.onAny((event, payload) => {
+      // A client that stopped reading is dropped rather than buffered without end; browsers reconnect.
+      if (res.writableLength > 1024 * 1024) return stop();
       res.write(`event: ${event}\ndata: ${JSON.stringify(payload ?? null)}\n\n`);
     });
     const beat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);

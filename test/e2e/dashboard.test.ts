@@ -89,6 +89,7 @@ describe('browser dashboard on a real agent', () => {
 
     await go(page, '#/peaks', '[data-testid="chart-peaks"][data-drawn="true"]');
     expect(await pixelsOfColour(page, '[data-testid="chart-peaks"]', '#3b82f6')).toBeGreaterThan(200);
+    await page.waitForSelector('[data-testid="heatmap"]');
     expect(await page.locator('[data-testid="heatmap"] [role="cell"]').count()).toBe(168);
   });
 
@@ -136,6 +137,12 @@ describe('browser dashboard on a real agent', () => {
     await quotaForm.getByLabel(/^Limit/).fill('1000');
     await quotaForm.getByRole('button', { name: 'Set quota' }).click();
     await page.getByText('Quota for api set').waitFor();
+    // The new alert is announced at once, wherever the user is.
+    const toast = page.getByTestId('toast');
+    await toast.waitFor();
+    expect(await toast.innerText()).toMatch(/exceeded[\s\S]*api/i);
+    await toast.getByRole('button', { name: 'Dismiss' }).click();
+    await toast.waitFor({ state: 'detached' });
     expect(await page.getByTestId('quotas-table').innerText()).toMatch(/api\s+month\s+1,000 requests/);
 
     await go(page, '#/overview', '[data-testid="overview"][data-ready="true"]');
@@ -185,7 +192,7 @@ describe('browser dashboard on a real agent', () => {
     const shots: Array<[string, string, string]> = [
       ['overview', '#/overview', '[data-testid="overview"][data-ready="true"]'],
       ['trends', '#/trends', '[data-testid="chart-trend-storage"][data-drawn="true"]'],
-      ['peaks', '#/peaks', '[data-testid="chart-peaks"][data-drawn="true"]'],
+      ['peaks', '#/peaks', '[data-testid="heatmap"]'],
       ['service-detail', '#/service/api', '[data-testid="breakdown-table"]'],
       ['alerts', '#/alerts', '[data-testid="alerts-history"]'],
       ['export', '#/export', 'form[aria-label="Export usage records"]'],

@@ -122,6 +122,8 @@ export async function go(page: Page, hash: string, readySelector: string): Promi
     (globalThis as unknown as { location: { hash: string } }).location.hash = h;
   }, hash);
   await page.waitForSelector(readySelector, { timeout: 20_000 });
+  // And nothing on the page still loading.
+  for (let i = 0; i < 200 && (await page.locator('.state-loading').count()) > 0; i++) await page.waitForTimeout(100);
 }
 
 /**

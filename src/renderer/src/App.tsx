@@ -23,6 +23,14 @@ export function App() {
   const [period, setPeriod] = useState<PeriodChoice>(() => periodFromHash(window.location.hash) ?? { kind: 'this-month' });
   const [lastFlush, setLastFlush] = useState<string | null>(null);
   useEvent('records.flushed', (e) => setLastFlush(e.at));
+  // A new alert shows at once wherever the user is (the desktop app also raises a notification).
+  const [toast, setToast] = useState<{ level: string; message: string } | null>(null);
+  useEvent('alerts.new', (a) => setToast({ level: a.level, message: a.message }));
+  useEffect(() => {
+    if (!toast) return;
+    const t = setTimeout(() => setToast(null), 15_000);
+    return () => clearTimeout(t);
+  }, [toast]);
   const main = useRef<HTMLElement>(null);
   // Moving to another page puts keyboard focus on it, as a page load would.
   useEffect(() => main.current?.focus({ preventScroll: true }), [route.page]);
@@ -53,6 +61,17 @@ export function App() {
           {lastFlush ? `Live · updated ${new Date(lastFlush).toLocaleTimeString()}` : kind === 'ipc' ? 'Live · desktop' : 'Live'}
         </div>
       </nav>
+      {toast ? (
+        <div className={`toast level-${toast.level === 'forecast' ? 'warning' : toast.level}`} role="status" data-testid="toast">
+          <span className="badge">{toast.level}</span> {toast.message}{' '}
+          <a href="#/alerts" onClick={() => setToast(null)}>
+            Alerts
+          </a>
+          <button type="button" className="secondary" aria-label="Dismiss" onClick={() => setToast(null)}>
+            ×
+          </button>
+        </div>
+      ) : null}
       <main id="main" ref={main} tabIndex={-1}>
         <ErrorBoundary key={route.page}>
           {Body ? <Body route={route} period={period} onPeriod={setPeriod} /> : <Overview period={period} onPeriod={setPeriod} />}

@@ -262,7 +262,6 @@ export async function startHttpServer(
     const services = [...new Set(info.touched.map((t) => t.service))].sort();
     ctx.events.emit('records.flushed', { records: info.inserted, services, at: new Date(ctx.now()).toISOString() });
   };
-  writer.on('flush', onFlush);
 
   // Loaded here, not at the top: CLI commands that never serve HTTP do not pay for Fastify.
   const { default: Fastify } = await import('fastify');
@@ -510,13 +509,13 @@ export async function startHttpServer(
   try {
     await app.listen({ host, port });
   } catch (err) {
-    writer.off('flush', onFlush);
     await app.close().catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new TallyError('unavailable', `http.port: ${host}:${port} is already in use (is another agent running?)`, { field: 'http.port', cause: err });
     if (code === 'EADDRNOTAVAIL') throw new TallyError('invalid_input', `http.host: "${host}" is not an address of this machine`, { field: 'http.host', cause: err });
     throw err;
   }
+  writer.on('flush', onFlush);
   boundPort = (app.server.address() as AddressInfo).port;
   hosts = allowedHosts(host, boundPort, allowNonLoopback);
   origins = new Set([...hosts].map((h) => `http://${h}`));

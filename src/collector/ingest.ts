@@ -89,16 +89,16 @@ export function readBatch(body: unknown, hostId: string): { rows: Row[]; indexes
 /** One statement: insert the new rows, fold them into the four rollup periods. Returns how many were new. */
 export async function storeRows(db: Kysely<CollectorDatabase>, rows: readonly Row[], now: number): Promise<number> {
   if (rows.length === 0) return 0;
-  const col = <K extends keyof Row>(k: K) => rows.map((r) => r[k]);
+  // One JSON parameter, unpacked by PostgreSQL: no per-element array escaping in JS.
+  const json = JSON.stringify(rows);
   const result = await sql<{ inserted: number }>`
     WITH input AS (
-      SELECT * FROM unnest(${col('id')}::text[], ${col('recordedAt')}::int8[], ${col('customerId')}::text[], ${col('userId')}::text[],
-        ${col('hostId')}::text[], ${col('service')}::text[], ${col('quantity')}::float8[], ${col('unitPrice')}::text[],
-        ${col('costNanos')}::int8[], ${col('metadata')}::text[], ${col('source')}::text[])
-        AS t(id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source)
+      SELECT * FROM json_to_recordset(${json}::json)
+        AS t(id text, "recordedAt" int8, "customerId" text, "userId" text, "hostId" text, service text, quantity float8,
+             "unitPrice" text, "costNanos" int8, metadata text, source text)
     ), ins AS (
       INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at)
-      SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, ${now}::int8 FROM input
+      SELECT id, "recordedAt", "customerId", "userId", "hostId", service, quantity, "unitPrice", "costNanos", metadata, source, ${now}::int8 FROM input
       ON CONFLICT (id) DO NOTHING
       RETURNING recorded_at, customer_id, service, quantity, cost_nanos
     ), days AS (

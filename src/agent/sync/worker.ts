@@ -21,6 +21,8 @@ export interface SyncEngineOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly log?: (line: Record<string, unknown>) => void;
+  /** Send the next batch while the endpoint stores the current one (default true). */
+  readonly pipeline?: boolean;
 }
 
 export interface PassResult {
@@ -37,6 +39,14 @@ export type TargetStatus = SyncTargetStatus;
 
 type Delivery = { ok: true } | { ok: false; outcome: Outcome };
 
+/** A batch read from the outbox: what was set aside locally, what goes out, and its request if sent. */
+interface Prepared {
+  readonly batch: SyncRecord[];
+  readonly local: NewRejection[];
+  readonly sendable: SyncRecord[];
+  readonly outcome: Promise<Outcome> | null;
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export class SyncEngine {
@@ -45,12 +55,14 @@ export class SyncEngine {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly log: (line: Record<string, unknown>) => void;
+  private readonly pipeline: boolean;
 
   constructor(private readonly o: SyncEngineOptions) {
     this.transport = o.transport ?? fetchTransport;
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
     this.log = o.log ?? (() => undefined);
+    this.pipeline = o.pipeline ?? true;
   }
 
   private readonly running = new Map<string, Promise<PassResult>>();
@@ -75,9 +87,8 @@ export class SyncEngine {
     }
     let delivered = 0;
     let rejectedCount = 0;
-    for (;;) {
-      const batch = await outbox.batch(st.ackedSeq, Math.min(target.batchSize, adapter.maxBatch));
-      if (batch.length === 0) return { target: target.name, status: 'idle', delivered, rejected: rejectedCount };
+    const size = Math.min(target.batchSize, adapter.maxBatch);
+    const prepare = (batch: SyncRecord[]): Prepared => {
       const local: NewRejection[] = [];
       const sendable: SyncRecord[] = [];
       const now = this.now();
@@ -98,7 +109,27 @@ export class SyncEngine {
         if (why !== null) local.push({ seq: r.seq, id: r.id, kind: 'rejected', reason: why });
         else sendable.push(r);
       }
-      const pendingRejections = [...local];
+      return { batch, local, sendable, outcome: null };
+    };
+    const start = (p: Prepared): Prepared => {
+      if (p.sendable.length === 0) return p;
+      const outcome = this.send(target, adapter, p.sendable);
+      outcome.catch(() => undefined); // awaited later, or dropped when an earlier batch fails
+      return { ...p, outcome };
+    };
+    let ahead: Prepared | null = null;
+    for (;;) {
+      const cur: Prepared = ahead ?? start(prepare(await outbox.batch(st.ackedSeq, size)));
+      ahead = null;
+      const batch = cur.batch;
+      if (batch.length === 0) return { target: target.name, status: 'idle', delivered, rejected: rejectedCount };
+      // While this batch is in flight, read and send the next one: the endpoint stores one while
+      // the agent prepares the other. Acks still go strictly in order; a failure drops the look-ahead.
+      if (this.pipeline && batch.length === size) {
+        const next = await outbox.batch(batch.at(-1)!.seq, size);
+        if (next.length > 0) ahead = start(prepare(next));
+      }
+      const pendingRejections = [...cur.local];
       let settled = 0;
       const ackThrough = async (toSeq: number) => {
         const mine = pendingRejections.filter((r) => r.seq <= toSeq);
@@ -110,8 +141,11 @@ export class SyncEngine {
         for (const r of mine) pendingRejections.splice(pendingRejections.indexOf(r), 1);
         st = await outbox.state(target.name);
       };
-      const result = await this.deliver(target, adapter, sendable, pendingRejections, ackThrough);
-      if (!result.ok) return { ...(await this.fail(target, st, batch, result.outcome)), delivered, rejected: rejectedCount };
+      const result = await this.deliver(target, adapter, cur.sendable, pendingRejections, ackThrough, cur.outcome);
+      if (!result.ok) {
+        if (ahead?.outcome) await ahead.outcome;
+        return { ...(await this.fail(target, st, batch, result.outcome)), delivered, rejected: rejectedCount };
+      }
       await ackThrough(batch.at(-1)!.seq);
       delivered += batch.length - settled;
     }
@@ -128,9 +162,10 @@ export class SyncEngine {
     records: readonly SyncRecord[],
     rejections: NewRejection[],
     progress: ((lastSeq: number) => Promise<void>) | null,
+    sent: Promise<Outcome> | null = null,
   ): Promise<Delivery> {
     if (records.length === 0) return { ok: true };
-    const outcome = await this.send(target, adapter, records);
+    const outcome = await (sent ?? this.send(target, adapter, records));
     if (outcome.kind === 'delivered') {
       for (const r of outcome.rejected) {
         const rec = records[r.index]!;

@@ -17,6 +17,7 @@ export async function withSink<T>(config: Readonly<Config>, fn: (sink: RecordSin
         url: agent.url,
         token: agent.token,
         retries: 3,
+        maxBodyBytes: config.http.bodyLimitBytes,
         defaults: { customerId: config.customerId, source: 'cli' },
       });
       try {

@@ -36,6 +36,8 @@ export interface ClientOptions {
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
   /** add() refuses more than this many queued records (queue_full) rather than growing without bound. */
   readonly maxQueue?: number;
+  /** The agent's http.bodyLimitBytes: a larger request is refused here with a clear message instead of a 413. */
+  readonly maxBodyBytes?: number;
   /** Filled into records that do not name them. */
   readonly defaults?: { readonly customerId?: string; readonly source?: string };
   /** Queued records the agent refused (a bad record, a wrong token): reported here and by the next flush(). */
@@ -113,6 +115,14 @@ export function createClient(options: ClientOptions): TallyHttpClient {
   /** One request with retries. Network errors and timeouts are retried like 503. */
   async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const text = body === undefined ? undefined : JSON.stringify(body);
+    if (text !== undefined && options.maxBodyBytes !== undefined && Buffer.byteLength(text) > options.maxBodyBytes) {
+      const n = Array.isArray(body) ? `${body.length} records are` : 'the record is';
+      throw new TallyError(
+        'invalid_input',
+        `records: ${n} ${(Buffer.byteLength(text) / 2 ** 20).toFixed(1)} MiB as JSON, over the agent's body limit of ${(options.maxBodyBytes / 2 ** 20).toFixed(1)} MiB (http.bodyLimitBytes): send them in smaller parts`,
+        { field: 'records' },
+      );
+    }
     for (let attempt = 0; ; attempt++) {
       let error: TallyError;
       let retryAfterMs = 0;

@@ -125,6 +125,15 @@ describe('createClient', () => {
     expect(client.pending).toBe(1); // kept, not dropped
   });
 
+  it('refuses a request over the agent’s body limit before sending it, naming the limit', async () => {
+    agent = await startAgent();
+    const client = createClient({ url: agent.server.url, token: agent.server.token, maxBodyBytes: 4096 });
+    const many = Array.from({ length: 100 }, () => ({ service: 'api', quantity: 1, metadata: { endpoint: '/x', method: 'GET' } }));
+    await expect(client.recordMany(many)).rejects.toThrow(/100 records are .* over the agent's body limit/);
+    expect(requestsWith(agent, 201) + requestsWith(agent, 413)).toBe(0);
+    expect(agent.rows()).toBe(0);
+  });
+
   it('refuses a wrong token with unauthorized, without retrying', async () => {
     agent = await startAgent();
     const client = createClient({ url: agent.server.url, token: 'x'.repeat(43) });

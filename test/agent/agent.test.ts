@@ -145,22 +145,42 @@ describe('tally agent --once', () => {
   });
 });
 
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; got: ${buf.slice(-2000)}`)), timeoutMs);
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const line = buf.split('\n').find((l) => pattern.test(l));
-      if (line) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        resolve(line);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`agent exited (${code}) before ${pattern}: ${buf.slice(-2000)}`)));
+/** Everything the child writes to stdout, kept whole so no line is missed between waits. */
+function stdoutOf(child: ChildProcess): { waitFor(pattern: RegExp, timeoutMs?: number): Promise<string> } {
+  let buf = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (const w of waiters) w();
   });
+  return {
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = buf.split('\n').find((l) => pattern.test(l));
+          if (line === undefined) return;
+          cleanup();
+          resolve(line);
+        };
+        const onExit = (code: number | null) => {
+          cleanup();
+          reject(new Error(`agent exited (${code}) before ${pattern}: ${buf.slice(-2000)}`));
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; got: ${buf.slice(-2000)}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off('exit', onExit);
+        };
+        waiters.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+  };
 }
 
 describe('tally agent (long-running)', () => {
@@ -170,13 +190,14 @@ describe('tally agent (long-running)', () => {
       env: { ...process.env, TALLY_HOME: s.dir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const out = stdoutOf(child);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
-      const listening = JSON.parse(await waitForLine(child, /"msg":"http api listening"/)) as { url: string; dashboard: string };
+      const listening = JSON.parse(await out.waitFor(/"msg":"http api listening"/)) as { url: string; dashboard: string };
       expect(listening.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/);
-      await waitForLine(child, /"msg":"agent started"/);
+      await out.waitFor(/"msg":"agent started"/);
       expect(stderr).toContain(listening.dashboard); // printed for the person who started it
 
       // Scheduled runs every second: the second one records deltas.

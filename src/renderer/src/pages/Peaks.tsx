@@ -2,6 +2,7 @@
 import { useMemo, useState } from 'react';
 import type { ChartConfiguration } from 'chart.js';
 import type { AggregateRow } from '../../../core/analytics/aggregate';
+import { hourOfWeek } from '../series';
 import { useApi } from '../api';
 import { ChartCanvas, serviceColor } from '../components/Chart';
 import { Page } from '../components/Page';
@@ -80,19 +81,6 @@ function PeaksChart({ rows, by, service }: { rows: readonly { start: string; usa
     };
   }, [rows, by, service]);
   return <ChartCanvas config={config} label={`Top ${by === 'hour' ? 'hours' : 'days'} by usage`} height={300} testId="chart-peaks" />;
-}
-
-/** Average usage per hour of the week (Monday 00:00 UTC first). */
-export function hourOfWeek(rows: readonly Pick<AggregateRow, 'period' | 'total_quantity'>[]): number[] {
-  const sums = new Array<number>(168).fill(0);
-  const counts = new Array<number>(168).fill(0);
-  for (const r of rows) {
-    const d = new Date(r.period);
-    const i = ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours();
-    sums[i]! += r.total_quantity;
-    counts[i]!++;
-  }
-  return sums.map((s, i) => (counts[i] ? s / counts[i]! : 0));
 }
 
 function HeatMap({ rows, service }: { rows: readonly AggregateRow[]; service: string }) {

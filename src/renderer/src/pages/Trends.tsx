@@ -8,6 +8,7 @@ import { Page } from '../components/Page';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { formatPercent, formatUsage, unitNote } from '../format';
 import { dayOf, lastDays } from '../period';
+import { dayOverDay } from '../series';
 
 const RANGES = [7, 30, 90] as const;
 
@@ -43,15 +44,6 @@ export function Trends() {
       ) : null}
     </Page>
   );
-}
-
-/** Day-over-day change between the last two full days (today is still running). */
-export function dayOverDay(values: readonly number[]): number | null {
-  if (values.length < 3) return null;
-  const last = values[values.length - 2]!;
-  const before = values[values.length - 3]!;
-  if (before === 0) return null;
-  return ((last - before) / before) * 100;
 }
 
 function weekday(day: string): string {

@@ -109,3 +109,35 @@ describe('migration 0004', () => {
     tdb.sqlite.close();
   });
 });
+
+describe('tokens in config and in answers', () => {
+  it('reads a config target token from the environment, and keeps an echoed token out of status and logs', async () => {
+    const { startFake } = await import('../fakes/server');
+    const echo = await startFake((req) => ({ status: 401, body: { error: { message: `not accepted: ${String(req.headers.authorization)}` } } }));
+    cleanup.push(() => echo.close());
+    const tdb = await testDb();
+    const writer = await testWriter(tdb);
+    cleanup.push(async () => {
+      await writer.close();
+      await tdb.close();
+    });
+    const env = { TALLY_CONFIG: path.join(tempDir(), 'none.json'), TALLY_DB: tdb.path };
+    const base = loadConfig({ env });
+    process.env.TALLY_TEST_SYNC_TOKEN = 'echo_secret_token_42';
+    const config = { ...base, sync: { ...base.sync, targets: [{ name: 'echo', kind: 'tally' as const, url: echo.url, tokenEnv: 'TALLY_TEST_SYNC_TOKEN' }] } };
+    const logs: string[] = [];
+    const ctx: AgentContext = { config, tdb, writer, events: new EventBus(), now: Date.now };
+    const h = createHandlers(ctx);
+    expect(await dispatch(h, 'sync.targets.list', {})).toEqual({ ok: true, data: [expect.objectContaining({ name: 'echo', origin: 'config', tokenSet: true })] });
+    await writer.recordMany(rec(2));
+    const worker = startSyncWorker(ctx, (l) => logs.push(JSON.stringify(l)));
+    for (let i = 0; i < 100 && !(echo.requests.length > 0 && logs.length > 0); i++) await new Promise((r) => setTimeout(r, 20));
+    await worker.stop();
+    expect(echo.requests[0]!.headers.authorization).toBe('Bearer echo_secret_token_42');
+    const status = await dispatch(h, 'sync.status', {});
+    expect(JSON.stringify(status)).toContain('[token]');
+    expect(JSON.stringify(status)).not.toContain('echo_secret_token_42');
+    expect(logs.join('\n')).not.toContain('echo_secret_token_42');
+    delete process.env.TALLY_TEST_SYNC_TOKEN;
+  });
+});

@@ -1,6 +1,7 @@
 // Sync targets: those in the config file (read-only here) plus those added from the CLI or the
 // UI, kept in the database's sync_targets table. Tokens stay in the database and the config;
 // nothing here returns or logs them (see targetView).
+import fs from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { invalid, TallyError } from '../../core/errors';
 import { resolveTarget, type ResolvedTarget, type TargetInput } from '../../core/sync/targets';
@@ -30,8 +31,27 @@ function rowInput(row: TargetRow): TargetInput {
   };
 }
 
+/** Config targets may name a token file or variable instead of holding the token in clear. */
+function withConfigToken(t: TargetInput, i: number): TargetInput {
+  const { tokenFile, tokenEnv, ...rest } = t;
+  if (tokenFile !== undefined && tokenEnv !== undefined) throw invalid(`sync.targets.${i}.tokenFile`, 'give tokenFile or tokenEnv, not both');
+  if (tokenFile !== undefined) {
+    try {
+      return { ...rest, token: fs.readFileSync(tokenFile, 'utf8').trim() };
+    } catch (err) {
+      throw invalid(`sync.targets.${i}.tokenFile`, `cannot read ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (tokenEnv !== undefined) {
+    const v = process.env[tokenEnv];
+    if (!v) throw invalid(`sync.targets.${i}.tokenEnv`, `environment variable ${tokenEnv} is not set`);
+    return { ...rest, token: v };
+  }
+  return rest;
+}
+
 export function configTargets(config: Readonly<Config>): ResolvedTarget[] {
-  return config.sync.targets.map((t, i) => resolveTarget(t, 'config', `sync.targets.${i}`));
+  return config.sync.targets.map((t, i) => resolveTarget(withConfigToken(t, i), 'config', `sync.targets.${i}`));
 }
 
 export function storedTargets(sqlite: BetterSqlite3.Database): ResolvedTarget[] {
@@ -61,6 +81,7 @@ export function saveTarget(config: Readonly<Config>, sqlite: BetterSqlite3.Datab
   if (typeof raw.name === 'string' && config.sync.targets.some((t) => t.name === raw.name)) {
     throw invalid('name', `"${raw.name}" is defined in the config file; change it there`);
   }
+  if (raw.tokenFile !== undefined || raw.tokenEnv !== undefined) throw invalid(raw.tokenFile !== undefined ? 'target.tokenFile' : 'target.tokenEnv', 'is for the config file; give the token itself here');
   const existing = typeof raw.name === 'string' ? (sqlite.prepare('SELECT token FROM sync_targets WHERE name = ?').get(raw.name) as { token: string | null } | undefined) : undefined;
   const withToken = raw.token === undefined && existing ? { ...raw, token: existing.token } : raw;
   const t = resolveTarget(withToken, 'settings', 'target');

@@ -47,6 +47,10 @@ interface Prepared {
   readonly outcome: Promise<Outcome> | null;
 }
 
+function redact(text: string, token: string | null): string {
+  return token && token.length >= 4 ? text.split(token).join('[token]') : text;
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export class SyncEngine {
@@ -169,13 +173,13 @@ export class SyncEngine {
     if (outcome.kind === 'delivered') {
       for (const r of outcome.rejected) {
         const rec = records[r.index]!;
-        rejections.push({ seq: rec.seq, id: rec.id, kind: 'rejected', reason: r.reason });
+        rejections.push({ seq: rec.seq, id: rec.id, kind: 'rejected', reason: redact(r.reason, target.token) });
       }
       return { ok: true };
     }
     if (outcome.kind !== 'split') return { ok: false, outcome };
     if (records.length === 1) {
-      rejections.push({ seq: records[0]!.seq, id: records[0]!.id, kind: 'rejected', reason: outcome.reason });
+      rejections.push({ seq: records[0]!.seq, id: records[0]!.id, kind: 'rejected', reason: redact(outcome.reason, target.token) });
       return { ok: true };
     }
     const mid = Math.ceil(records.length / 2);
@@ -210,8 +214,10 @@ export class SyncEngine {
     return { kind: 'retry', reason: 'the endpoint kept refusing fresh sessions', unknown: false };
   }
 
-  private async fail(target: ResolvedTarget, st: TargetState, batch: readonly SyncRecord[], outcome: Outcome): Promise<PassResult> {
+  private async fail(target: ResolvedTarget, st: TargetState, batch: readonly SyncRecord[], raw: Outcome): Promise<PassResult> {
     const now = this.now();
+    // Reasons quote endpoint answers; an endpoint that echoes the credential must not put it in logs or status.
+    const outcome = 'reason' in raw ? ({ ...raw, reason: redact(raw.reason, target.token) } as Outcome) : raw;
     if (outcome.kind === 'stop') {
       await this.o.outbox.patch(target.name, { stopped: outcome.reason, lastError: outcome.reason, nextAttempt: null }, now);
       this.log({ level: 'error', msg: 'sync target stopped', target: target.name, error: outcome.reason });

@@ -61,6 +61,9 @@ export const TargetInputSchema = z.strictObject({
   kind: z.enum(TARGET_KINDS as [TargetKind, ...TargetKind[]]),
   url: z.string().min(1),
   token: z.string().min(1).max(4096).nullable().optional(),
+  /** Config file only: read the token from this file, or this environment variable, at start. */
+  tokenFile: z.string().min(1).optional(),
+  tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
   batchSize: z.number().int().min(1).max(20_000).optional(),
   enabled: z.boolean().optional(),
   options: TargetOptionsSchema.optional(),

@@ -76,7 +76,7 @@ export function registerSync(program: Command): void {
     .description('deliver records to billing endpoints (OpenMeter, Lago, Stripe, a Tally collector)')
     .option('--once', 'deliver everything pending to every target, then exit (the default without the agent)')
     .option('--target <name>', 'only this target')
-    .option('--timeout <seconds>', 'give up waiting through backoffs after this long (default: no limit)')
+    .option('--timeout <seconds>', 'give up waiting through backoffs after this long (exit 1)', '600')
     .action(async (o: { once?: boolean; target?: string; timeout?: string }, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);

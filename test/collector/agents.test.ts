@@ -10,6 +10,7 @@ import { collectorReport, ensureCollectorServices } from '../../src/collector/re
 import { startCollector, type RunningCollector } from '../../src/collector/server';
 import { issueToken, revokeTokens } from '../../src/collector/tokens';
 import { demoRecords } from '../../src/core/demo';
+import { setPriceRule, upsertService } from '../../src/core/repo/services';
 import { usageReport } from '../../src/core/reports/usage';
 import { resolveTarget } from '../../src/core/sync/targets';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
@@ -39,6 +40,11 @@ async function agentDb(hostId: string, seed: number, customerId: string): Promis
   const tdb = await testDb();
   const writer = await testWriter(tdb, { hostId, clock: clock.now, batchSize: 5000 });
   for (const r of demoRecords({ days: 12, end: Date.UTC(2026, 10, 20), seed, customerId, scale: 0.05 })) writer.add({ ...r, source: 'demo' });
+  // A custom service the collector has never heard of must still be in the org-wide total.
+  await upsertService(tdb.db, { name: 'ocr_pages', displayName: 'OCR pages', baseUnit: 'pages', displayUnit: 'pages', displayFactor: 1, integerOnly: true, requiredFields: [], breakdownKeys: [], builtin: false }, clock.now());
+  await setPriceRule(tdb.db, { service: 'ocr_pages', effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: '0.002' } }, clock.now());
+  await writer.refresh();
+  await writer.recordMany([{ service: 'ocr_pages', quantity: 40 + seed, customerId, recordedAt: Date.UTC(2026, 10, 10) }]);
   await writer.close();
   return tdb;
 }
@@ -65,12 +71,16 @@ describe('agents → collector', () => {
     expect(localCount).toBeGreaterThan(1000);
     expect(central.totalEvents).toBe(localCount);
     expect(central.totalCostNanos).toBe(local.reduce((n, r) => n + r.totalCostNanos, 0));
+    expect(central.services.map((l) => l.service)).toContain('ocr_pages');
     for (const line of central.services) {
       const parts = local.map((r) => r.services.find((l) => l.service === line.service)!);
       expect(line.events).toBe(parts.reduce((n, l) => n + l.events, 0));
       expect(line.costNanos).toBe(parts.reduce((n, l) => n + l.costNanos, 0));
       expect(line.quantity).toBeCloseTo(parts.reduce((n, l) => n + l.quantity, 0), 3);
     }
+    // The per-day breakdown runs on PostgreSQL too, and adds up to the same total.
+    const detailed = await collectorReport(cdb.db, { ...NOV, detailed: true });
+    expect(detailed.daily!.reduce((n, d) => n + d.costNanos, 0)).toBe(central.totalCostNanos);
     // Per customer too: globex is host-3's alone.
     const globex = await collectorReport(cdb.db, { ...NOV, customerId: 'globex' });
     expect(globex.totalCostNanos).toBe(local[2]!.totalCostNanos);

@@ -180,14 +180,15 @@ export function registerCollector(program: Command): void {
     .option('--service <name>')
     .option('--customer <id>', 'one customer')
     .option('--format <format>', 'table, json or csv', 'table')
-    .action(async (o: { pg?: string; from?: string; to?: string; month?: string; service?: string; customer?: string; format: string }, cmd: Command) => {
+    .option('--detailed', 'add a per-day breakdown (json)')
+    .action(async (o: { pg?: string; from?: string; to?: string; month?: string; service?: string; customer?: string; format: string; detailed?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const format = g.json ? 'json' : o.format;
       if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
       const range = parseRange(o);
       const report = await withCollectorDb(o, async (c) => {
         await ensureCollectorServices(c.db, Date.now());
-        return collectorReport(c.db, { ...range, service: o.service, customerId: o.customer });
+        return collectorReport(c.db, { ...range, service: o.service, customerId: o.customer, detailed: o.detailed });
       });
       if (format === 'json') return printJson(report);
       if (format === 'csv') return print(formatReportCsv(report));

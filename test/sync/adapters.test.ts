@@ -75,6 +75,23 @@ describe('OpenMeter (CloudEvents batch)', () => {
     expect(await new SqliteOutbox(tdb.sqlite).rejectedCount('om')).toBe(0);
   });
 
+  it('waits as long as a 429 Retry-After asks, then delivers', async () => {
+    const clock = fixedClock();
+    const om = await fake(startOpenMeterFake('om_key'));
+    const { engine } = await agent(clock, apiRecords(3, clock.now()));
+    const target = resolveTarget({ name: 'om', kind: 'openmeter', url: om.url, token: 'om_key' }, 'settings');
+    om.fault({ status: 429, body: { title: 'Too Many Requests' }, headers: { 'retry-after': '30' } });
+    const r = await engine.syncTarget(target);
+    expect(r).toMatchObject({ status: 'waiting', error: expect.stringContaining('retry after 30 s') });
+    expect(r.until! - clock.now()).toBeGreaterThanOrEqual(30_000);
+    clock.advance(29_000);
+    expect((await engine.syncTarget(target)).status).toBe('waiting');
+    expect(om.requests).toHaveLength(1);
+    clock.advance(1_000);
+    expect((await engine.syncTarget(target)).status).toBe('idle');
+    expect(om.events.size).toBe(3);
+  });
+
   it('stops the target on a refused key and says so', async () => {
     const clock = fixedClock();
     const om = await fake(startOpenMeterFake('om_key'));

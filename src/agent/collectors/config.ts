@@ -1,12 +1,15 @@
 // The `collectors` config section: what each collector measures and when. Part of the agent's
 // config (src/agent/config.ts), validated with it, so a bad value names itself
 // ("collectors.bandwidth.schedule: …").
+import path from 'node:path';
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { CUSTOMER_ID } from '../../core/services';
 
 const Schedule = z.string().refine((s) => validCron(s), 'must be a cron expression (5 fields, or 6 with seconds), e.g. "* * * * *"');
 const Pattern = z.string().regex(/^[^\s/]{1,64}$/, 'must be an interface name pattern (* and ? allowed), e.g. "docker*"');
+// A service runs with / as its working directory: a relative path would mean something else there.
+const AbsolutePath = z.string().min(1).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
 const Customer = z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)');
 
 export const CollectorsSchema = z.strictObject({
@@ -14,9 +17,9 @@ export const CollectorsSchema = z.strictObject({
     enabled: z.boolean(),
     schedule: Schedule,
     /** Folders (or files) measured like `du -s`. */
-    paths: z.array(z.string().min(1)).max(256),
+    paths: z.array(AbsolutePath).max(256),
     /** Mount points (or any path on them) whose used bytes are recorded (statfs). */
-    volumes: z.array(z.string().min(1)).max(256),
+    volumes: z.array(AbsolutePath).max(256),
     /** A longer interval between two samples is a gap and is not billed; null: 3 × the schedule's interval. */
     maxGapSeconds: z.number().min(1).max(366 * 86_400).nullable(),
     /** Filesystem calls in flight while walking a tree. */
@@ -37,7 +40,7 @@ export const CollectorsSchema = z.strictObject({
     /** The whole host's CPU time from /proc/stat. */
     host: z.boolean(),
     /** The cgroup v2 mount; null: /sys/fs/cgroup (or /sys/fs/cgroup/unified on hybrid systems). */
-    cgroupRoot: z.string().min(1).nullable(),
+    cgroupRoot: AbsolutePath.nullable(),
     cgroups: z
       .array(
         z.strictObject({

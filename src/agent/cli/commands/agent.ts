@@ -1,4 +1,5 @@
 // tally agent [--once] [--port N] [--no-http]: the long-running process (see src/agent/run/agent.ts).
+import path from 'node:path';
 import { Command } from 'commander';
 import type { ConfigInput } from '../../config';
 import { loadConfig } from '../../config';
@@ -46,7 +47,7 @@ export function registerAgent(program: Command): void {
         collectors.bandwidth = { schedule: o.schedule };
         collectors.compute = { schedule: o.schedule };
       }
-      if (o.storagePath) collectors.storage = { ...collectors.storage, paths: o.storagePath };
+      if (o.storagePath) collectors.storage = { ...collectors.storage, paths: o.storagePath.map((p) => path.resolve(p)) };
       if (Object.keys(collectors).length) overrides.collectors = collectors;
       const config = loadConfig({ file: g.config, overrides });
 

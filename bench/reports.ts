@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { migrate } from '../src/agent/db/migrate';
 import { openDatabase } from '../src/agent/db/open';
 import { exportRecords } from '../src/agent/exports/export';
 import { usageStats } from '../src/core/analytics/stats';
@@ -54,21 +53,18 @@ async function generate(): Promise<number> {
   const started = performance.now();
   const tmp = `${DB}.building`;
   fs.rmSync(tmp, { force: true });
-  const sqlite = new BetterSqlite3(tmp);
-  sqlite.pragma('journal_mode = OFF');
-  sqlite.pragma('synchronous = OFF');
-  sqlite.pragma('cache_size = -512000');
-  sqlite.pragma('temp_store = MEMORY');
-  migrate(sqlite);
-  sqlite.close();
-  const setup = openDatabase(tmp);
+  const setup = openDatabase(tmp); // migrated, in WAL mode
   await ensureBuiltins(setup.db, START);
   await setup.close();
 
+  // Building a throwaway file: journal in memory, no fsync (WAL would write every page twice;
+  // journal_mode OFF is refused by SQLite's defensive mode, which better-sqlite3 turns on).
   const db = new BetterSqlite3(tmp);
-  db.pragma('journal_mode = OFF');
+  const mode = db.pragma('journal_mode = MEMORY', { simple: true });
+  if (mode !== 'memory') throw new Error(`could not move the journal to memory (${String(mode)})`);
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -512000');
+  db.pragma('temp_store = MEMORY');
   const insert = db.prepare(
     `INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source)
      VALUES (?, ?, ?, NULL, 'bench-host', ?, ?, ?, ?, ?, 'bench')`,

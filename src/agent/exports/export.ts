@@ -355,13 +355,48 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
     row.commit();
     totals.add(r.service, r.quantity, r.cost_nanos);
     tick(++n);
-    // Let the zip stream drain: exceljs does not apply backpressure itself.
-    if (n % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (n % 500 === 0) await drainSheet(sheet);
   }
   tick(n);
   sheet.commit();
   await wb.commit();
   return { summary: totals.summary(services), count: n };
+}
+
+interface StreamState {
+  length?: number;
+}
+interface PipeTarget {
+  writableLength?: number;
+  _writableState?: StreamState;
+  _readableState?: StreamState;
+}
+interface SheetStream {
+  _stream?: { buffers?: unknown[]; pipes?: PipeTarget[] };
+}
+
+/** Bytes waiting in a pipe target (archiver's streams are readable-stream v2: no writableLength). */
+function pending(p: PipeTarget): number {
+  return (p.writableLength ?? p._writableState?.length ?? 0) + (p._readableState?.length ?? 0);
+}
+
+const BACKLOG_BYTES = 4 * 1024 * 1024;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * exceljs's sheet stream writes into the zip's deflate stream without waiting for it, so a fast
+ * producer piles rows up in memory. Wait while the sheet's own buffers or the deflate stream's
+ * input hold more than a few MiB: that keeps memory flat at any row count.
+ */
+async function drainSheet(sheet: unknown): Promise<void> {
+  const stream = (sheet as SheetStream)._stream;
+  if (!stream) return;
+  for (let i = 0; i < 2000; i++) {
+    const own = (stream.buffers?.length ?? 0) * 65536;
+    const piped = stream.pipes?.reduce((n, p) => n + pending(p), 0) ?? 0;
+    if (own + piped <= BACKLOG_BYTES) return;
+    await sleep(2);
+  }
 }
 
 function unitLabel(def: ServiceDefinition | undefined): string {

@@ -60,18 +60,20 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
   const n = agg.n;
   let p95: number | null = null;
   let p99: number | null = null;
-  if (n > 0) {
-    // One sorted pass: read ranks r95 … r99 and keep the two ends.
+  if (n > 0 && agg.min === agg.max) {
+    p95 = p99 = agg.min; // every record has the same quantity (request counts): no sort needed
+  } else if (n > 0) {
+    // Rank r (ascending) is position n − r + 1 from the top: read only the top 5 % in descending
+    // order, which SQLite keeps in a small bounded sorter instead of sorting every record.
     const r95 = nearestRank(95, n);
     const r99 = nearestRank(99, n);
-    const slice = await base
+    const top = await base
       .select('quantity')
-      .orderBy('quantity')
-      .limit(r99 - r95 + 1)
-      .offset(r95 - 1)
+      .orderBy('quantity', 'desc')
+      .limit(n - r95 + 1)
       .execute();
-    p95 = slice[0]!.quantity;
-    p99 = slice[slice.length - 1]!.quantity;
+    p95 = top[n - r95]!.quantity;
+    p99 = top[n - r99]!.quantity;
   }
   // Compare with the rollups over the whole hours the range touches: a shortfall is archived data.
   let roll = db

@@ -499,10 +499,11 @@ export async function startHttpServer(
       if (!streams.delete(stop)) return;
       off();
       clearInterval(beat);
-      res.end();
+      if (!res.destroyed) res.end();
     };
     streams.add(stop);
     res.on('close', stop);
+    res.on('error', stop); // a write racing a dropped connection must not become an unhandled error
   });
 
   // --- listen ----------------------------------------------------------------------------------------

@@ -67,7 +67,9 @@ async function main() {
     await migrateCollector(c.pool);
     await ensureCollectorServices(c.db, Date.now());
 
-    const proc = spawn(process.execPath, ['bin/tally.mjs', 'collector', 'serve', '--pg', url, '--port', '0', '--rate', '100000', '--burst', '100000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of the collector process there.
+    const prof = process.env.BENCH_SYNC_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SYNC_PROF_DIR] : [];
+    const proc = spawn(process.execPath, [...prof, 'bin/tally.mjs', 'collector', 'serve', '--pg', url, '--port', '0', '--rate', '100000', '--burst', '100000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     collectorProc.stop = () => void proc.kill('SIGTERM');
     const collectorUrl = await new Promise<string>((resolve, reject) => {
       let out = '';

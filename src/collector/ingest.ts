@@ -2,7 +2,8 @@
 // with the field that is wrong), refuse the whole request if one claims another host id, then
 // store all good ones in one statement: INSERT … ON CONFLICT (id) DO NOTHING (the global id makes
 // a re-sent batch harmless) and fold the rows actually inserted into the rollups in the same
-// statement, so org-wide reports read rollups and are never stale.
+// statement, so org-wide reports read rollups and are never stale. The request text itself goes
+// to PostgreSQL (jsonb_to_recordset), minus the refused records: nothing is re-encoded in JS.
 import { sql, type Kysely } from 'kysely';
 import { TallyError } from '../core/errors';
 import { isDecimalString } from '../core/money';
@@ -16,22 +17,20 @@ const SERVICE = /^[a-z][a-z0-9_.-]{0,63}$/;
 const SOURCE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$/;
 export const MAX_RECORDS_PER_REQUEST = 20_000;
 
-interface Row {
-  id: string;
-  recordedAt: number;
-  customerId: string;
-  userId: string | null;
-  hostId: string;
-  service: string;
-  quantity: number;
-  unitPrice: string;
-  costNanos: number;
-  metadata: string;
-  source: string;
+const METADATA_MAX_CHARS = 16 * 1024;
+
+/** Cheap size bound for metadata: exact for flat objects, JSON text length for nested ones. */
+function metadataTooBig(m: Record<string, unknown>): boolean {
+  let n = 2;
+  for (const [k, v] of Object.entries(m)) {
+    if (typeof v === 'object' && v !== null) return JSON.stringify(m).length > METADATA_MAX_CHARS;
+    n += k.length + (typeof v === 'string' ? v.length : 24) + 6;
+  }
+  return n > METADATA_MAX_CHARS;
 }
 
-/** The reason a record is refused, naming the field, or a valid row. */
-function check(r: unknown, i: number): Row | string {
+/** The reason a record is refused, naming the field, or null when it is good. */
+function check(r: unknown, i: number): string | null {
   const f = (name: string) => `records[${i}].${name}`;
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return `records[${i}]: must be an object`;
   const o = r as Record<string, unknown>;
@@ -45,60 +44,46 @@ function check(r: unknown, i: number): Row | string {
   if (typeof o.unitPrice !== 'string' || !isDecimalString(o.unitPrice)) return `${f('unitPrice')}: must be a decimal string`;
   if (!Number.isSafeInteger(o.costNanos) || (o.costNanos as number) < 0) return `${f('costNanos')}: must be a whole number ≥ 0`;
   if (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata)) return `${f('metadata')}: must be a JSON object`;
-  const metadata = JSON.stringify(o.metadata);
-  if (metadata.length > 16 * 1024) return `${f('metadata')}: must be at most 16 KiB as JSON`;
+  if (metadataTooBig(o.metadata as Record<string, unknown>)) return `${f('metadata')}: must be at most 16 KiB as JSON`;
   if (typeof o.source !== 'string' || !SOURCE.test(o.source)) return `${f('source')}: must be 1-64 letters, digits and . _ : / @ -`;
-  return {
-    id: o.id,
-    recordedAt: o.recordedAt as number,
-    customerId: o.customerId,
-    userId: (o.userId as string | null | undefined) ?? null,
-    hostId: o.hostId,
-    service: o.service,
-    quantity: o.quantity,
-    unitPrice: o.unitPrice,
-    costNanos: o.costNanos as number,
-    metadata,
-    source: o.source,
-  };
+  return null;
 }
 
 /** Validates a request body for the agent bound to `hostId`. Throws 400/403-worthy TallyErrors. */
-export function readBatch(body: unknown, hostId: string): { rows: Row[]; indexes: number[]; rejected: Rejection[] } {
+export function readBatch(body: unknown, hostId: string): { count: number; rejected: Rejection[] } {
   if (typeof body !== 'object' || body === null || !Array.isArray((body as { records?: unknown }).records)) {
     throw new TallyError('invalid_input', 'records: must be an array', { field: 'records' });
   }
   const records = (body as { records: unknown[] }).records;
   if (records.length > MAX_RECORDS_PER_REQUEST) throw new TallyError('invalid_input', `records: at most ${MAX_RECORDS_PER_REQUEST} a request`, { field: 'records' });
-  const rows: Row[] = [];
-  const indexes: number[] = [];
   const rejected: Rejection[] = [];
-  records.forEach((r, i) => {
-    const v = check(r, i);
-    if (typeof v === 'string') rejected.push({ index: i, reason: v });
-    else if (v.hostId !== hostId) {
-      throw new TallyError('forbidden', `records[${i}].hostId: "${v.hostId}" is not the host this token belongs to ("${hostId}")`, { field: `records[${i}].hostId` });
-    } else {
-      rows.push(v);
-      indexes.push(i);
+  for (let i = 0; i < records.length; i++) {
+    const why = check(records[i], i);
+    if (why !== null) rejected.push({ index: i, reason: why });
+    else if ((records[i] as { hostId: string }).hostId !== hostId) {
+      const claimed = (records[i] as { hostId: string }).hostId;
+      throw new TallyError('forbidden', `records[${i}].hostId: "${claimed}" is not the host this token belongs to ("${hostId}")`, { field: `records[${i}].hostId` });
     }
-  });
-  return { rows, indexes, rejected };
+  }
+  return { count: records.length, rejected };
 }
 
-/** One statement: insert the new rows, fold them into the four rollup periods. Returns how many were new. */
-export async function storeRows(db: Kysely<CollectorDatabase>, rows: readonly Row[], now: number): Promise<number> {
-  if (rows.length === 0) return 0;
-  // One JSON parameter, unpacked by PostgreSQL: no per-element array escaping in JS.
-  const json = JSON.stringify(rows);
+/**
+ * One statement: insert the new rows of `text` (a validated request body, its `skip` indexes
+ * refused), fold them into the four rollup periods. Returns how many were new.
+ */
+export async function storeBatch(db: Kysely<CollectorDatabase>, text: string, skip: readonly number[], now: number): Promise<number> {
   const result = await sql<{ inserted: number }>`
     WITH input AS (
-      SELECT * FROM json_to_recordset(${json}::json)
-        AS t(id text, "recordedAt" int8, "customerId" text, "userId" text, "hostId" text, service text, quantity float8,
-             "unitPrice" text, "costNanos" int8, metadata text, source text)
+      -- jsonb, not json: with a key given twice, PostgreSQL then reads the value JS validated (the last).
+      SELECT * FROM ROWS FROM (jsonb_to_recordset((${text}::jsonb) -> 'records')
+        AS ("id" text, "recordedAt" int8, "customerId" text, "userId" text, "hostId" text, "service" text, "quantity" float8,
+            "unitPrice" text, "costNanos" int8, "metadata" jsonb, "source" text)) WITH ORDINALITY
+        AS t(id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, ord)
+      WHERE NOT (ord - 1 = ANY(${[...skip]}::int[]))
     ), ins AS (
       INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at)
-      SELECT id, "recordedAt", "customerId", "userId", "hostId", service, quantity, "unitPrice", "costNanos", metadata, source, ${now}::int8 FROM input
+      SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata::text, source, ${now}::int8 FROM input
       ON CONFLICT (id) DO NOTHING
       RETURNING recorded_at, customer_id, service, quantity, cost_nanos
     ), days AS (
@@ -132,12 +117,14 @@ export async function storeRows(db: Kysely<CollectorDatabase>, rows: readonly Ro
 const RETRYABLE_PG = new Set(['40P01', '40001']); // deadlock, serialization failure
 
 /** Validates and stores one request's records; retries a deadlock against another agent's batch. */
-export async function ingest(db: Kysely<CollectorDatabase>, body: unknown, hostId: string, now: number): Promise<NativeReply> {
-  const { rows, rejected } = readBatch(body, hostId);
+export async function ingest(db: Kysely<CollectorDatabase>, body: { text: string; value: unknown }, hostId: string, now: number): Promise<NativeReply> {
+  const { count, rejected } = readBatch(body.value, hostId);
+  const good = count - rejected.length;
+  if (good === 0) return { inserted: 0, duplicates: 0, rejected };
   for (let attempt = 0; ; attempt++) {
     try {
-      const inserted = await storeRows(db, rows, now);
-      return { inserted, duplicates: rows.length - inserted, rejected };
+      const inserted = await storeBatch(db, body.text, rejected.map((r) => r.index), now);
+      return { inserted, duplicates: good - inserted, rejected };
     } catch (err) {
       if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;
       throw err;

@@ -108,3 +108,22 @@ describe('collector', () => {
     }
   });
 });
+
+describe('collector input', () => {
+  it('reads a key given twice the same way PostgreSQL stores it (no smuggled host id)', async () => {
+    const { token } = await issueToken(cdb.db, 'host-e', T0);
+    const r = rec('host-e', 0);
+    const body = JSON.stringify({ records: [r] }).replace('"hostId":"host-e"', '"hostId":"host-a","hostId":"host-e"');
+    const res = await fetch(`${collector.url}/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(200);
+    const stored = await cdb.pool.query('SELECT host_id, metadata FROM usage_records WHERE id = $1', [r.id]);
+    expect(stored.rows).toEqual([{ host_id: 'host-e', metadata: '{"endpoint": "/users"}' }]);
+  });
+
+  it('refuses a body that is not JSON, naming it', async () => {
+    const { token } = await issueToken(cdb.db, 'host-f', T0);
+    const res = await fetch(`${collector.url}/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"records": [' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.objectContaining({ code: 'invalid_input', field: 'body' }) });
+  });
+});

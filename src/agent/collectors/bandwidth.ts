@@ -26,8 +26,20 @@ export interface BandwidthReading {
 const SOURCE = 'collector:bandwidth';
 
 /** Pure: previous state + a reading → records and the next state. */
-export function bandwidthStep(previous: CounterState | undefined, reading: BandwidthReading, s: BandwidthSettings): CollectResult & { state: { counters: CounterState } } {
+/** What the patterns were, kept with the readings: a changed filter starts new interfaces as baselines. */
+export function filterSignature(s: Pick<BandwidthSettings, 'include' | 'exclude'>): string {
+  return JSON.stringify([s.include, s.exclude]);
+}
+
+export function bandwidthStep(
+  previous: CounterState | undefined,
+  reading: BandwidthReading,
+  s: BandwidthSettings,
+  previousFilter?: string,
+): CollectResult & { state: { counters: CounterState; filter: string } } {
   const wanted = nameFilter(s.include, s.exclude);
+  const filter = filterSignature(s);
+  const filterChanged = previousFilter !== undefined && previousFilter !== filter;
   const values = new Map<string, number>();
   for (const i of reading.interfaces) {
     if (!wanted(i.name)) continue;
@@ -40,6 +52,7 @@ export function bandwidthStep(previous: CounterState | undefined, reading: Bandw
     // An interface that went away (unplugged, VPN down) keeps its last reading: when it comes
     // back with higher counters the difference is counted, with lower ones it counts from zero.
     keepMissing: () => true,
+    newlyWatched: () => filterChanged,
   });
   const records: RecordInput[] = [];
   for (const [key, bytes] of step.deltas) {
@@ -63,7 +76,7 @@ export function bandwidthStep(previous: CounterState | undefined, reading: Bandw
       notes.push({ level: 'info', msg: `bandwidth: counter ${n.kind}`, fields: { counter: n.key, previous: n.previous, value: n.value, bytes: n.delta } });
     }
   }
-  return { records, state: { counters: step.state }, notes, discarded };
+  return { records, state: { counters: step.state, filter }, notes, discarded };
 }
 
 async function readInterfaces(paths: HostPaths): Promise<InterfaceCounters[]> {
@@ -88,7 +101,7 @@ export function createBandwidthCollector(s: BandwidthSettings, deps: { paths?: H
     async collect(previous) {
       const [boot, interfaces] = await Promise.all([bootId(paths), readInterfaces(paths)]);
       const reading = { bootId: boot, monoMs: clocks.monoMs(), wallMs: clocks.wallMs(), interfaces };
-      return bandwidthStep(asCounterState(previous.counters), reading, s);
+      return bandwidthStep(asCounterState(previous.counters), reading, s, typeof previous.filter === 'string' ? previous.filter : undefined);
     },
   };
 }

@@ -54,7 +54,18 @@ export function processLabel(t: ProcessTarget): string {
 }
 
 /** Pure: previous state + a reading → records and the next state. */
-export function computeStep(previous: CounterState | undefined, reading: ComputeReading, s: ComputeSettings): CollectResult {
+/** The targets the config watches; kept with the readings (see counters.ts rule 5). */
+export function watchedTargets(s: ComputeSettings): string[] {
+  return [...(s.host ? ['host'] : []), ...s.cgroups.map((c) => `cgroup:${c.path}`), ...s.processes.map((p) => `process:${processLabel(p)}`)].sort();
+}
+
+function targetOf(key: string): string {
+  if (!key.startsWith('process:')) return key;
+  return key.slice(0, key.lastIndexOf(':', key.lastIndexOf(':') - 1));
+}
+
+export function computeStep(previous: CounterState | undefined, reading: ComputeReading, s: ComputeSettings, previousTargets?: readonly string[]): CollectResult {
+  const targets = watchedTargets(s);
   // A delta above every CPU busy for the whole interval (plus 5 %) is not real.
   const maxRate = reading.cpus * 1e6 * 1.05;
   const step = stepCounters(previous, { bootId: reading.bootId, monoMs: reading.monoMs, wallMs: reading.wallMs, values: reading.values }, {
@@ -62,6 +73,7 @@ export function computeStep(previous: CounterState | undefined, reading: Compute
     mayWrap32: false,
     // A cgroup may be re-created (a restarted container); a process never comes back.
     keepMissing: (key) => !key.startsWith('process:'),
+    newlyWatched: (key) => previousTargets !== undefined && !previousTargets.includes(targetOf(key)),
   });
   const perTarget = new Map<string, { usec: number; metadata: Record<string, unknown>; customerId: string | undefined }>();
   const add = (target: string, usec: number, metadata: Record<string, unknown>, customerId: string | undefined) => {
@@ -75,7 +87,7 @@ export function computeStep(previous: CounterState | undefined, reading: Compute
       const p = key.slice('cgroup:'.length);
       add(key, usec, { cgroup: p }, s.cgroups.find((c) => c.path === p)?.customerId);
     } else if (key.startsWith('process:')) {
-      const label = key.slice('process:'.length, key.lastIndexOf(':', key.lastIndexOf(':') - 1));
+      const label = targetOf(key).slice('process:'.length);
       const target = s.processes.find((t) => processLabel(t) === label);
       add(`process:${label}`, usec, { process: label }, target?.customerId);
     }
@@ -95,7 +107,7 @@ export function computeStep(previous: CounterState | undefined, reading: Compute
       notes.push({ level: 'info', msg: 'compute: counter went down: counted from zero', fields: { counter: n.key, previous: n.previous, value: n.value } });
     }
   }
-  return { records, state: { counters: step.state }, notes, discarded };
+  return { records, state: { counters: step.state, targets }, notes, discarded };
 }
 
 async function cgroupRootOf(s: ComputeSettings, paths: HostPaths): Promise<string> {
@@ -181,7 +193,8 @@ export function createComputeCollector(s: ComputeSettings, deps: { paths?: HostP
     name: 'compute',
     schedule: s.schedule,
     async collect(previous) {
-      return computeStep(asCounterState(previous.counters), await readCompute(s, paths, clocks), s);
+      const targets = Array.isArray(previous.targets) ? previous.targets.filter((t): t is string => typeof t === 'string') : undefined;
+      return computeStep(asCounterState(previous.counters), await readCompute(s, paths, clocks), s, targets);
     },
   };
 }

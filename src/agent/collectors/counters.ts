@@ -13,7 +13,9 @@
 //         the new value, counted from zero. (A reset of a small 64-bit counter is never read as
 //         a wrap, which would invent up to 4 GiB.)
 //  5. A key seen for the first time while the collector already has state appeared since the
-//     last sample (a new interface, a new process): counted from zero.
+//     last sample (a new interface, a new process): counted from zero — unless it is new only
+//     because the configuration now watches it (a cgroup added to the config, a changed
+//     include pattern): then it is a baseline, so usage from before it was watched is not billed.
 //  6. Any delta implying more than the plausible maximum rate over the interval is discarded
 //     and reported, and the reading becomes the new baseline (vnStat's rule). Nothing is ever
 //     negative and nothing is invented.
@@ -113,6 +115,8 @@ export interface StepOptions {
   readonly keepMissing: (key: string) => boolean;
   /** Forget a missing counter after this long (wall clock). */
   readonly forgetAfterMs?: number;
+  /** A key the configuration did not watch at the previous sample (rule 5's exception). */
+  readonly newlyWatched?: (key: string) => boolean;
 }
 
 export function stepCounters(prev: CounterState | undefined, now: CounterReading, o: StepOptions): CounterStep {
@@ -126,7 +130,7 @@ export function stepCounters(prev: CounterState | undefined, now: CounterReading
   for (const [key, value] of now.values) {
     const before = prev?.values[key]?.value;
     const d = counterDelta(before, value, {
-      hadState: prev !== undefined,
+      hadState: prev !== undefined && !(before === undefined && o.newlyWatched?.(key) === true),
       rebooted,
       elapsedSeconds,
       maxRatePerSecond: o.maxRatePerSecond(key),

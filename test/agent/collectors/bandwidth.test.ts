@@ -104,6 +104,22 @@ describe('bandwidth deltas', () => {
     expect(records[1]).toEqual(['eth0 ingress 3000']);
   });
 
+  it('an interface created since the last sample counts from zero; one newly matched by changed patterns is a baseline', () => {
+    const narrow = { ...settings, include: ['eth*', 'tun*'] };
+    const first = bandwidthStep(undefined, reading(real, 1_000), narrow);
+    const withTun = [...real, { name: 'tun0', rxBytes: 700, txBytes: 70 }];
+    const created = bandwidthStep(first.state.counters, reading(withTun, 61_000), narrow, first.state.filter);
+    expect(created.records.map((r) => `${r.metadata!.interface} ${r.quantity}`)).toEqual(['tun0 700', 'tun0 70']);
+
+    // The config now also counts ifb*: their counters so far are not this minute's traffic.
+    const wider = { ...settings, include: ['eth*', 'tun*', 'ifb*'] };
+    const withIfb = withTun.map((i) => (i.name === 'ifb0' ? { ...i, rxBytes: 5_000_000 } : i));
+    const changed = bandwidthStep(created.state.counters, reading(bump(withIfb, 'eth0', 10, 0), 121_000), wider, created.state.filter);
+    expect(changed.records.map((r) => `${r.metadata!.interface} ${r.quantity}`)).toEqual(['eth0 10']);
+    const next = bandwidthStep(changed.state.counters, reading(bump(bump(withIfb, 'eth0', 10, 0), 'ifb0', 3, 0), 181_000), wider, changed.state.filter);
+    expect(next.records.map((r) => `${r.metadata!.interface} ${r.quantity}`)).toEqual(['ifb0 3']);
+  });
+
   it('include and exclude patterns pick the interfaces', () => {
     const s = { ...settings, include: ['ifb*', 'eth?'], exclude: ['ifb1'] };
     const ifs = [...real, { name: 'docker0', rxBytes: 0, txBytes: 0 }];

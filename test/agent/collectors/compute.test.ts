@@ -102,4 +102,20 @@ describe('compute collector', () => {
     mono += 60_000;
     expect(summary(await c.collect(second.state))).toEqual(['{"instance":"host"} 1']);
   });
+
+  it('a cgroup added to the config later starts as a baseline: its earlier usage is not billed', async () => {
+    const root = procTree();
+    let mono = 10_000;
+    const paths = { proc: path.join(root, 'proc'), sys: root };
+    const clocks = { monoMs: () => mono, wallMs: () => Date.now() };
+    const hostOnly = createComputeCollector(base, { paths, clocks });
+    const first = await hostOnly.collect({});
+    mono += 60_000;
+    const withGroup = createComputeCollector({ ...base, cgroupRoot: path.join(root, 'cgroup'), cgroups: [{ path: 'system.slice/demo.service' }] }, { paths, clocks });
+    const second = await withGroup.collect(first.state);
+    expect(summary(second)).toEqual([]);
+    edit(path.join(root, 'cgroup/system.slice/demo.service/cpu.stat'), (t) => t.replace(/^usage_usec (\d+)$/m, (_m, n: string) => `usage_usec ${Number(n) + 250_000}`));
+    mono += 60_000;
+    expect(summary(await withGroup.collect(second.state))).toEqual(['{"cgroup":"system.slice/demo.service"} 0.25']);
+  });
 });

@@ -53,7 +53,11 @@ export function storageInterval(previous: ClockMark | undefined, now: ClockMark,
   const wall = now.wallMs - previous.wallMs;
   const notes: CollectorNote[] = [];
   if (mono > maxGapSeconds * 1000) {
-    notes.push({ level: 'warn', msg: 'storage: gap since the last sample is far longer than the schedule: not billed', fields: { gapSeconds: mono / 1000, maxGapSeconds } });
+    notes.push({
+      level: 'warn',
+      msg: 'storage: gap since the last sample is far longer than the schedule: not billed',
+      fields: { gapSeconds: mono / 1000, maxGapSeconds, hint: 'running `tally agent --once` from cron? set collectors.storage.schedule to that cron schedule' },
+    });
     return { seconds: 0, notes };
   }
   if (Math.abs(wall - mono) > JUMP_TOLERANCE_MS) {

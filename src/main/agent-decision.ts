@@ -31,3 +31,19 @@ export function decideAgent(input: { readonly wantedDb: string; readonly found: 
   if (input.lock?.alive) return { action: 'wait', reason: `another Tally process (pid ${input.lock.pid}) is writing ${wanted}; waiting for it to finish` };
   return { action: 'start', db: wanted };
 }
+
+export type AgentLaunch =
+  | { readonly kind: 'utility'; readonly modulePath: string; readonly args: readonly string[] }
+  | { readonly kind: 'node'; readonly command: string; readonly args: readonly string[] };
+
+/**
+ * How the app starts its own agent. Packaged, the agent's code runs in an Electron utility
+ * process against the better-sqlite3 that packaging rebuilt for Electron. From a source checkout
+ * (`npm run desktop`) node_modules holds the Node build of better-sqlite3 (the CLI and tests need
+ * it), so the agent runs under Node as `tally agent`, exactly as a user would start it.
+ */
+export function agentLaunch(input: { readonly packaged: boolean; readonly mainDir: string; readonly appRoot: string; readonly db: string; readonly node?: string }): AgentLaunch {
+  const args = ['agent', '--port', '0', '--db', input.db];
+  if (input.packaged) return { kind: 'utility', modulePath: path.join(input.mainDir, 'agent-host.js'), args: ['--db', input.db] };
+  return { kind: 'node', command: input.node || 'node', args: [path.join(input.appRoot, 'bin', 'tally.mjs'), ...args] };
+}

@@ -2,6 +2,7 @@
 // All data work happens in the agent; main attaches to a running one or starts the agent's code
 // in a utilityProcess, then relays the renderer's typed calls and the agent's events.
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, safeStorage, session, Tray, utilityProcess } from 'electron';
@@ -12,7 +13,7 @@ import { defaultDbPath } from '../agent/paths';
 import { holderIsAlive, lockPathFor, readLockHolder } from '../agent/writer/lock';
 import { CALL_CHANNEL, EVENT_CHANNEL, SAVE_EXPORT_CHANNEL, isHandlerName } from '../preload/channels';
 import type { ExportRequest } from '../preload/index';
-import { decideAgent } from './agent-decision';
+import { agentLaunch, decideAgent } from './agent-decision';
 import { AgentLink } from './agent-link';
 import { saveExport } from './export';
 import { SecretStore } from './secrets';
@@ -29,7 +30,7 @@ const dbPath = process.env.TALLY_DB || defaultDbPath();
 let window: BrowserWindow | null = null;
 let tray: Tray | null = null;
 let link: AgentLink | null = null;
-let ownAgent: Electron.UtilityProcess | null = null;
+let ownAgent: Electron.UtilityProcess | ChildProcess | null = null;
 let secrets: SecretStore | null = null;
 
 if (!app.requestSingleInstanceLock()) {
@@ -119,11 +120,20 @@ async function connectAgent(): Promise<AgentLink> {
     const decision = decideAgent({ wantedDb: dbPath, found, lock: holder ? { pid: holder.pid, alive: holderIsAlive(holder) } : null });
     if (decision.action === 'attach') return new AgentLink(decision.agent);
     if (decision.action === 'start' && !ownAgent) {
-      ownAgent = utilityProcess.fork(path.join(here, 'agent-host.js'), ['--db', decision.db], { serviceName: 'Tally agent', stdio: 'inherit' });
-      ownAgent.on('exit', (code) => {
+      const launch = agentLaunch({ packaged: app.isPackaged, mainDir: here, appRoot: app.getAppPath(), db: decision.db, node: process.env.TALLY_NODE });
+      const onExit = (code: number | null) => {
         ownAgent = null;
         if (!quitting) fail(new Error(`the Tally agent stopped (exit code ${code})`));
-      });
+      };
+      if (launch.kind === 'utility') {
+        const child = utilityProcess.fork(launch.modulePath, [...launch.args], { serviceName: 'Tally agent', stdio: 'inherit' });
+        child.once('exit', onExit);
+        ownAgent = child;
+      } else {
+        const child = spawn(launch.command, [...launch.args], { stdio: 'inherit', env: { ...process.env, ELECTRON_RUN_AS_NODE: undefined } });
+        child.once('exit', onExit);
+        ownAgent = child;
+      }
     }
     if (attempt > 120) throw new Error(decision.action === 'wait' ? decision.reason : 'the Tally agent did not start');
     await new Promise((r) => setTimeout(r, 250));

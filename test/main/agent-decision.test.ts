@@ -1,6 +1,6 @@
 // Attach or start: the decision the desktop app makes at launch.
 import { describe, expect, it } from 'vitest';
-import { decideAgent } from '../../src/main/agent-decision';
+import { agentLaunch, decideAgent } from '../../src/main/agent-decision';
 
 const agent = { url: 'http://127.0.0.1:7878', pid: 4242, db: '/data/tally/tally.db', token: 't' };
 
@@ -23,5 +23,24 @@ describe('decideAgent', () => {
 
   it('does not attach to an agent writing another database', () => {
     expect(decideAgent({ wantedDb: '/data/tally/other.db', found: agent, lock: null })).toEqual({ action: 'start', db: '/data/tally/other.db' });
+  });
+});
+
+describe('agentLaunch', () => {
+  it('packaged: the agent code in a utility process', () => {
+    expect(agentLaunch({ packaged: true, mainDir: '/app/out/main', appRoot: '/app', db: '/d/tally.db' })).toEqual({
+      kind: 'utility',
+      modulePath: '/app/out/main/agent-host.js',
+      args: ['--db', '/d/tally.db'],
+    });
+  });
+
+  it('from a checkout: `tally agent` under Node, which has the matching native module', () => {
+    expect(agentLaunch({ packaged: false, mainDir: '/src/out/main', appRoot: '/src', db: '/d/tally.db' })).toEqual({
+      kind: 'node',
+      command: 'node',
+      args: ['/src/bin/tally.mjs', 'agent', '--port', '0', '--db', '/d/tally.db'],
+    });
+    expect(agentLaunch({ packaged: false, mainDir: '/m', appRoot: '/src', db: '/d.db', node: '/opt/node/bin/node' }).kind === 'node' && agentLaunch({ packaged: false, mainDir: '/m', appRoot: '/src', db: '/d.db', node: '/opt/node/bin/node' })).toMatchObject({ command: '/opt/node/bin/node' });
   });
 });

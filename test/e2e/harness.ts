@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { readAgentInfo, readToken } from '../../src/agent/client/discovery';
 
 export const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
 export const RENDERER_INDEX = path.resolve('out/renderer/index.html');
@@ -50,25 +51,23 @@ export async function startAgent(options: { days: number; name?: string; /** An 
   if (options.link) fs.symlinkSync(path.resolve(options.link), db);
   else if (options.days > 0) tally(['demo', '--days', String(options.days), '--db', db, '--json'], env);
   const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), 'agent', '--db', db, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const found = await new Promise<{ url: string; dashboardUrl: string }>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the agent did not start in 60 s:\n${out}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /"dashboard":"(http:\/\/127\.0\.0\.1:\d+)\/\?token=([^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1]!, dashboardUrl: `${m[1]}/?token=${m[2]}` });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the agent exited (${code}):\n${out}`));
-    });
-  });
-  const token = new URL(found.dashboardUrl).searchParams.get('token')!;
+  // The agent announces itself the documented way: agent.json and agent.token beside the database.
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+  child.stderr!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+  const deadline = Date.now() + 60_000;
+  let info = readAgentInfo(dir);
+  while (!(info && info.pid === child.pid)) {
+    if (child.exitCode !== null) throw new Error(`the agent exited (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the agent did not start in 60 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    info = readAgentInfo(dir);
+  }
+  const token = readToken(dir)!;
+  const found = { url: info.url, dashboardUrl: `${info.url}/?token=${token}` };
   return {
     dir,
     db,

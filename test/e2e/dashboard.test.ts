@@ -124,6 +124,17 @@ describe('browser dashboard on a real agent', () => {
     await priceForm.getByRole('button', { name: 'Set price' }).click();
     await expect.poll(() => priceForm.locator('.field-error').innerText().catch(() => '')).toMatch(/^price: /);
 
+    // A sync endpoint in clear text over the network would leak its token.
+    const targetsBefore = await apiCall(agent, 'sync.targets.list', {});
+    const syncForm = page.getByRole('form', { name: 'Add or change a sync target' });
+    await syncForm.getByLabel('Name').fill('billing');
+    await syncForm.getByLabel('Endpoint URL').fill('http://billing.example.com');
+    await syncForm.getByLabel('Token').fill('secret-token-123');
+    await syncForm.getByRole('button', { name: 'Save target' }).click();
+    await expect.poll(() => syncForm.locator('.field-error').innerText().catch(() => '')).toMatch(/^target\.url: .*https/);
+    expect(await syncForm.getByLabel('Endpoint URL').getAttribute('aria-invalid')).toBe('true');
+
+    expect(await apiCall(agent, 'sync.targets.list', {})).toEqual(targetsBefore);
     expect(await apiCall(agent, 'quotas.list', {})).toEqual(quotasBefore);
     expect(await apiCall(agent, 'prices.list', {})).toEqual(pricesBefore);
     expect(await priceForm.getByTestId('current-price').innerText()).toBe(priceText);

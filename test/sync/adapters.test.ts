@@ -113,7 +113,7 @@ describe('Lago (batch events)', () => {
     const clock = fixedClock();
     const start = clock.now();
     const lago = await fake(startLagoFake('lago_key'));
-    const records = apiRecords(230, start);
+    const records: Array<Record<string, unknown>> = apiRecords(230, start);
     records[150] = { ...records[150]!, service: 'storage', quantity: 5, metadata: { bytes: 1, hours: 1 } };
     lago.metrics.delete('storage'); // no billable metric for storage: Lago refuses that event
     const { tdb, engine, ids } = await agent(clock, records);

@@ -147,8 +147,9 @@ export class SyncEngine {
       };
       const result = await this.deliver(target, adapter, cur.sendable, pendingRejections, ackThrough, cur.outcome);
       if (!result.ok) {
-        if (ahead?.outcome) await ahead.outcome;
-        return { ...(await this.fail(target, st, batch, result.outcome)), delivered, rejected: rejectedCount };
+        // The look-ahead went out too: its fate is as unknown as this batch's (Stripe's dedup window).
+        const sentToo = ahead?.outcome ? (await ahead.outcome, ahead.batch) : [];
+        return { ...(await this.fail(target, st, [...batch, ...sentToo], result.outcome)), delivered, rejected: rejectedCount };
       }
       await ackThrough(batch.at(-1)!.seq);
       delivered += batch.length - settled;

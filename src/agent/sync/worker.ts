@@ -137,7 +137,9 @@ export class SyncEngine {
       let settled = 0;
       const ackThrough = async (toSeq: number) => {
         const mine = pendingRejections.filter((r) => r.seq <= toSeq);
-        const patch: StatePatch = { lastSuccess: this.now(), lastError: null, attempts: 0, nextAttempt: null };
+        // Records set aside locally (outside a vendor window) are not a success of the endpoint's.
+        const sent = cur.sendable.some((r) => r.seq <= toSeq);
+        const patch: StatePatch = { lastError: null, attempts: 0, nextAttempt: null, ...(sent ? { lastSuccess: this.now() } : {}) };
         if (st.unknownToSeq !== null && toSeq >= st.unknownToSeq) Object.assign(patch, { unknownSince: null, unknownToSeq: null });
         await outbox.ack(target.name, toSeq, mine, patch, this.now());
         rejectedCount += mine.length;

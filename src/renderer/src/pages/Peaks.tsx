@@ -76,7 +76,7 @@ function PeaksChart({ rows, by, service }: { rows: readonly { start: string; usa
           legend: { display: false },
           tooltip: { callbacks: { label: (ctx) => `${formatUsage(rows[ctx.dataIndex]!.usage)} ${rows[ctx.dataIndex]!.unit} · ${money(rows[ctx.dataIndex]!.cost)}` } },
         },
-        scales: { x: { beginAtZero: true }, y: {} },
+        scales: { x: { beginAtZero: true, title: { display: true, text: rows[0]?.unit ?? '' } }, y: {} },
       },
     };
   }, [rows, by, service]);
@@ -89,33 +89,38 @@ function HeatMap({ rows, service }: { rows: readonly AggregateRow[]; service: st
   const unit = rows[0]?.unit ?? '';
   if (max === 0) return <Empty title="No hourly usage in the last 4 weeks" />;
   return (
-    <div className="heatmap" role="table" aria-label="Average usage by hour of the week" data-testid="heatmap">
-      <div role="row" style={{ display: 'contents' }}>
-        <span role="columnheader" />
-        {Array.from({ length: 24 }, (_, h) => (
-          <span key={h} role="columnheader" className="heat-hour">
-            {h % 3 === 0 ? String(h).padStart(2, '0') : ''}
-          </span>
+    <>
+      <p className="muted heat-legend">
+        Average per hour, in {unit}: darker is busier (busiest: {formatUsage(max)} {unit}).
+      </p>
+      <div className="heatmap" role="table" aria-label="Average usage by hour of the week" data-testid="heatmap">
+        <div role="row" style={{ display: 'contents' }}>
+          <span role="columnheader" />
+          {Array.from({ length: 24 }, (_, h) => (
+            <span key={h} role="columnheader" className="heat-hour">
+              {h % 3 === 0 ? String(h).padStart(2, '0') : ''}
+            </span>
+          ))}
+        </div>
+        {DAYS.map((day, d) => (
+          <div role="row" key={day} style={{ display: 'contents' }}>
+            <span role="rowheader">{day}</span>
+            {Array.from({ length: 24 }, (_, h) => {
+              const v = cells[d * 24 + h]!;
+              return (
+                <span
+                  key={h}
+                  role="cell"
+                  className="heat"
+                  title={`${day} ${String(h).padStart(2, '0')}:00 · ${formatUsage(v)} ${unit}`}
+                  aria-label={`${day} ${h}:00, ${formatUsage(v)} ${unit}`}
+                  style={{ background: serviceColor(service), opacity: v === 0 ? 0.06 : 0.15 + 0.85 * (v / max) }}
+                />
+              );
+            })}
+          </div>
         ))}
       </div>
-      {DAYS.map((day, d) => (
-        <div role="row" key={day} style={{ display: 'contents' }}>
-          <span role="rowheader">{day}</span>
-          {Array.from({ length: 24 }, (_, h) => {
-            const v = cells[d * 24 + h]!;
-            return (
-              <span
-                key={h}
-                role="cell"
-                className="heat"
-                title={`${day} ${String(h).padStart(2, '0')}:00 · ${formatUsage(v)} ${unit}`}
-                aria-label={`${day} ${h}:00, ${formatUsage(v)} ${unit}`}
-                style={{ background: serviceColor(service), opacity: v === 0 ? 0.06 : 0.15 + 0.85 * (v / max) }}
-              />
-            );
-          })}
-        </div>
-      ))}
-    </div>
+    </>
   );
 }

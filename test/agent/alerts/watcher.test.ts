@@ -19,8 +19,7 @@ describe('alert watcher', () => {
     const seen: Alert[] = [];
     ctx.events.on('alerts.new', (a) => seen.push(a));
     const watcher = createAlertWatcher(ctx, { intervalMs: 50 });
-    await writer.recordMany(req(80, clock.now()));
-    await writer.recordMany(req(5, clock.now()));
+    await writer.recordMany(req(85, clock.now()));
     await vi.waitFor(() => expect(seen.map((a) => a.message)).toEqual(['WARNING: api usage at 85% - 85/100']), { timeout: 10_000, interval: 20 });
     await writer.recordMany(req(20, clock.now()));
     await vi.waitFor(() => expect(seen.map((a) => a.level)).toEqual(['warning', 'exceeded']), { timeout: 10_000, interval: 20 });

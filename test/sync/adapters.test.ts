@@ -92,6 +92,17 @@ describe('OpenMeter (CloudEvents batch)', () => {
     expect(om.events.size).toBe(3);
   });
 
+  it('stops, rather than rejecting every record, when the URL is wrong', async () => {
+    const clock = fixedClock();
+    const om = await fake(startOpenMeterFake('om_key'));
+    const { tdb, engine } = await agent(clock, apiRecords(30, clock.now()));
+    const target = resolveTarget({ name: 'om', kind: 'openmeter', url: `${om.url}/wrong`, token: 'om_key' }, 'settings');
+    const r = await engine.syncTarget(target);
+    expect(r).toMatchObject({ status: 'stopped', error: expect.stringContaining('HTTP 404') });
+    expect(await new SqliteOutbox(tdb.sqlite).rejectedCount('om')).toBe(0);
+    expect((await engine.status(target)).pending).toBe(30);
+  });
+
   it('stops the target on a refused key and says so', async () => {
     const clock = fixedClock();
     const om = await fake(startOpenMeterFake('om_key'));

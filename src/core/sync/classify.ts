@@ -16,6 +16,10 @@ export function classifyCommon(res: HttpResponse, now: number, vendor: string): 
   if (s === 401 || s === 403) {
     return { kind: 'stop', reason: `${vendor} refused the credentials (HTTP ${s}): ${errorText(res.body)}; fix the token, then run \`tally sync target add\` again` };
   }
+  if (s === 404 || s === 405 || s === 406 || s === 415) {
+    // Not a bad record: the URL or the protocol is wrong, and every record would fail the same way.
+    return { kind: 'stop', reason: `${vendor} answered HTTP ${s} (${errorText(res.body)}): check the target's URL and kind, then run \`tally sync target add\` again` };
+  }
   if (s === 408 || s === 429 || s >= 500) {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
     // 429 means "not processed"; a 5xx or 408 may have happened after the endpoint stored the batch.

@@ -8,6 +8,11 @@ if (!existsSync(bundle)) {
   process.stderr.write('tally: the CLI is not built yet: run `npm run build:cli` in the Tally folder\n');
   process.exit(2);
 }
+// `tally report | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 const { run } = await import(bundle);
 run(process.argv.slice(2)).then(
   (code) => {

@@ -1,6 +1,8 @@
 // Bundles the agent and CLI into dist/ with esbuild: one file per entry, npm packages left
 // external (better-sqlite3 is native), migrations inlined as text.
 import { build } from 'esbuild';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 
 const entries = {
   tally: 'src/agent/cli/main.ts',
@@ -11,9 +13,12 @@ for (const e of extra) {
   entries[name] = file;
 }
 
+mkdirSync('dist', { recursive: true });
+const staging = mkdtempSync('dist/.build-');
 await build({
   entryPoints: entries,
-  outdir: 'dist',
+  // Built aside and renamed into place: a `tally` running during a rebuild never reads half a file.
+  outdir: staging,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
@@ -24,3 +29,5 @@ await build({
   loader: { '.sql': 'text' },
   logLevel: 'warning',
 });
+for (const file of readdirSync(staging)) renameSync(path.join(staging, file), path.join('dist', file));
+rmSync(staging, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 // The collector's PostgreSQL connection: a pg pool behind kysely's Postgres dialect. bigint and
 // numeric come back as JS numbers (the core's reports add them): exact up to 2^53, which holds
 // nano-unit totals up to about 9 million currency units per report line; past that they are refused.
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { TallyError } from '../core/errors';
 import { COLLECTOR_MIGRATIONS, type CollectorDatabase } from './schema';
@@ -20,10 +21,13 @@ function exactNumber(text: string): number {
 
 const INT8 = 20;
 const NUMERIC = 1700;
+// pg is loaded when a collector database is opened, not when any `tally` command starts.
+const requirePg = (): typeof pg => createRequire(import.meta.url)('pg') as typeof pg;
+
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8 || oid === NUMERIC) return exactNumber;
-    return pg.types.getTypeParser(oid, format ?? 'text');
+    return requirePg().types.getTypeParser(oid, format ?? 'text');
   },
 };
 
@@ -35,7 +39,7 @@ export function openCollectorDb(connectionString: string, options: { max?: numbe
     throw new TallyError('invalid_input', '--pg: not a URL (postgres://user@host:port/db)', { field: 'pg' });
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new TallyError('invalid_input', '--pg: must start with postgres://', { field: 'pg' });
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types: types as pg.CustomTypesConfig });
+  const pool = new (requirePg().Pool)({ connectionString, max: options.max ?? 10, types: types as pg.CustomTypesConfig });
   // An idle client losing its server must not crash the collector: the next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<CollectorDatabase>({ dialect: new PostgresDialect({ pool }) });

@@ -2,7 +2,7 @@
 // token. HTTPS when given a certificate and key. Each token is rate-limited (token bucket, 429 with
 // Retry-After). Errors are {error: {code, message, field?}}; unknown ones are logged and become 500.
 import fs from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { TallyError, toTallyError } from '../core/errors';
 import { ingest } from './ingest';
@@ -41,6 +41,7 @@ const STATUS: Partial<Record<TallyError['code'], number>> = {
 export async function startCollector(o: CollectorServerOptions): Promise<RunningCollector> {
   const now = o.now ?? Date.now;
   const log = o.log ?? (() => undefined);
+  const { default: Fastify } = await import('fastify'); // loaded only when a collector serves
   const https = o.tls ? { cert: fs.readFileSync(o.tls.certFile), key: fs.readFileSync(o.tls.keyFile) } : null;
   const app = (https ? Fastify({ https, bodyLimit: o.bodyLimitBytes ?? 64 * 1024 * 1024 }) : Fastify({ bodyLimit: o.bodyLimitBytes ?? 64 * 1024 * 1024 })) as FastifyInstance;
   const rate = o.rate ?? { perSecond: 50, burst: 100 };

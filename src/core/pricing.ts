@@ -44,6 +44,7 @@ export const FREE: CompiledPrice = { rule: null, charge: () => 0, unitPriceAt: (
 
 /** Validates a spec; throws RangeError naming the part that is wrong. */
 export function checkPriceSpec(spec: PriceSpec): void {
+  if (typeof spec !== 'object' || spec === null) throw new RangeError('must be an object with a model');
   switch (spec.model) {
     case 'per_unit':
       parseDecimalToNanos(spec.unitPrice);
@@ -53,7 +54,7 @@ export function checkPriceSpec(spec: PriceSpec): void {
       parseDecimalToNanos(spec.packagePrice);
       return;
     case 'tiered': {
-      if (spec.tiers.length === 0) throw new RangeError('tiers must not be empty');
+      if (!Array.isArray(spec.tiers) || spec.tiers.length === 0) throw new RangeError('tiers must be a non-empty list');
       let previous = 0;
       spec.tiers.forEach((tier, i) => {
         parseDecimalToNanos(tier.unitPrice);
@@ -70,6 +71,8 @@ export function checkPriceSpec(spec: PriceSpec): void {
       });
       return;
     }
+    default:
+      throw new RangeError(`model must be per_unit, tiered or package`);
   }
 }
 

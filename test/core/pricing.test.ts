@@ -81,6 +81,8 @@ describe('pricing', () => {
 
   it('refuses malformed specs, naming the part', () => {
     expect(() => checkPriceSpec({ model: 'tiered', tiers: [] })).toThrow(/tiers/);
+    expect(() => checkPriceSpec(null as never)).toThrow(/object/);
+    expect(() => checkPriceSpec({ model: 'free' } as never)).toThrow(/model/);
     expect(() => checkPriceSpec({ model: 'tiered', tiers: [{ upTo: null, unitPrice: '1' }, { upTo: null, unitPrice: '1' }] })).toThrow(/tiers\[0\]/);
     expect(() => checkPriceSpec({ model: 'tiered', tiers: [{ upTo: 10, unitPrice: '1' }, { upTo: 5, unitPrice: '1' }, { upTo: null, unitPrice: '1' }] })).toThrow(/tiers\[1\]/);
     expect(() => checkPriceSpec({ model: 'package', packageSize: 0, packagePrice: '1' })).toThrow(/packageSize/);

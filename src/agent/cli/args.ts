@@ -25,6 +25,8 @@ export function parseJsonObjectArg(name: string, text: string | undefined): Reco
 }
 
 export function parseDateArg(name: string, text: string, end = false): number {
+  // The same parsers serve the API, where a value may arrive as any JSON type.
+  if (typeof text !== 'string') throw invalid(name, 'must be a date string (YYYY-MM, YYYY-MM-DD or ISO 8601)');
   const ms = parseDateInput(text, end);
   if (ms === null) throw invalid(name, `"${text}" is not a date (use YYYY-MM, YYYY-MM-DD or an ISO 8601 time)`);
   return ms;
@@ -33,7 +35,7 @@ export function parseDateArg(name: string, text: string, end = false): number {
 /** --from/--to with defaults: the current month so far, to the end of the month. */
 export function parseRange(opts: { from?: string; to?: string; month?: string }, now = Date.now()): { from: number; to: number } {
   if (opts.month) {
-    if (!/^\d{4}-\d{2}$/.test(opts.month)) throw invalid('month', `"${opts.month}" must be YYYY-MM`);
+    if (typeof opts.month !== 'string' || !/^\d{4}-\d{2}$/.test(opts.month)) throw invalid('month', `"${opts.month}" must be YYYY-MM`);
     return { from: parseDateArg('month', opts.month), to: parseDateArg('month', opts.month, true) };
   }
   const d = new Date(now);

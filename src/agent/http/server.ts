@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { HandlerName } from '../../core/api/contract';
 import type { ApiError } from '../../core/api/reply';
@@ -358,8 +359,10 @@ export async function startHttpServer(
     return reply.code(status).send({ ok: false, error: e.toJSON() });
   });
 
-  const defaultStatic = path.resolve('out/renderer');
-  const staticRoot = options.staticDir !== undefined ? path.resolve(options.staticDir) : fs.existsSync(defaultStatic) ? defaultStatic : undefined;
+  // The built renderer sits beside the CLI bundle (dist/ → ../out/renderer) wherever the agent
+  // was started from (a system service starts in /); the working directory is the fallback.
+  const defaultStatic = [fileURLToPath(new URL('../out/renderer', import.meta.url)), path.resolve('out/renderer')].find((d) => fs.existsSync(d));
+  const staticRoot = options.staticDir !== undefined ? path.resolve(options.staticDir) : defaultStatic;
   const serveStatic = staticRoot !== undefined && fs.existsSync(staticRoot);
 
   const sendStatic = async (reply: FastifyReply, urlPath: string): Promise<boolean> => {

@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
-import { to as copyTo } from 'pg-copy-streams';
 import { invalid } from '../../../core/errors';
 import { formatReportCsv, formatReportTable } from '../../../core/reports/usage';
 import { defaultSyncConfig, SyncConfigSchema, type SyncConfig } from '../../../core/sync/config';
@@ -206,6 +205,7 @@ export function registerCollector(program: Command): void {
     .action(async (o: { pg?: string; from?: string; to?: string; month?: string; out?: string }) => {
       const range = parseRange(o);
       await withCollectorDb(o, async (c) => {
+        const { to: copyTo } = await import('pg-copy-streams');
         const client = await c.pool.connect();
         try {
           // Bounds are numbers parsed above, so inlining them is safe (COPY takes no parameters).

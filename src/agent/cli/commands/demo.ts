@@ -1,12 +1,12 @@
 // tally demo --days N: fills the database with realistic usage for every service.
 import { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import { demoRecords } from '../../../core/demo';
 import { hourStart } from '../../../core/time';
 import { invalid } from '../../../core/errors';
 import { parseNumberArg } from '../args';
 import { configFor, globals, withWriter } from '../context';
 import { print, printJson } from '../output';
+import { progressBar } from './progress';
 
 export function registerDemo(program: Command): void {
   program
@@ -27,8 +27,7 @@ export function registerDemo(program: Command): void {
         if (o.ifEmpty && tdb.sqlite.prepare('SELECT 1 FROM usage_records LIMIT 1').get()) return { records: 0, skipped: true };
         const hours = Math.round(days * 24);
         const end = hourStart(Date.now());
-        const bar = process.stderr.isTTY && !g.json ? new SingleBar({ format: 'demo  {bar} {percentage}% | {value}/{total} hours | {records} records', hideCursor: true }, Presets.shades_classic) : null;
-        bar?.start(hours, 0, { records: 0 });
+        const bar = progressBar('demo (hours)', !g.json);
         let records = 0;
         let lastHour = -1;
         const start = end - hours * 3_600_000;
@@ -38,12 +37,12 @@ export function registerDemo(program: Command): void {
           if (records % 10_000 === 0) {
             await writer.flush();
             const h = Math.floor(((rec.recordedAt as number) - start) / 3_600_000);
-            if (h !== lastHour) bar?.update((lastHour = h), { records });
+            if (h !== lastHour) bar.update((lastHour = h), hours);
           }
         }
         await writer.flush();
-        bar?.update(hours, { records });
-        bar?.stop();
+        bar.update(hours, hours);
+        bar.stop();
         return { records, skipped: false };
       });
       if (g.json) return printJson(result);

@@ -1,7 +1,7 @@
 // tally statement --month YYYY-MM: the month's billable lines and exact total (table, json, xlsx).
 import path from 'node:path';
 import { Command } from 'commander';
-import ExcelJS from 'exceljs';
+
 import { monthStatement, type Statement } from '../../../core/analytics/statement';
 import { invalid } from '../../../core/errors';
 import { formatCompact } from '../../../core/services';
@@ -42,6 +42,7 @@ export function registerStatement(program: Command): void {
 }
 
 async function writeStatementXlsx(s: Statement, file: string): Promise<void> {
+  const { default: ExcelJS } = await import('exceljs'); // loaded only for XLSX output
   const wb = new ExcelJS.Workbook();
   const ws = wb.addWorksheet('Statement', { views: [{ state: 'frozen', ySplit: 1 }] });
   ws.columns = [

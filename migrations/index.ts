@@ -3,6 +3,7 @@
 import m0001 from './0001_init.sql';
 import m0003 from './0003_analytics.sql';
 import m0004 from './0004_sync.sql';
+import m0005 from './0005_time_index.sql';
 
 export interface Migration {
   readonly id: number;
@@ -14,4 +15,5 @@ export const migrations: readonly Migration[] = [
   { id: 1, name: 'init', sql: m0001 },
   { id: 3, name: 'analytics', sql: m0003 },
   { id: 4, name: 'sync', sql: m0004 },
+  { id: 5, name: 'time_index', sql: m0005 },
 ];

@@ -25,9 +25,15 @@ describe('query plans', () => {
     expect(p).not.toMatch(/SCAN/);
   });
 
-  it("raw records of one service over a period (stats, percentiles) use the (service, recorded_at) index", async () => {
+  it('raw records of one service over a period (stats, percentiles) range over the time index', async () => {
     const p = await plan('SELECT quantity FROM usage_records WHERE service = ? AND recorded_at >= ? AND recorded_at < ? ORDER BY quantity', 'api', 0, 1);
-    expect(p).toMatch(/SEARCH usage_records USING INDEX usage_records_service_time \(service=\? AND recorded_at>\? AND recorded_at<\?\)/);
+    expect(p).toMatch(/SEARCH usage_records USING INDEX usage_records_time \(recorded_at>\? AND recorded_at<\?\)/);
+  });
+
+  it('exports and the archive read records by time, newest first, without sorting', async () => {
+    const p = await plan('SELECT * FROM usage_records WHERE recorded_at >= ? AND recorded_at < ? ORDER BY recorded_at DESC, seq DESC LIMIT 1000', 0, 1);
+    expect(p).toMatch(/SEARCH usage_records USING INDEX usage_records_time \(recorded_at>\? AND recorded_at<\?\)/);
+    expect(p).not.toMatch(/TEMP B-TREE/);
   });
 
   it('the sync outbox reads records after a cursor by sequence', async () => {

@@ -4,6 +4,7 @@ import m0001 from './0001_init.sql';
 import m0003 from './0003_analytics.sql';
 import m0004 from './0004_sync.sql';
 import m0005 from './0005_time_index.sql';
+import m0006 from './0006_rollups_covering.sql';
 
 export interface Migration {
   readonly id: number;
@@ -16,4 +17,5 @@ export const migrations: readonly Migration[] = [
   { id: 3, name: 'analytics', sql: m0003 },
   { id: 4, name: 'sync', sql: m0004 },
   { id: 5, name: 'time_index', sql: m0005 },
+  { id: 6, name: 'rollups_covering', sql: m0006 },
 ];

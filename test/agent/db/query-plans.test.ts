@@ -21,8 +21,18 @@ describe('query plans', () => {
 
   it("one service's rollups over time are a range search, never a scan", async () => {
     const p = await plan("SELECT * FROM rollups WHERE period = 'day' AND service = ? AND bucket_start >= ? AND bucket_start < ?", 'api', 0, 1);
-    expect(p).toMatch(/SEARCH rollups USING (PRIMARY KEY|INDEX rollups_service) \(period=\? AND (service=\? AND )?bucket_start>\? AND bucket_start<\?\)/);
+    expect(p).toMatch(/SEARCH rollups USING (PRIMARY KEY|(COVERING )?INDEX rollups_service_sums) \(period=\? AND (service=\? AND )?bucket_start>\? AND bucket_start<\?\)/);
     expect(p).not.toMatch(/SCAN/);
+  });
+
+  it('peaks over a long range read the covering rollup index alone', async () => {
+    const p = await plan(
+      "SELECT bucket_start, sum(event_count), sum(sum_quantity), sum(sum_cost_nanos) FROM rollups WHERE period = 'hour' AND service = ? AND bucket_start >= ? AND bucket_start < ? GROUP BY bucket_start ORDER BY sum(sum_quantity) DESC LIMIT 10",
+      'api',
+      0,
+      1,
+    );
+    expect(p).toMatch(/USING COVERING INDEX rollups_service_sums/);
   });
 
   it('raw records of one service over a period (stats, percentiles) range over the time index', async () => {

@@ -38,6 +38,8 @@ export const HANDLER_NAMES = [
   'archive.run',
   'archive.restore',
   'maintenance.run',
+  'collectors.get',
+  'collectors.set',
 ] as const satisfies readonly HandlerName[];
 
 export const EVENT_NAMES = ['records.flushed', 'sync.status', 'alerts.new'] as const satisfies readonly EventName[];

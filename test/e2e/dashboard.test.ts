@@ -140,6 +140,45 @@ describe('browser dashboard on a real agent', () => {
     expect(await priceForm.getByTestId('current-price').innerText()).toBe(priceText);
   });
 
+  it('Settings › Collectors: an invalid schedule names itself and changes nothing; a valid change is saved for the next start', async () => {
+    type State = { config: { storage: { schedule: string; paths: string[]; enabled: boolean } }; configFile: string; restartNeeded: boolean };
+    const configFile = agent.env.TALLY_CONFIG!;
+    const fileBefore = fs.readFileSync(configFile);
+    const before = await apiCall<State>(agent, 'collectors.get', {});
+    expect(before.configFile).toBe(configFile);
+    expect(before.restartNeeded).toBe(false);
+    await go(page, '#/settings', 'form[aria-label="Collector settings"]');
+    const form = page.getByRole('form', { name: 'Collector settings' });
+    expect(await page.getByTestId('config-file').innerText()).toBe(configFile);
+    expect(await form.getByLabel('Storage schedule').inputValue()).toBe(before.config.storage.schedule);
+
+    await form.getByLabel('Storage schedule').fill('every five minutes');
+    await form.getByRole('button', { name: 'Save collectors' }).click();
+    await expect.poll(() => form.locator('.field-error').innerText().catch(() => '')).toMatch(/^collectors\.storage\.schedule: must be a cron expression/);
+    expect(await form.getByLabel('Storage schedule').getAttribute('aria-invalid')).toBe('true');
+    expect(await apiCall<State>(agent, 'collectors.get', {})).toEqual(before);
+    expect(fs.readFileSync(configFile).equals(fileBefore)).toBe(true);
+
+    await form.getByLabel('Storage schedule').fill('*/5 * * * *');
+    await form.getByLabel(/^Folders to measure/).fill('/srv/tally-e2e\n/var/lib/tally-e2e');
+    await form.getByRole('button', { name: 'Save collectors' }).click();
+    await form.getByText('Saved — restart the agent to apply').waitFor();
+    expect(await form.locator('.field-error').count()).toBe(0);
+
+    const saved = JSON.parse(fs.readFileSync(configFile, 'utf8')) as { writer: unknown; collectors: State['config'] };
+    expect(saved.writer).toEqual({ batchTimeoutSeconds: 0.5 });
+    expect(saved.collectors.storage).toMatchObject({ enabled: false, schedule: '*/5 * * * *', paths: ['/srv/tally-e2e', '/var/lib/tally-e2e'] });
+    const after = await apiCall<State>(agent, 'collectors.get', {});
+    expect(after.restartNeeded).toBe(true);
+    expect(after.config.storage.schedule).toBe('*/5 * * * *');
+
+    // Coming back later, the page still says the saved settings wait for a restart.
+    await page.reload();
+    await go(page, '#/settings', 'form[aria-label="Collector settings"]');
+    await page.getByTestId('restart-needed').waitFor();
+    expect(await page.getByRole('form', { name: 'Collector settings' }).getByLabel('Storage schedule').inputValue()).toBe('*/5 * * * *');
+  });
+
   it('a quota set in Settings raises its alert on the Overview and in Alerts', async () => {
     await go(page, '#/settings', '[data-testid="quotas"]');
     const quotaForm = page.getByRole('form', { name: 'Set a quota' });

@@ -31,4 +31,6 @@ export interface AgentContext {
   readonly writer: BatchedWriter;
   readonly events: EventBus;
   readonly now: () => number;
+  /** The JSON config file the config was loaded from (Settings saves there); default: defaultConfigFile(). */
+  readonly configFile?: string;
 }

@@ -4,6 +4,7 @@ import type { ApiReply } from '../../core/api/reply';
 import type { HandlerArgs, HandlerName, HandlerResult, Handlers } from '../../core/api/contract';
 import { toTallyError } from '../../core/errors';
 import { analyticsHandlers } from './analytics';
+import { collectorsHandlers } from './collectors';
 import type { AgentContext } from './context';
 import { syncHandlers } from './sync';
 import { usageHandlers } from './usage';
@@ -12,7 +13,7 @@ import { usageHandlers } from './usage';
 export type Implementation<H> = { [K in keyof H]: H[K] extends (args: infer A) => infer R ? (args: A) => R | Promise<R> : never };
 
 export function createHandlers(ctx: AgentContext): Implementation<Handlers> {
-  return { ...usageHandlers(ctx), ...syncHandlers(ctx), ...analyticsHandlers(ctx) };
+  return { ...usageHandlers(ctx), ...syncHandlers(ctx), ...analyticsHandlers(ctx), ...collectorsHandlers(ctx) };
 }
 
 /** Runs one handler by name and wraps the outcome in an ApiReply; unknown errors become `internal` and are logged. */

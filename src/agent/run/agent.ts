@@ -17,6 +17,7 @@ import { createStorageCollector } from '../collectors/storage';
 import { systemClocks, type Clocks, type Collector } from '../collectors/types';
 import type { Config } from '../config';
 import { openDatabase } from '../db/open';
+import { defaultConfigFile } from '../paths';
 import type { Metrics } from '../http/metrics';
 import { acquireWriterLock } from '../writer/lock';
 import { BatchedWriter } from '../writer/writer';
@@ -38,6 +39,8 @@ export interface RunAgentOptions {
   readonly clocks?: Clocks;
   /** Called once everything is running (tests, benchmarks). */
   readonly onReady?: (info: AgentInfo) => void;
+  /** The config file the config came from (--config); default: defaultConfigFile(). Settings saves there. */
+  readonly configFile?: string;
 }
 
 export interface AgentInfo {
@@ -105,7 +108,7 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     const writer = await BatchedWriter.open(tdb, { ...writerOptions(config), defaultSource: 'agent' });
     cleanup.unshift(() => writer.close());
     writer.on('flush-error', (err: Error, info: { retrying: boolean; records: number }) => log.error('writer flush failed', { error: err.message, ...info }));
-    const ctx: AgentContext = { config, tdb, writer, events: new EventBus(), now: Date.now };
+    const ctx: AgentContext = { config, tdb, writer, events: new EventBus(), now: Date.now, configFile: o.configFile ?? defaultConfigFile() };
 
     const state = new CollectorStateRepo(tdb.sqlite);
     let metrics: Metrics | undefined;

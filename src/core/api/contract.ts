@@ -2,10 +2,11 @@
 // reached through two transports: Electron IPC (src/preload) and HTTP (src/agent/http).
 // Each domain declares its handlers and events in its own file; this file only combines them.
 import type { AnalyticsEvents, AnalyticsHandlers } from './analytics';
+import type { CollectorsHandlers } from './collectors';
 import type { SyncEvents, SyncHandlers } from './sync';
 import type { UsageEvents, UsageHandlers } from './usage';
 
-export type Handlers = UsageHandlers & SyncHandlers & AnalyticsHandlers;
+export type Handlers = UsageHandlers & SyncHandlers & AnalyticsHandlers & CollectorsHandlers;
 export type Events = UsageEvents & SyncEvents & AnalyticsEvents;
 
 export type HandlerName = keyof Handlers;

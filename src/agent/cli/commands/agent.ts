@@ -70,6 +70,7 @@ export function registerAgent(program: Command): void {
           http: o.http,
           signal: controller.signal,
           log: jsonLogger(undefined, o.verbose ? 'debug' : 'info'),
+          ...(g.config ? { configFile: path.resolve(g.config) } : {}),
         });
         if (o.once && g.json) printJson(summary);
       } finally {

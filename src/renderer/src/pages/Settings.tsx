@@ -1,5 +1,6 @@
-// Settings: quotas, prices and sync targets, each validated by the agent with the field named.
+// Settings: quotas, prices, sync targets and collectors, each validated by the agent with the field named.
 import { Page } from '../components/Page';
+import { CollectorsSection } from './CollectorsSettings';
 import { PricesSection } from './Prices';
 import { QuotasSection } from './Quotas';
 import { SyncSection } from './SyncSettings';
@@ -18,6 +19,10 @@ export function Settings() {
       <section className="panel" aria-labelledby="settings-sync">
         <h2 id="settings-sync">Sync</h2>
         <SyncSection />
+      </section>
+      <section className="panel" aria-labelledby="settings-collectors">
+        <h2 id="settings-collectors">Collectors</h2>
+        <CollectorsSection />
       </section>
     </Page>
   );

@@ -1,0 +1,47 @@
+// API contract: the `collectors` config section (what each collector measures and when), read and
+// saved from Settings. A saved section is written to the agent's config file and applies on the
+// next agent start: schedules and collectors are set up once, when the agent starts.
+
+export interface CollectorsSection {
+  readonly storage: {
+    readonly enabled: boolean;
+    readonly schedule: string;
+    readonly paths: readonly string[];
+    readonly volumes: readonly string[];
+    readonly maxGapSeconds: number | null;
+    readonly concurrency: number;
+  };
+  readonly bandwidth: {
+    readonly enabled: boolean;
+    readonly schedule: string;
+    readonly include: readonly string[];
+    readonly exclude: readonly string[];
+    readonly maxRateBytesPerSecond: number;
+  };
+  readonly compute: {
+    readonly enabled: boolean;
+    readonly schedule: string;
+    readonly host: boolean;
+    readonly cgroupRoot: string | null;
+    readonly cgroups: ReadonlyArray<{ readonly path: string; readonly customerId?: string | undefined }>;
+    readonly processes: ReadonlyArray<{ readonly name?: string | undefined; readonly pid?: number | undefined; readonly customerId?: string | undefined }>;
+  };
+}
+
+/** Some collectors, or some keys of one: what is left out keeps its current value. */
+export type CollectorsPatch = { readonly [C in keyof CollectorsSection]?: Partial<CollectorsSection[C]> };
+
+export interface CollectorsState {
+  /** The section as it will apply: the saved one when it differs from the running agent's. */
+  readonly config: CollectorsSection;
+  /** The JSON config file the section is saved in. */
+  readonly configFile: string;
+  /** True when `config` is not what the running agent uses yet: restart the agent to apply it. */
+  readonly restartNeeded: boolean;
+}
+
+export interface CollectorsHandlers {
+  'collectors.get': (args: Record<string, never>) => CollectorsState;
+  /** Validates the whole resulting section; an invalid one names its field and changes nothing. */
+  'collectors.set': (args: { collectors: CollectorsPatch }) => CollectorsState;
+}

@@ -2,7 +2,7 @@
 // records to OpenMeter / Lago / Stripe carries the whole organisation's, with the collector's
 // own seq as the cursor.
 import { sql, type Kysely } from 'kysely';
-import type { NewRejection, Outbox, RejectedRecord, StatePatch, TargetState } from '../core/sync/outbox';
+import { rowToTargetState, type NewRejection, type Outbox, type RejectedRecord, type StatePatch, type TargetState } from '../core/sync/outbox';
 import type { SyncRecord } from '../core/sync/types';
 import type { CollectorDatabase } from './schema';
 
@@ -35,18 +35,7 @@ export class PgOutbox implements Outbox {
   constructor(private readonly db: Kysely<CollectorDatabase>) {}
 
   async state(target: string): Promise<TargetState> {
-    const r = await this.db.selectFrom('sync_state').selectAll().where('target', '=', target).executeTakeFirst();
-    return {
-      target,
-      ackedSeq: r?.acked_seq ?? 0,
-      lastSuccess: r?.last_success ?? null,
-      lastError: r?.last_error ?? null,
-      nextAttempt: r?.next_attempt ?? null,
-      attempts: r?.attempts ?? 0,
-      stopped: r?.stopped ?? null,
-      unknownSince: r?.unknown_since ?? null,
-      unknownToSeq: r?.unknown_to_seq ?? null,
-    };
+    return rowToTargetState(target, await this.db.selectFrom('sync_state').selectAll().where('target', '=', target).executeTakeFirst());
   }
 
   async batch(afterSeq: number, limit: number): Promise<SyncRecord[]> {

@@ -2,23 +2,11 @@
 // holds each target's cursor, sync_rejections the records endpoints refused. Prepared statements
 // on the writer's handle: every call is one short synchronous statement or transaction.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { NewRejection, Outbox, RejectedRecord, StatePatch, TargetState } from '../../core/sync/outbox';
+import { rowToTargetState, type NewRejection, type Outbox, type RejectedRecord, type StatePatch, type TargetState, type TargetStateRow } from '../../core/sync/outbox';
 import type { SyncRecord } from '../../core/sync/types';
 
 const RECORD_COLUMNS = `seq, id, recorded_at AS recordedAt, customer_id AS customerId, user_id AS userId, host_id AS hostId,
   service, quantity, unit_price AS unitPrice, cost_nanos AS costNanos, metadata, source`;
-
-interface StateRow {
-  target: string;
-  acked_seq: number;
-  last_success: number | null;
-  last_error: string | null;
-  next_attempt: number | null;
-  attempts: number;
-  stopped: string | null;
-  unknown_since: number | null;
-  unknown_to_seq: number | null;
-}
 
 const PATCH_COLUMNS: Record<keyof StatePatch, string> = {
   lastSuccess: 'last_success',
@@ -29,20 +17,6 @@ const PATCH_COLUMNS: Record<keyof StatePatch, string> = {
   unknownSince: 'unknown_since',
   unknownToSeq: 'unknown_to_seq',
 };
-
-function toState(target: string, row: StateRow | undefined): TargetState {
-  return {
-    target,
-    ackedSeq: row?.acked_seq ?? 0,
-    lastSuccess: row?.last_success ?? null,
-    lastError: row?.last_error ?? null,
-    nextAttempt: row?.next_attempt ?? null,
-    attempts: row?.attempts ?? 0,
-    stopped: row?.stopped ?? null,
-    unknownSince: row?.unknown_since ?? null,
-    unknownToSeq: row?.unknown_to_seq ?? null,
-  };
-}
 
 export class SqliteOutbox implements Outbox {
   private readonly s: Record<string, BetterSqlite3.Statement>;
@@ -69,7 +43,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   async state(target: string): Promise<TargetState> {
-    return toState(target, this.s.state!.get(target) as StateRow | undefined);
+    return rowToTargetState(target, this.s.state!.get(target) as TargetStateRow | undefined);
   }
 
   async batch(afterSeq: number, limit: number): Promise<SyncRecord[]> {

@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { invalid } from '../errors';
 import { formatNanos } from '../money';
+import type { DailyLine } from '../reports/usage';
 import { toDisplay } from '../services';
 import { toIso } from '../time';
 import { checkRange, requireService, roundDisplay, serviceMap, type Range } from './common';
@@ -14,15 +15,8 @@ export interface TrendsQuery extends Range {
   readonly customerId?: string | undefined;
 }
 
-export interface TrendRow {
-  readonly day: string; // YYYY-MM-DD
-  readonly service: string;
-  readonly events: number;
-  /** Display units. */
-  readonly usage: number;
-  readonly unit: string;
-  readonly cost: string;
-  readonly costNanos: number;
+/** A day's line of the usage report (usage in display units) with the day-over-day change. */
+export interface TrendRow extends DailyLine {
   /** The previous day's usage (0 when it had none); null on the first day of the range. */
   readonly previous: number | null;
   /** Percent change of usage from the previous day; null when there is no previous day or it was 0. */

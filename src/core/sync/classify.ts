@@ -66,3 +66,10 @@ export function metadataOf(text: string): Record<string, unknown> {
   const v = parseJson(text);
   return v.ok && isObject(v.value) ? v.value : {};
 }
+
+/** Request headers for a JSON endpoint, with the target's bearer token when it has one. */
+export function jsonHeaders(token: string | null | undefined, contentType = 'application/json', accept = 'application/json'): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': contentType, accept };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return headers;
+}

@@ -3,7 +3,7 @@
 // metric; external_subscription_id = the customer's subscription; timestamp in Unix seconds.
 // Lago validates the batch as a whole: one bad event refuses all of them (422), so the worker
 // splits; a lone event refused only because its transaction_id exists was delivered before.
-import { classifyCommon, isObject, joinUrl, malformed, metadataOf, parseJson, snippet } from './classify';
+import { classifyCommon, isObject, joinUrl, jsonHeaders, malformed, metadataOf, parseJson, snippet } from './classify';
 import type { Adapter, HttpResponse, Outcome, SyncRecord, TargetSpec } from './types';
 
 export const LAGO_MAX_BATCH = 100;
@@ -45,9 +45,7 @@ export function lagoAdapter(spec: TargetSpec, now: () => number): Adapter {
     timestampWindowMs: null,
     precheck: () => null,
     request(records) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-      if (spec.token) headers.authorization = `Bearer ${spec.token}`;
-      return { method: 'POST', url: joinUrl(spec.url, '/api/v1/events/batch'), headers, body: JSON.stringify({ events: records.map((r) => lagoEvent(r, spec)) }) };
+      return { method: 'POST', url: joinUrl(spec.url, '/api/v1/events/batch'), headers: jsonHeaders(spec.token), body: JSON.stringify({ events: records.map((r) => lagoEvent(r, spec)) }) };
     },
     classify(res: HttpResponse, records: readonly SyncRecord[]): Outcome {
       const common = classifyCommon(res, now(), 'Lago');

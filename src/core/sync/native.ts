@@ -1,7 +1,7 @@
 // Tally native: JSON batches to a Tally collector. POST {url}/v1/records {records: [...]} with
 // the agent's token; the collector answers 200 {inserted, duplicates, rejected: [{index, reason}]}
 // (a duplicate is a record it already holds: delivered) and 403 for records of another host.
-import { classifyCommon, isObject, joinUrl, malformed, metadataOf, parseJson, snippet } from './classify';
+import { classifyCommon, isObject, joinUrl, jsonHeaders, malformed, metadataOf, parseJson, snippet } from './classify';
 import type { Adapter, HttpResponse, Outcome, Rejection, SyncRecord, TargetSpec } from './types';
 
 export const NATIVE_MAX_BATCH = 20_000;
@@ -79,9 +79,7 @@ export function nativeAdapter(spec: TargetSpec, now: () => number): Adapter {
     timestampWindowMs: null,
     precheck: () => null,
     request(records) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-      if (spec.token) headers.authorization = `Bearer ${spec.token}`;
-      return { method: 'POST', url: joinUrl(spec.url, '/v1/records'), headers, body: body(records) };
+      return { method: 'POST', url: joinUrl(spec.url, '/v1/records'), headers: jsonHeaders(spec.token), body: body(records) };
     },
     classify(res: HttpResponse, records: readonly SyncRecord[]): Outcome {
       const common = classifyCommon(res, now(), 'the collector');

@@ -4,7 +4,7 @@
 // type = service (the meter's event type), subject = customer, data = quantity and metadata.
 import { formatNanos } from '../money';
 import { toIso } from '../time';
-import { classifyCommon, joinUrl, malformed, metadataOf, snippet } from './classify';
+import { classifyCommon, joinUrl, jsonHeaders, malformed, metadataOf, snippet } from './classify';
 import type { Adapter, HttpResponse, Outcome, SyncRecord, TargetSpec } from './types';
 
 export function cloudEvent(r: SyncRecord, spec: TargetSpec): Record<string, unknown> {
@@ -30,8 +30,7 @@ export function openMeterAdapter(spec: TargetSpec, now: () => number): Adapter {
     timestampWindowMs: null,
     precheck: () => null,
     request(records) {
-      const headers: Record<string, string> = { 'content-type': 'application/cloudevents-batch+json', accept: 'application/json, application/problem+json' };
-      if (spec.token) headers.authorization = `Bearer ${spec.token}`;
+      const headers = jsonHeaders(spec.token, 'application/cloudevents-batch+json', 'application/json, application/problem+json');
       return { method: 'POST', url: joinUrl(spec.url, '/api/v1/events'), headers, body: JSON.stringify(records.map((r) => cloudEvent(r, spec))) };
     },
     classify(res: HttpResponse): Outcome {

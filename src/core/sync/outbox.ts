@@ -2,6 +2,33 @@
 // records an endpoint refused. The agent implements it over SQLite, the collector over PostgreSQL.
 import type { SyncRecord } from './types';
 
+/** A sync_state row as both outboxes store it (SQLite in the agent, PostgreSQL in the collector). */
+export interface TargetStateRow {
+  readonly acked_seq: number;
+  readonly last_success: number | null;
+  readonly last_error: string | null;
+  readonly next_attempt: number | null;
+  readonly attempts: number;
+  readonly stopped: string | null;
+  readonly unknown_since: number | null;
+  readonly unknown_to_seq: number | null;
+}
+
+/** A target's state from its row; a target with no row yet starts at the beginning. */
+export function rowToTargetState(target: string, row: TargetStateRow | undefined): TargetState {
+  return {
+    target,
+    ackedSeq: row?.acked_seq ?? 0,
+    lastSuccess: row?.last_success ?? null,
+    lastError: row?.last_error ?? null,
+    nextAttempt: row?.next_attempt ?? null,
+    attempts: row?.attempts ?? 0,
+    stopped: row?.stopped ?? null,
+    unknownSince: row?.unknown_since ?? null,
+    unknownToSeq: row?.unknown_to_seq ?? null,
+  };
+}
+
 export interface TargetState {
   readonly target: string;
   /** Every record with seq ≤ ackedSeq is delivered (or rejected and kept aside). */

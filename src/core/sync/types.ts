@@ -1,26 +1,16 @@
 // What the sync worker sends and how an endpoint's answer is read. Adapters are pure: they
 // turn records into one HTTP request and an HTTP response into an outcome; the agent does I/O.
+import type { UsageRecord } from '../records';
 
 export type TargetKind = 'openmeter' | 'lago' | 'stripe' | 'tally';
 export const TARGET_KINDS: readonly TargetKind[] = ['openmeter', 'lago', 'stripe', 'tally'];
 
-/** One record in the outbox, as every adapter reads it. */
-export interface SyncRecord {
-  readonly seq: number;
-  /** The global id (ULID): the idempotency key on every protocol. */
-  readonly id: string;
-  readonly recordedAt: number;
-  readonly customerId: string;
-  readonly userId: string | null;
-  readonly hostId: string;
-  readonly service: string;
-  readonly quantity: number;
-  readonly unitPrice: string;
-  readonly costNanos: number;
-  /** JSON object text, as stored. */
-  readonly metadata: string;
-  readonly source: string;
-}
+/**
+ * One record in the outbox, as every adapter reads it: a stored record whose metadata stays the
+ * JSON text it was stored as (adapters embed it without re-encoding). Its `id` (ULID) is the
+ * idempotency key on every protocol.
+ */
+export type SyncRecord = Omit<UsageRecord, 'metadata'> & { readonly metadata: string };
 
 export interface HttpRequest {
   readonly method: 'POST' | 'GET';

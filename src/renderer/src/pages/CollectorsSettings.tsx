@@ -5,7 +5,7 @@ import { useEffect, useId, useState, type FormEvent, type TextareaHTMLAttributes
 import type { CollectorsPatch, CollectorsSection } from '../../../core/api/collectors';
 import type { ApiError } from '../../../core/api/reply';
 import { useApi, useTransport } from '../api';
-import { Field, messageFor } from '../components/Field';
+import { describedBy, Field, FieldFrame, messageFor } from '../components/Field';
 import { ErrorState, Loading } from '../components/States';
 
 interface Draft {
@@ -41,19 +41,9 @@ function toPatch(d: Draft): CollectorsPatch {
 function LinesField({ label, error, hint, ...area }: { label: string; error?: string | null; hint?: string } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
   const id = useId();
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <textarea id={id} rows={Math.min(8, Math.max(3, String(area.value ?? '').split('\n').length))} spellCheck={false} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined} {...area} />
-      {error ? (
-        <span className="field-error" id={`${id}-error`} role="alert">
-          {error}
-        </span>
-      ) : hint ? (
-        <span className="field-hint" id={`${id}-hint`}>
-          {hint}
-        </span>
-      ) : null}
-    </div>
+    <FieldFrame id={id} label={label} error={error} hint={hint}>
+      <textarea id={id} rows={Math.min(8, Math.max(3, String(area.value ?? '').split('\n').length))} spellCheck={false} {...describedBy(id, error, hint)} {...area} />
+    </FieldFrame>
   );
 }
 

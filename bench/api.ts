@@ -14,12 +14,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { EventBus } from '../src/agent/api/context';
-import { defaults, type Config } from '../src/agent/config';
-import { openDatabase } from '../src/agent/db/open';
-import { startHttpServer } from '../src/agent/http/server';
-import { BatchedWriter } from '../src/agent/writer/writer';
-import { ensureBuiltins } from '../src/core/repo/services';
+import { EventBus } from '../src/handlers/context';
+import { defaults, type Config } from '../src/config/config';
+import { openDatabase } from '../src/storage/open';
+import { startHttpServer } from '../src/server/server';
+import { BatchedWriter } from '../src/storage/writer';
+import { ensureBuiltins } from '../src/storage/repos/services';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { openDatabase } from '../src/agent/db/open';
+import { openDatabase } from '../src/storage/open';
 import { prng } from '../src/core/demo';
 import { parseDecimalToNanos } from '../src/core/money';
-import { ensureBuiltins } from '../src/core/repo/services';
+import { ensureBuiltins } from '../src/storage/repos/services';
 import { BUILTIN_SERVICES, DEFAULT_PRICES } from '../src/core/services';
 
 const VERSION = 1;

@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monotonicFactory } from 'ulid';
-import { openDatabase } from '../src/agent/db/open';
-import { BatchedWriter } from '../src/agent/writer/writer';
+import { openDatabase } from '../src/storage/open';
+import { BatchedWriter } from '../src/storage/writer';
 import { demoRecords } from '../src/core/demo';
 import type { RecordInput } from '../src/core/records';
-import { ensureBuiltins } from '../src/core/repo/services';
+import { ensureBuiltins } from '../src/storage/repos/services';
 
 const N = Number(process.env.BENCH_RECORDS ?? 300_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

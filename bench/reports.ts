@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase } from '../src/agent/db/open';
-import { exportRecords } from '../src/agent/exports/export';
-import { usageStats } from '../src/core/analytics/stats';
-import { peaks, trends } from '../src/core/analytics/trends';
-import { usageReport } from '../src/core/reports/usage';
+import { openDatabase } from '../src/storage/open';
+import { exportRecords } from '../src/exports/export';
+import { usageStats } from '../src/analytics/stats';
+import { peaks, trends } from '../src/analytics/trends';
+import { usageReport } from '../src/analytics/usage';
 import type { ExportFormat } from '../src/core/exports/shape';
 import { bigDatabase, DB, END, START } from './big-database';
 

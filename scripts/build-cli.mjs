@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs
 import path from 'node:path';
 
 const entries = {
-  tally: 'src/agent/cli/main.ts',
+  tally: 'src/cli/main.ts',
 };
 const extra = process.argv.slice(2); // extra entries for tests: name=path
 for (const e of extra) {

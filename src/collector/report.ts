@@ -5,9 +5,9 @@
 // service seen in the rollups gets a definition (a known template's, or a plain one counting
 // base units), so no usage is left out of an org-wide total.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../core/db/schema';
-import { ensureBuiltins } from '../core/repo/services';
-import { usageReport, type ReportQuery, type UsageReport } from '../core/reports/usage';
+import type { Database } from '../storage/schema';
+import { ensureBuiltins } from '../storage/repos/services';
+import { usageReport, type ReportQuery, type UsageReport } from '../analytics/usage';
 import { SERVICE_TEMPLATES, type ServiceDefinition } from '../core/services';
 import type { CollectorDatabase } from './schema';
 

@@ -3,7 +3,7 @@
 // plus agent tokens and the forwarding outbox state. Numbered, applied in order in a transaction
 // under an advisory lock, recorded in collector_migrations; a database from a newer collector is refused.
 import type { Generated } from 'kysely';
-import type { PriceRulesTable, RollupsTable, ServicesTable, SyncStateTable } from '../core/db/schema';
+import type { PriceRulesTable, RollupsTable, ServicesTable, SyncStateTable } from '../storage/schema';
 
 export interface CollectorRecordsTable {
   seq: Generated<number>;

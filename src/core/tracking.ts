@@ -1,5 +1,5 @@
 // The tracking surface: the seeds' per-service functions over any sink that stores records —
-// the batched writer in-process, or the agent over HTTP (src/agent/client). Quantities are
+// the batched writer in-process, or the agent over HTTP (src/client). Quantities are
 // converted to base units here, once, so callers speak in the units they think in.
 import type { RecordInput } from './records';
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { acquireWriterLock } from '../../src/agent/writer/lock';
+import { acquireWriterLock } from '../../src/storage/lock';
 import { tempDir } from '../helpers/db';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -21,7 +21,7 @@ function tally(args: string[], cwd = dir): { code: number | null; out: string; e
 
 beforeAll(async () => {
   await build({
-    entryPoints: { tally: path.join(ROOT, 'src/agent/cli/main.ts') },
+    entryPoints: { tally: path.join(ROOT, 'src/cli/main.ts') },
     outdir: OUT,
     outExtension: { '.js': '.mjs' },
     bundle: true,

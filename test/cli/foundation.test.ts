@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { acquireWriterLock } from '../../src/agent/writer/lock';
+import { acquireWriterLock } from '../../src/storage/lock';
 import { formatNanos } from '../../src/core/money';
-import type { UsageReport } from '../../src/core/reports/usage';
+import type { UsageReport } from '../../src/analytics/usage';
 import { tally, tallyJson } from '../helpers/cli';
 import { tempDir } from '../helpers/db';
 

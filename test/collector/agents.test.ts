@@ -2,16 +2,16 @@
 // files, one org-wide report that equals the sum of theirs; a token used for another host's
 // records, and a revoked token, stop the target and store nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TallyDb } from '../../src/agent/db/open';
-import { SqliteOutbox } from '../../src/agent/sync/store';
-import { SyncEngine } from '../../src/agent/sync/worker';
+import type { TallyDb } from '../../src/storage/open';
+import { SqliteOutbox } from '../../src/sync/store';
+import { SyncEngine } from '../../src/sync/worker';
 import { migrateCollector, openCollectorDb, type CollectorDb } from '../../src/collector/db';
 import { collectorReport, ensureCollectorServices } from '../../src/collector/report';
 import { startCollector, type RunningCollector } from '../../src/collector/server';
 import { issueToken, revokeTokens } from '../../src/collector/tokens';
 import { demoRecords } from '../../src/core/demo';
-import { setPriceRule, upsertService } from '../../src/core/repo/services';
-import { usageReport } from '../../src/core/reports/usage';
+import { setPriceRule, upsertService } from '../../src/storage/repos/services';
+import { usageReport } from '../../src/analytics/usage';
 import { resolveTarget } from '../../src/core/sync/targets';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';

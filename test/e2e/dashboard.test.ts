@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UsageReport } from '../../src/core/reports/usage';
+import type { UsageReport } from '../../src/analytics/usage';
 import { apiCall, go, launchBrowser, openDashboard, pageProblems, pixelsOfColour, startAgent, tally, type Agent } from './harness';
 
 const SCREENSHOTS = path.resolve('docs/screenshots');

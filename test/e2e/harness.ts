@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { readAgentInfo, readToken } from '../../src/agent/client/discovery';
+import { readAgentInfo, readToken } from '../../src/client/discovery';
 
 export const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
 export const RENDERER_INDEX = path.resolve('out/renderer/index.html');

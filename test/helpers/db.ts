@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBuiltins } from '../../src/core/repo/services';
-import { openDatabase, type TallyDb } from '../../src/agent/db/open';
-import { BatchedWriter, type WriterOptions } from '../../src/agent/writer/writer';
+import { ensureBuiltins } from '../../src/storage/repos/services';
+import { openDatabase, type TallyDb } from '../../src/storage/open';
+import { BatchedWriter, type WriterOptions } from '../../src/storage/writer';
 
 export function tempDir(prefix = 'tally-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -4,11 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandlers } from '../../src/agent/api/handlers';
+import { createHandlers } from '../../src/handlers/handlers';
 import { AgentLink } from '../../src/main/agent-link';
 import { exportFileName, saveExport } from '../../src/main/export';
 import { EVENT_NAMES, HANDLER_NAMES, isEventName, isHandlerName } from '../../src/preload/channels';
-import { startAgent, type TestAgent } from '../agent/http/agent';
+import { startAgent, type TestAgent } from '../server/agent';
 
 describe('AgentLink on a real agent', () => {
   let agent: TestAgent;

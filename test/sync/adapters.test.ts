@@ -3,9 +3,9 @@
 // the vendors' peculiar answers (Lago's duplicate 422, Stripe's windows and sessions) are read
 // the way the vendors mean them, and refused credentials stop the target.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TallyDb } from '../../src/agent/db/open';
-import { SqliteOutbox } from '../../src/agent/sync/store';
-import { SyncEngine } from '../../src/agent/sync/worker';
+import type { TallyDb } from '../../src/storage/open';
+import { SqliteOutbox } from '../../src/sync/store';
+import { SyncEngine } from '../../src/sync/worker';
 import { resolveTarget, type ResolvedTarget } from '../../src/core/sync/targets';
 import { startLagoFake } from '../fakes/lago';
 import { startOpenMeterFake } from '../fakes/openmeter';

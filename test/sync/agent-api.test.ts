@@ -2,12 +2,12 @@
 // worker the agent runs: tokens go in and never come out, bad URLs are refused naming the field,
 // sync.now delivers, and a flushed record reaches the endpoint without anyone asking.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventBus, type AgentContext } from '../../src/agent/api/context';
-import { createHandlers, dispatch } from '../../src/agent/api/handlers';
-import { loadConfig } from '../../src/agent/config';
-import { startSyncWorker } from '../../src/agent/sync/run';
-import { migrate } from '../../src/agent/db/migrate';
-import { openDatabase } from '../../src/agent/db/open';
+import { EventBus, type AgentContext } from '../../src/handlers/context';
+import { createHandlers, dispatch } from '../../src/handlers/handlers';
+import { loadConfig } from '../../src/config/config';
+import { startSyncWorker } from '../../src/sync/run';
+import { migrate } from '../../src/storage/migrate';
+import { openDatabase } from '../../src/storage/open';
 import { startOpenMeterFake, type OpenMeterFake } from '../fakes/openmeter';
 import { tempDir, testDb, testWriter } from '../helpers/db';
 import path from 'node:path';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay, parseRetryAfter } from '../../src/core/sync/backoff';
 import { stripeValue } from '../../src/core/sync/stripe';
 import { checkEndpointUrl, resolveTarget, targetView, windowWarnings } from '../../src/core/sync/targets';
-import { loadConfig } from '../../src/agent/config';
+import { loadConfig } from '../../src/config/config';
 import { significantDigits } from '../fakes/stripe';
 
 describe('Stripe meter values', () => {

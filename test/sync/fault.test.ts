@@ -78,7 +78,7 @@ function startProxy(target: string): Promise<void> {
 
 beforeAll(async () => {
   await build({
-    entryPoints: ['src/agent/cli/main.ts'],
+    entryPoints: ['src/cli/main.ts'],
     outfile: BUNDLE,
     bundle: true,
     platform: 'node',

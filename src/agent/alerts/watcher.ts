@@ -1,9 +1,9 @@
 // Quota checks after the writer's flushes: at most one check per interval (default 1 s),
 // covering every customer × service the flushes since the last check touched. Each new alert
 // is emitted as 'alerts.new' on the event bus (the UI turns it into a notification).
-import { checkAlerts, type Alert } from '../../core/quotas/alerts';
-import type { FlushInfo } from '../writer/writer';
-import type { AgentContext } from '../api/context';
+import { checkAlerts, type Alert } from '../../quotas/alerts';
+import type { FlushInfo } from '../../storage/writer';
+import type { AgentContext } from '../../handlers/context';
 
 export interface AlertWatcher {
   /** Runs a check now for everything touched so far (and waits for one in progress). */

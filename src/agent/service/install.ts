@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TallyError } from '../../core/errors';
-import { defaultDataDir } from '../paths';
+import { defaultDataDir } from '../../config/paths';
 import { LAUNCHD_LABEL, launchdPlist, systemdUnit, type Scope, type ServiceSpec } from './units';
 
 export type Manager = 'systemd' | 'launchd';

@@ -3,14 +3,14 @@
 // Periods follow PeriodArgs (usage.ts): YYYY-MM, YYYY-MM-DD or ISO 8601 (UTC); a date `to` is
 // inclusive, a time `to` exclusive. `customerId` absent means every customer, unless noted.
 // Quantities in results are in the service's display unit (GB = GiB); money is exact decimal text.
-import type { AggregateResult, BreakdownResult, Granularity } from '../analytics/aggregate';
-import type { Projection } from '../analytics/projection';
-import type { Statement } from '../analytics/statement';
-import type { UsageStats } from '../analytics/stats';
-import type { PeaksResult, TrendsResult } from '../analytics/trends';
+import type { AggregateResult, BreakdownResult, Granularity } from '../../analytics/aggregate';
+import type { Projection } from '../../analytics/projection';
+import type { Statement } from '../../analytics/statement';
+import type { UsageStats } from '../../analytics/stats';
+import type { PeaksResult, TrendsResult } from '../../analytics/trends';
 import type { ExportFormat, ExportSummary } from '../exports/shape';
-import type { Alert, CheckResult, QuotaStatus } from '../quotas/alerts';
-import type { PlanName, Quota, QuotaPeriod } from '../quotas/quotas';
+import type { Alert, CheckResult, QuotaStatus } from '../../quotas/alerts';
+import type { PlanName, Quota, QuotaPeriod } from '../../quotas/quotas';
 import type { PeriodArgs } from './usage';
 
 /** A window ending now: the last `days` days (default per call), or an explicit period. */

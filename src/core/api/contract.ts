@@ -1,5 +1,5 @@
-// The one typed API contract, implemented by the agent's service layer (src/agent/api) and
-// reached through two transports: Electron IPC (src/preload) and HTTP (src/agent/http).
+// The one typed API contract, implemented by the agent's service layer (src/handlers) and
+// reached through two transports: Electron IPC (src/preload) and HTTP (src/server).
 // Each domain declares its handlers and events in its own file; this file only combines them.
 import type { AnalyticsEvents, AnalyticsHandlers } from './analytics';
 import type { CollectorsHandlers } from './collectors';

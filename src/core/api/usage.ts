@@ -1,7 +1,7 @@
 // API contract: recording, the service registry, the price book and the usage report.
 import type { PriceRule, PriceSpec } from '../pricing';
 import type { RecordInput } from '../records';
-import type { UsageReport } from '../reports/usage';
+import type { UsageReport } from '../../analytics/usage';
 import type { ServiceDefinition } from '../services';
 import type { StoredRef } from '../tracking';
 

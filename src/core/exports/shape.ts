@@ -1,9 +1,9 @@
 // Export shaping, pure: the record columns, RFC 4180 CSV escaping, a record row → export row,
-// default file names, and exact running totals. File writing lives in src/agent/exports.
+// default file names, and exact running totals. File writing lives in src/exports.
 import { formatNanos } from '../money';
 import { toDisplay, type ServiceDefinition } from '../services';
 import { toIso } from '../time';
-import { roundDisplay } from '../analytics/common';
+import { roundDisplay } from '../../analytics/common';
 
 export type ExportFormat = 'csv' | 'json' | 'xlsx';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'json', 'xlsx'];

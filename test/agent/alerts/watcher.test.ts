@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { Alert } from '../../../src/core/quotas/alerts';
-import { setQuota } from '../../../src/core/quotas/quotas';
+import type { Alert } from '../../../src/quotas/alerts';
+import { setQuota } from '../../../src/quotas/quotas';
 import { createAlertWatcher } from '../../../src/agent/alerts/watcher';
-import { EventBus, type AgentContext } from '../../../src/agent/api/context';
-import { createHandlers } from '../../../src/agent/api/handlers';
-import { defaults } from '../../../src/agent/config';
+import { EventBus, type AgentContext } from '../../../src/handlers/context';
+import { createHandlers } from '../../../src/handlers/handlers';
+import { defaults } from '../../../src/config/config';
 import { fixedClock, testDb, testWriter } from '../../helpers/db';
 
 const req = (n: number, at: number) => Array.from({ length: n }, () => ({ service: 'api', quantity: 1, customerId: 'acme', recordedAt: at, metadata: { endpoint: '/x', method: 'GET' } }));

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultDataDir } from '../../../src/agent/paths';
+import { defaultDataDir } from '../../../src/config/paths';
 import { findTallyBin, planService } from '../../../src/agent/service/install';
 import { tempDir } from '../../helpers/db';
 

@@ -1,6 +1,6 @@
 // A quota as a bar coloured by level (ok / warning / critical / exceeded), with a marker where
 // the period is projected to end at the current rate.
-import type { QuotaStatus } from '../../../core/quotas/alerts';
+import type { QuotaStatus } from '../../../quotas/alerts';
 import { formatUsage } from '../format';
 
 export type Level = 'ok' | 'warning' | 'critical' | 'exceeded';

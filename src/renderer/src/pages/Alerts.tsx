@@ -1,6 +1,6 @@
 // Alerts: every quota's level now, and the history of alerts logged (one per level per period).
 import { useState } from 'react';
-import type { Alert } from '../../../core/quotas/alerts';
+import type { Alert } from '../../../quotas/alerts';
 import { useApi, useTransport } from '../api';
 import { Page } from '../components/Page';
 import { QuotaBar } from '../components/QuotaBar';

@@ -2,7 +2,7 @@
 // cost per day, and the latest alerts.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ChartConfiguration } from 'chart.js';
-import type { UsageReport } from '../../../core/reports/usage';
+import type { UsageReport } from '../../../analytics/usage';
 import { useApi } from '../api';
 import { ChartCanvas, serviceColor } from '../components/Chart';
 import { Page } from '../components/Page';

@@ -1,7 +1,7 @@
 // Peaks: the busiest hours or days of one service as a bar chart, and an hour-of-week heat map.
 import { useMemo, useState } from 'react';
 import type { ChartConfiguration } from 'chart.js';
-import type { AggregateRow } from '../../../core/analytics/aggregate';
+import type { AggregateRow } from '../../../analytics/aggregate';
 import { hourOfWeek } from '../series';
 import { useApi } from '../api';
 import { ChartCanvas, serviceColor } from '../components/Chart';

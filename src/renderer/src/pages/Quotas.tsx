@@ -2,7 +2,7 @@
 // plans as ready sets. Invalid input is refused by the agent with the field named; nothing changes.
 import { useState, type FormEvent } from 'react';
 import type { ApiError } from '../../../core/api/reply';
-import type { PlanName, QuotaPeriod } from '../../../core/quotas/quotas';
+import type { PlanName, QuotaPeriod } from '../../../quotas/quotas';
 import { useApi, useTransport } from '../api';
 import { Field, messageFor } from '../components/Field';
 import { SortableTable } from '../components/SortableTable';

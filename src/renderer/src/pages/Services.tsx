@@ -1,8 +1,8 @@
 // The service list, and one service's detail: its days, and its breakdown by endpoint,
 // interface or function.
 import { useMemo } from 'react';
-import type { BreakdownRow } from '../../../core/analytics/aggregate';
-import type { DailyLine } from '../../../core/reports/usage';
+import type { BreakdownRow } from '../../../analytics/aggregate';
+import type { DailyLine } from '../../../analytics/usage';
 import { useApi } from '../api';
 import { Page } from '../components/Page';
 import { SortableTable, type Column } from '../components/SortableTable';

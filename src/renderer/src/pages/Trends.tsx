@@ -1,7 +1,7 @@
 // Daily usage per service as line charts, with the change from one full day to the next.
 import { useMemo, useState } from 'react';
 import type { ChartConfiguration } from 'chart.js';
-import type { DailyLine, ReportLine } from '../../../core/reports/usage';
+import type { DailyLine, ReportLine } from '../../../analytics/usage';
 import { useApi } from '../api';
 import { ChartCanvas, serviceColor } from '../components/Chart';
 import { Page } from '../components/Page';

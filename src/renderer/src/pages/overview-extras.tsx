@@ -1,7 +1,7 @@
 // The Overview's quota bars, month-end projections and recent alerts.
 import { createContext, useContext, useMemo, type ReactNode } from 'react';
-import type { Projection } from '../../../core/analytics/projection';
-import type { QuotaStatus } from '../../../core/quotas/alerts';
+import type { Projection } from '../../../analytics/projection';
+import type { QuotaStatus } from '../../../quotas/alerts';
 import { useApi } from '../api';
 import { QuotaBar } from '../components/QuotaBar';
 import { ErrorState, Loading } from '../components/States';

@@ -1,0 +1,114 @@
+// Month-end (or day-end) projection: the period's usage so far extended at its run rate,
+// priced with the rule in force now, and shown next to the quota.
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/schema';
+import { formatNanos } from '../core/money';
+import { listPriceRules } from '../storage/repos/services';
+import { Registry } from '../core/registry';
+import { toDisplay } from '../core/services';
+import { bucketEnd, bucketStart, toIso } from '../core/time';
+import { roundDisplay, serviceMap } from './common';
+import { checkPeriod, type QuotaPeriod } from '../quotas/quotas';
+
+export interface ProjectionQuery {
+  readonly now: number;
+  readonly period?: QuotaPeriod | undefined;
+  readonly service?: string | undefined;
+  readonly customerId?: string | undefined;
+}
+
+export interface ProjectionLine {
+  readonly customerId: string;
+  readonly service: string;
+  readonly unit: string;
+  readonly period: QuotaPeriod;
+  readonly periodStart: string;
+  readonly periodEnd: string;
+  /** Share of the period elapsed, 0…1. */
+  readonly elapsed: number;
+  /** Display units so far and projected to the period's end. */
+  readonly usage: number;
+  readonly projected: number;
+  readonly cost: string;
+  readonly projectedCost: string;
+  /** The quota for this customer × service × period, in display units; null when none. */
+  readonly limit: number | null;
+  readonly percent: number | null;
+  readonly projectedPercent: number | null;
+  /** Base units, for the alert check. */
+  readonly usageQuantity: number;
+  readonly projectedQuantity: number;
+  readonly limitQuantity: number | null;
+}
+
+export interface Projection {
+  readonly now: string;
+  readonly period: QuotaPeriod;
+  readonly method: 'linear run rate';
+  readonly lines: readonly ProjectionLine[];
+}
+
+const pct = (x: number, limit: number) => (limit > 0 ? Math.round((x / limit) * 1000) / 10 : x > 0 ? Infinity : 0);
+
+/** Every customer × service with usage in the current period or a quota for it. */
+export async function projection(db: Kysely<Database>, q: ProjectionQuery): Promise<Projection> {
+  const period = q.period ?? 'month';
+  checkPeriod(period);
+  const services = await serviceMap(db);
+  const registry = new Registry([...services.values()], await listPriceRules(db));
+  const start = bucketStart(period, q.now);
+  const end = bucketEnd(period, q.now);
+  const elapsed = Math.min(1, Math.max(0, (q.now - start) / (end - start)));
+  let usageQ = db.selectFrom('rollups').select(['customer_id', 'service', 'sum_quantity', 'sum_cost_nanos']).where('period', '=', period).where('bucket_start', '=', start);
+  let quotaQ = db.selectFrom('quotas').select(['customer_id', 'service', 'limit_quantity']).where('period', '=', period);
+  if (q.service) {
+    usageQ = usageQ.where('service', '=', q.service);
+    quotaQ = quotaQ.where('service', '=', q.service);
+  }
+  if (q.customerId) {
+    usageQ = usageQ.where('customer_id', '=', q.customerId);
+    quotaQ = quotaQ.where('customer_id', '=', q.customerId);
+  }
+  const [usage, quotas] = await Promise.all([usageQ.execute(), quotaQ.execute()]);
+  const keys = new Map<string, { customerId: string; service: string; quantity: number; cost: number; limit: number | null }>();
+  const key = (c: string, s: string) => `${c}\u0000${s}`;
+  for (const u of usage) keys.set(key(u.customer_id, u.service), { customerId: u.customer_id, service: u.service, quantity: u.sum_quantity, cost: u.sum_cost_nanos, limit: null });
+  for (const l of quotas) {
+    const k = key(l.customer_id, l.service);
+    const e = keys.get(k);
+    if (e) e.limit = l.limit_quantity;
+    else keys.set(k, { customerId: l.customer_id, service: l.service, quantity: 0, cost: 0, limit: l.limit_quantity });
+  }
+  const lines = [...keys.values()]
+    .sort((a, b) => a.customerId.localeCompare(b.customerId) || a.service.localeCompare(b.service))
+    .map((e): ProjectionLine => {
+      const def = services.get(e.service);
+      const disp = (x: number) => roundDisplay(def ? toDisplay(def, x) : x);
+      const projectedQuantity = elapsed > 0 ? e.quantity / elapsed : e.quantity;
+      // Monthly prices are cumulative over the month: price the projected total with the rule in
+      // force now. A day is a slice of the month, so its cost is extended at the same rate.
+      const price = registry.priceAt(e.service, q.now);
+      const projectedCost =
+        period === 'month' ? Math.max(e.cost, price.charge(projectedQuantity)) : elapsed > 0 ? Math.round(e.cost / elapsed) : e.cost;
+      return {
+        customerId: e.customerId,
+        service: e.service,
+        unit: def?.displayUnit ?? '',
+        period,
+        periodStart: toIso(start),
+        periodEnd: toIso(end),
+        elapsed: Math.round(elapsed * 10000) / 10000,
+        usage: disp(e.quantity),
+        projected: disp(projectedQuantity),
+        cost: formatNanos(e.cost),
+        projectedCost: formatNanos(projectedCost),
+        limit: e.limit === null ? null : disp(e.limit),
+        percent: e.limit === null ? null : pct(e.quantity, e.limit),
+        projectedPercent: e.limit === null ? null : pct(projectedQuantity, e.limit),
+        usageQuantity: e.quantity,
+        projectedQuantity,
+        limitQuantity: e.limit,
+      };
+    });
+  return { now: toIso(q.now), period, method: 'linear run rate', lines };
+}

@@ -1,0 +1,127 @@
+// The month's statement: what central billing would invoice, checkable offline. One line per
+// customer × service from the month rollups (whose costs already carry tiers and packages,
+// see pricing.ts), plus the minimum-charge top-up of the rule in force at the month's end,
+// and the overage above a monthly quota. Totals are BigInt sums of integer nanos.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../storage/schema';
+import { invalid } from '../core/errors';
+import { formatNanos } from '../core/money';
+import { minimumChargeTopUp, ruleInForce, type PriceSpec } from '../core/pricing';
+import { listPriceRules } from '../storage/repos/services';
+import { toDisplay } from '../core/services';
+import { nextMonthStart, toIso } from '../core/time';
+import { roundDisplay, serviceMap } from './common';
+
+export interface StatementQuery {
+  /** YYYY-MM */
+  readonly month: string;
+  readonly customerId?: string | undefined;
+}
+
+export interface StatementLine {
+  readonly customerId: string;
+  readonly service: string;
+  readonly events: number;
+  /** Display units. */
+  readonly usage: number;
+  readonly unit: string;
+  /** How the service is priced, e.g. "0.0001 per requests", "tiered (3 tiers)". */
+  readonly pricing: string;
+  readonly usageCost: string;
+  readonly minimumTopUp: string;
+  readonly lineTotal: string;
+  readonly lineTotalNanos: number;
+  /** The monthly quota in display units, and usage above it; null when no quota. */
+  readonly quota: number | null;
+  readonly overage: number | null;
+}
+
+export interface Statement {
+  readonly month: string;
+  readonly from: string;
+  readonly to: string;
+  readonly customerId: string | null;
+  readonly lines: readonly StatementLine[];
+  /** Per customer, exact. */
+  readonly customers: ReadonlyArray<{ readonly customerId: string; readonly total: string }>;
+  readonly total: string;
+  readonly totalNanos: string;
+}
+
+export function describePrice(spec: PriceSpec | undefined, unit: string): string {
+  if (!spec) return 'free';
+  switch (spec.model) {
+    case 'per_unit':
+      return `${spec.unitPrice} per ${unit}`;
+    case 'package':
+      return `${spec.packagePrice} per ${spec.packageSize} ${unit}`;
+    case 'tiered':
+      return `tiered (${spec.tiers.length} tiers)`;
+  }
+}
+
+export async function monthStatement(db: Kysely<Database>, q: StatementQuery): Promise<Statement> {
+  const m = /^(\d{4})-(\d{2})$/.exec(q.month ?? '');
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw invalid('month', `"${q.month}" must be YYYY-MM`);
+  const from = Date.UTC(Number(m[1]), Number(m[2]) - 1, 1);
+  const to = nextMonthStart(from);
+  const services = await serviceMap(db);
+  const rules = await listPriceRules(db);
+  let usageQ = db
+    .selectFrom('rollups')
+    .select(['customer_id', 'service', sql<number>`sum(event_count)`.as('events'), sql<number>`sum(sum_quantity)`.as('quantity'), sql<number>`sum(sum_cost_nanos)`.as('cost')])
+    .where('period', '=', 'month')
+    .where('bucket_start', '=', from)
+    .groupBy(['customer_id', 'service']);
+  if (q.customerId) usageQ = usageQ.where('customer_id', '=', q.customerId);
+  const usage = await usageQ.execute();
+  let quotaQ = db.selectFrom('quotas').select(['customer_id', 'service', 'limit_quantity']).where('period', '=', 'month');
+  if (q.customerId) quotaQ = quotaQ.where('customer_id', '=', q.customerId);
+  const quotas = new Map((await quotaQ.execute()).map((r) => [`${r.customer_id}\u0000${r.service}`, r.limit_quantity]));
+
+  const customers = new Set(usage.map((u) => u.customer_id));
+  if (q.customerId) customers.add(q.customerId);
+  const byKey = new Map(usage.map((u) => [`${u.customer_id}\u0000${u.service}`, u]));
+  const lines: StatementLine[] = [];
+  const perCustomer = new Map<string, bigint>();
+  let total = 0n;
+  for (const customerId of [...customers].sort()) {
+    for (const def of services.values()) {
+      const u = byKey.get(`${customerId}\u0000${def.name}`);
+      const rule = ruleInForce(rules.filter((r) => r.service === def.name), to - 1);
+      const cost = u?.cost ?? 0;
+      const topUp = minimumChargeTopUp(rule, cost);
+      // A service with neither usage nor a minimum charge has nothing to bill.
+      if (!u && topUp === 0) continue;
+      const quantity = u?.quantity ?? 0;
+      const limit = quotas.get(`${customerId}\u0000${def.name}`);
+      const lineTotal = BigInt(cost) + BigInt(topUp);
+      total += lineTotal;
+      perCustomer.set(customerId, (perCustomer.get(customerId) ?? 0n) + lineTotal);
+      lines.push({
+        customerId,
+        service: def.name,
+        events: u?.events ?? 0,
+        usage: roundDisplay(toDisplay(def, quantity)),
+        unit: def.displayUnit,
+        pricing: describePrice(rule?.spec, def.displayUnit),
+        usageCost: formatNanos(cost),
+        minimumTopUp: formatNanos(topUp),
+        lineTotal: formatNanos(lineTotal),
+        lineTotalNanos: Number(lineTotal),
+        quota: limit === undefined ? null : roundDisplay(toDisplay(def, limit)),
+        overage: limit === undefined ? null : roundDisplay(toDisplay(def, Math.max(0, quantity - limit))),
+      });
+    }
+  }
+  return {
+    month: q.month,
+    from: toIso(from),
+    to: toIso(to),
+    customerId: q.customerId ?? null,
+    lines,
+    customers: [...perCustomer].map(([customerId, t]) => ({ customerId, total: formatNanos(t) })),
+    total: formatNanos(total),
+    totalNanos: total.toString(),
+  };
+}

@@ -1,0 +1,120 @@
+// Stats of one service over a range: count, total, average, min, max, and p95 / p99 exact over
+// the raw records. Percentiles use the nearest-rank definition: pXX is the smallest recorded
+// quantity q such that at least XX % of the records have quantity ≤ q (rank ⌈XX/100 × N⌉).
+// Records that were archived are gone from usage_records but still counted in the rollups;
+// comparing the two tells the caller when the percentiles cover only part of the range.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../storage/schema';
+import { formatNanos } from '../core/money';
+import { toDisplay } from '../core/services';
+import { hourStart, toIso } from '../core/time';
+import { checkRange, requireService, roundDisplay, serviceMap, type Range } from './common';
+
+export interface StatsQuery extends Range {
+  readonly service: string;
+  readonly customerId?: string | undefined;
+}
+
+export interface UsageStats {
+  readonly service: string;
+  readonly unit: string;
+  readonly from: string;
+  readonly to: string;
+  readonly customerId: string | null;
+  readonly totalEvents: number;
+  /** Display units. */
+  readonly totalQuantity: number;
+  readonly average: number;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+  readonly percentileMethod: 'nearest-rank';
+  readonly totalCost: string;
+  readonly totalCostNanos: number;
+  /** Records the rollups count in the range's hours but usage_records no longer holds (archived). */
+  readonly archivedEvents: number;
+  /** A sentence for the user when archivedEvents > 0, else null. */
+  readonly note: string | null;
+}
+
+/** 1-based nearest rank of percentile p (0 < p ≤ 100) among n values. */
+export function nearestRank(p: number, n: number): number {
+  return Math.max(1, Math.ceil((p / 100) * n));
+}
+
+export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<UsageStats> {
+  checkRange(q);
+  const def = requireService(await serviceMap(db), q.service);
+  let base = db.selectFrom('usage_records').where('service', '=', def.name).where('recorded_at', '>=', q.from).where('recorded_at', '<', q.to);
+  if (q.customerId) base = base.where('customer_id', '=', q.customerId);
+  const agg = await base
+    .select([
+      sql<number>`count(*)`.as('n'),
+      sql<number | null>`sum(quantity)`.as('total'),
+      sql<number | null>`min(quantity)`.as('min'),
+      sql<number | null>`max(quantity)`.as('max'),
+      sql<number | null>`sum(cost_nanos)`.as('cost'),
+    ])
+    .executeTakeFirstOrThrow();
+  const n = agg.n;
+  let p95: number | null = null;
+  let p99: number | null = null;
+  if (n > 0 && agg.min === agg.max) {
+    p95 = p99 = agg.min; // every record has the same quantity (request counts): no sort needed
+  } else if (n > 0) {
+    // Rank r (ascending) is position n − r + 1 from the top: read only the top 5 % in descending
+    // order, which SQLite keeps in a small bounded sorter instead of sorting every record.
+    const r95 = nearestRank(95, n);
+    const r99 = nearestRank(99, n);
+    const top = await base
+      .select('quantity')
+      .orderBy('quantity', 'desc')
+      .limit(n - r95 + 1)
+      .execute();
+    p95 = top[n - r95]!.quantity;
+    p99 = top[n - r99]!.quantity;
+  }
+  // Compare with the rollups over the whole hours the range touches: a shortfall is archived data.
+  let roll = db
+    .selectFrom('rollups')
+    .select(sql<number | null>`sum(event_count)`.as('n'))
+    .where('period', '=', 'hour')
+    .where('service', '=', def.name)
+    .where('bucket_start', '>=', hourStart(q.from))
+    .where('bucket_start', '<', q.to);
+  if (q.customerId) roll = roll.where('customer_id', '=', q.customerId);
+  let rawWide = db
+    .selectFrom('usage_records')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('service', '=', def.name)
+    .where('recorded_at', '>=', hourStart(q.from))
+    .where('recorded_at', '<', hourStart(q.to) === q.to ? q.to : hourStart(q.to) + 3_600_000);
+  if (q.customerId) rawWide = rawWide.where('customer_id', '=', q.customerId);
+  const [rolled, raw] = await Promise.all([roll.executeTakeFirst(), rawWide.executeTakeFirstOrThrow()]);
+  const archivedEvents = Math.max(0, (rolled?.n ?? 0) - raw.n);
+  const total = agg.total ?? 0;
+  const d = (x: number | null) => (x === null ? null : roundDisplay(toDisplay(def, x)));
+  return {
+    service: def.name,
+    unit: def.displayUnit,
+    from: toIso(q.from),
+    to: toIso(q.to),
+    customerId: q.customerId ?? null,
+    totalEvents: n,
+    totalQuantity: d(total)!,
+    average: n > 0 ? d(total / n)! : 0,
+    min: d(agg.min),
+    max: d(agg.max),
+    p95: d(p95),
+    p99: d(p99),
+    percentileMethod: 'nearest-rank',
+    totalCost: formatNanos(agg.cost ?? 0),
+    totalCostNanos: agg.cost ?? 0,
+    archivedEvents,
+    note:
+      archivedEvents > 0
+        ? `${archivedEvents} records in this range were archived: the rollups still count them, but these stats (and p95/p99) cover only the ${n} records still in the database`
+        : null,
+  };
+}

@@ -1,0 +1,215 @@
+// The usage report: per service usage, unit and cost over a period, read from the rollups
+// (the coarsest rollup the period's edges allow), so it costs the same at 10 M records as at 10.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../storage/schema';
+import { formatNanos } from '../core/money';
+import { listServices } from '../storage/repos/services';
+import { formatCompact, toDisplay, type ServiceDefinition } from '../core/services';
+import { dayStart, hourStart, monthStart, toIso, type Period } from '../core/time';
+
+export interface ReportQuery {
+  readonly from: number;
+  /** Exclusive. */
+  readonly to: number;
+  readonly service?: string | undefined;
+  readonly customerId?: string | undefined;
+  /** Adds a per-day breakdown. */
+  readonly detailed?: boolean | undefined;
+}
+
+export interface ReportLine {
+  readonly service: string;
+  readonly displayName: string;
+  readonly events: number;
+  /** Quantity in the service's base unit. */
+  readonly quantity: number;
+  readonly baseUnit: string;
+  /** Quantity in the display unit (GB-hours, GB, CPU-hours, …). */
+  readonly usage: number;
+  readonly unit: string;
+  readonly costNanos: number;
+  /** Exact decimal text of the cost. */
+  readonly cost: string;
+}
+
+export interface DailyLine {
+  readonly day: string; // YYYY-MM-DD
+  readonly service: string;
+  readonly events: number;
+  readonly usage: number;
+  readonly unit: string;
+  readonly cost: string;
+  readonly costNanos: number;
+}
+
+export interface UsageReport {
+  readonly period: { readonly from: string; readonly to: string };
+  readonly customerId: string | null;
+  readonly services: readonly ReportLine[];
+  readonly totalEvents: number;
+  readonly totalCostNanos: number;
+  readonly totalCost: string;
+  readonly daily?: readonly DailyLine[];
+}
+
+/** The coarsest rollup period whose buckets tile [from, to) exactly; null when only raw records can. */
+export function rollupPeriodFor(from: number, to: number): Period | null {
+  if (monthStart(from) === from && monthStart(to) === to) return 'month';
+  if (dayStart(from) === from && dayStart(to) === to) return 'day';
+  if (hourStart(from) === from && hourStart(to) === to) return 'hour';
+  return null;
+}
+
+interface Sums {
+  service: string;
+  events: number;
+  quantity: number;
+  cost: number;
+}
+
+async function sums(db: Kysely<Database>, q: ReportQuery): Promise<Sums[]> {
+  const period = rollupPeriodFor(q.from, q.to);
+  if (period !== null) {
+    let query = db
+      .selectFrom('rollups')
+      .select([
+        'service',
+        sql<number>`sum(event_count)`.as('events'),
+        sql<number>`sum(sum_quantity)`.as('quantity'),
+        sql<number>`sum(sum_cost_nanos)`.as('cost'),
+      ])
+      .where('period', '=', period)
+      .where('bucket_start', '>=', q.from)
+      .where('bucket_start', '<', q.to)
+      .groupBy('service');
+    if (q.service) query = query.where('service', '=', q.service);
+    if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+    return query.execute();
+  }
+  let query = db
+    .selectFrom('usage_records')
+    .select([
+      'service',
+      sql<number>`count(*)`.as('events'),
+      sql<number>`sum(quantity)`.as('quantity'),
+      sql<number>`sum(cost_nanos)`.as('cost'),
+    ])
+    .where('recorded_at', '>=', q.from)
+    .where('recorded_at', '<', q.to)
+    .groupBy('service');
+  if (q.service) query = query.where('service', '=', q.service);
+  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+  return query.execute();
+}
+
+function line(def: ServiceDefinition, s: Sums | undefined): ReportLine {
+  const quantity = s?.quantity ?? 0;
+  const costNanos = s?.cost ?? 0;
+  return {
+    service: def.name,
+    displayName: def.displayName,
+    events: s?.events ?? 0,
+    quantity,
+    baseUnit: def.baseUnit,
+    usage: toDisplay(def, quantity),
+    unit: def.displayUnit,
+    costNanos,
+    cost: formatNanos(costNanos),
+  };
+}
+
+export async function usageReport(db: Kysely<Database>, q: ReportQuery): Promise<UsageReport> {
+  const services = await listServices(db);
+  const byName = new Map((await sums(db, q)).map((s) => [s.service, s]));
+  const lines = services
+    .filter((def) => (q.service ? def.name === q.service : def.builtin || byName.has(def.name)))
+    .map((def) => line(def, byName.get(def.name)));
+  const totalCostNanos = lines.reduce((n, l) => n + l.costNanos, 0);
+  const report: UsageReport = {
+    period: { from: toIso(q.from), to: toIso(q.to) },
+    customerId: q.customerId ?? null,
+    services: lines,
+    totalEvents: lines.reduce((n, l) => n + l.events, 0),
+    totalCostNanos,
+    totalCost: formatNanos(totalCostNanos),
+  };
+  if (!q.detailed) return report;
+  return { ...report, daily: await dailyLines(db, q, new Map(services.map((s) => [s.name, s]))) };
+}
+
+async function dailyLines(db: Kysely<Database>, q: ReportQuery, services: Map<string, ServiceDefinition>): Promise<DailyLine[]> {
+  // Day rollups when the edges are whole days; hour rollups otherwise (edges to the hour).
+  const period: Period = dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : 'hour';
+  let query = db
+    .selectFrom('rollups')
+    .select([
+      'service',
+      sql<number>`(bucket_start / 86400000) * 86400000`.as('day'),
+      sql<number>`sum(event_count)`.as('events'),
+      sql<number>`sum(sum_quantity)`.as('quantity'),
+      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+    ])
+    .where('period', '=', period)
+    .where('bucket_start', '>=', hourStart(q.from))
+    .where('bucket_start', '<', q.to)
+    .groupBy(['day', 'service'])
+    .orderBy('day')
+    .orderBy('service');
+  if (q.service) query = query.where('service', '=', q.service);
+  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+  const rows = await query.execute();
+  return rows.map((r) => {
+    const def = services.get(r.service);
+    return {
+      day: toIso(r.day).slice(0, 10),
+      service: r.service,
+      events: r.events,
+      usage: def ? toDisplay(def, r.quantity) : r.quantity,
+      unit: def?.displayUnit ?? '',
+      costNanos: r.cost,
+      cost: formatNanos(r.cost),
+    };
+  });
+}
+
+/** The seed's boxed USAGE SUMMARY table. */
+export function formatReportTable(report: UsageReport, currency = 'USD'): string {
+  const rows = report.services.map((l) => [l.service, formatCompact(l.usage), l.unit, `${currencySymbol(currency)}${l.cost}`]);
+  const header = ['Service', 'Usage', 'Unit', 'Cost'];
+  const total = ['TOTAL', '', '', `${currencySymbol(currency)}${report.totalCost}`];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length), total[i]!.length));
+  const title = `USAGE SUMMARY  ${report.period.from.slice(0, 10)} → ${report.period.to.slice(0, 10)}${report.customerId ? `  (${report.customerId})` : ''}`;
+  const inner = widths.reduce((n, w) => n + w + 3, -1);
+  const width = Math.max(inner, title.length + 2);
+  widths[0]! += width - inner;
+  const hr = (l: string, m: string, r: string) => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
+  const row = (cells: string[]) => '│' + cells.map((c, i) => (i === 0 || i === 2 ? ` ${c.padEnd(widths[i]!)} ` : ` ${c.padStart(widths[i]!)} `)).join('│') + '│';
+  return [
+    '┌' + '─'.repeat(width) + '┐',
+    '│' + ` ${title}`.padEnd(width) + '│',
+    hr('├', '┬', '┤'),
+    row(header),
+    hr('├', '┼', '┤'),
+    ...rows.map(row),
+    hr('├', '┼', '┤'),
+    row(total),
+    hr('└', '┴', '┘'),
+    'GB = GiB (2^30 bytes)',
+  ].join('\n');
+}
+
+export function currencySymbol(currency: string): string {
+  return currency === 'USD' ? '$' : currency === 'EUR' ? '€' : currency === 'GBP' ? '£' : `${currency} `;
+}
+
+/** CSV of the report lines (RFC 4180: quoted where needed, CRLF). */
+export function formatReportCsv(report: UsageReport): string {
+  const esc = (v: string | number) => {
+    const s = String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = [['service', 'events', 'quantity', 'base_unit', 'usage', 'unit', 'cost'].join(',')];
+  for (const l of report.services) lines.push([l.service, l.events, l.quantity, l.baseUnit, l.usage, l.unit, l.cost].map(esc).join(','));
+  lines.push(['TOTAL', report.totalEvents, '', '', '', '', report.totalCost].map(esc).join(','));
+  return lines.join('\r\n') + '\r\n';
+}

@@ -1,0 +1,47 @@
+// tally export csv|json|xlsx: raw records of a period, streamed to a file.
+import { Command } from 'commander';
+import { EXPORT_FORMATS, type ExportFormat } from '../../core/exports/shape';
+import { invalid } from '../../core/errors';
+import { exportRecords } from '../../exports/export';
+import { parseRange } from '../args';
+import { configFor, globals } from '../context';
+import { print, printJson } from '../output';
+import { progressBar } from './progress';
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('export raw records as CSV (RFC 4180), JSON or XLSX, newest first (default: this month)')
+    .argument('<format>', 'csv, json or xlsx')
+    .option('--out <file>', 'target file (default: tally-usage-<from>_<to>.<format> here)')
+    .option('--from <date>', 'start (YYYY-MM, YYYY-MM-DD or ISO time; UTC)')
+    .option('--to <date>', 'end, inclusive for dates')
+    .option('--month <YYYY-MM>', 'a whole month')
+    .option('--service <name>', 'one service only')
+    .option('--force', 'overwrite an existing file')
+    .action(async (format: string, o: { out?: string; from?: string; to?: string; month?: string; service?: string; force?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw invalid('format', `"${format}" must be csv, json or xlsx`);
+      const config = configFor(g);
+      const bar = progressBar(`export ${format}`, !g.json);
+      try {
+        const r = await exportRecords({
+          dbPath: config.db,
+          format: format as ExportFormat,
+          out: o.out,
+          from: parseRange(o).from,
+          to: parseRange(o).to,
+          service: o.service,
+          customerId: g.customer,
+          force: o.force,
+          now: Date.now(),
+          onProgress: (done, total) => bar.update(done, total),
+        });
+        bar.stop();
+        if (g.json) return printJson(r);
+        print(`exported ${r.records} records (total cost ${r.summary.total_cost}) to ${r.file}`);
+      } finally {
+        bar.stop();
+      }
+    });
+}

@@ -1,0 +1,121 @@
+// tally quota set|list|remove|plan, tally alerts check|list.
+// `tally alerts check` exits with code 3 when a quota is exceeded (for cron), 0 otherwise.
+import { Command } from 'commander';
+import { daysToMs } from '../../analytics/common';
+import { invalid } from '../../core/errors';
+import { checkAlerts, formatAlertLine, listAlerts } from '../../quotas/alerts';
+import { PLAN_NAMES, applyPlan, listQuotas, removeQuota, setQuota, type QuotaPeriod } from '../../quotas/quotas';
+import { formatCompact } from '../../core/services';
+import { parseNumberArg } from '../args';
+import { configFor, globals, withReader } from '../context';
+import { formatTable, print, printJson } from '../output';
+
+/** Exit code of `tally alerts check` when a quota is exceeded. */
+export const EXIT_QUOTA_EXCEEDED = 3;
+
+/** Sets the exit code once the CLI has finished (run() reports 0 for a command that did not fail). */
+function exitWith(code: number): void {
+  process.once('exit', () => {
+    if (!process.exitCode) process.exitCode = code;
+  });
+}
+
+function period(text: string): QuotaPeriod {
+  if (text !== 'day' && text !== 'month') throw invalid('period', `"${text}" must be day or month`);
+  return text;
+}
+
+export function registerQuota(program: Command): void {
+  const quota = program.command('quota').description('usage limits per customer × service × day or month');
+
+  quota
+    .command('set')
+    .description('set a limit in the service\'s display unit: requests, GB (GiB), GB-hours, CPU-hours, queries, invocations')
+    .argument('<service>')
+    .argument('<limit>', 'in display units, e.g. 100000 (api requests) or 10 (bandwidth GB)')
+    .option('--period <period>', 'day or month', 'month')
+    .action(async (service: string, limitText: string, o: { period: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const limit = parseNumberArg('limit', limitText, { min: 0 });
+      const config = configFor(g);
+      const customerId = g.customer ?? config.customerId;
+      const q = await withReader(config, (tdb) => setQuota(tdb.db, { customerId, service, period: period(o.period), limit }, Date.now()));
+      if (g.json) return printJson(q);
+      print(`quota set: ${q.customerId} ${q.service} ${formatCompact(q.limit)} ${q.unit} per ${q.period}`);
+    });
+
+  quota
+    .command('list')
+    .description('the quotas (all customers unless --customer)')
+    .option('--service <name>')
+    .action(async (o: { service?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const list = await withReader(configFor(g), (tdb) => listQuotas(tdb.db, { customerId: g.customer, service: o.service }));
+      if (g.json) return printJson(list);
+      if (list.length === 0) return print('no quotas: set one with `tally quota set <service> <limit>` or `tally quota plan <plan>`');
+      print(formatTable(['customer', 'service', 'period', 'limit', 'unit'], list.map((q) => [q.customerId, q.service, q.period, formatCompact(q.limit), q.unit])));
+    });
+
+  quota
+    .command('remove')
+    .description('remove a quota (both periods unless --period)')
+    .argument('<service>')
+    .option('--period <period>', 'day or month')
+    .action(async (service: string, o: { period?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const config = configFor(g);
+      const customerId = g.customer ?? config.customerId;
+      const removed = await withReader(config, (tdb) => removeQuota(tdb.db, { customerId, service, period: o.period === undefined ? undefined : period(o.period) }));
+      if (g.json) return printJson({ removed });
+      print(removed === 0 ? `no quota for ${customerId} ${service}` : `removed ${removed} quota${removed === 1 ? '' : 's'} for ${customerId} ${service}`);
+    });
+
+  quota
+    .command('plan')
+    .description(`apply a plan's monthly quotas (${PLAN_NAMES.join(', ')}; enterprise removes the limits)`)
+    .argument('<plan>')
+    .action(async (plan: string, _o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const config = configFor(g);
+      const customerId = g.customer ?? config.customerId;
+      const list = await withReader(config, (tdb) => applyPlan(tdb.db, plan, customerId, Date.now()));
+      if (g.json) return printJson(list);
+      print(`plan ${plan} applied to ${customerId}`);
+      if (list.length) print(formatTable(['service', 'period', 'limit', 'unit'], list.map((q) => [q.service, q.period, formatCompact(q.limit), q.unit])));
+      else print('no limits');
+    });
+
+  const alerts = program.command('alerts').description('quota alerts: warning, critical, exceeded (USAGE_ALERT_WARNING / _CRITICAL / _EXCEEDED)');
+
+  alerts
+    .command('check')
+    .description(`compare this period's usage with each quota; exit code ${EXIT_QUOTA_EXCEEDED} when one is exceeded`)
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      const config = configFor(g);
+      const r = await withReader(config, (tdb) => checkAlerts(tdb.db, { now: Date.now(), thresholds: config.alerts, customerId: g.customer }));
+      if (g.json) printJson(r);
+      else if (r.status.length === 0) print('no quotas to check');
+      else {
+        for (const s of r.status) {
+          print(s.message ?? `OK: ${s.service} usage at ${Math.floor(s.percent)}% - ${formatCompact(s.usage)}/${formatCompact(s.limit)} ${s.unit} (${s.customerId}, ${s.period})`);
+        }
+        for (const a of r.alerts.filter((x) => x.level === 'forecast')) print(a.message);
+      }
+      if (r.exceeded) exitWith(EXIT_QUOTA_EXCEEDED);
+    });
+
+  alerts
+    .command('list')
+    .description('alert history, newest first')
+    .option('--days <n>', 'how far back', '30')
+    .option('--service <name>')
+    .action(async (o: { days: string; service?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const days = parseNumberArg('days', o.days, { integer: true, min: 1 });
+      const list = await withReader(configFor(g), (tdb) => listAlerts(tdb.db, { since: Date.now() - daysToMs(days), customerId: g.customer, service: o.service }));
+      if (g.json) return printJson(list);
+      if (list.length === 0) return print(`no alerts in the last ${days} days`);
+      for (const a of list) print(formatAlertLine(a));
+    });
+}

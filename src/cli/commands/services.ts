@@ -1,0 +1,142 @@
+// tally services list|add, tally price list|set
+import { Command } from 'commander';
+import { invalid } from '../../core/errors';
+import { listPriceRules, listServices, installTemplate, setPriceRule, upsertService } from '../../storage/repos/services';
+import type { PriceSpec, Tier } from '../../core/pricing';
+import { SERVICE_TEMPLATES } from '../../core/services';
+import { toIso } from '../../core/time';
+import { parseDateArg, parseNumberArg } from '../args';
+import { configFor, globals, withReader } from '../context';
+import { formatTable, print, printJson } from '../output';
+
+function list(value: string | undefined): string[] {
+  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+export function registerServices(program: Command): void {
+  const services = program.command('services').description('the service registry');
+
+  services
+    .command('list')
+    .description('list services with their units and current prices')
+    .action(async (_o, cmd: Command) => {
+      const g = globals(cmd);
+      const { defs, rules } = await withReader(configFor(g), async (tdb) => ({ defs: await listServices(tdb.db), rules: await listPriceRules(tdb.db) }));
+      const now = Date.now();
+      const current = (name: string) => rules.filter((r) => r.service === name && r.effectiveFrom <= now).at(-1);
+      if (g.json) return printJson(defs.map((d) => ({ ...d, price: current(d.name) ?? null })));
+      print(
+        formatTable(
+          ['service', 'unit', 'base unit', 'required metadata', 'price', 'builtin'],
+          defs.map((d) => [d.name, d.displayUnit, d.baseUnit, d.requiredFields.join(', '), describePrice(current(d.name)?.spec), d.builtin ? 'yes' : '']),
+        ),
+      );
+    });
+
+  services
+    .command('add')
+    .argument('[name]', 'service name (a-z, 0-9, _)')
+    .description('register a custom service, or a ready template (--template llm|document)')
+    .option('--template <name>', `install a template: ${SERVICE_TEMPLATES.map((t) => t.name).join(', ')}`)
+    .option('--display-name <text>')
+    .option('--unit <unit>', 'display unit, e.g. "tokens", "GB"')
+    .option('--base-unit <unit>', 'unit quantities are recorded in (default: the display unit)')
+    .option('--factor <n>', 'base units per display unit', '1')
+    .option('--fractional', 'allow fractional quantities')
+    .option('--required <keys>', 'comma-separated metadata keys every record must carry')
+    .option('--breakdown <keys>', 'comma-separated metadata keys reports group by')
+    .option('--price <decimal>', 'price per display unit')
+    .action(async (name: string | undefined, o: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const g = globals(cmd);
+      const config = configFor(g);
+      const now = Date.now();
+      if (o.template) {
+        const template = SERVICE_TEMPLATES.find((t) => t.name === o.template);
+        if (!template) throw invalid('template', `unknown template "${String(o.template)}" (known: ${SERVICE_TEMPLATES.map((t) => t.name).join(', ')})`);
+        await withReader(config, (tdb) => installTemplate(tdb.db, template, now));
+        return g.json ? printJson({ installed: template.services.map((s) => s.name) }) : print(`installed ${template.services.map((s) => s.name).join(', ')}`);
+      }
+      if (!name) throw invalid('name', 'is required (or use --template)');
+      if (typeof o.unit !== 'string') throw invalid('unit', 'is required: the display unit, e.g. --unit tokens');
+      const def = {
+        name,
+        displayName: typeof o.displayName === 'string' ? o.displayName : name,
+        baseUnit: typeof o.baseUnit === 'string' ? o.baseUnit : o.unit,
+        displayUnit: o.unit,
+        displayFactor: parseNumberArg('factor', String(o.factor), { min: Number.MIN_VALUE }),
+        integerOnly: !o.fractional,
+        requiredFields: list(o.required as string | undefined),
+        breakdownKeys: list((o.breakdown ?? o.required) as string | undefined),
+        builtin: false,
+      };
+      await withReader(config, async (tdb) => {
+        await upsertService(tdb.db, def, now);
+        if (typeof o.price === 'string') await setPriceRule(tdb.db, { service: name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: o.price } }, now);
+      });
+      return g.json ? printJson(def) : print(`registered ${name} (${def.displayUnit})`);
+    });
+
+  const price = program.command('price').description('the price book');
+
+  price
+    .command('list')
+    .argument('[service]')
+    .description('price rules, with the dates they take effect')
+    .action(async (service: string | undefined, _o, cmd: Command) => {
+      const g = globals(cmd);
+      const rules = await withReader(configFor(g), (tdb) => listPriceRules(tdb.db, service));
+      if (g.json) return printJson(rules);
+      print(
+        formatTable(
+          ['service', 'effective from', 'model', 'price', 'minimum / month'],
+          rules.map((r) => [r.service, r.effectiveFrom === 0 ? 'always' : toIso(r.effectiveFrom), r.spec.model, describePrice(r.spec), r.minimumCharge ?? '']),
+        ),
+      );
+    });
+
+  price
+    .command('set')
+    .argument('<service>')
+    .argument('[unit_price]', 'decimal price per display unit (per-unit pricing)')
+    .description('set a price; --from makes it take effect on a date without touching earlier records')
+    .option('--from <date>', 'effective date (default: now)')
+    .option('--tiers <spec>', 'graduated tiers "upTo:price,…,inf:price" in display units, e.g. "10000:0.0001,inf:0.00005"')
+    .option('--package <size:price>', 'package pricing: a price per started package of <size> display units')
+    .option('--minimum <decimal>', 'minimum charge per month')
+    .action(async (service: string, unitPrice: string | undefined, o: { from?: string; tiers?: string; package?: string; minimum?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const spec = priceSpecFrom(unitPrice, o);
+      const effectiveFrom = o.from ? parseDateArg('from', o.from) : Date.now();
+      await withReader(configFor(g), (tdb) => setPriceRule(tdb.db, { service, effectiveFrom, spec, minimumCharge: o.minimum ?? null }, Date.now()));
+      return g.json ? printJson({ service, effectiveFrom: toIso(effectiveFrom), spec }) : print(`${service}: ${describePrice(spec)} from ${toIso(effectiveFrom)}`);
+    });
+}
+
+export function priceSpecFrom(unitPrice: string | undefined, o: { tiers?: string; package?: string }): PriceSpec {
+  const given = [unitPrice !== undefined, o.tiers !== undefined, o.package !== undefined].filter(Boolean).length;
+  if (given !== 1) throw invalid('price', 'give exactly one of: a unit price, --tiers, or --package');
+  if (unitPrice !== undefined) return { model: 'per_unit', unitPrice };
+  if (o.package !== undefined) {
+    const [size, packagePrice] = o.package.split(':');
+    if (!size || !packagePrice) throw invalid('package', 'must be <size>:<price>, e.g. 1000:0.50');
+    return { model: 'package', packageSize: parseNumberArg('package', size, { min: Number.MIN_VALUE }), packagePrice };
+  }
+  const tiers: Tier[] = o.tiers!.split(',').map((part, i) => {
+    const [upTo, price] = part.split(':');
+    if (!upTo || !price) throw invalid(`tiers[${i}]`, 'must be <upTo>:<price>');
+    return { upTo: upTo === 'inf' ? null : parseNumberArg(`tiers[${i}]`, upTo, { min: 0 }), unitPrice: price };
+  });
+  return { model: 'tiered', tiers };
+}
+
+export function describePrice(spec: PriceSpec | undefined): string {
+  if (!spec) return 'free';
+  switch (spec.model) {
+    case 'per_unit':
+      return spec.unitPrice;
+    case 'package':
+      return `${spec.packagePrice} per ${spec.packageSize}`;
+    case 'tiered':
+      return spec.tiers.map((t) => `${t.upTo ?? '∞'}@${t.unitPrice}`).join(' ');
+  }
+}

@@ -1,0 +1,81 @@
+// tally statement --month YYYY-MM: the month's billable lines and exact total (table, json, xlsx).
+import path from 'node:path';
+import { Command } from 'commander';
+
+import { monthStatement, type Statement } from '../../analytics/statement';
+import { invalid } from '../../core/errors';
+import { formatCompact } from '../../core/services';
+import { checkTarget } from '../../exports/files';
+import { configFor, globals, withReader } from '../context';
+import { formatTable, print, printJson } from '../output';
+
+export function registerStatement(program: Command): void {
+  program
+    .command('statement')
+    .description('the month\'s billable lines per customer and service: tiers, minimum charges, quota overage, exact total')
+    .option('--month <YYYY-MM>', 'the month (default: this month)')
+    .option('--format <format>', 'table, json or xlsx', 'table')
+    .option('--out <file>', 'xlsx file (default tally-statement-YYYY-MM.xlsx)')
+    .option('--force', 'overwrite an existing file')
+    .action(async (o: { month?: string; format: string; out?: string; force?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const format = g.json ? 'json' : o.format;
+      if (!['table', 'json', 'xlsx'].includes(format)) throw invalid('format', `"${format}" must be table, json or xlsx`);
+      const month = o.month ?? new Date().toISOString().slice(0, 7);
+      const s = await withReader(configFor(g), (tdb) => monthStatement(tdb.db, { month, customerId: g.customer }));
+      if (format === 'json') return printJson(s);
+      if (format === 'xlsx') {
+        const file = checkTarget(o.out ?? path.resolve(`tally-statement-${month}${g.customer ? `-${g.customer}` : ''}.xlsx`), o.force ?? false);
+        await writeStatementXlsx(s, file);
+        return print(`statement ${month}: ${s.lines.length} lines, total ${s.total} → ${file}`);
+      }
+      print(`STATEMENT ${s.month}${s.customerId ? `  (${s.customerId})` : ''}`);
+      print(
+        formatTable(
+          ['customer', 'service', 'usage', 'unit', 'pricing', 'usage cost', 'minimum top-up', 'line total', 'quota', 'overage'],
+          s.lines.map((l) => [l.customerId, l.service, formatCompact(l.usage), l.unit, l.pricing, l.usageCost, l.minimumTopUp, l.lineTotal, l.quota === null ? '—' : formatCompact(l.quota), l.overage === null ? '—' : formatCompact(l.overage)]),
+        ),
+      );
+      for (const c of s.customers) if (s.customers.length > 1) print(`  ${c.customerId}: ${c.total}`);
+      print(`TOTAL ${s.total}   (GB = GiB)`);
+    });
+}
+
+async function writeStatementXlsx(s: Statement, file: string): Promise<void> {
+  const { default: ExcelJS } = await import('exceljs'); // loaded only for XLSX output
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('Statement', { views: [{ state: 'frozen', ySplit: 1 }] });
+  ws.columns = [
+    { header: 'Customer', key: 'customer', width: 16 },
+    { header: 'Service', key: 'service', width: 12 },
+    { header: 'Usage', key: 'usage', width: 16, style: { numFmt: '#,##0.00####' } },
+    { header: 'Unit', key: 'unit', width: 22 },
+    { header: 'Pricing', key: 'pricing', width: 24 },
+    { header: 'Usage cost', key: 'usageCost', width: 16, style: { numFmt: '#,##0.0000#####' } },
+    { header: 'Minimum top-up', key: 'topUp', width: 16, style: { numFmt: '#,##0.0000#####' } },
+    { header: 'Line total', key: 'total', width: 16, style: { numFmt: '#,##0.0000#####' } },
+    { header: 'Line total (exact)', key: 'exact', width: 20 },
+    { header: 'Quota', key: 'quota', width: 12 },
+    { header: 'Overage', key: 'overage', width: 12 },
+  ];
+  ws.getRow(1).font = { bold: true };
+  for (const l of s.lines) {
+    ws.addRow({
+      customer: l.customerId,
+      service: l.service,
+      usage: l.usage,
+      unit: l.unit.includes('GB') ? `${l.unit} (GB = GiB)` : l.unit,
+      pricing: l.pricing,
+      usageCost: Number(l.usageCost),
+      topUp: Number(l.minimumTopUp),
+      total: Number(l.lineTotal),
+      exact: l.lineTotal,
+      quota: l.quota,
+      overage: l.overage,
+    });
+  }
+  const n = s.lines.length;
+  const row = ws.addRow({ customer: 'TOTAL', total: n ? { formula: `SUM(H2:H${n + 1})`, result: Number(s.total) } : 0, exact: s.total });
+  row.font = { bold: true };
+  await wb.xlsx.writeFile(file);
+}

@@ -1,0 +1,78 @@
+// What every command needs: the resolved config, and the database opened as a reader or as
+// the (locked) writer. Commands stay small and never open SQLite themselves.
+import type { Command } from 'commander';
+import { TallyError } from '../core/errors';
+import { ensureBuiltins } from '../storage/repos/services';
+import { loadConfig, type Config, type ConfigInput } from '../config/config';
+import { openDatabase, type TallyDb } from '../storage/open';
+import { acquireWriterLock } from '../storage/lock';
+import { BatchedWriter } from '../storage/writer';
+
+export interface GlobalOptions {
+  db?: string;
+  config?: string;
+  customer?: string;
+  json?: boolean;
+  durability?: string;
+}
+
+/** The options of the root program, wherever in the tree the command sits. */
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function configFor(opts: GlobalOptions): Readonly<Config> {
+  const overrides: ConfigInput = {};
+  if (opts.db) overrides.db = opts.db;
+  if (opts.customer) overrides.customerId = opts.customer;
+  if (opts.durability) {
+    if (opts.durability !== 'normal' && opts.durability !== 'full') {
+      throw new TallyError('invalid_input', `--durability: "${opts.durability}" must be normal or full`, { field: 'durability' });
+    }
+    overrides.writer = { durability: opts.durability };
+  }
+  return loadConfig({ file: opts.config, overrides });
+}
+
+/** Opens the database for reading (migrating it first if it is new or older than this code). */
+export async function withReader<T>(config: Readonly<Config>, fn: (tdb: TallyDb) => Promise<T>): Promise<T> {
+  const tdb = openDatabase(config.db, { durability: config.writer.durability });
+  try {
+    await ensureBuiltins(tdb.db, Date.now());
+    return await fn(tdb);
+  } finally {
+    await tdb.close();
+  }
+}
+
+/** Takes the writer lock, opens the writer, runs `fn`, then flushes and releases everything. */
+export async function withWriter<T>(config: Readonly<Config>, fn: (writer: BatchedWriter, tdb: TallyDb) => Promise<T>): Promise<T> {
+  const lock = acquireWriterLock(config.db);
+  try {
+    const tdb = openDatabase(config.db, { durability: config.writer.durability });
+    try {
+      await ensureBuiltins(tdb.db, Date.now());
+      const writer = await BatchedWriter.open(tdb, writerOptions(config));
+      try {
+        return await fn(writer, tdb);
+      } finally {
+        await writer.close();
+      }
+    } finally {
+      await tdb.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+export function writerOptions(config: Readonly<Config>) {
+  return {
+    batchSize: config.writer.batchSize,
+    batchTimeoutMs: config.writer.batchTimeoutSeconds * 1000,
+    maxQueue: config.writer.maxQueue,
+    hostId: config.hostId,
+    defaultCustomerId: config.customerId,
+    defaultSource: 'cli',
+  };
+}

@@ -1,0 +1,45 @@
+// The `tally` command line. Exit codes: 0 ok, 1 user error (one line on stderr), 2 internal error.
+import { Command, CommanderError } from 'commander';
+import { toTallyError } from '../core/errors';
+import { commandGroups } from './commands/index';
+
+export function buildProgram(): Command {
+  const program = new Command('tally')
+    .description('Tally: local-first usage metering')
+    .version('0.1.0')
+    .option('--db <file>', 'database file (env TALLY_DB; default: the platform data directory)')
+    .option('--config <file>', 'config file (env TALLY_CONFIG; default: ~/.config/tally/config.json)')
+    .option('--customer <id>', 'customer id (env TALLY_CUSTOMER_ID; default from config)')
+    .option('--durability <mode>', 'normal: committed records survive a crash; full: also a power loss')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of commandGroups) register(program);
+  // Subcommands inherit exit override and error output settings.
+  program.commands.forEach(function inherit(c: Command) {
+    c.exitOverride();
+    c.commands.forEach(inherit);
+  });
+  return program;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed the message (or the help / version).
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 1;
+    }
+    const e = toTallyError(err);
+    if (e.code === 'internal') {
+      process.stderr.write(`tally: internal error: ${e.message}\n`);
+      if (process.env.TALLY_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+      return 2;
+    }
+    process.stderr.write(`tally: ${e.message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,156 @@
+// Configuration: defaults → config file → environment → validated, then frozen.
+// Each layer may set any key; a bad value names itself ("config.json: writer.batchSize: …").
+import fs from 'node:fs';
+import os from 'node:os';
+import { z } from 'zod';
+import { TallyError } from '../core/errors';
+import { CUSTOMER_ID } from '../core/services';
+import { defaultSyncConfig, SyncConfigSchema } from '../core/sync/config';
+import { CollectorsSchema, defaultCollectorsConfig } from '../collectors/config';
+import { defaultConfigFile, defaultDbPath } from './paths';
+
+const Writer = z.strictObject({
+  batchSize: z.number().int().min(1).max(100_000),
+  batchTimeoutSeconds: z.number().min(0.01).max(3600),
+  maxQueue: z.number().int().min(1).max(10_000_000),
+  durability: z.enum(['normal', 'full']),
+});
+
+export const ConfigSchema = z.strictObject({
+  db: z.string().min(1),
+  customerId: z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)'),
+  hostId: z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)'),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 code'),
+  writer: Writer,
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    /** Listening on anything but loopback must be asked for explicitly. */
+    allowNonLoopback: z.boolean(),
+    bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+  }),
+  alerts: z.strictObject({
+    warning: z.number().min(1).max(1000),
+    critical: z.number().min(1).max(1000),
+    exceeded: z.number().min(1).max(1000),
+  }),
+  collectors: CollectorsSchema,
+  sync: SyncConfigSchema,
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type ConfigInput = DeepPartial<Config>;
+
+export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    db: defaultDbPath(env),
+    customerId: 'default',
+    hostId: os.hostname().replace(/[^A-Za-z0-9._:@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'localhost',
+    currency: 'USD',
+    writer: { batchSize: 100, batchTimeoutSeconds: 5, maxQueue: 100_000, durability: 'normal' },
+    http: { host: '127.0.0.1', port: 7878, allowNonLoopback: false, bodyLimitBytes: 5 * 1024 * 1024 },
+    alerts: { warning: 75, critical: 90, exceeded: 100 },
+    collectors: defaultCollectorsConfig(),
+    sync: defaultSyncConfig(),
+  };
+}
+
+function numberFrom(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new TallyError('invalid_input', `environment ${name}: "${raw}" is not a number`, { field: name });
+  return n;
+}
+
+/** The seeds' environment variables, mapped onto config keys. */
+export function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
+  const out: ConfigInput = {};
+  if (env.TALLY_DB) out.db = env.TALLY_DB;
+  if (env.TALLY_CUSTOMER_ID) out.customerId = env.TALLY_CUSTOMER_ID;
+  if (env.TALLY_HOST_ID) out.hostId = env.TALLY_HOST_ID;
+  const port = numberFrom(env, 'TALLY_PORT');
+  if (port !== undefined) out.http = { port };
+  const writer: DeepPartial<Config['writer']> = {};
+  const batchSize = numberFrom(env, 'USAGE_BATCH_SIZE');
+  if (batchSize !== undefined) writer.batchSize = batchSize;
+  const timeout = numberFrom(env, 'USAGE_BATCH_TIMEOUT');
+  if (timeout !== undefined) writer.batchTimeoutSeconds = timeout;
+  if (env.TALLY_DURABILITY) writer.durability = env.TALLY_DURABILITY as 'normal' | 'full';
+  if (Object.keys(writer).length) out.writer = writer;
+  const alerts: DeepPartial<Config['alerts']> = {};
+  const w = numberFrom(env, 'USAGE_ALERT_WARNING');
+  if (w !== undefined) alerts.warning = w;
+  const c = numberFrom(env, 'USAGE_ALERT_CRITICAL');
+  if (c !== undefined) alerts.critical = c;
+  const e = numberFrom(env, 'USAGE_ALERT_EXCEEDED');
+  if (e !== undefined) alerts.exceeded = e;
+  if (Object.keys(alerts).length) out.alerts = alerts;
+  return out;
+}
+
+function merge<T>(base: T, over: unknown): T {
+  if (over === undefined) return base;
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) {
+    return over as T;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
+  return out as T;
+}
+
+function describeIssue(source: string, issue: z.core.$ZodIssue): string {
+  const where = issue.path.length ? issue.path.join('.') : '(top level)';
+  return `${source}: ${where}: ${issue.message}`;
+}
+
+export interface LoadOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** An explicit config file (--config); a missing explicit file is an error, a missing default one is not. */
+  readonly file?: string;
+  /** Command-line overrides, applied last. */
+  readonly overrides?: ConfigInput;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
+  const env = options.env ?? process.env;
+  const file = options.file ?? defaultConfigFile(env);
+  let fromFile: unknown = undefined;
+  if (fs.existsSync(file)) {
+    try {
+      fromFile = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new TallyError('invalid_input', `config file ${file}: not valid JSON (${(err as Error).message})`, { field: 'config' });
+    }
+  } else if (options.file !== undefined) {
+    throw new TallyError('invalid_input', `config file ${file} does not exist`, { field: 'config' });
+  }
+  const layers: Array<[string, unknown]> = [
+    [`config file ${file}`, fromFile],
+    ['environment', fromEnvironment(env)],
+    ['command line', options.overrides],
+  ];
+  let merged: unknown = defaults(env);
+  for (const [source, layer] of layers) {
+    merged = merge(merged, layer);
+    const result = ConfigSchema.safeParse(merged);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      throw new TallyError('invalid_input', describeIssue(source, issue), { field: issue.path.join('.') || 'config' });
+    }
+  }
+  const config = ConfigSchema.parse(merged);
+  if (!(config.alerts.warning < config.alerts.critical && config.alerts.critical <= config.alerts.exceeded)) {
+    throw new TallyError('invalid_input', 'alerts: thresholds must rise: warning < critical ≤ exceeded', { field: 'alerts' });
+  }
+  return deepFreeze(config);
+}

@@ -1,0 +1,110 @@
+// Service layer for Settings › Collectors: the `collectors` config section, read from the running
+// agent and saved into its JSON config file (other keys of the file kept as they are). Collectors
+// and their schedules are set up when the agent starts, so a saved section applies on the next start.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CollectorsHandlers, CollectorsPatch, CollectorsSection, CollectorsState } from '../core/api/collectors';
+import { invalid, TallyError } from '../core/errors';
+import { CollectorsSchema, defaultCollectorsConfig, type CollectorsConfig } from '../collectors/config';
+import { defaultConfigFile } from '../config/paths';
+import type { AgentContext } from './context';
+import type { Implementation } from './handlers';
+
+// The schema's type is the contract's JSON shape: this fails the typecheck if they drift apart.
+const toSection = (c: CollectorsConfig): CollectorsSection => c;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key; anything else (arrays included) replaces. Like loadConfig's layers. */
+function merge(base: unknown, over: unknown): unknown {
+  if (over === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
+  return out;
+}
+
+/** `['storage', 'paths', 0]` → `collectors.storage.paths[0]`. */
+export function fieldPath(issuePath: readonly PropertyKey[]): string {
+  let out = 'collectors';
+  for (const p of issuePath) out += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
+  return out;
+}
+
+function validate(section: unknown): CollectorsConfig {
+  const result = CollectorsSchema.safeParse(section);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  // An unknown key is reported on its parent; name the key itself.
+  const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+  throw invalid(fieldPath(keys.length ? [...issue.path, keys[0]!] : issue.path), keys.length ? 'is not a setting' : issue.message);
+}
+
+/** The config file as a JSON object; a missing file is an empty one. */
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new TallyError('unavailable', `config file ${file}: cannot be read (${(err as Error).message})`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new TallyError('invalid_input', `config file ${file}: not valid JSON (${(err as Error).message}); fix or remove it first`, { field: 'config', cause: err });
+  }
+  if (!isPlainObject(parsed)) throw new TallyError('invalid_input', `config file ${file}: must hold a JSON object`, { field: 'config' });
+  return parsed;
+}
+
+/** Temp file beside the target, then rename: a reader (or a crash) never sees half a file. */
+function writeConfigFile(file: string, content: Record<string, unknown>): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    try {
+      fs.writeFileSync(fd, JSON.stringify(content, null, 2) + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.chmodSync(tmp, 0o600);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new TallyError('unavailable', `config file ${file}: cannot be written (${(err as Error).message})`, { cause: err });
+  }
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function collectorsHandlers(ctx: AgentContext): Implementation<CollectorsHandlers> {
+  const configFile = path.resolve(ctx.configFile ?? defaultConfigFile());
+  const running = ctx.config.collectors;
+
+  const state = (): CollectorsState => {
+    const saved = readConfigFile(configFile).collectors;
+    if (saved !== undefined) {
+      // The section the next start will read: defaults, then the file's section.
+      const next = CollectorsSchema.safeParse(merge(defaultCollectorsConfig(), saved));
+      if (next.success && !sameJson(next.data, running)) return { config: toSection(next.data), configFile, restartNeeded: true };
+    }
+    return { config: toSection(running), configFile, restartNeeded: false };
+  };
+
+  return {
+    'collectors.get': () => state(),
+    'collectors.set': ({ collectors }: { collectors: CollectorsPatch }) => {
+      if (!isPlainObject(collectors)) throw invalid('collectors', 'must be an object with storage, bandwidth and compute settings');
+      const file = readConfigFile(configFile);
+      const section = validate(merge(state().config, collectors));
+      writeConfigFile(configFile, { ...file, collectors: section });
+      return { config: toSection(section), configFile, restartNeeded: !sameJson(section, running) };
+    },
+  };
+}

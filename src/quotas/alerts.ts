@@ -1,0 +1,248 @@
+// Quota alerts from the rollups (cheap enough to run after every flush). Each level is logged
+// at most once per quota per period (UNIQUE in alert_log + INSERT … ON CONFLICT DO NOTHING),
+// and a level is not logged once a higher one was: a jump from 50 % to 120 % logs one
+// "exceeded", not three alerts at once. A new period has no rows yet, so it starts clean.
+import type { Kysely } from 'kysely';
+import type { AlertRow, Database } from '../storage/schema';
+import { invalid } from '../core/errors';
+import { listServices } from '../storage/repos/services';
+import { toDisplay, type ServiceDefinition } from '../core/services';
+import { bucketEnd, bucketStart, MS, toIso } from '../core/time';
+import { roundDisplay } from '../analytics/common';
+import type { QuotaPeriod } from './quotas';
+
+export type AlertLevel = 'warning' | 'critical' | 'exceeded' | 'forecast';
+
+export interface Thresholds {
+  /** Percent of the quota. */
+  readonly warning: number;
+  readonly critical: number;
+  readonly exceeded: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { warning: 75, critical: 90, exceeded: 100 };
+
+export interface Alert {
+  readonly id: number;
+  readonly customerId: string;
+  readonly service: string;
+  readonly period: QuotaPeriod;
+  readonly periodStart: string;
+  readonly level: AlertLevel;
+  readonly percent: number;
+  /** Display units. */
+  readonly usage: number;
+  readonly limit: number;
+  readonly unit: string;
+  /** The seed's line: "WARNING: api usage at 78% - 78000/100000". */
+  readonly message: string;
+  readonly createdAt: string;
+}
+
+export interface QuotaStatus {
+  readonly customerId: string;
+  readonly service: string;
+  readonly period: QuotaPeriod;
+  readonly periodStart: string;
+  readonly usage: number;
+  readonly limit: number;
+  readonly unit: string;
+  readonly percent: number;
+  /** The highest level reached now; null below the warning threshold. */
+  readonly level: Exclude<AlertLevel, 'forecast'> | null;
+  /** Display units expected at the period's end at the current run rate. */
+  readonly projected: number;
+  readonly projectedPercent: number;
+  /** The seed's line for this level, or null. */
+  readonly message: string | null;
+}
+
+export interface CheckOptions {
+  readonly now: number;
+  readonly thresholds: Thresholds;
+  /** Only these customer × service pairs (after a flush); default every quota. */
+  readonly touched?: ReadonlyArray<{ customerId: string; service: string }> | undefined;
+  readonly customerId?: string | undefined;
+  /** Log forecast alerts (default true). */
+  readonly forecast?: boolean | undefined;
+  /** Only report the status; log nothing. */
+  readonly dryRun?: boolean | undefined;
+}
+
+export interface CheckResult {
+  /** Alerts logged by this check (new ones only). */
+  readonly alerts: Alert[];
+  readonly status: QuotaStatus[];
+  /** Whether any quota is at or over the exceeded threshold now. */
+  readonly exceeded: boolean;
+}
+
+const RANK: Record<AlertLevel, number> = { forecast: 0, warning: 1, critical: 2, exceeded: 3 };
+const LABEL: Record<AlertLevel, string> = { warning: 'WARNING', critical: 'CRITICAL', exceeded: 'QUOTA EXCEEDED', forecast: 'FORECAST' };
+/** Forecasts need this much of the period behind them: a run rate from minutes is noise. */
+const FORECAST_MIN_ELAPSED: Record<QuotaPeriod, number> = { day: 3 * MS.HOUR, month: MS.DAY };
+
+export function checkThresholds(t: Thresholds): void {
+  for (const k of ['warning', 'critical', 'exceeded'] as const) {
+    if (typeof t[k] !== 'number' || !Number.isFinite(t[k]) || t[k] <= 0 || t[k] > 1000) throw invalid(`thresholds.${k}`, 'must be a percent from 1 to 1000');
+  }
+  if (!(t.warning < t.critical && t.critical <= t.exceeded)) throw invalid('thresholds', 'must rise: warning < critical ≤ exceeded');
+}
+
+function amount(def: ServiceDefinition | undefined, base: number): string {
+  const v = roundDisplay(def ? toDisplay(def, base) : base);
+  if (Number.isInteger(v)) return String(v);
+  // Counted units stay whole (a projection may be fractional); others show two decimals.
+  return def?.displayFactor === 1 ? String(Math.round(v)) : String(Number(v.toFixed(2)));
+}
+
+/** "WARNING: api usage at 78% - 78000/100000" (units other than counts are named: "… - 7.50/10 GB"). */
+export function alertMessage(level: AlertLevel, service: string, def: ServiceDefinition | undefined, percent: number, usage: number, limit: number): string {
+  const unit = def && def.displayFactor !== 1 ? ` ${def.displayUnit}` : '';
+  const shown = Number.isFinite(percent) ? Math.floor(percent) : '∞';
+  const verb = level === 'forecast' ? 'projected at' : 'at';
+  return `${LABEL[level]}: ${service} usage ${verb} ${shown}% - ${amount(def, usage)}/${amount(def, limit)}${unit}`;
+}
+
+export function rowToAlert(row: AlertRow, services: Map<string, ServiceDefinition>): Alert {
+  const def = services.get(row.service);
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    service: row.service,
+    period: row.period as QuotaPeriod,
+    periodStart: toIso(row.period_start),
+    level: row.level,
+    percent: Math.round(row.percent * 10) / 10,
+    usage: roundDisplay(def ? toDisplay(def, row.usage_quantity) : row.usage_quantity),
+    limit: roundDisplay(def ? toDisplay(def, row.limit_quantity) : row.limit_quantity),
+    unit: def?.displayUnit ?? '',
+    message: row.message,
+    createdAt: toIso(row.created_at),
+  };
+}
+
+function levelFor(percent: number, t: Thresholds): Exclude<AlertLevel, 'forecast'> | null {
+  if (percent >= t.exceeded) return 'exceeded';
+  if (percent >= t.critical) return 'critical';
+  if (percent >= t.warning) return 'warning';
+  return null;
+}
+
+export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promise<CheckResult> {
+  checkThresholds(o.thresholds);
+  let quotaQ = db.selectFrom('quotas').selectAll();
+  if (o.customerId) quotaQ = quotaQ.where('customer_id', '=', o.customerId);
+  let quotas = await quotaQ.execute();
+  if (o.touched) {
+    const touched = new Set(o.touched.map((t) => `${t.customerId}\u0000${t.service}`));
+    quotas = quotas.filter((q) => touched.has(`${q.customer_id}\u0000${q.service}`));
+  }
+  if (quotas.length === 0) return { alerts: [], status: [], exceeded: false };
+  const services = new Map((await listServices(db)).map((s) => [s.name, s]));
+  const alerts: Alert[] = [];
+  const status: QuotaStatus[] = [];
+  for (const quota of quotas) {
+    const period = quota.period;
+    const start = bucketStart(period, o.now);
+    const end = bucketEnd(period, o.now);
+    const usageRow = await db
+      .selectFrom('rollups')
+      .select('sum_quantity')
+      .where('period', '=', period)
+      .where('bucket_start', '=', start)
+      .where('customer_id', '=', quota.customer_id)
+      .where('service', '=', quota.service)
+      .executeTakeFirst();
+    const usage = usageRow?.sum_quantity ?? 0;
+    const limit = quota.limit_quantity;
+    const percent = limit > 0 ? (usage / limit) * 100 : usage > 0 ? Infinity : 0;
+    const elapsed = o.now - start;
+    const projected = elapsed > 0 ? (usage * (end - start)) / elapsed : usage;
+    const projectedPercent = limit > 0 ? (projected / limit) * 100 : projected > 0 ? Infinity : 0;
+    const def = services.get(quota.service);
+    const level = levelFor(percent, o.thresholds);
+    status.push({
+      customerId: quota.customer_id,
+      service: quota.service,
+      period,
+      periodStart: toIso(start),
+      usage: roundDisplay(def ? toDisplay(def, usage) : usage),
+      limit: roundDisplay(def ? toDisplay(def, limit) : limit),
+      unit: def?.displayUnit ?? '',
+      percent: Math.round(percent * 10) / 10,
+      level,
+      projected: roundDisplay(def ? toDisplay(def, projected) : projected),
+      projectedPercent: Math.round(projectedPercent * 10) / 10,
+      message: level ? alertMessage(level, quota.service, def, percent, usage, limit) : null,
+    });
+    if (o.dryRun) continue;
+    const logged = await db
+      .selectFrom('alert_log')
+      .select('level')
+      .where('customer_id', '=', quota.customer_id)
+      .where('service', '=', quota.service)
+      .where('period', '=', period)
+      .where('period_start', '=', start)
+      .execute();
+    const highest = Math.max(-1, ...logged.map((l) => RANK[l.level]));
+    const toLog: Array<{ level: AlertLevel; percent: number; quantity: number }> = [];
+    if (level && RANK[level] > highest) toLog.push({ level, percent, quantity: usage });
+    // A forecast: below the exceeded line now, but the run rate crosses it before the period ends.
+    if (
+      (o.forecast ?? true) &&
+      level !== 'exceeded' &&
+      elapsed >= FORECAST_MIN_ELAPSED[period] &&
+      projectedPercent >= o.thresholds.exceeded &&
+      !logged.some((l) => l.level === 'forecast')
+    ) {
+      toLog.push({ level: 'forecast', percent: projectedPercent, quantity: projected });
+    }
+    for (const a of toLog) {
+      const message = alertMessage(a.level, quota.service, def, a.percent, a.quantity, limit);
+      const row = await db
+        .insertInto('alert_log')
+        .values({
+          customer_id: quota.customer_id,
+          service: quota.service,
+          period,
+          period_start: start,
+          level: a.level,
+          percent: Number.isFinite(a.percent) ? a.percent : 1e9,
+          usage_quantity: a.quantity,
+          limit_quantity: limit,
+          message,
+          created_at: o.now,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (row) alerts.push(rowToAlert(row, services));
+    }
+  }
+  return { alerts, status, exceeded: status.some((s) => s.level === 'exceeded') };
+}
+
+export interface AlertListQuery {
+  readonly since: number;
+  readonly customerId?: string | undefined;
+  readonly service?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+/** The alert history, newest first. */
+export async function listAlerts(db: Kysely<Database>, q: AlertListQuery): Promise<Alert[]> {
+  const limit = q.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw invalid('limit', 'must be a whole number from 1 to 100000');
+  let query = db.selectFrom('alert_log').selectAll().where('created_at', '>=', q.since).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit);
+  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+  if (q.service) query = query.where('service', '=', q.service);
+  const services = new Map((await listServices(db)).map((s) => [s.name, s]));
+  return (await query.execute()).map((r) => rowToAlert(r, services));
+}
+
+/** A history line: "2026-11-22 14:03:00 WARNING: api usage at 78% - 78000/100000 (customer default, month from 2026-11)". */
+export function formatAlertLine(a: Alert): string {
+  const when = a.createdAt.replace('T', ' ').slice(0, 19);
+  return `${when} ${a.message} (customer ${a.customerId}, ${a.period} from ${a.periodStart.slice(0, a.period === 'month' ? 7 : 10)})`;
+}

@@ -1,0 +1,173 @@
+// The body of POST /v1/events, turned into record inputs for the writer: one event, an array,
+// {events: [...]}, or CloudEvents (structured or batch). Field names in errors are the ones the
+// caller sent: `events[3].data.quantity` for a CloudEvent, `customer_id` for snake_case.
+import { invalid, TallyError } from '../core/errors';
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export interface ParsedEvents {
+  readonly inputs: unknown[];
+  /** One event (not an array): errors name fields without an `events[i].` prefix. */
+  readonly single: boolean;
+  /** Per event, record field → the name the caller used, where they differ. */
+  readonly aliases: ReadonlyMap<number, Readonly<Record<string, string>>>;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** JSON has no NaN or Infinity: such a quantity arrives as a string; say so plainly. */
+function checkQuantityType(q: unknown, field: string): void {
+  if (typeof q === 'string') {
+    const shown = q.length > 24 ? `${q.slice(0, 24)}…` : q;
+    const hint = /^[-+]?(nan|inf(inity)?)$/i.test(q.trim()) ? '; NaN and Infinity are not quantities' : '';
+    throw invalid(field, `must be a finite JSON number, not the string "${shown}"${hint}`);
+  }
+}
+
+function pick(o: Record<string, unknown>, camel: string, snakes: readonly string[], path: string, aliases: Record<string, string>): unknown {
+  let value = o[camel];
+  for (const snake of snakes) {
+    const v = o[snake];
+    if (v === undefined) continue;
+    if (value !== undefined && v !== value) throw invalid(`${path}${snake}`, `conflicts with ${camel}: send one of them`);
+    value = v;
+    aliases[camel] = snake;
+  }
+  return value;
+}
+
+const SNAKE: ReadonlyArray<[string, readonly string[]]> = [
+  ['customerId', ['customer_id']],
+  ['userId', ['user_id']],
+  ['recordedAt', ['recorded_at', 'timestamp']],
+];
+
+function plainEvent(o: Record<string, unknown>, path: string, aliases: Record<string, string>): unknown {
+  checkQuantityType(o.quantity, `${path}quantity`);
+  // The common case: camelCase only, passed through without a copy.
+  if (o.customer_id === undefined && o.user_id === undefined && o.recorded_at === undefined && o.timestamp === undefined) return o;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k !== 'customer_id' && k !== 'user_id' && k !== 'recorded_at' && k !== 'timestamp') out[k] = v;
+  }
+  for (const [camel, snakes] of SNAKE) out[camel] = pick(o, camel, snakes, path, aliases);
+  return out;
+}
+
+/**
+ * A CloudEvent (https://github.com/cloudevents/spec, JSON format): type → service,
+ * subject → customer, time → recordedAt, data.quantity, data.metadata. The CloudEvent id is
+ * the idempotency key when it is a ULID, else it is kept in metadata as `ce_id`.
+ */
+function cloudEvent(o: Record<string, unknown>, path: string, aliases: Record<string, string>): unknown {
+  if (o.specversion !== '1.0') throw invalid(`${path}specversion`, 'must be "1.0" (CloudEvents 1.0)');
+  if (o.data_base64 !== undefined) throw invalid(`${path}data_base64`, 'is not supported: send data as a JSON object');
+  const data = o.data ?? {};
+  if (!isObject(data)) throw invalid(`${path}data`, 'must be a JSON object with quantity (and metadata)');
+  checkQuantityType(data.quantity, `${path}data.quantity`);
+  const id = typeof o.id === 'string' && ULID.test(o.id) ? o.id : undefined;
+  let metadata = data.metadata;
+  const extra: Record<string, unknown> = {};
+  if (o.id !== undefined && id === undefined) extra.ce_id = o.id;
+  if (o.source !== undefined) extra.ce_source = o.source;
+  if (Object.keys(extra).length > 0 && (metadata === undefined || metadata === null || isObject(metadata))) {
+    metadata = { ...extra, ...(metadata ?? {}) };
+  }
+  Object.assign(aliases, {
+    service: 'type',
+    quantity: 'data.quantity',
+    metadata: 'data.metadata',
+    recordedAt: 'time',
+    customerId: 'subject',
+    userId: 'data.userId',
+    id: 'id',
+  });
+  let customerId = o.subject;
+  if (customerId === undefined) {
+    customerId = pick(data, 'customerId', ['customer_id'], `${path}data.`, aliases);
+    aliases.customerId = `data.${aliases.customerId === 'customer_id' ? 'customer_id' : 'customerId'}`;
+  }
+  const userId = pick(data, 'userId', ['user_id'], `${path}data.`, aliases);
+  if (aliases.userId === 'user_id') aliases.userId = 'data.user_id';
+  return {
+    service: o.type,
+    quantity: data.quantity,
+    metadata,
+    customerId,
+    userId,
+    recordedAt: o.time,
+    id,
+    source: 'cloudevents',
+  };
+}
+
+function oneEvent(item: unknown, path: string, cloudEventsOnly: boolean, aliases: Record<string, string>): unknown {
+  if (!isObject(item)) return item; // the writer's validation names it: "events[2]: must be an object"
+  if (cloudEventsOnly || item.specversion !== undefined) return cloudEvent(item, path, aliases);
+  return plainEvent(item, path, aliases);
+}
+
+/** Content types that carry CloudEvents in their structured (one) and batch (array) JSON forms. */
+export const CLOUDEVENTS = 'application/cloudevents+json';
+export const CLOUDEVENTS_BATCH = 'application/cloudevents-batch+json';
+
+export function parseEventsBody(body: unknown, contentType: string | undefined): ParsedEvents {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  let items: unknown[];
+  let single = false;
+  let prefix = 'events';
+  if (type === CLOUDEVENTS_BATCH) {
+    if (!Array.isArray(body)) throw invalid('body', 'a CloudEvents batch must be a JSON array of events');
+    items = body;
+  } else if (Array.isArray(body)) {
+    items = body;
+  } else if (isObject(body) && Array.isArray(body.events) && body.service === undefined && body.specversion === undefined) {
+    items = body.events;
+  } else if (isObject(body)) {
+    items = [body];
+    single = true;
+    prefix = '';
+  } else {
+    throw invalid('body', 'must be an event object, an array of events, or {"events": [...]}');
+  }
+  if (items.length === 0) throw invalid('events', 'must contain at least one event');
+  const cloudOnly = type === CLOUDEVENTS || type === CLOUDEVENTS_BATCH;
+  const aliases = new Map<number, Record<string, string>>();
+  const inputs = new Array<unknown>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const a: Record<string, string> = {};
+    inputs[i] = oneEvent(items[i], single ? '' : `${prefix}[${i}].`, cloudOnly, a);
+    for (const _ in a) {
+      aliases.set(i, a);
+      break;
+    }
+  }
+  return { inputs, single, aliases };
+}
+
+/** Rewrites a validation error from the writer so it names the field as the caller sent it. */
+export function renameField(err: TallyError, parsed: ParsedEvents): TallyError {
+  const field = err.field;
+  if (err.code !== 'invalid_input' || field === undefined) return err;
+  let index = 0;
+  let prefix = '';
+  let rest = field;
+  if (!parsed.single) {
+    const m = /^(?:events|records)\[(\d+)\](?:\.(.*))?$/.exec(field);
+    if (!m) return err;
+    index = Number(m[1]);
+    prefix = `events[${index}]`;
+    rest = m[2] ?? '';
+  }
+  const alias = parsed.aliases.get(index);
+  const dot = rest.indexOf('.');
+  const head = dot < 0 ? rest : rest.slice(0, dot);
+  const tail = dot < 0 ? '' : rest.slice(dot);
+  const renamedHead = alias?.[head] ?? head;
+  const renamed = [prefix, renamedHead + tail].filter((s) => s !== '').join('.');
+  if (renamed === field) return err;
+  const message = err.message.startsWith(field) ? renamed + err.message.slice(field.length) : err.message;
+  return new TallyError('invalid_input', message, { field: renamed, cause: err });
+}

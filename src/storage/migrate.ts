@@ -1,0 +1,60 @@
+// Applies the numbered SQL migrations. Each runs in its own transaction together with the
+// row that records it. The applied list must be a prefix of the known list: a database that
+// has a migration this code does not know was written by a newer Tally and is refused.
+import type BetterSqlite3 from 'better-sqlite3';
+import { migrations as knownMigrations, type Migration } from '../../migrations/index';
+import { TallyError } from '../core/errors';
+
+export function latestVersion(list: readonly Migration[] = knownMigrations): number {
+  return list.at(-1)?.id ?? 0;
+}
+
+export function appliedMigrations(sqlite: BetterSqlite3.Database): { id: number; name: string }[] {
+  const exists = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!exists) return [];
+  return sqlite.prepare('SELECT id, name FROM schema_migrations ORDER BY id').all() as { id: number; name: string }[];
+}
+
+export function checkMigrationList(list: readonly Migration[]): void {
+  for (let i = 1; i < list.length; i++) {
+    if (list[i]!.id <= list[i - 1]!.id) throw new Error(`migrations are not in increasing order at ${list[i]!.id}`);
+  }
+}
+
+/** Brings the database to `target` (default: the latest). Returns the ids it applied. */
+export function migrate(
+  sqlite: BetterSqlite3.Database,
+  options: { list?: readonly Migration[]; target?: number; now?: () => number } = {},
+): number[] {
+  const list = options.list ?? knownMigrations;
+  const target = options.target ?? latestVersion(list);
+  const now = options.now ?? Date.now;
+  checkMigrationList(list);
+  sqlite.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+
+  const applied = appliedMigrations(sqlite);
+  applied.forEach((a, i) => {
+    const known = list[i];
+    if (!known || known.id !== a.id) {
+      throw new TallyError(
+        'unsupported',
+        `this database has migration ${a.id} (${a.name}), which this version of Tally does not know: ` +
+          `it was written by a newer Tally (schema ${applied.at(-1)!.id}, this one knows up to ${latestVersion(list)}). ` +
+          'Upgrade Tally, or point --db at another database.',
+      );
+    }
+  });
+
+  const done: number[] = [];
+  const record = sqlite.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of list.slice(applied.length)) {
+    if (m.id > target) break;
+    sqlite.transaction(() => {
+      sqlite.exec(m.sql);
+      record.run(m.id, m.name, now());
+    }).immediate();
+    done.push(m.id);
+  }
+  return done;
+}

@@ -1,0 +1,147 @@
+// Service registry and price book: SQL for `services` and `price_rules`, mapped to domain values.
+import type { Kysely } from 'kysely';
+import type { Database, PriceRuleRow, ServiceRow } from '../schema';
+import { invalid } from '../../core/errors';
+import { checkPriceSpec, type PriceRule, type PriceSpec } from '../../core/pricing';
+import { BUILTIN_SERVICES, DEFAULT_PRICES, SERVICE_NAME, type DefaultPrice, type ServiceDefinition } from '../../core/services';
+
+export function rowToService(row: ServiceRow): ServiceDefinition {
+  return {
+    name: row.name,
+    displayName: row.display_name,
+    baseUnit: row.base_unit,
+    displayUnit: row.display_unit,
+    displayFactor: row.display_factor,
+    integerOnly: row.integer_only === 1,
+    requiredFields: JSON.parse(row.required_fields) as string[],
+    breakdownKeys: JSON.parse(row.breakdown_keys) as string[],
+    builtin: row.builtin === 1,
+  };
+}
+
+export function rowToPriceRule(row: PriceRuleRow): PriceRule {
+  return {
+    id: row.id,
+    service: row.service,
+    effectiveFrom: row.effective_from,
+    spec: JSON.parse(row.spec) as PriceSpec,
+    minimumCharge: row.minimum_charge,
+  };
+}
+
+export async function listServices(db: Kysely<Database>): Promise<ServiceDefinition[]> {
+  const rows = await db.selectFrom('services').selectAll().orderBy('builtin', 'desc').orderBy('name').execute();
+  return rows.map(rowToService);
+}
+
+export async function getService(db: Kysely<Database>, name: string): Promise<ServiceDefinition | null> {
+  const row = await db.selectFrom('services').selectAll().where('name', '=', name).executeTakeFirst();
+  return row ? rowToService(row) : null;
+}
+
+/** Checks a service definition from outside; throws invalid(...) naming the field. */
+export function checkServiceDefinition(def: ServiceDefinition): void {
+  if (!SERVICE_NAME.test(def.name)) throw invalid('name', 'must start with a-z and contain only a-z, 0-9 and _ (at most 63 characters)');
+  if (!def.displayName.trim()) throw invalid('displayName', 'must not be empty');
+  if (!def.baseUnit.trim()) throw invalid('baseUnit', 'must not be empty');
+  if (!def.displayUnit.trim()) throw invalid('displayUnit', 'must not be empty');
+  if (!(Number.isFinite(def.displayFactor) && def.displayFactor > 0)) throw invalid('displayFactor', 'must be a number > 0');
+  for (const [field, keys] of [['requiredFields', def.requiredFields], ['breakdownKeys', def.breakdownKeys]] as const) {
+    keys.forEach((k, i) => {
+      if (typeof k !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k)) throw invalid(`${field}[${i}]`, 'must be a metadata key (letters, digits, _)');
+    });
+  }
+}
+
+/** Registers or updates a service. Built-in services cannot be redefined. */
+export async function upsertService(db: Kysely<Database>, def: ServiceDefinition, now: number): Promise<void> {
+  checkServiceDefinition(def);
+  const existing = await getService(db, def.name);
+  if (existing?.builtin && !def.builtin) throw invalid('name', `"${def.name}" is a built-in service and cannot be redefined`);
+  const row = {
+    name: def.name,
+    display_name: def.displayName,
+    base_unit: def.baseUnit,
+    display_unit: def.displayUnit,
+    display_factor: def.displayFactor,
+    integer_only: def.integerOnly ? 1 : 0,
+    required_fields: JSON.stringify(def.requiredFields),
+    breakdown_keys: JSON.stringify(def.breakdownKeys),
+    builtin: def.builtin ? 1 : 0,
+    created_at: now,
+  };
+  await db
+    .insertInto('services')
+    .values(row)
+    .onConflict((oc) => oc.column('name').doUpdateSet({ ...row, created_at: undefined } as never))
+    .execute();
+}
+
+export async function listPriceRules(db: Kysely<Database>, service?: string): Promise<PriceRule[]> {
+  let q = db.selectFrom('price_rules').selectAll().orderBy('service').orderBy('effective_from');
+  if (service !== undefined) q = q.where('service', '=', service);
+  return (await q.execute()).map(rowToPriceRule);
+}
+
+export interface NewPriceRule {
+  readonly service: string;
+  readonly effectiveFrom: number;
+  readonly spec: PriceSpec;
+  readonly minimumCharge?: string | null;
+}
+
+/** Adds a rule (or replaces the one with the same effective date). Older records keep their prices. */
+export async function setPriceRule(db: Kysely<Database>, rule: NewPriceRule, now: number): Promise<void> {
+  if (!(await getService(db, rule.service))) throw invalid('service', `unknown service "${rule.service}"`);
+  try {
+    checkPriceSpec(rule.spec);
+  } catch (err) {
+    throw invalid('price', (err as Error).message);
+  }
+  if (rule.minimumCharge != null) {
+    try {
+      checkPriceSpec({ model: 'per_unit', unitPrice: rule.minimumCharge });
+    } catch (err) {
+      throw invalid('minimumCharge', (err as Error).message);
+    }
+  }
+  const row = {
+    service: rule.service,
+    effective_from: rule.effectiveFrom,
+    model: rule.spec.model,
+    spec: JSON.stringify(rule.spec),
+    minimum_charge: rule.minimumCharge ?? null,
+    created_at: now,
+  };
+  await db
+    .insertInto('price_rules')
+    .values(row)
+    .onConflict((oc) => oc.columns(['service', 'effective_from']).doUpdateSet({ model: row.model, spec: row.spec, minimum_charge: row.minimum_charge }))
+    .execute();
+}
+
+async function addDefaultPrices(db: Kysely<Database>, prices: readonly DefaultPrice[], now: number): Promise<void> {
+  for (const p of prices) {
+    const has = await db.selectFrom('price_rules').select('id').where('service', '=', p.service).executeTakeFirst();
+    if (!has) await setPriceRule(db, { service: p.service, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: p.unitPrice } }, now);
+  }
+}
+
+/** Makes sure the six built-in services and their default prices exist. Idempotent. */
+export async function ensureBuiltins(db: Kysely<Database>, now: number): Promise<void> {
+  for (const def of BUILTIN_SERVICES) {
+    const has = await db.selectFrom('services').select('name').where('name', '=', def.name).executeTakeFirst();
+    if (!has) await upsertService(db, def, now);
+  }
+  await addDefaultPrices(db, DEFAULT_PRICES, now);
+}
+
+/** Registers the services of a template (llm, document) with their default prices. */
+export async function installTemplate(
+  db: Kysely<Database>,
+  template: { services: readonly ServiceDefinition[]; prices: readonly DefaultPrice[] },
+  now: number,
+): Promise<void> {
+  for (const def of template.services) await upsertService(db, def, now);
+  await addDefaultPrices(db, template.prices, now);
+}

@@ -1,0 +1,512 @@
+// The batched writer: the only code that inserts usage records. Records queue in memory and
+// are committed in one IMMEDIATE transaction per flush, together with the rollups they touch
+// (folded in memory first, so a flush of 10 000 records upserts a handful of rollup rows).
+//
+//   add()        validate + enqueue, fire-and-forget; flushed at batchSize or after batchTimeout
+//   record()     validate + enqueue, resolves after the commit that holds it (group commit)
+//   recordMany() all or nothing: one bad record refuses the whole call, and the rest of
+//                the call lands in one transaction
+//   flush()      commits everything queued now
+//   close()      flushes, checkpoints, releases the lock
+import { EventEmitter } from 'node:events';
+import type BetterSqlite3 from 'better-sqlite3';
+import { monotonicFactory } from 'ulid';
+import { TallyError, toTallyError } from '../core/errors';
+import { validateRecord, validateRecords, type ValidRecord, type ValidationContext } from '../core/records';
+import { Registry } from '../core/registry';
+import { listPriceRules, listServices } from './repos/services';
+import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
+import type { TallyDb } from './open';
+
+export interface WriterOptions {
+  /** Flush when this many records are queued (USAGE_BATCH_SIZE, default 100). */
+  readonly batchSize?: number;
+  /** Flush this long after the first queued record at the latest (USAGE_BATCH_TIMEOUT, default 5 s). */
+  readonly batchTimeoutMs?: number;
+  /** Refuse new records beyond this many queued: never drop silently. */
+  readonly maxQueue?: number;
+  readonly hostId: string;
+  readonly defaultCustomerId: string;
+  readonly defaultSource?: string;
+  /** Checkpoint the WAL with TRUNCATE after this long without writes. */
+  readonly idleCheckpointMs?: number;
+  readonly clock?: () => number;
+  readonly newId?: () => string;
+}
+
+export interface Stored {
+  readonly id: string;
+  /** False when a record with this id was already stored (an idempotent retry). */
+  readonly inserted: boolean;
+  readonly costNanos: number;
+}
+
+export interface FlushInfo {
+  readonly records: number;
+  readonly inserted: number;
+  readonly durationMs: number;
+  /** customer × service pairs touched, for cheap quota checks after the flush. */
+  readonly touched: ReadonlyArray<{ customerId: string; service: string }>;
+}
+
+interface Waiter {
+  readonly start: number;
+  readonly end: number;
+  readonly resolve: (stored: Stored[]) => void;
+  readonly reject: (err: TallyError) => void;
+}
+
+interface Fold {
+  customerId: string;
+  service: string;
+  bucket: number;
+  count: number;
+  sumQuantity: number;
+  sumCost: number;
+  min: number;
+  max: number;
+}
+
+export interface WriterMetrics {
+  ingested: number;
+  duplicates: number;
+  flushes: number;
+  flushErrors: number;
+  lastFlushMs: number;
+  totalFlushMs: number;
+}
+
+interface MonthToDate {
+  readonly month: number;
+  qty: number;
+  /** The hourly fold this entry last added to, valid within flush number `flush`. */
+  flush: number;
+  hour: number;
+  fold: Fold | null;
+}
+
+const INSERT_HEAD =
+  'INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source)';
+const ROW_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const COLUMNS = 11;
+const ROWS_PER_INSERT = 64;
+
+const RETRYABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR']);
+
+export class BatchedWriter extends EventEmitter {
+  readonly metrics: WriterMetrics = { ingested: 0, duplicates: 0, flushes: 0, flushErrors: 0, lastFlushMs: 0, totalFlushMs: 0 };
+  private readonly sqlite: BetterSqlite3.Database;
+  private readonly batchSize: number;
+  private readonly batchTimeoutMs: number;
+  private readonly maxQueue: number;
+  private readonly idleCheckpointMs: number;
+  private readonly clock: () => number;
+  private readonly newId: () => string;
+  /** Reused for every validation (allocating one per record showed up in profiles). */
+  private readonly ctx: { services: ValidationContext['services']; defaultCustomerId: string; defaultSource: string; now: number };
+  private registry: Registry;
+  private items: ValidRecord[] = [];
+  private ids: string[] = [];
+  private waiters: Waiter[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+  private dataVersion: number;
+  /** Month-to-date quantity per customer × service (latest month), the input of cumulative pricing. */
+  private readonly monthToDate = new Map<string, MonthToDate>();
+  /** The same for earlier months that backfilled records touched. */
+  private readonly otherMonths = new Map<string, MonthToDate>();
+  private readonly insertByRows = new Map<number, BetterSqlite3.Statement>();
+  private flushCount = 0;
+  private readonly monthOfDay = new Map<number, number>();
+  private readonly stmt: {
+    insertOne: BetterSqlite3.Statement;
+    upsertRollup: BetterSqlite3.Statement;
+    monthQuantity: BetterSqlite3.Statement;
+    dataVersion: BetterSqlite3.Statement;
+  };
+
+  private constructor(
+    private readonly tdb: TallyDb,
+    registry: Registry,
+    private readonly options: WriterOptions,
+  ) {
+    super();
+    this.sqlite = tdb.sqlite;
+    this.registry = registry;
+    this.batchSize = options.batchSize ?? 100;
+    this.batchTimeoutMs = options.batchTimeoutMs ?? 5000;
+    this.maxQueue = options.maxQueue ?? 100_000;
+    this.idleCheckpointMs = options.idleCheckpointMs ?? 30_000;
+    this.clock = options.clock ?? Date.now;
+    this.newId = options.newId ?? monotonicFactory();
+    this.ctx = { services: registry.services, defaultCustomerId: options.defaultCustomerId, defaultSource: options.defaultSource ?? 'api', now: 0 };
+    this.stmt = {
+      insertOne: this.sqlite.prepare(`${INSERT_HEAD} VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`),
+      upsertRollup: this.sqlite.prepare(
+        `INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
+           event_count = event_count + excluded.event_count,
+           sum_quantity = sum_quantity + excluded.sum_quantity,
+           sum_cost_nanos = sum_cost_nanos + excluded.sum_cost_nanos,
+           min_quantity = min(min_quantity, excluded.min_quantity),
+           max_quantity = max(max_quantity, excluded.max_quantity)`,
+      ),
+      monthQuantity: this.sqlite
+        .prepare(`SELECT sum_quantity FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`)
+        .pluck(),
+      dataVersion: this.sqlite.prepare('PRAGMA data_version').pluck(),
+    };
+    this.dataVersion = this.stmt.dataVersion.get() as number;
+  }
+
+  /** Opens a writer on a database the caller has locked (see acquireWriterLock). */
+  static async open(tdb: TallyDb, options: WriterOptions): Promise<BatchedWriter> {
+    return new BatchedWriter(tdb, await loadRegistry(tdb), options);
+  }
+
+  get queueDepth(): number {
+    return this.items.length;
+  }
+
+  get services(): Registry['services'] {
+    return this.registry.services;
+  }
+
+  /** Re-reads services and prices (after this or another process changed them). */
+  async refresh(): Promise<void> {
+    this.registry = await loadRegistry(this.tdb);
+    this.dataVersion = this.stmt.dataVersion.get() as number;
+  }
+
+  private context(): ValidationContext {
+    this.ctx.services = this.registry.services;
+    this.ctx.now = this.clock();
+    return this.ctx;
+  }
+
+  private checkOpen(extra: number): void {
+    if (this.closed) throw new TallyError('unavailable', 'the writer is closed');
+    if (this.items.length + extra > this.maxQueue) {
+      throw new TallyError('queue_full', `the write queue is full (${this.items.length} of ${this.maxQueue} records waiting); retry shortly`, {
+        retryAfterMs: Math.max(100, this.batchTimeoutMs / 5),
+      });
+    }
+  }
+
+  /** Fire-and-forget: validates now (throws on bad input), commits with the next batch. Returns the id. */
+  add(input: unknown): string {
+    this.checkOpen(1);
+    const rec = validateRecord(input, this.context());
+    return this.enqueue([rec])[0]!;
+  }
+
+  /** Validates every record first, then queues them all; nothing is queued when one is bad. */
+  addMany(inputs: readonly unknown[]): string[] {
+    this.checkOpen(inputs.length);
+    return this.enqueue(validateRecords(inputs, this.context()));
+  }
+
+  /** Resolves after the commit that holds the record. */
+  async record(input: unknown): Promise<Stored> {
+    return (await this.recordMany([input], 'record'))[0]!;
+  }
+
+  /** All or nothing; resolves after the one commit that holds every record of the call. */
+  recordMany(inputs: readonly unknown[], path = 'records'): Promise<Stored[]> {
+    try {
+      this.checkOpen(inputs.length);
+      const recs = inputs.length === 1 && path === 'record' ? [validateRecord(inputs[0], this.context())] : validateRecords(inputs, this.context(), path);
+      return new Promise<Stored[]>((resolve, reject) => {
+        const start = this.items.length;
+        this.enqueue(recs);
+        this.waiters.push({ start, end: this.items.length, resolve, reject });
+        // Acknowledged writes do not wait for the batch timeout: they share the next commit.
+        this.scheduleSoon();
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private enqueue(recs: ValidRecord[]): string[] {
+    const ids: string[] = [];
+    for (const rec of recs) {
+      const id = rec.id ?? this.newId();
+      ids.push(id);
+      this.items.push(rec);
+      this.ids.push(id);
+    }
+    if (this.items.length >= this.batchSize) this.scheduleSoon();
+    else if (this.timer === null && this.items.length > 0) {
+      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.batchTimeoutMs);
+    }
+    return ids;
+  }
+
+  private scheduleSoon(): void {
+    if (this.immediate !== null) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = null;
+      void this.flush().catch(() => undefined);
+    });
+  }
+
+  /** Commits everything queued now. Concurrent callers share the flush in progress. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.items.length === 0) return;
+    this.flushing = this.flushNow().finally(() => {
+      this.flushing = null;
+    });
+    await this.flushing;
+  }
+
+  private async flushNow(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    // Another process changed services or prices: price this batch with the new book.
+    if ((this.stmt.dataVersion.get() as number) !== this.dataVersion) await this.refresh();
+
+    const items = this.items;
+    const ids = this.ids;
+    const waiters = this.waiters;
+    this.items = [];
+    this.ids = [];
+    this.waiters = [];
+    const started = performance.now();
+    let result: ReturnType<BatchedWriter['commit']>;
+    try {
+      result = this.commit(items, ids);
+    } catch (err) {
+      // The rolled-back batch advanced the month-to-date figures: re-read them from the rollups.
+      this.monthToDate.clear();
+      this.otherMonths.clear();
+      this.metrics.flushErrors++;
+      const error = toTallyError(err);
+      const code = (err as { code?: string }).code;
+      if (code !== undefined && RETRYABLE.has(code) && !this.closed) {
+        // The disk is busy or full: keep the batch at the front of the queue and try again.
+        this.items = items.concat(this.items);
+        this.ids = ids.concat(this.ids);
+        this.waiters = waiters.concat(this.waiters.map((w) => ({ ...w, start: w.start + items.length, end: w.end + items.length })));
+        this.emit('flush-error', error, { retrying: true, records: items.length });
+        if (this.timer === null) this.timer = setTimeout(() => void this.flush().catch(() => undefined), Math.min(this.batchTimeoutMs, 1000));
+      } else {
+        for (const w of waiters) w.reject(error);
+        this.emit('flush-error', error, { retrying: false, records: items.length });
+      }
+      throw error;
+    }
+    const durationMs = performance.now() - started;
+    this.metrics.flushes++;
+    this.metrics.lastFlushMs = durationMs;
+    this.metrics.totalFlushMs += durationMs;
+    const { costs, inserted, touched } = result;
+    for (const w of waiters) {
+      const stored: Stored[] = [];
+      for (let i = w.start; i < w.end; i++) stored.push({ id: ids[i]!, inserted: inserted[i] === 1, costNanos: costs[i]! });
+      w.resolve(stored);
+    }
+    const insertedCount = inserted.reduce((n, v) => n + v, 0);
+    this.emit('flush', { records: items.length, inserted: insertedCount, durationMs, touched } satisfies FlushInfo);
+    this.armIdleCheckpoint();
+  }
+
+  private monthStartOf(ms: number): number {
+    const day = dayStart(ms);
+    let month = this.monthOfDay.get(day);
+    if (month === undefined) {
+      month = monthStart(day);
+      if (this.monthOfDay.size > 4096) this.monthOfDay.clear();
+      this.monthOfDay.set(day, month);
+    }
+    return month;
+  }
+
+  /** Month-to-date entry for a customer × service in the month of `month`. */
+  private monthEntry(cs: string, month: number, customerId: string, service: string): MonthToDate {
+    const current = this.monthToDate.get(cs);
+    if (current !== undefined && current.month === month) return current;
+    // Another month (a backfill, or the month turned): keep the current one, look this one up.
+    const key = `${month}\u0000${cs}`;
+    let entry = this.otherMonths.get(key);
+    if (entry === undefined) {
+      const qty = (this.stmt.monthQuantity.get(month, customerId, service) as number | undefined) ?? 0;
+      entry = { month, qty, flush: -1, hour: -1, fold: null };
+    }
+    if (current === undefined || month > current.month) {
+      this.monthToDate.set(cs, entry);
+      if (current !== undefined) this.otherMonths.set(`${current.month}\u0000${cs}`, current);
+      this.otherMonths.delete(key);
+    } else {
+      this.otherMonths.set(key, entry);
+    }
+    return entry;
+  }
+
+  private insertStatement(rows: number): BetterSqlite3.Statement {
+    let stmt = this.insertByRows.get(rows);
+    if (stmt === undefined) {
+      stmt = this.sqlite.prepare(`${INSERT_HEAD} VALUES ${new Array(rows).fill(ROW_PLACEHOLDERS).join(', ')}`);
+      this.insertByRows.set(rows, stmt);
+    }
+    return stmt;
+  }
+
+  /** One IMMEDIATE transaction: price and insert every record, then upsert the folded rollups. */
+  private commit(items: ValidRecord[], ids: string[]): { costs: number[]; inserted: Uint8Array; touched: FlushInfo['touched'] } {
+    const { insertOne, upsertRollup } = this.stmt;
+    const hostId = this.options.hostId;
+    const registry = this.registry;
+    const n = items.length;
+    const costs: number[] = new Array(n);
+    const inserted = new Uint8Array(n);
+    const hourly: Fold[] = [];
+    const hourlyByKey = new Map<string, Fold>();
+    const flushNo = ++this.flushCount;
+    // Bounded memory for backfills; cleared only between transactions, when the rollups are exact.
+    if (this.otherMonths.size > 10_000) this.otherMonths.clear();
+    // Records with writer-made ids cannot collide: they go in multi-row INSERTs (far less
+    // per-row overhead). A caller-supplied id may be a retry: single-row, duplicates ignored.
+    const params: unknown[] = new Array(ROWS_PER_INSERT * COLUMNS);
+    let buffered = 0;
+    let duplicates = 0;
+
+    const run = this.sqlite.transaction(() => {
+      for (let i = 0; i < n; i++) {
+        const r = items[i]!;
+        const cs = `${r.customerId}\u0000${r.service}`;
+        const entry = this.monthEntry(cs, this.monthStartOf(r.recordedAt), r.customerId, r.service);
+        const before = entry.qty;
+        const after = before + r.quantity;
+        const price = registry.priceAt(r.service, r.recordedAt);
+        const cost = price.charge(after) - price.charge(before);
+        const unitPrice = price.unitPriceAt(after);
+        if (r.id !== null) {
+          if (insertOne.run(ids[i], r.recordedAt, r.customerId, r.userId, hostId, r.service, r.quantity, unitPrice, cost, r.metadataJson, r.source).changes === 0) {
+            duplicates++;
+            costs[i] = 0;
+            continue;
+          }
+        } else {
+          let p = buffered * COLUMNS;
+          params[p++] = ids[i];
+          params[p++] = r.recordedAt;
+          params[p++] = r.customerId;
+          params[p++] = r.userId;
+          params[p++] = hostId;
+          params[p++] = r.service;
+          params[p++] = r.quantity;
+          params[p++] = unitPrice;
+          params[p++] = cost;
+          params[p++] = r.metadataJson;
+          params[p] = r.source;
+          if (++buffered === ROWS_PER_INSERT) {
+            this.insertStatement(ROWS_PER_INSERT).run(params);
+            buffered = 0;
+          }
+        }
+        entry.qty = after;
+        inserted[i] = 1;
+        costs[i] = cost;
+
+        const hour = hourStart(r.recordedAt);
+        let f = entry.flush === flushNo && entry.hour === hour ? entry.fold : null;
+        if (f === null) {
+          const key = `${hour}\u0000${cs}`;
+          f = hourlyByKey.get(key) ?? null;
+          if (f === null) {
+            f = { customerId: r.customerId, service: r.service, bucket: hour, count: 0, sumQuantity: 0, sumCost: 0, min: r.quantity, max: r.quantity };
+            hourlyByKey.set(key, f);
+            hourly.push(f);
+          }
+          entry.flush = flushNo;
+          entry.hour = hour;
+          entry.fold = f;
+        }
+        f.count++;
+        f.sumQuantity += r.quantity;
+        f.sumCost += cost;
+        if (r.quantity < f.min) f.min = r.quantity;
+        if (r.quantity > f.max) f.max = r.quantity;
+      }
+      if (buffered > 0) this.insertStatement(buffered).run(params.slice(0, buffered * COLUMNS));
+
+      // Coarser periods fold from the hourly folds: a few rows, not one pass per record.
+      for (const f of hourly) upsertRollup.run('hour', f.bucket, f.customerId, f.service, f.count, f.sumQuantity, f.sumCost, f.min, f.max);
+      const coarse: Array<['day' | 'week' | 'month', (ms: number) => number]> = [
+        ['day', dayStart],
+        ['week', weekStart],
+        ['month', (ms) => this.monthStartOf(ms)],
+      ];
+      for (const [period, start] of coarse) {
+        const folds = new Map<string, Fold>();
+        for (const h of hourly) {
+          const bucket = start(h.bucket);
+          const key = `${bucket}\u0000${h.customerId}\u0000${h.service}`;
+          const f = folds.get(key);
+          if (f === undefined) folds.set(key, { ...h, bucket });
+          else {
+            f.count += h.count;
+            f.sumQuantity += h.sumQuantity;
+            f.sumCost += h.sumCost;
+            f.min = Math.min(f.min, h.min);
+            f.max = Math.max(f.max, h.max);
+          }
+        }
+        for (const f of folds.values()) upsertRollup.run(period, f.bucket, f.customerId, f.service, f.count, f.sumQuantity, f.sumCost, f.min, f.max);
+      }
+    });
+    run.immediate();
+    this.metrics.ingested += n - duplicates;
+    this.metrics.duplicates += duplicates;
+    const seen = new Map<string, { customerId: string; service: string }>();
+    for (const f of hourly) seen.set(`${f.customerId}\u0000${f.service}`, { customerId: f.customerId, service: f.service });
+    return { costs, inserted, touched: [...seen.values()] };
+  }
+
+  private armIdleCheckpoint(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.items.length === 0 && !this.closed) this.checkpoint();
+    }, this.idleCheckpointMs);
+    this.idleTimer.unref();
+  }
+
+  /** TRUNCATE checkpoint: copies the WAL into the database and empties it, unless a reader is mid-snapshot. */
+  checkpoint(): { busy: boolean; walPages: number; checkpointed: number } {
+    // A reader holding an old snapshot must not stall the writer: give up quickly instead of waiting.
+    const previous = this.sqlite.pragma('busy_timeout', { simple: true }) as number;
+    this.sqlite.pragma('busy_timeout = 50');
+    try {
+      const [row] = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+      return { busy: row!.busy === 1, walPages: row!.log, checkpointed: row!.checkpointed };
+    } finally {
+      this.sqlite.pragma(`busy_timeout = ${previous}`);
+    }
+  }
+
+  /** Flushes what is queued, checkpoints, and refuses further records. Does not close the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = null;
+    await this.flush();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.checkpoint();
+  }
+}
+
+export async function loadRegistry(tdb: TallyDb): Promise<Registry> {
+  const [services, rules] = await Promise.all([listServices(tdb.db), listPriceRules(tdb.db)]);
+  return new Registry(services, rules);
+}

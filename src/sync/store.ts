@@ -1,0 +1,102 @@
+// The sync outbox over the agent's SQLite database: usage_records by seq is the queue, sync_state
+// holds each target's cursor, sync_rejections the records endpoints refused. Prepared statements
+// on the writer's handle: every call is one short synchronous statement or transaction.
+import type BetterSqlite3 from 'better-sqlite3';
+import { rowToTargetState, type NewRejection, type Outbox, type RejectedRecord, type StatePatch, type TargetState, type TargetStateRow } from '../core/sync/outbox';
+import type { SyncRecord } from '../core/sync/types';
+
+const RECORD_COLUMNS = `seq, id, recorded_at AS recordedAt, customer_id AS customerId, user_id AS userId, host_id AS hostId,
+  service, quantity, unit_price AS unitPrice, cost_nanos AS costNanos, metadata, source`;
+
+const PATCH_COLUMNS: Record<keyof StatePatch, string> = {
+  lastSuccess: 'last_success',
+  lastError: 'last_error',
+  nextAttempt: 'next_attempt',
+  attempts: 'attempts',
+  stopped: 'stopped',
+  unknownSince: 'unknown_since',
+  unknownToSeq: 'unknown_to_seq',
+};
+
+export class SqliteOutbox implements Outbox {
+  private readonly s: Record<string, BetterSqlite3.Statement>;
+
+  constructor(private readonly sqlite: BetterSqlite3.Database) {
+    this.s = {
+      state: sqlite.prepare('SELECT * FROM sync_state WHERE target = ?'),
+      ensure: sqlite.prepare('INSERT INTO sync_state (target, acked_seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (target) DO NOTHING'),
+      batch: sqlite.prepare(`SELECT ${RECORD_COLUMNS} FROM usage_records WHERE seq > ? ORDER BY seq LIMIT ?`),
+      record: sqlite.prepare(`SELECT ${RECORD_COLUMNS} FROM usage_records WHERE seq = ?`),
+      advance: sqlite.prepare('UPDATE sync_state SET acked_seq = max(acked_seq, ?), updated_at = ? WHERE target = ?'),
+      reject: sqlite.prepare(
+        `INSERT INTO sync_rejections (target, seq, id, kind, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (target, seq) DO UPDATE SET kind = excluded.kind, reason = excluded.reason, at = excluded.at`,
+      ),
+      unreject: sqlite.prepare('DELETE FROM sync_rejections WHERE target = ? AND seq = ?'),
+      pending: sqlite.prepare('SELECT count(*) AS count, min(recorded_at) AS oldestAt FROM usage_records WHERE seq > ?'),
+      rejectedAll: sqlite.prepare('SELECT * FROM sync_rejections ORDER BY target, seq LIMIT ?'),
+      rejectedOf: sqlite.prepare('SELECT * FROM sync_rejections WHERE target = ? ORDER BY seq LIMIT ?'),
+      rejectedCount: sqlite.prepare('SELECT count(*) FROM sync_rejections WHERE target = ?').pluck(),
+      forgetState: sqlite.prepare('DELETE FROM sync_state WHERE target = ?'),
+      forgetRejections: sqlite.prepare('DELETE FROM sync_rejections WHERE target = ?'),
+    };
+  }
+
+  async state(target: string): Promise<TargetState> {
+    return rowToTargetState(target, this.s.state!.get(target) as TargetStateRow | undefined);
+  }
+
+  async batch(afterSeq: number, limit: number): Promise<SyncRecord[]> {
+    return this.s.batch!.all(afterSeq, limit) as SyncRecord[];
+  }
+
+  async records(seqs: readonly number[]): Promise<SyncRecord[]> {
+    return seqs.map((seq) => this.s.record!.get(seq) as SyncRecord | undefined).filter((r): r is SyncRecord => r !== undefined);
+  }
+
+  private applyPatch(target: string, patch: StatePatch, now: number): void {
+    this.s.ensure!.run(target, now);
+    const keys = (Object.keys(patch) as (keyof StatePatch)[]).filter((k) => patch[k] !== undefined);
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = ?`).join(', ');
+    this.sqlite.prepare(`UPDATE sync_state SET ${sets}, updated_at = ? WHERE target = ?`).run(...keys.map((k) => patch[k] ?? null), now, target);
+  }
+
+  async ack(target: string, toSeq: number, rejections: readonly NewRejection[], patch: StatePatch, now: number): Promise<void> {
+    this.sqlite.transaction(() => {
+      for (const r of rejections) this.s.reject!.run(target, r.seq, r.id, r.kind, r.reason, now);
+      this.applyPatch(target, patch, now);
+      this.s.advance!.run(toSeq, now, target);
+    }).immediate();
+  }
+
+  async patch(target: string, patch: StatePatch, now: number): Promise<void> {
+    this.sqlite.transaction(() => this.applyPatch(target, patch, now)).immediate();
+  }
+
+  async pending(_target: string, afterSeq: number): Promise<{ count: number; oldestAt: number | null }> {
+    return this.s.pending!.get(afterSeq) as { count: number; oldestAt: number | null };
+  }
+
+  async rejected(target: string | null, limit: number): Promise<RejectedRecord[]> {
+    return (target === null ? this.s.rejectedAll!.all(limit) : this.s.rejectedOf!.all(target, limit)) as RejectedRecord[];
+  }
+
+  async rejectedCount(target: string): Promise<number> {
+    return this.s.rejectedCount!.get(target) as number;
+  }
+
+  async settleRejections(target: string, delivered: readonly number[], still: readonly NewRejection[], now: number): Promise<void> {
+    this.sqlite.transaction(() => {
+      for (const seq of delivered) this.s.unreject!.run(target, seq);
+      for (const r of still) this.s.reject!.run(target, r.seq, r.id, r.kind, r.reason, now);
+    }).immediate();
+  }
+
+  async forget(target: string): Promise<void> {
+    this.sqlite.transaction(() => {
+      this.s.forgetState!.run(target);
+      this.s.forgetRejections!.run(target);
+    }).immediate();
+  }
+}

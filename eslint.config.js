@@ -19,7 +19,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'fs', 'path', 'os', 'http', 'https', 'net', 'child_process'], message: 'src/core is pure: no node I/O' },
-            { group: ['electron', 'fastify', 'better-sqlite3', '**/agent/**', '**/main/**', '**/renderer/**'], message: 'src/core knows nothing of its callers' },
+            {
+              group: ['electron', 'fastify', 'better-sqlite3', '**/agent/**', '**/main/**', '**/renderer/**'],
+              message: 'src/core knows nothing of its callers',
+            },
           ],
         },
       ],

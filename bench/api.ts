@@ -112,7 +112,15 @@ interface Row {
   agentCpu: number;
 }
 
-async function load(child: ChildProcess, url: string, token: string, name: string, body: string, events: number, seconds: number): Promise<Row> {
+async function load(
+  child: ChildProcess,
+  url: string,
+  token: string,
+  name: string,
+  body: string,
+  events: number,
+  seconds: number,
+): Promise<Row> {
   const cpuBefore = await ask(child, 'cpu', { type: 'cpu' });
   const result = await autocannon({
     url: `${url}/v1/events`,
@@ -138,7 +146,12 @@ async function load(child: ChildProcess, url: string, token: string, name: strin
 }
 
 function apiEvent(i: number) {
-  return { service: 'api', quantity: 1, customerId: `customer-${i % 20}`, metadata: { endpoint: `/v1/items/${i % 50}`, method: i % 4 === 0 ? 'POST' : 'GET', status: 200 } };
+  return {
+    service: 'api',
+    quantity: 1,
+    customerId: `customer-${i % 20}`,
+    metadata: { endpoint: `/v1/items/${i % 50}`, method: i % 4 === 0 ? 'POST' : 'GET', status: 200 },
+  };
 }
 
 async function main(): Promise<void> {
@@ -153,7 +166,9 @@ async function main(): Promise<void> {
     const load1 = os.loadavg()[0]!;
     // BENCH_ONLY=single|batch runs one of the two (for profiling).
     const only = process.env.BENCH_ONLY;
-    console.log(`bench:api — ${url}, ${CONNECTIONS} connections, ${SECONDS} s per run, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${load1.toFixed(2)} before the runs`);
+    console.log(
+      `bench:api — ${url}, ${CONNECTIONS} connections, ${SECONDS} s per run, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${load1.toFixed(2)} before the runs`,
+    );
     console.log(`bodies: one event ${single.length} B; 1 000-event batch ${(batch.length / 1024).toFixed(0)} KiB`);
 
     let acknowledged = 0;
@@ -220,7 +235,8 @@ async function main(): Promise<void> {
       `stored ${fmt(stored)} rows for ${fmt(acknowledged)} acknowledged events (${consistent ? 'every acknowledged event present' : 'MISMATCH'}; ` +
         `${fmt(stored - acknowledged)} more from requests in flight when a run stopped); ${fmt(stopped.flushes)} commits; agent RSS ${(stopped.rss / 2 ** 20).toFixed(0)} MB after load`,
     );
-    const verdict = (row: Row | undefined, target: number, value: (r: Row) => number) => (row === undefined ? 'not run' : value(row) >= target ? 'met' : 'missed');
+    const verdict = (row: Row | undefined, target: number, value: (r: Row) => number) =>
+      row === undefined ? 'not run' : value(row) >= target ? 'met' : 'missed';
     console.log(
       `targets: ≥ 10 000 requests/s single (${verdict(singleRow, 10_000, (r) => r.requestsPerSecond)}), ≥ 100 000 events/s batched (${verdict(batchRow, 100_000, (r) => r.eventsPerSecond)}); ` +
         `autocannon and the agent share this machine's CPUs (load average now ${os.loadavg()[0]!.toFixed(2)})`,

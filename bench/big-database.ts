@@ -62,9 +62,23 @@ async function generate(): Promise<number> {
   const nanosPerBase = new Map(BUILTIN_SERVICES.map((s) => [s.name, parseDecimalToNanos(price.get(s.name)!) / s.displayFactor]));
   // The service mix and per-record quantities of a busy API host.
   const mix: Array<[string, number, () => number, string[]]> = [
-    ['api', 0.4, () => 1, ['{"endpoint":"/users","method":"GET","status":200}', '{"endpoint":"/orders","method":"POST","status":201}', '{"endpoint":"/search","method":"GET","status":200}']],
+    [
+      'api',
+      0.4,
+      () => 1,
+      [
+        '{"endpoint":"/users","method":"GET","status":200}',
+        '{"endpoint":"/orders","method":"POST","status":201}',
+        '{"endpoint":"/search","method":"GET","status":200}',
+      ],
+    ],
     ['database', 0.3, () => 1, ['{"type":"SELECT","duration_ms":12}', '{"type":"INSERT","duration_ms":4}']],
-    ['functions', 0.15, () => 1, ['{"function":"sendEmail","duration_ms":120,"memory_mb":128}', '{"function":"resizeImage","duration_ms":340,"memory_mb":512}']],
+    [
+      'functions',
+      0.15,
+      () => 1,
+      ['{"function":"sendEmail","duration_ms":120,"memory_mb":128}', '{"function":"resizeImage","duration_ms":340,"memory_mb":512}'],
+    ],
     ['bandwidth', 0.08, () => 0, ['{"interface":"eth0","direction":"egress"}', '{"interface":"eth0","direction":"ingress"}']],
     ['compute', 0.04, () => 0, ['{"instance":"web-1"}', '{"instance":"worker-1"}']],
     ['storage', 0.03, () => 0, ['{"path":"/var/lib/app","volume":"data"}']],

@@ -29,10 +29,14 @@ fs.cpSync('src', path.join(data, 'src'), { recursive: true }); // a few hundred 
 const config = path.join(dir, 'config.json');
 fs.writeFileSync(config, JSON.stringify({ collectors: { storage: { paths: [data] } } }));
 
-const child = spawn(process.execPath, [...nodeOptions, 'bin/tally.mjs', '--db', path.join(dir, 'tally.db'), '--config', config, 'agent', '--port', '0'], {
-  env: { ...process.env, TALLY_HOME: dir },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
+const child = spawn(
+  process.execPath,
+  [...nodeOptions, 'bin/tally.mjs', '--db', path.join(dir, 'tally.db'), '--config', config, 'agent', '--port', '0'],
+  {
+    env: { ...process.env, TALLY_HOME: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
 let out = '';
 child.stdout.on('data', (d: Buffer) => (out += d.toString()));
 child.stderr.on('data', () => undefined);
@@ -76,7 +80,9 @@ fs.rmSync(dir, { recursive: true, force: true });
 const cpuPercent = ((last.ticks - first.ticks) / 100 / elapsed) * 100;
 const mb = (kb: number) => (kb / 1024).toFixed(1);
 const avg = samples.reduce((a, b) => a + b, 0) / samples.length;
-console.log(`idle agent over ${elapsed.toFixed(1)} s (collectors every minute, HTTP up, node ${nodeOptions.join(' ') || 'without flags'}, exit code ${code}):`);
+console.log(
+  `idle agent over ${elapsed.toFixed(1)} s (collectors every minute, HTTP up, node ${nodeOptions.join(' ') || 'without flags'}, exit code ${code}):`,
+);
 console.log(`  RSS      avg ${mb(avg)} MB, max ${mb(maxRss)} MB   (target ≤ 80 MB)  ${maxRss / 1024 <= 80 ? 'ok' : 'OVER'}`);
 console.log(`  CPU      ${cpuPercent.toFixed(3)} % of one core         (target < 1 %)    ${cpuPercent < 1 ? 'ok' : 'OVER'}`);
 console.log(`  collector runs logged at debug level: ${runs === 0 ? 'not shown (info level)' : runs}`);

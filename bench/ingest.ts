@@ -57,7 +57,13 @@ async function bareLoop(): Promise<number> {
 
 async function writer(batchSize: number): Promise<number> {
   const tdb = await freshDb();
-  const w = await BatchedWriter.open(tdb, { hostId: 'bench', defaultCustomerId: 'default', batchSize, maxQueue: 1_000_000, batchTimeoutMs: 60_000 });
+  const w = await BatchedWriter.open(tdb, {
+    hostId: 'bench',
+    defaultCustomerId: 'default',
+    batchSize,
+    maxQueue: 1_000_000,
+    batchTimeoutMs: 60_000,
+  });
   const t0 = performance.now();
   // Producers hand records over as they come; the writer flushes every batchSize records.
   for (let i = 0; i < inputs.length; i++) {

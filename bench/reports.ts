@@ -44,7 +44,8 @@ async function exportChild(format: ExportFormat, from: number, to: number): Prom
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] === 'export-child') return exportChild(process.argv[3] as ExportFormat, Number(process.argv[4]), Number(process.argv[5]));
+  if (process.argv[2] === 'export-child')
+    return exportChild(process.argv[3] as ExportFormat, Number(process.argv[4]), Number(process.argv[5]));
   const { generatedMs: generated } = await bigDatabase();
   const tdb = openDatabase(DB, { readonly: true });
   const total = tdb.sqlite.prepare('SELECT count(*) FROM usage_records').pluck().get() as number;
@@ -62,15 +63,29 @@ async function main(): Promise<void> {
   const peakYear = await time(() => peaks(tdb.db, { service: 'api', by: 'hour', top: 10, from: START, to: END }));
   rows.push(['top-10 peak hours (api, whole year)', ms(peakYear.median), peakYear.median < 20 ? 'ok (< 20 ms)' : 'OVER 20 ms']);
   const stats = await time(() => usageStats(tdb.db, { service: 'api', ...MONTH }), 3);
-  rows.push([`p95/p99 (api, Oct 2026, ${stats.result.totalEvents.toLocaleString('en')} raw records)`, ms(stats.median), `p95 ${stats.result.p95}, p99 ${stats.result.p99}`]);
+  rows.push([
+    `p95/p99 (api, Oct 2026, ${stats.result.totalEvents.toLocaleString('en')} raw records)`,
+    ms(stats.median),
+    `p95 ${stats.result.p95}, p99 ${stats.result.p99}`,
+  ]);
   const statsBw = await time(() => usageStats(tdb.db, { service: 'bandwidth', ...MONTH }), 3);
-  rows.push([`p95/p99 (bandwidth, Oct 2026, ${statsBw.result.totalEvents.toLocaleString('en')} raw records)`, ms(statsBw.median), `p95 ${statsBw.result.p95} GB, p99 ${statsBw.result.p99} GB`]);
+  rows.push([
+    `p95/p99 (bandwidth, Oct 2026, ${statsBw.result.totalEvents.toLocaleString('en')} raw records)`,
+    ms(statsBw.median),
+    `p95 ${statsBw.result.p95} GB, p99 ${statsBw.result.p99} GB`,
+  ]);
 
   // The newest EXPORT_N records: find where they start with the time index.
-  const from = tdb.sqlite.prepare('SELECT recorded_at FROM usage_records ORDER BY recorded_at DESC LIMIT 1 OFFSET ?').pluck().get(EXPORT_N - 1) as number;
+  const from = tdb.sqlite
+    .prepare('SELECT recorded_at FROM usage_records ORDER BY recorded_at DESC LIMIT 1 OFFSET ?')
+    .pluck()
+    .get(EXPORT_N - 1) as number;
   await tdb.close();
   for (const format of ['xlsx', 'csv'] as const) {
-    const child = spawnSync(process.execPath, [process.argv[1]!, 'export-child', format, String(from), String(END)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnSync(process.execPath, [process.argv[1]!, 'export-child', format, String(from), String(END)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { ms: number; records: number; bytes: number; vmHwmKb: number };
     rows.push([
       `${format.toUpperCase()} export of ${r.records.toLocaleString('en')} records`,
@@ -80,11 +95,17 @@ async function main(): Promise<void> {
   }
 
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
-  process.stdout.write(`\nbench:reports — ${total.toLocaleString('en')} records in ${DB} (${(fs.statSync(DB).size / 2 ** 30).toFixed(2)} GiB)`);
+  process.stdout.write(
+    `\nbench:reports — ${total.toLocaleString('en')} records in ${DB} (${(fs.statSync(DB).size / 2 ** 30).toFixed(2)} GiB)`,
+  );
   process.stdout.write(generated === null ? ' (cached)\n' : `, generated in ${(generated / 1000).toFixed(1)} s\n`);
-  process.stdout.write(`${'measure'.padEnd(w[0]!)}  ${'median'.padStart(w[1]!)}  note\n${'─'.repeat(w[0]!)}  ${'─'.repeat(w[1]!)}  ${'─'.repeat(40)}\n`);
+  process.stdout.write(
+    `${'measure'.padEnd(w[0]!)}  ${'median'.padStart(w[1]!)}  note\n${'─'.repeat(w[0]!)}  ${'─'.repeat(w[1]!)}  ${'─'.repeat(40)}\n`,
+  );
   for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w[0]!)}  ${b.padStart(w[1]!)}  ${c}\n`);
-  process.stdout.write(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), timings are medians of 7 runs after a warm-up (p95/p99: 3)\n`);
+  process.stdout.write(
+    `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), timings are medians of 7 runs after a warm-up (p95/p99: 3)\n`,
+  );
 }
 
 await main();

@@ -69,7 +69,11 @@ async function main() {
 
     // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of the collector process there.
     const prof = process.env.BENCH_SYNC_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SYNC_PROF_DIR] : [];
-    const proc = spawn(process.execPath, [...prof, 'bin/tally.mjs', 'collector', 'serve', '--pg', url, '--port', '0', '--rate', '100000', '--burst', '100000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(
+      process.execPath,
+      [...prof, 'bin/tally.mjs', 'collector', 'serve', '--pg', url, '--port', '0', '--rate', '100000', '--burst', '100000'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     collectorProc.stop = () => void proc.kill('SIGTERM');
     const collectorUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -94,11 +98,15 @@ async function main() {
     const threeAgents = await Promise.all(three.map(async (tdb, i) => ({ tdb, token: await token(`bench-three-${i + 2}`) })));
     const threeSeconds = await timeSync(threeAgents, collectorUrl);
     const threeRate = (3 * N) / threeSeconds;
-    console.log(`three agents:  ${3 * N} records in ${threeSeconds.toFixed(2)} s = ${Math.round(threeRate).toLocaleString('en')} records/s`);
+    console.log(
+      `three agents:  ${3 * N} records in ${threeSeconds.toFixed(2)} s = ${Math.round(threeRate).toLocaleString('en')} records/s`,
+    );
 
     // The limit: the one agent's rows again, by COPY into the same table (after removing them).
     const rows = one.sqlite
-      .prepare('SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source FROM usage_records ORDER BY seq')
+      .prepare(
+        'SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source FROM usage_records ORDER BY seq',
+      )
       .raw()
       .all() as unknown[][];
     const now = Date.now();
@@ -110,14 +118,20 @@ async function main() {
     try {
       await pipeline(
         Readable.from(csv),
-        client.query(copyFrom('COPY usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at) FROM STDIN WITH (FORMAT csv)')),
+        client.query(
+          copyFrom(
+            'COPY usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at) FROM STDIN WITH (FORMAT csv)',
+          ),
+        ),
       );
     } finally {
       client.release();
     }
     const copySeconds = (performance.now() - copyStart) / 1000;
     const copyRate = rows.length / copySeconds;
-    console.log(`PostgreSQL COPY of the same rows into usage_records: ${copySeconds.toFixed(2)} s = ${Math.round(copyRate).toLocaleString('en')} records/s`);
+    console.log(
+      `PostgreSQL COPY of the same rows into usage_records: ${copySeconds.toFixed(2)} s = ${Math.round(copyRate).toLocaleString('en')} records/s`,
+    );
     console.log(`ratio: one agent ${(oneRate / copyRate).toFixed(2)} × COPY, three agents ${(threeRate / copyRate).toFixed(2)} × COPY`);
     console.log(`target ≥ 50 000 records/s for one agent: ${oneRate >= 50_000 ? 'met' : 'NOT met'}`);
     await one.close();

@@ -32,7 +32,8 @@ async function main(): Promise<void> {
       await page.goto('about:blank');
       await page.goto(url);
       await page.waitForSelector('[data-testid="overview"][data-ready="true"]', { timeout: 60_000 });
-      if (requireChart && (await page.locator('[data-testid="chart-daily-cost"][data-drawn="true"]').count()) !== 1) throw new Error('the Overview is ready but its chart is not drawn');
+      if (requireChart && (await page.locator('[data-testid="chart-daily-cost"][data-drawn="true"]').count()) !== 1)
+        throw new Error('the Overview is ready but its chart is not drawn');
       return page.evaluate(() => performance.getEntriesByName('tally:overview-ready')[0]!.startTime);
     };
     // The first visit trades the token for the session cookie (one redirect), on a cold agent.
@@ -43,10 +44,14 @@ async function main(): Promise<void> {
     runs.sort((a, b) => a - b);
     const median = runs[Math.floor(runs.length / 2)]!;
     const total = await page.getByTestId('total-events').innerText();
-    console.log(`\nbench:ui — ${N.toLocaleString('en')} records (${path.basename(file)}), Overview of ${month} (${total} events), headless Chromium`);
+    console.log(
+      `\nbench:ui — ${N.toLocaleString('en')} records (${path.basename(file)}), Overview of ${month} (${total} events), headless Chromium`,
+    );
     console.log(`  first load (cold agent, token redirect, this month): ${cold.toFixed(0)} ms`);
     console.log(`  first load of ${month}:                               ${first.toFixed(0)} ms`);
-    console.log(`  navigation → charts drawn, median of ${RUNS}:           ${median.toFixed(0)} ms  (min ${runs[0]!.toFixed(0)}, max ${runs[runs.length - 1]!.toFixed(0)})`);
+    console.log(
+      `  navigation → charts drawn, median of ${RUNS}:           ${median.toFixed(0)} ms  (min ${runs[0]!.toFixed(0)}, max ${runs[runs.length - 1]!.toFixed(0)})`,
+    );
     console.log(`  target < ${TARGET_MS} ms: ${median < TARGET_MS ? 'ok' : 'OVER'}`);
     await context.close();
   } finally {

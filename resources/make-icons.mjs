@@ -33,7 +33,12 @@ function png(size, rgba) {
   ihdr[9] = 6; // RGBA
   const raw = Buffer.alloc((size * 4 + 1) * size);
   for (let y = 0; y < size; y++) rgba.copy(raw, y * (size * 4 + 1) + 1, y * size * 4, (y + 1) * size * 4);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 const inRoundRect = (x, y, rx, ry, w, h, r) => {
@@ -46,7 +51,12 @@ const inRoundRect = (x, y, rx, ry, w, h, r) => {
 /** Colour at a point of the 512-unit design: [r, g, b, a]. */
 function sample(x, y) {
   if (!inRoundRect(x, y, 0, 0, 512, 512, 112)) return [0, 0, 0, 0];
-  for (const [bx, by, bh] of [[112, 272, 128], [224, 144, 256], [336, 208, 192]]) if (inRoundRect(x, y, bx, by, 64, bh, 16)) return [255, 255, 255, 255];
+  for (const [bx, by, bh] of [
+    [112, 272, 128],
+    [224, 144, 256],
+    [336, 208, 192],
+  ])
+    if (inRoundRect(x, y, bx, by, 64, bh, 16)) return [255, 255, 255, 255];
   const t = (x + y) / 1024;
   return [Math.round(0x25 + (0x14 - 0x25) * t), Math.round(0x63 + (0xb8 - 0x63) * t), Math.round(0xeb + (0xa6 - 0xeb) * t), 255];
 }

@@ -70,10 +70,24 @@ export function buildCollectors(config: Readonly<Config>, deps: { paths?: HostPa
 function telemetryFor(metrics: Metrics): CollectorTelemetry {
   const runs = metrics.counter('tally_collector_runs_total', 'Collector runs that completed.', ['collector']);
   const records = metrics.counter('tally_collector_records_total', 'Usage records produced by collectors.', ['collector']);
-  const errors = metrics.counter('tally_collector_errors_total', 'Collector runs that failed (logged; the agent keeps running).', ['collector']);
-  const unreadable = metrics.counter('tally_collector_unreadable_total', 'Entries a collector could not read (storage: files and folders not counted).', ['collector']);
-  const discarded = metrics.counter('tally_collector_discarded_total', 'Counter deltas discarded as implausible (above the maximum rate).', ['collector']);
-  const seconds = metrics.histogram('tally_collector_duration_seconds', 'Time one collector run took.', [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120]);
+  const errors = metrics.counter('tally_collector_errors_total', 'Collector runs that failed (logged; the agent keeps running).', [
+    'collector',
+  ]);
+  const unreadable = metrics.counter(
+    'tally_collector_unreadable_total',
+    'Entries a collector could not read (storage: files and folders not counted).',
+    ['collector'],
+  );
+  const discarded = metrics.counter(
+    'tally_collector_discarded_total',
+    'Counter deltas discarded as implausible (above the maximum rate).',
+    ['collector'],
+  );
+  const seconds = metrics.histogram(
+    'tally_collector_duration_seconds',
+    'Time one collector run took.',
+    [0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120],
+  );
   return {
     run: (c, ms, n) => {
       runs.inc({ collector: c });
@@ -107,8 +121,17 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     await ensureBuiltins(tdb.db, Date.now());
     const writer = await BatchedWriter.open(tdb, { ...writerOptions(config), defaultSource: 'agent' });
     cleanup.unshift(() => writer.close());
-    writer.on('flush-error', (err: Error, info: { retrying: boolean; records: number }) => log.error('writer flush failed', { error: err.message, ...info }));
-    const ctx: AgentContext = { config, tdb, writer, events: new EventBus(), now: Date.now, configFile: o.configFile ?? defaultConfigFile() };
+    writer.on('flush-error', (err: Error, info: { retrying: boolean; records: number }) =>
+      log.error('writer flush failed', { error: err.message, ...info }),
+    );
+    const ctx: AgentContext = {
+      config,
+      tdb,
+      writer,
+      events: new EventBus(),
+      now: Date.now,
+      configFile: o.configFile ?? defaultConfigFile(),
+    };
 
     const state = new CollectorStateRepo(tdb.sqlite);
     let metrics: Metrics | undefined;
@@ -155,12 +178,18 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     let dashboardUrl: string | null = null;
     if (wantHttp) {
       const { startHttpServer } = await import('../server/server');
-      const server = await startHttpServer(ctx, undefined, { metrics, log: (line) => relay(log, line) }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
-          throw new TallyError('unavailable', `http.port: cannot listen on ${config.http.host}:${config.http.port} (${err.code}); choose another with --port or TALLY_PORT (0 picks a free one)`, { field: 'http.port' });
-        }
-        throw err;
-      });
+      const server = await startHttpServer(ctx, undefined, { metrics, log: (line) => relay(log, line) }).catch(
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+            throw new TallyError(
+              'unavailable',
+              `http.port: cannot listen on ${config.http.host}:${config.http.port} (${err.code}); choose another with --port or TALLY_PORT (0 picks a free one)`,
+              { field: 'http.port' },
+            );
+          }
+          throw err;
+        },
+      );
       cleanup.unshift(() => server.close());
       url = server.url;
       dashboardUrl = server.dashboardUrl;
@@ -168,7 +197,12 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
       log.info('http api listening', { url, dashboard: dashboardUrl });
     }
     for (const t of tasks) await t.start();
-    log.info('agent started', { pid: process.pid, db: config.db, collectors: runners.map((r) => ({ name: r.collector.name, schedule: r.collector.schedule })), http: url });
+    log.info('agent started', {
+      pid: process.pid,
+      db: config.db,
+      collectors: runners.map((r) => ({ name: r.collector.name, schedule: r.collector.schedule })),
+      http: url,
+    });
     started = true;
     o.onReady?.({ pid: process.pid, url, dashboardUrl, collectors: names });
 
@@ -199,7 +233,16 @@ function relay(log: Logger, line: object): void {
 function summarize(runners: readonly CollectorRunner[]): AgentSummary {
   return {
     collectors: Object.fromEntries(
-      runners.map((r) => [r.collector.name, { runs: r.stats.runs, errors: r.stats.errors, records: r.stats.records, unreadable: r.stats.unreadable, discarded: r.stats.discarded }]),
+      runners.map((r) => [
+        r.collector.name,
+        {
+          runs: r.stats.runs,
+          errors: r.stats.errors,
+          records: r.stats.records,
+          unreadable: r.stats.unreadable,
+          discarded: r.stats.discarded,
+        },
+      ]),
     ),
   };
 }

@@ -11,17 +11,23 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export function jsonLogger(write: (line: string) => void = (l) => void process.stdout.write(l), minLevel: LogLevel = 'info', clock: () => number = Date.now): Logger {
-  const emit = (level: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (RANK[level] < RANK[minLevel]) return;
-    let line: string;
-    try {
-      line = JSON.stringify({ level, time: new Date(clock()).toISOString(), msg, ...fields });
-    } catch {
-      line = JSON.stringify({ level, time: new Date(clock()).toISOString(), msg, note: 'fields were not serialisable' });
-    }
-    write(line + '\n');
-  };
+export function jsonLogger(
+  write: (line: string) => void = (l) => void process.stdout.write(l),
+  minLevel: LogLevel = 'info',
+  clock: () => number = Date.now,
+): Logger {
+  const emit =
+    (level: LogLevel) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (RANK[level] < RANK[minLevel]) return;
+      let line: string;
+      try {
+        line = JSON.stringify({ level, time: new Date(clock()).toISOString(), msg, ...fields });
+      } catch {
+        line = JSON.stringify({ level, time: new Date(clock()).toISOString(), msg, note: 'fields were not serialisable' });
+      }
+      write(line + '\n');
+    };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 

@@ -168,7 +168,10 @@ export async function breakdown(db: Kysely<Database>, q: BreakdownQuery): Promis
   const groupCols = keys.map((_, i) => sql.ref(`k${i}`));
   let grouped = query.groupBy(q.perDay ? [sql.ref('day'), ...groupCols] : groupCols);
   if (q.perDay) grouped = grouped.orderBy(sql`day`);
-  const rows = await grouped.orderBy(sql`sum(cost_nanos)`, 'desc').orderBy(sql`count(*)`, 'desc').execute();
+  const rows = await grouped
+    .orderBy(sql`sum(cost_nanos)`, 'desc')
+    .orderBy(sql`count(*)`, 'desc')
+    .execute();
   let total = 0n;
   let events = 0;
   const out = rows.map((r): BreakdownRow => {
@@ -180,5 +183,14 @@ export async function breakdown(db: Kysely<Database>, q: BreakdownQuery): Promis
     const row = { values, events: r.events, usage: roundDisplay(toDisplay(def, r.quantity)), cost: formatNanos(r.cost), costNanos: r.cost };
     return q.perDay ? { day: toIso(r.day).slice(0, 10), ...row } : row;
   });
-  return { service: def.name, unit: def.displayUnit, keys, from: toIso(q.from), to: toIso(q.to), rows: out, totalEvents: events, totalCost: formatNanos(total) };
+  return {
+    service: def.name,
+    unit: def.displayUnit,
+    keys,
+    from: toIso(q.from),
+    to: toIso(q.to),
+    rows: out,
+    totalEvents: events,
+    totalCost: formatNanos(total),
+  };
 }

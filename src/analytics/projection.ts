@@ -59,7 +59,11 @@ export async function projection(db: Kysely<Database>, q: ProjectionQuery): Prom
   const start = bucketStart(period, q.now);
   const end = bucketEnd(period, q.now);
   const elapsed = Math.min(1, Math.max(0, (q.now - start) / (end - start)));
-  let usageQ = db.selectFrom('rollups').select(['customer_id', 'service', 'sum_quantity', 'sum_cost_nanos']).where('period', '=', period).where('bucket_start', '=', start);
+  let usageQ = db
+    .selectFrom('rollups')
+    .select(['customer_id', 'service', 'sum_quantity', 'sum_cost_nanos'])
+    .where('period', '=', period)
+    .where('bucket_start', '=', start);
   let quotaQ = db.selectFrom('quotas').select(['customer_id', 'service', 'limit_quantity']).where('period', '=', period);
   if (q.service) {
     usageQ = usageQ.where('service', '=', q.service);
@@ -72,7 +76,14 @@ export async function projection(db: Kysely<Database>, q: ProjectionQuery): Prom
   const [usage, quotas] = await Promise.all([usageQ.execute(), quotaQ.execute()]);
   const keys = new Map<string, { customerId: string; service: string; quantity: number; cost: number; limit: number | null }>();
   const key = (c: string, s: string) => `${c}\u0000${s}`;
-  for (const u of usage) keys.set(key(u.customer_id, u.service), { customerId: u.customer_id, service: u.service, quantity: u.sum_quantity, cost: u.sum_cost_nanos, limit: null });
+  for (const u of usage)
+    keys.set(key(u.customer_id, u.service), {
+      customerId: u.customer_id,
+      service: u.service,
+      quantity: u.sum_quantity,
+      cost: u.sum_cost_nanos,
+      limit: null,
+    });
   for (const l of quotas) {
     const k = key(l.customer_id, l.service);
     const e = keys.get(k);

@@ -69,7 +69,13 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
   const rules = await listPriceRules(db);
   let usageQ = db
     .selectFrom('rollups')
-    .select(['customer_id', 'service', sql<number>`sum(event_count)`.as('events'), sql<number>`sum(sum_quantity)`.as('quantity'), sql<number>`sum(sum_cost_nanos)`.as('cost')])
+    .select([
+      'customer_id',
+      'service',
+      sql<number>`sum(event_count)`.as('events'),
+      sql<number>`sum(sum_quantity)`.as('quantity'),
+      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+    ])
     .where('period', '=', 'month')
     .where('bucket_start', '=', from)
     .groupBy(['customer_id', 'service']);
@@ -88,7 +94,10 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
   for (const customerId of [...customers].sort()) {
     for (const def of services.values()) {
       const u = byKey.get(`${customerId}\u0000${def.name}`);
-      const rule = ruleInForce(rules.filter((r) => r.service === def.name), to - 1);
+      const rule = ruleInForce(
+        rules.filter((r) => r.service === def.name),
+        to - 1,
+      );
       const cost = u?.cost ?? 0;
       const topUp = minimumChargeTopUp(rule, cost);
       // A service with neither usage nor a minimum charge has nothing to bill.

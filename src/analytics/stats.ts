@@ -46,7 +46,11 @@ export function nearestRank(p: number, n: number): number {
 export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<UsageStats> {
   checkRange(q);
   const def = requireService(await serviceMap(db), q.service);
-  let base = db.selectFrom('usage_records').where('service', '=', def.name).where('recorded_at', '>=', q.from).where('recorded_at', '<', q.to);
+  let base = db
+    .selectFrom('usage_records')
+    .where('service', '=', def.name)
+    .where('recorded_at', '>=', q.from)
+    .where('recorded_at', '<', q.to);
   if (q.customerId) base = base.where('customer_id', '=', q.customerId);
   const agg = await base
     .select([

@@ -39,7 +39,13 @@ export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<Tren
   const from = q.from - (((q.from % DAY) + DAY) % DAY);
   let query = db
     .selectFrom('rollups')
-    .select(['service', 'bucket_start', sql<number>`sum(event_count)`.as('events'), sql<number>`sum(sum_quantity)`.as('quantity'), sql<number>`sum(sum_cost_nanos)`.as('cost')])
+    .select([
+      'service',
+      'bucket_start',
+      sql<number>`sum(event_count)`.as('events'),
+      sql<number>`sum(sum_quantity)`.as('quantity'),
+      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+    ])
     .where('period', '=', 'day')
     .where('bucket_start', '>=', from)
     .where('bucket_start', '<', q.to)
@@ -113,7 +119,12 @@ export async function peaks(db: Kysely<Database>, q: PeaksQuery): Promise<PeaksR
   const def = requireService(await serviceMap(db), q.service);
   let query = db
     .selectFrom('rollups')
-    .select(['bucket_start', sql<number>`sum(event_count)`.as('events'), sql<number>`sum(sum_quantity)`.as('quantity'), sql<number>`sum(sum_cost_nanos)`.as('cost')])
+    .select([
+      'bucket_start',
+      sql<number>`sum(event_count)`.as('events'),
+      sql<number>`sum(sum_quantity)`.as('quantity'),
+      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+    ])
     .where('period', '=', q.by)
     .where('service', '=', def.name)
     .where('bucket_start', '>=', q.from)

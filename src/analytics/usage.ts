@@ -183,7 +183,8 @@ export function formatReportTable(report: UsageReport, currency = 'USD'): string
   const width = Math.max(inner, title.length + 2);
   widths[0]! += width - inner;
   const hr = (l: string, m: string, r: string) => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
-  const row = (cells: string[]) => '│' + cells.map((c, i) => (i === 0 || i === 2 ? ` ${c.padEnd(widths[i]!)} ` : ` ${c.padStart(widths[i]!)} `)).join('│') + '│';
+  const row = (cells: string[]) =>
+    '│' + cells.map((c, i) => (i === 0 || i === 2 ? ` ${c.padEnd(widths[i]!)} ` : ` ${c.padStart(widths[i]!)} `)).join('│') + '│';
   return [
     '┌' + '─'.repeat(width) + '┐',
     '│' + ` ${title}`.padEnd(width) + '│',

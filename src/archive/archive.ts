@@ -67,7 +67,9 @@ interface Footer {
 const COLUMNS = 'seq, id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source';
 
 export function defaultArchiveName(dbPath: string, cutoff: number, now: number): string {
-  const stamp = toIso(now).replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = toIso(now)
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return path.join(path.dirname(path.resolve(dbPath)), 'archive', `tally-archive-before-${toIso(cutoff).slice(0, 10)}-${stamp}.jsonl.gz`);
 }
 
@@ -96,13 +98,23 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
     const where = `recorded_at < @cutoff AND seq <= @maxSeq${hasRejections ? ' AND NOT EXISTS (SELECT 1 FROM sync_rejections r WHERE r.seq = usage_records.seq)' : ''}`;
     const count = w.prepare(`SELECT count(*) FROM usage_records WHERE ${where}`).pluck().get(bound) as number;
     const skippedUnsynced =
-      syncLimit === Number.MAX_SAFE_INTEGER ? 0 : (w.prepare('SELECT count(*) FROM usage_records WHERE recorded_at < ? AND seq > ?').pluck().get(o.cutoff, syncLimit) as number);
-    const keptNewest = (w.prepare('SELECT recorded_at FROM usage_records WHERE seq = ?').pluck().get(top) as number | undefined ?? Infinity) < o.cutoff;
+      syncLimit === Number.MAX_SAFE_INTEGER
+        ? 0
+        : (w.prepare('SELECT count(*) FROM usage_records WHERE recorded_at < ? AND seq > ?').pluck().get(o.cutoff, syncLimit) as number);
+    const keptNewest =
+      ((w.prepare('SELECT recorded_at FROM usage_records WHERE seq = ?').pluck().get(top) as number | undefined) ?? Infinity) < o.cutoff;
     step('selected');
     const base = { cutoff: toIso(o.cutoff), skippedUnsynced, keptNewest };
     if (count === 0) return { file: null, archived: 0, sha256: null, bytes: 0, ...base };
 
-    const header: Header = { format: 'tally-archive', version: 1, created_at: toIso(o.now), cutoff: toIso(o.cutoff), count, max_seq: bound.maxSeq };
+    const header: Header = {
+      format: 'tally-archive',
+      version: 1,
+      created_at: toIso(o.now),
+      cutoff: toIso(o.cutoff),
+      count,
+      max_seq: bound.maxSeq,
+    };
     const hash = crypto.createHash('sha256');
     const gzip = zlib.createGzip({ level: 6 });
     const fileStream = fs.createWriteStream(tmp);
@@ -118,7 +130,9 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
     let maxAt: number | null = null;
     rdb.sqlite.exec('BEGIN');
     try {
-      const rows = rdb.sqlite.prepare(`SELECT ${COLUMNS} FROM usage_records WHERE ${where} ORDER BY seq`).iterate(bound) as IterableIterator<RawRecord>;
+      const rows = rdb.sqlite
+        .prepare(`SELECT ${COLUMNS} FROM usage_records WHERE ${where} ORDER BY seq`)
+        .iterate(bound) as IterableIterator<RawRecord>;
       for (const r of rows) {
         const line = JSON.stringify(r) + '\n';
         hash.update(line);
@@ -153,7 +167,8 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
 
     const del = w.transaction(() => {
       const changes = w.prepare(`DELETE FROM usage_records WHERE ${where}`).run(bound).changes;
-      if (changes !== count) throw new TallyError('conflict', `expected to delete ${count} records but matched ${changes}; nothing was deleted`);
+      if (changes !== count)
+        throw new TallyError('conflict', `expected to delete ${count} records but matched ${changes}; nothing was deleted`);
       w.prepare(
         `INSERT INTO archive_log (file, sha256, record_count, min_recorded_at, max_recorded_at, cutoff, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ).run(file, sha256, count, minAt, maxAt, o.cutoff, o.now);
@@ -182,7 +197,11 @@ function damaged(file: string, problem: string): TallyError {
 }
 
 /** Reads an archive through and checks its header, count and checksum; `each` sees every record. */
-export async function verifyArchive(file: string, onProgress?: (done: number) => void, each?: (r: RawRecord) => void): Promise<VerifiedArchive> {
+export async function verifyArchive(
+  file: string,
+  onProgress?: (done: number) => void,
+  each?: (r: RawRecord) => void,
+): Promise<VerifiedArchive> {
   if (!fs.existsSync(file)) throw invalid('file', `${file} does not exist`);
   const gunzip = zlib.createGunzip();
   const input = fs.createReadStream(file).pipe(gunzip);

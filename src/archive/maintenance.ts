@@ -47,5 +47,15 @@ export function runMaintenance(sqlite: BetterSqlite3.Database, o: { vacuum?: 'au
     checkpoint(sqlite);
   }
   const after = sqlite.pragma('page_count', { simple: true }) as number;
-  return { checkpoint: cp, optimized: true, pageSize, pagesBefore: pages, freePagesBefore: free, vacuumed: vacuum, reason, bytesBefore: pages * pageSize, bytesAfter: after * pageSize };
+  return {
+    checkpoint: cp,
+    optimized: true,
+    pageSize,
+    pagesBefore: pages,
+    freePagesBefore: free,
+    vacuumed: vacuum,
+    reason,
+    bytesBefore: pages * pageSize,
+    bytesAfter: after * pageSize,
+  };
 }

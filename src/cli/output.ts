@@ -9,7 +9,10 @@ export function formatTable(header: readonly string[], rows: ReadonlyArray<reado
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => cells.length > 0 && cells.every((r) => /^[-$€£]?[\d.,]+[KMB%]?$|^$/.test(r[i] ?? '')));
   const fmt = (r: readonly string[]) =>
-    r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.map(fmt)].join('\n');
 }
 

@@ -66,7 +66,14 @@ interface EventsReply {
 }
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
-const CODE_OF_STATUS: Record<number, ErrorCode> = { 400: 'invalid_input', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'invalid_input', 429: 'queue_full' };
+const CODE_OF_STATUS: Record<number, ErrorCode> = {
+  400: 'invalid_input',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'invalid_input',
+  429: 'queue_full',
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -107,7 +114,10 @@ export function createClient(options: ClientOptions): TallyHttpClient {
 
   function errorFrom(status: number, body: unknown, retryAfterMs: number | undefined): TallyError {
     const error = (body as { error?: Partial<ApiError> } | null)?.error;
-    const code = (typeof error?.code === 'string' ? error.code : undefined) ?? CODE_OF_STATUS[status] ?? (status >= 500 ? 'unavailable' : 'invalid_input');
+    const code =
+      (typeof error?.code === 'string' ? error.code : undefined) ??
+      CODE_OF_STATUS[status] ??
+      (status >= 500 ? 'unavailable' : 'invalid_input');
     const message = typeof error?.message === 'string' ? error.message : `the agent answered HTTP ${status}`;
     return new TallyError(code as ErrorCode, message, { field: error?.field, retryAfterMs });
   }
@@ -141,7 +151,10 @@ export function createClient(options: ClientOptions): TallyHttpClient {
         if (!RETRY_STATUS.has(res.status)) throw error;
       } catch (err) {
         if (err instanceof TallyError) throw err;
-        const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+        const reason =
+          (err as Error).name === 'TimeoutError'
+            ? `no answer within ${timeoutMs} ms`
+            : (((err as Error).cause as Error | undefined)?.message ?? (err as Error).message);
         error = new TallyError('unavailable', `cannot reach the agent at ${base}: ${reason}`, { cause: err });
       }
       if (attempt >= retries) throw error;
@@ -181,7 +194,13 @@ export function createClient(options: ClientOptions): TallyHttpClient {
         if (bad && Number(bad[1]) < batch.length) {
           const index = Number(bad[1]);
           const [record] = batch.splice(index, 1);
-          report(new TallyError('invalid_input', e.message.replace(/^events\[\d+\]/, `record ${(record as { id?: string }).id ?? index}`), { field: e.field, cause: e }), [record!]);
+          report(
+            new TallyError('invalid_input', e.message.replace(/^events\[\d+\]/, `record ${(record as { id?: string }).id ?? index}`), {
+              field: e.field,
+              cause: e,
+            }),
+            [record!],
+          );
           continue;
         }
         report(e, batch); // the whole batch cannot succeed (wrong token, too large)
@@ -217,7 +236,10 @@ export function createClient(options: ClientOptions): TallyHttpClient {
     const n = failures.length;
     failures = [];
     if (n === 1) throw first!;
-    throw new TallyError(first!.code, `${n} batches or records were refused; the first: ${first!.message}`, { field: first!.field, cause: first });
+    throw new TallyError(first!.code, `${n} batches or records were refused; the first: ${first!.message}`, {
+      field: first!.field,
+      cause: first,
+    });
   }
 
   return {
@@ -228,7 +250,9 @@ export function createClient(options: ClientOptions): TallyHttpClient {
     add(input) {
       if (closed) throw new TallyError('unavailable', 'the client is closed');
       if (queue.length >= maxQueue) {
-        throw new TallyError('queue_full', `${queue.length} records are waiting to be sent to the agent; retry shortly`, { retryAfterMs: flushIntervalMs });
+        throw new TallyError('queue_full', `${queue.length} records are waiting to be sent to the agent; retry shortly`, {
+          retryAfterMs: flushIntervalMs,
+        });
       }
       const rec = prepare(input);
       queue.push(rec);

@@ -15,7 +15,8 @@ export interface CollectorDb {
 
 function exactNumber(text: string): number {
   const n = Number(text);
-  if (!Number.isSafeInteger(n) && /^-?\d+$/.test(text)) throw new TallyError('unsupported', `a total of ${text} is beyond exact JS numbers (2^53)`);
+  if (!Number.isSafeInteger(n) && /^-?\d+$/.test(text))
+    throw new TallyError('unsupported', `a total of ${text} is beyond exact JS numbers (2^53)`);
   return n;
 }
 
@@ -38,7 +39,8 @@ export function openCollectorDb(connectionString: string, options: { max?: numbe
   } catch {
     throw new TallyError('invalid_input', '--pg: not a URL (postgres://user@host:port/db)', { field: 'pg' });
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new TallyError('invalid_input', '--pg: must start with postgres://', { field: 'pg' });
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new TallyError('invalid_input', '--pg: must start with postgres://', { field: 'pg' });
   const pool = new (requirePg().Pool)({ connectionString, max: options.max ?? 10, types: types as pg.CustomTypesConfig });
   // An idle client losing its server must not crash the collector: the next query reconnects.
   pool.on('error', () => undefined);
@@ -60,11 +62,16 @@ export async function migrateCollector(pool: pg.Pool, now: number = Date.now()):
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock(7434001)');
-    await client.query('CREATE TABLE IF NOT EXISTS collector_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS collector_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+    );
     const applied = (await client.query<{ id: number; name: string }>('SELECT id, name FROM collector_migrations ORDER BY id')).rows;
     applied.forEach((a, i) => {
       if (COLLECTOR_MIGRATIONS[i]?.id !== a.id) {
-        throw new TallyError('unsupported', `this PostgreSQL database has collector migration ${a.id} (${a.name}), unknown to this Tally: it was set up by a newer collector`);
+        throw new TallyError(
+          'unsupported',
+          `this PostgreSQL database has collector migration ${a.id} (${a.name}), unknown to this Tally: it was set up by a newer collector`,
+        );
       }
     });
     const done: number[] = [];

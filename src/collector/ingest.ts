@@ -35,12 +35,16 @@ function check(r: unknown, i: number): string | null {
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return `records[${i}]: must be an object`;
   const o = r as Record<string, unknown>;
   if (typeof o.id !== 'string' || !ULID.test(o.id)) return `${f('id')}: must be a ULID`;
-  if (!Number.isSafeInteger(o.recordedAt) || (o.recordedAt as number) < 0) return `${f('recordedAt')}: must be whole milliseconds since the epoch`;
-  if (typeof o.customerId !== 'string' || !CUSTOMER_ID.test(o.customerId)) return `${f('customerId')}: must be 1-128 letters, digits and . _ : @ -`;
-  if (o.userId !== null && o.userId !== undefined && (typeof o.userId !== 'string' || !CUSTOMER_ID.test(o.userId))) return `${f('userId')}: must be null or 1-128 letters, digits and . _ : @ -`;
+  if (!Number.isSafeInteger(o.recordedAt) || (o.recordedAt as number) < 0)
+    return `${f('recordedAt')}: must be whole milliseconds since the epoch`;
+  if (typeof o.customerId !== 'string' || !CUSTOMER_ID.test(o.customerId))
+    return `${f('customerId')}: must be 1-128 letters, digits and . _ : @ -`;
+  if (o.userId !== null && o.userId !== undefined && (typeof o.userId !== 'string' || !CUSTOMER_ID.test(o.userId)))
+    return `${f('userId')}: must be null or 1-128 letters, digits and . _ : @ -`;
   if (typeof o.hostId !== 'string' || !CUSTOMER_ID.test(o.hostId)) return `${f('hostId')}: must be 1-128 letters, digits and . _ : @ -`;
   if (typeof o.service !== 'string' || !SERVICE.test(o.service)) return `${f('service')}: must be a service name`;
-  if (typeof o.quantity !== 'number' || !Number.isFinite(o.quantity) || o.quantity < 0) return `${f('quantity')}: must be a finite number ≥ 0`;
+  if (typeof o.quantity !== 'number' || !Number.isFinite(o.quantity) || o.quantity < 0)
+    return `${f('quantity')}: must be a finite number ≥ 0`;
   if (typeof o.unitPrice !== 'string' || !isDecimalString(o.unitPrice)) return `${f('unitPrice')}: must be a decimal string`;
   if (!Number.isSafeInteger(o.costNanos) || (o.costNanos as number) < 0) return `${f('costNanos')}: must be a whole number ≥ 0`;
   if (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata)) return `${f('metadata')}: must be a JSON object`;
@@ -55,14 +59,17 @@ export function readBatch(body: unknown, hostId: string): { count: number; rejec
     throw new TallyError('invalid_input', 'records: must be an array', { field: 'records' });
   }
   const records = (body as { records: unknown[] }).records;
-  if (records.length > MAX_RECORDS_PER_REQUEST) throw new TallyError('invalid_input', `records: at most ${MAX_RECORDS_PER_REQUEST} a request`, { field: 'records' });
+  if (records.length > MAX_RECORDS_PER_REQUEST)
+    throw new TallyError('invalid_input', `records: at most ${MAX_RECORDS_PER_REQUEST} a request`, { field: 'records' });
   const rejected: Rejection[] = [];
   for (let i = 0; i < records.length; i++) {
     const why = check(records[i], i);
     if (why !== null) rejected.push({ index: i, reason: why });
     else if ((records[i] as { hostId: string }).hostId !== hostId) {
       const claimed = (records[i] as { hostId: string }).hostId;
-      throw new TallyError('forbidden', `records[${i}].hostId: "${claimed}" is not the host this token belongs to ("${hostId}")`, { field: `records[${i}].hostId` });
+      throw new TallyError('forbidden', `records[${i}].hostId: "${claimed}" is not the host this token belongs to ("${hostId}")`, {
+        field: `records[${i}].hostId`,
+      });
     }
   }
   return { count: records.length, rejected };
@@ -117,13 +124,23 @@ export async function storeBatch(db: Kysely<CollectorDatabase>, text: string, sk
 const RETRYABLE_PG = new Set(['40P01', '40001']); // deadlock, serialization failure
 
 /** Validates and stores one request's records; retries a deadlock against another agent's batch. */
-export async function ingest(db: Kysely<CollectorDatabase>, body: { text: string; value: unknown }, hostId: string, now: number): Promise<NativeReply> {
+export async function ingest(
+  db: Kysely<CollectorDatabase>,
+  body: { text: string; value: unknown },
+  hostId: string,
+  now: number,
+): Promise<NativeReply> {
   const { count, rejected } = readBatch(body.value, hostId);
   const good = count - rejected.length;
   if (good === 0) return { inserted: 0, duplicates: 0, rejected };
   for (let attempt = 0; ; attempt++) {
     try {
-      const inserted = await storeBatch(db, body.text, rejected.map((r) => r.index), now);
+      const inserted = await storeBatch(
+        db,
+        body.text,
+        rejected.map((r) => r.index),
+        now,
+      );
       return { inserted, duplicates: good - inserted, rejected };
     } catch (err) {
       if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;

@@ -2,7 +2,14 @@
 // records to OpenMeter / Lago / Stripe carries the whole organisation's, with the collector's
 // own seq as the cursor.
 import { sql, type Kysely } from 'kysely';
-import { rowToTargetState, type NewRejection, type Outbox, type RejectedRecord, type StatePatch, type TargetState } from '../core/sync/outbox';
+import {
+  rowToTargetState,
+  type NewRejection,
+  type Outbox,
+  type RejectedRecord,
+  type StatePatch,
+  type TargetState,
+} from '../core/sync/outbox';
 import type { SyncRecord } from '../core/sync/types';
 import type { CollectorDatabase } from './schema';
 
@@ -44,11 +51,31 @@ export class PgOutbox implements Outbox {
 
   async records(seqs: readonly number[]): Promise<SyncRecord[]> {
     if (seqs.length === 0) return [];
-    return this.db.selectFrom('usage_records').select(COLUMNS).where('seq', 'in', [...seqs]).orderBy('seq').execute();
+    return this.db
+      .selectFrom('usage_records')
+      .select(COLUMNS)
+      .where('seq', 'in', [...seqs])
+      .orderBy('seq')
+      .execute();
   }
 
   private async applyPatch(db: Kysely<CollectorDatabase>, target: string, patch: StatePatch, now: number): Promise<void> {
-    await db.insertInto('sync_state').values({ target, acked_seq: 0, updated_at: now, attempts: 0, stopped: null, unknown_since: null, unknown_to_seq: null, last_success: null, last_error: null, next_attempt: null }).onConflict((oc) => oc.column('target').doNothing()).execute();
+    await db
+      .insertInto('sync_state')
+      .values({
+        target,
+        acked_seq: 0,
+        updated_at: now,
+        attempts: 0,
+        stopped: null,
+        unknown_since: null,
+        unknown_to_seq: null,
+        last_success: null,
+        last_error: null,
+        next_attempt: null,
+      })
+      .onConflict((oc) => oc.column('target').doNothing())
+      .execute();
     const set: Record<string, unknown> = { updated_at: now };
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) set[PATCH[k as keyof StatePatch]] = v;
     await db.updateTable('sync_state').set(set).where('target', '=', target).execute();
@@ -64,7 +91,11 @@ export class PgOutbox implements Outbox {
           .execute();
       }
       await this.applyPatch(trx, target, patch, now);
-      await trx.updateTable('sync_state').set({ acked_seq: sql`greatest(acked_seq, ${toSeq}::int8)` }).where('target', '=', target).execute();
+      await trx
+        .updateTable('sync_state')
+        .set({ acked_seq: sql`greatest(acked_seq, ${toSeq}::int8)` })
+        .where('target', '=', target)
+        .execute();
     });
   }
 
@@ -88,13 +119,22 @@ export class PgOutbox implements Outbox {
   }
 
   async rejectedCount(target: string): Promise<number> {
-    const r = await this.db.selectFrom('sync_rejections').select(sql<number>`count(*)`.as('n')).where('target', '=', target).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('sync_rejections')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('target', '=', target)
+      .executeTakeFirstOrThrow();
     return r.n;
   }
 
   async settleRejections(target: string, delivered: readonly number[], still: readonly NewRejection[], now: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      if (delivered.length) await trx.deleteFrom('sync_rejections').where('target', '=', target).where('seq', 'in', [...delivered]).execute();
+      if (delivered.length)
+        await trx
+          .deleteFrom('sync_rejections')
+          .where('target', '=', target)
+          .where('seq', 'in', [...delivered])
+          .execute();
       for (const r of still) {
         await trx
           .insertInto('sync_rejections')

@@ -19,12 +19,24 @@ export function asCoreDb(db: Kysely<CollectorDatabase>): Kysely<Database> {
 function definitionFor(name: string): ServiceDefinition {
   const known = SERVICE_TEMPLATES.flatMap((t) => t.services).find((s) => s.name === name);
   if (known) return known;
-  return { name, displayName: name, baseUnit: 'units', displayUnit: 'units', displayFactor: 1, integerOnly: false, requiredFields: [], breakdownKeys: [], builtin: false };
+  return {
+    name,
+    displayName: name,
+    baseUnit: 'units',
+    displayUnit: 'units',
+    displayFactor: 1,
+    integerOnly: false,
+    requiredFields: [],
+    breakdownKeys: [],
+    builtin: false,
+  };
 }
 
 async function ensureSeenServices(db: Kysely<CollectorDatabase>, now: number): Promise<void> {
   const missing = await sql<{ service: string }>`
-    SELECT DISTINCT r.service FROM rollups r WHERE r.period = 'month' AND NOT EXISTS (SELECT 1 FROM services s WHERE s.name = r.service)`.execute(db);
+    SELECT DISTINCT r.service FROM rollups r WHERE r.period = 'month' AND NOT EXISTS (SELECT 1 FROM services s WHERE s.name = r.service)`.execute(
+    db,
+  );
   for (const { service } of missing.rows) {
     const d = definitionFor(service);
     await db

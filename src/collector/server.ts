@@ -43,7 +43,11 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
   const log = o.log ?? (() => undefined);
   const { default: Fastify } = await import('fastify'); // loaded only when a collector serves
   const https = o.tls ? { cert: fs.readFileSync(o.tls.certFile), key: fs.readFileSync(o.tls.keyFile) } : null;
-  const app = (https ? Fastify({ https, bodyLimit: o.bodyLimitBytes ?? 64 * 1024 * 1024 }) : Fastify({ bodyLimit: o.bodyLimitBytes ?? 64 * 1024 * 1024 })) as FastifyInstance;
+  const app = (
+    https
+      ? Fastify({ https, bodyLimit: o.bodyLimitBytes ?? 64 * 1024 * 1024 })
+      : Fastify({ bodyLimit: o.bodyLimitBytes ?? 64 * 1024 * 1024 })
+  ) as FastifyInstance;
   const rate = o.rate ?? { perSecond: 50, burst: 100 };
   const buckets = new TokenBuckets(rate.perSecond, rate.burst, now);
 
@@ -81,20 +85,24 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
       onRequest: async (req) => {
         const auth = req.headers.authorization;
         const m = typeof auth === 'string' ? /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/.exec(auth) : null;
-        if (!m) throw new TallyError('unauthorized', 'Authorization: Bearer <agent token> is required (`tally collector token issue <host-id>`)');
+        if (!m)
+          throw new TallyError('unauthorized', 'Authorization: Bearer <agent token> is required (`tally collector token issue <host-id>`)');
         const who = await verifyToken(o.db, m[1]!);
         if (!who.ok) throw new TallyError('unauthorized', `${who.reason}: ask the collector's admin for a new one`);
         const wait = buckets.take(who.id);
-        if (wait > 0) throw new TallyError('queue_full', `rate limit for ${who.hostId}: retry in ${Math.ceil(wait / 1000)} s`, { retryAfterMs: wait });
+        if (wait > 0)
+          throw new TallyError('queue_full', `rate limit for ${who.hostId}: retry in ${Math.ceil(wait / 1000)} s`, { retryAfterMs: wait });
         callers.set(req, { id: who.id, hostId: who.hostId });
       },
     },
     async (req) => {
       const who = callers.get(req)!;
       const body = req.body as { text: string; value: unknown } | undefined;
-      if (!body || typeof body.text !== 'string') throw new TallyError('invalid_input', 'send the records as application/json', { field: 'body' });
+      if (!body || typeof body.text !== 'string')
+        throw new TallyError('invalid_input', 'send the records as application/json', { field: 'body' });
       const reply = await ingest(o.db, body, who.hostId, now());
-      if (reply.rejected.length) log({ level: 'warn', msg: 'records refused', host: who.hostId, count: reply.rejected.length, first: reply.rejected[0]!.reason });
+      if (reply.rejected.length)
+        log({ level: 'warn', msg: 'records refused', host: who.hostId, count: reply.rejected.length, first: reply.rejected[0]!.reason });
       return reply;
     },
   );

@@ -23,10 +23,13 @@ export interface TokenInfo {
 }
 
 export async function issueToken(db: Kysely<CollectorDatabase>, hostId: string, now: number): Promise<IssuedToken> {
-  if (!CUSTOMER_ID.test(hostId)) throw invalid('host-id', 'must be 1-128 letters, digits and . _ : @ - (the agent\'s hostId)');
+  if (!CUSTOMER_ID.test(hostId)) throw invalid('host-id', "must be 1-128 letters, digits and . _ : @ - (the agent's hostId)");
   const id = `tok_${randomBytes(6).toString('hex')}`;
   const token = `tly_${id.slice(4)}_${randomBytes(24).toString('base64url')}`;
-  await db.insertInto('agent_tokens').values({ id, host_id: hostId, token_hash: hashToken(token), created_at: now, revoked_at: null }).execute();
+  await db
+    .insertInto('agent_tokens')
+    .values({ id, host_id: hostId, token_hash: hashToken(token), created_at: now, revoked_at: null })
+    .execute();
   return { id, hostId, token };
 }
 
@@ -44,7 +47,12 @@ export async function revokeTokens(db: Kysely<CollectorDatabase>, idOrHost: stri
 }
 
 export async function listTokens(db: Kysely<CollectorDatabase>): Promise<TokenInfo[]> {
-  const rows = await db.selectFrom('agent_tokens').select(['id', 'host_id', 'created_at', 'revoked_at']).orderBy('host_id').orderBy('created_at').execute();
+  const rows = await db
+    .selectFrom('agent_tokens')
+    .select(['id', 'host_id', 'created_at', 'revoked_at'])
+    .orderBy('host_id')
+    .orderBy('created_at')
+    .execute();
   return rows.map((r) => ({
     id: r.id,
     hostId: r.host_id,
@@ -56,7 +64,11 @@ export async function listTokens(db: Kysely<CollectorDatabase>): Promise<TokenIn
 export type Verified = { ok: true; id: string; hostId: string } | { ok: false; reason: string };
 
 export async function verifyToken(db: Kysely<CollectorDatabase>, token: string): Promise<Verified> {
-  const row = await db.selectFrom('agent_tokens').select(['id', 'host_id', 'revoked_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
+  const row = await db
+    .selectFrom('agent_tokens')
+    .select(['id', 'host_id', 'revoked_at'])
+    .where('token_hash', '=', hashToken(token))
+    .executeTakeFirst();
   if (!row) return { ok: false, reason: 'unknown token' };
   if (row.revoked_at !== null) return { ok: false, reason: `token ${row.id} was revoked` };
   return { ok: true, id: row.id, hostId: row.host_id };

@@ -46,14 +46,18 @@ export function bandwidthStep(
     values.set(`${i.name}/rx`, i.rxBytes);
     values.set(`${i.name}/tx`, i.txBytes);
   }
-  const step = stepCounters(previous, { bootId: reading.bootId, monoMs: reading.monoMs, wallMs: reading.wallMs, values }, {
-    maxRatePerSecond: () => s.maxRateBytesPerSecond,
-    mayWrap32: true,
-    // An interface that went away (unplugged, VPN down) keeps its last reading: when it comes
-    // back with higher counters the difference is counted, with lower ones it counts from zero.
-    keepMissing: () => true,
-    newlyWatched: () => filterChanged,
-  });
+  const step = stepCounters(
+    previous,
+    { bootId: reading.bootId, monoMs: reading.monoMs, wallMs: reading.wallMs, values },
+    {
+      maxRatePerSecond: () => s.maxRateBytesPerSecond,
+      mayWrap32: true,
+      // An interface that went away (unplugged, VPN down) keeps its last reading: when it comes
+      // back with higher counters the difference is counted, with lower ones it counts from zero.
+      keepMissing: () => true,
+      newlyWatched: () => filterChanged,
+    },
+  );
   const records: RecordInput[] = [];
   for (const [key, bytes] of step.deltas) {
     const slash = key.lastIndexOf('/');
@@ -63,17 +67,27 @@ export function bandwidthStep(
   }
   const notes: CollectorNote[] = [];
   let discarded = 0;
-  if (step.rebooted) notes.push({ level: 'info', msg: 'bandwidth: new boot: counters restarted at zero', fields: { bootId: reading.bootId } });
+  if (step.rebooted)
+    notes.push({ level: 'info', msg: 'bandwidth: new boot: counters restarted at zero', fields: { bootId: reading.bootId } });
   for (const n of step.notes) {
     if (n.kind === 'implausible') {
       discarded++;
       notes.push({
         level: 'warn',
         msg: 'bandwidth: delta above the plausible maximum rate discarded',
-        fields: { counter: n.key, discardedBytes: n.discarded, elapsedSeconds: step.elapsedSeconds, maxRateBytesPerSecond: s.maxRateBytesPerSecond },
+        fields: {
+          counter: n.key,
+          discardedBytes: n.discarded,
+          elapsedSeconds: step.elapsedSeconds,
+          maxRateBytesPerSecond: s.maxRateBytesPerSecond,
+        },
       });
     } else if (n.kind !== 'reboot') {
-      notes.push({ level: 'info', msg: `bandwidth: counter ${n.kind}`, fields: { counter: n.key, previous: n.previous, value: n.value, bytes: n.delta } });
+      notes.push({
+        level: 'info',
+        msg: `bandwidth: counter ${n.kind}`,
+        fields: { counter: n.key, previous: n.previous, value: n.value, bytes: n.delta },
+      });
     }
   }
   return { records, state: { counters: step.state, filter }, notes, discarded };
@@ -88,7 +102,10 @@ async function readInterfaces(paths: HostPaths): Promise<InterfaceCounters[]> {
   const si = await import('systeminformation');
   const stats = await si.networkStats('*');
   return stats
-    .filter((x) => typeof x.iface === 'string' && Number.isFinite(x.rx_bytes) && Number.isFinite(x.tx_bytes) && x.rx_bytes >= 0 && x.tx_bytes >= 0)
+    .filter(
+      (x) =>
+        typeof x.iface === 'string' && Number.isFinite(x.rx_bytes) && Number.isFinite(x.tx_bytes) && x.rx_bytes >= 0 && x.tx_bytes >= 0,
+    )
     .map((x) => ({ name: x.iface, rxBytes: x.rx_bytes, txBytes: x.tx_bytes }));
 }
 
@@ -101,7 +118,12 @@ export function createBandwidthCollector(s: BandwidthSettings, deps: { paths?: H
     async collect(previous) {
       const [boot, interfaces] = await Promise.all([bootId(paths), readInterfaces(paths)]);
       const reading = { bootId: boot, monoMs: clocks.monoMs(), wallMs: clocks.wallMs(), interfaces };
-      return bandwidthStep(asCounterState(previous.counters), reading, s, typeof previous.filter === 'string' ? previous.filter : undefined);
+      return bandwidthStep(
+        asCounterState(previous.counters),
+        reading,
+        s,
+        typeof previous.filter === 'string' ? previous.filter : undefined,
+      );
     },
   };
 }

@@ -56,7 +56,11 @@ export function processLabel(t: ProcessTarget): string {
 /** Pure: previous state + a reading → records and the next state. */
 /** The targets the config watches; kept with the readings (see counters.ts rule 5). */
 export function watchedTargets(s: ComputeSettings): string[] {
-  return [...(s.host ? ['host'] : []), ...s.cgroups.map((c) => `cgroup:${c.path}`), ...s.processes.map((p) => `process:${processLabel(p)}`)].sort();
+  return [
+    ...(s.host ? ['host'] : []),
+    ...s.cgroups.map((c) => `cgroup:${c.path}`),
+    ...s.processes.map((p) => `process:${processLabel(p)}`),
+  ].sort();
 }
 
 function targetOf(key: string): string {
@@ -64,17 +68,26 @@ function targetOf(key: string): string {
   return key.slice(0, key.lastIndexOf(':', key.lastIndexOf(':') - 1));
 }
 
-export function computeStep(previous: CounterState | undefined, reading: ComputeReading, s: ComputeSettings, previousTargets?: readonly string[]): CollectResult {
+export function computeStep(
+  previous: CounterState | undefined,
+  reading: ComputeReading,
+  s: ComputeSettings,
+  previousTargets?: readonly string[],
+): CollectResult {
   const targets = watchedTargets(s);
   // A delta above every CPU busy for the whole interval (plus 5 %) is not real.
   const maxRate = reading.cpus * 1e6 * 1.05;
-  const step = stepCounters(previous, { bootId: reading.bootId, monoMs: reading.monoMs, wallMs: reading.wallMs, values: reading.values }, {
-    maxRatePerSecond: () => maxRate,
-    mayWrap32: false,
-    // A cgroup may be re-created (a restarted container); a process never comes back.
-    keepMissing: (key) => !key.startsWith('process:'),
-    newlyWatched: (key) => previousTargets !== undefined && !previousTargets.includes(targetOf(key)),
-  });
+  const step = stepCounters(
+    previous,
+    { bootId: reading.bootId, monoMs: reading.monoMs, wallMs: reading.wallMs, values: reading.values },
+    {
+      maxRatePerSecond: () => maxRate,
+      mayWrap32: false,
+      // A cgroup may be re-created (a restarted container); a process never comes back.
+      keepMissing: (key) => !key.startsWith('process:'),
+      newlyWatched: (key) => previousTargets !== undefined && !previousTargets.includes(targetOf(key)),
+    },
+  );
   const perTarget = new Map<string, { usec: number; metadata: Record<string, unknown>; customerId: string | undefined }>();
   const add = (target: string, usec: number, metadata: Record<string, unknown>, customerId: string | undefined) => {
     const t = perTarget.get(target);
@@ -94,17 +107,29 @@ export function computeStep(previous: CounterState | undefined, reading: Compute
   }
   const records: RecordInput[] = [];
   for (const t of perTarget.values()) {
-    records.push({ ...build.compute(t.usec / 1e6, { metadata: t.metadata, customerId: t.customerId, recordedAt: reading.wallMs }), source: SOURCE });
+    records.push({
+      ...build.compute(t.usec / 1e6, { metadata: t.metadata, customerId: t.customerId, recordedAt: reading.wallMs }),
+      source: SOURCE,
+    });
   }
   const notes: CollectorNote[] = [...reading.notes];
   let discarded = 0;
-  if (step.rebooted) notes.push({ level: 'info', msg: 'compute: new boot: CPU counters restarted at zero', fields: { bootId: reading.bootId } });
+  if (step.rebooted)
+    notes.push({ level: 'info', msg: 'compute: new boot: CPU counters restarted at zero', fields: { bootId: reading.bootId } });
   for (const n of step.notes) {
     if (n.kind === 'implausible') {
       discarded++;
-      notes.push({ level: 'warn', msg: 'compute: delta above every CPU busy for the interval discarded', fields: { counter: n.key, discardedCpuSeconds: (n.discarded ?? 0) / 1e6, elapsedSeconds: step.elapsedSeconds } });
+      notes.push({
+        level: 'warn',
+        msg: 'compute: delta above every CPU busy for the interval discarded',
+        fields: { counter: n.key, discardedCpuSeconds: (n.discarded ?? 0) / 1e6, elapsedSeconds: step.elapsedSeconds },
+      });
     } else if (n.kind === 'reset') {
-      notes.push({ level: 'info', msg: 'compute: counter went down: counted from zero', fields: { counter: n.key, previous: n.previous, value: n.value } });
+      notes.push({
+        level: 'info',
+        msg: 'compute: counter went down: counted from zero',
+        fields: { counter: n.key, previous: n.previous, value: n.value },
+      });
     }
   }
   return { records, state: { counters: step.state, targets }, notes, discarded };
@@ -131,7 +156,11 @@ async function readProcesses(s: ComputeSettings, paths: HostPaths, values: Map<s
         const p = parsePidStat(await readText(`${paths.proc}/${t.pid}/stat`), `${paths.proc}/${t.pid}/stat`);
         values.set(`process:${processLabel(t)}:${p.pid}:${p.startTicks}`, p.cpuTicks * USEC_PER_TICK);
       } catch (err) {
-        notes.push({ level: 'info', msg: 'compute: configured process not running', fields: { pid: t.pid, error: (err as Error).message } });
+        notes.push({
+          level: 'info',
+          msg: 'compute: configured process not running',
+          fields: { pid: t.pid, error: (err as Error).message },
+        });
       }
     }
   }
@@ -158,7 +187,11 @@ export async function readCompute(s: ComputeSettings, paths: HostPaths, clocks: 
   const hasProc = process.platform === 'linux' || paths !== defaultHostPaths;
   if (!hasProc) {
     const cpus = os.cpus();
-    if (s.host) values.set('host', cpus.reduce((n, c) => n + (c.times.user + c.times.nice + c.times.sys + c.times.irq) * 1000, 0));
+    if (s.host)
+      values.set(
+        'host',
+        cpus.reduce((n, c) => n + (c.times.user + c.times.nice + c.times.sys + c.times.irq) * 1000, 0),
+      );
     return { bootId: await bootId(paths), monoMs: clocks.monoMs(), wallMs: clocks.wallMs(), cpus: Math.max(1, cpus.length), values, notes };
   }
   const statFile = `${paths.proc}/stat`;
@@ -171,7 +204,11 @@ export async function readCompute(s: ComputeSettings, paths: HostPaths, clocks: 
       try {
         values.set(`cgroup:${c.path}`, parseCgroupCpuStat(await readText(file), file));
       } catch (err) {
-        notes.push({ level: 'info', msg: 'compute: cgroup not readable (not running?)', fields: { cgroup: c.path, error: (err as Error).message } });
+        notes.push({
+          level: 'info',
+          msg: 'compute: cgroup not readable (not running?)',
+          fields: { cgroup: c.path, error: (err as Error).message },
+        });
       }
     }
   }

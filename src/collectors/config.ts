@@ -9,7 +9,10 @@ import { CUSTOMER_ID } from '../core/services';
 const Schedule = z.string().refine((s) => validCron(s), 'must be a cron expression (5 fields, or 6 with seconds), e.g. "* * * * *"');
 const Pattern = z.string().regex(/^[^\s/]{1,64}$/, 'must be an interface name pattern (* and ? allowed), e.g. "docker*"');
 // A service runs with / as its working directory: a relative path would mean something else there.
-const AbsolutePath = z.string().min(1).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
+const AbsolutePath = z
+  .string()
+  .min(1)
+  .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
 const Customer = z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)');
 
 export const CollectorsSchema = z.strictObject({
@@ -21,7 +24,11 @@ export const CollectorsSchema = z.strictObject({
     /** Mount points (or any path on them) whose used bytes are recorded (statfs). */
     volumes: z.array(AbsolutePath).max(256),
     /** A longer interval between two samples is a gap and is not billed; null: 3 × the schedule's interval. */
-    maxGapSeconds: z.number().min(1).max(366 * 86_400).nullable(),
+    maxGapSeconds: z
+      .number()
+      .min(1)
+      .max(366 * 86_400)
+      .nullable(),
     /** Filesystem calls in flight while walking a tree. */
     concurrency: z.number().int().min(1).max(256),
   }),

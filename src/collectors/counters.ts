@@ -138,7 +138,14 @@ export function stepCounters(prev: CounterState | undefined, now: CounterReading
     });
     if (d.delta > 0) deltas.set(key, d.delta);
     if (d.kind !== 'delta' && d.kind !== 'baseline') {
-      notes.push({ key, kind: d.kind, delta: d.delta, value, ...(before === undefined ? {} : { previous: before }), ...(d.discarded === undefined ? {} : { discarded: d.discarded }) });
+      notes.push({
+        key,
+        kind: d.kind,
+        delta: d.delta,
+        value,
+        ...(before === undefined ? {} : { previous: before }),
+        ...(d.discarded === undefined ? {} : { discarded: d.discarded }),
+      });
     }
     values[key] = { value, seenAt: now.wallMs };
   }
@@ -162,7 +169,8 @@ export function asCounterState(value: unknown): CounterState | undefined {
   const values: Record<string, { value: number; seenAt: number }> = {};
   for (const [k, e] of Object.entries(v.values as Record<string, unknown>)) {
     const entry = e as { value?: unknown; seenAt?: unknown } | null;
-    if (entry && typeof entry.value === 'number' && entry.value >= 0 && typeof entry.seenAt === 'number') values[k] = { value: entry.value, seenAt: entry.seenAt };
+    if (entry && typeof entry.value === 'number' && entry.value >= 0 && typeof entry.seenAt === 'number')
+      values[k] = { value: entry.value, seenAt: entry.seenAt };
   }
   return { bootId: v.bootId, monoMs: v.monoMs, wallMs: v.wallMs, values };
 }

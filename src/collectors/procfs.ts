@@ -34,7 +34,10 @@ export function parseNetDev(text: string, file = '/proc/net/dev'): InterfaceCoun
     if (colon < 0) throw bad(file, `line ${i + 1}: no "interface:" prefix`);
     const name = line.slice(0, colon).trim();
     if (!/^[^\s/]{1,64}$/.test(name)) throw bad(file, `line ${i + 1}: "${name.slice(0, 40)}" is not an interface name`);
-    const fields = line.slice(colon + 1).trim().split(/\s+/);
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
     if (fields.length < 16) throw bad(file, `line ${i + 1} (${name}): expected 16 counters, found ${fields.length}`);
     out.push({ name, rxBytes: counter(file, fields[0]!, `${name} rx bytes`), txBytes: counter(file, fields[8]!, `${name} tx bytes`) });
   }
@@ -98,7 +101,10 @@ export function parsePidStat(text: string, file = '/proc/PID/stat'): ProcessTime
   const pid = counter(file, pidText, 'pid');
   const comm = text.slice(open + 1, close);
   // Fields after comm: 3 state, 4 ppid, … 14 utime, 15 stime, … 22 starttime (1-based, man 5 proc).
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   if (rest.length < 20) throw bad(file, `expected at least 22 fields, found ${rest.length + 2}`);
   const utime = counter(file, rest[11]!, 'utime');
   const stime = counter(file, rest[12]!, 'stime');

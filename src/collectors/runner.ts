@@ -43,7 +43,9 @@ export interface RunnerDeps {
 export type RunOutcome = { ok: true; records: number } | { ok: false; error: string } | { ok: false; skipped: true };
 
 function pendingOf(value: unknown): RecordInput[] {
-  return Array.isArray(value) ? (value.filter((r) => typeof r === 'object' && r !== null && typeof (r as RecordInput).id === 'string') as RecordInput[]) : [];
+  return Array.isArray(value)
+    ? (value.filter((r) => typeof r === 'object' && r !== null && typeof (r as RecordInput).id === 'string') as RecordInput[])
+    : [];
 }
 
 export class CollectorRunner {
@@ -97,7 +99,11 @@ export class CollectorRunner {
       const e = toTallyError(err);
       // A record the writer refuses will never be accepted: drop it loudly instead of retrying forever.
       if (e.code === 'invalid_input') {
-        this.deps.log.error('collector records refused by the writer and dropped', { collector: this.collector.name, error: e.message, records: records.length });
+        this.deps.log.error('collector records refused by the writer and dropped', {
+          collector: this.collector.name,
+          error: e.message,
+          records: records.length,
+        });
         return 'rejected';
       }
       throw e;

@@ -6,7 +6,9 @@ export class CollectorStateRepo {
   private readonly select: BetterSqlite3.Statement;
   private readonly clear: BetterSqlite3.Statement;
   private readonly upsert: BetterSqlite3.Statement;
-  private readonly replaceTx: BetterSqlite3.Transaction<(collector: string, entries: Readonly<Record<string, unknown>>, now: number) => void>;
+  private readonly replaceTx: BetterSqlite3.Transaction<
+    (collector: string, entries: Readonly<Record<string, unknown>>, now: number) => void
+  >;
 
   constructor(sqlite: BetterSqlite3.Database) {
     this.select = sqlite.prepare('SELECT key, value FROM collector_state WHERE collector = ?');

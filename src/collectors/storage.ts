@@ -47,7 +47,10 @@ const JUMP_TOLERANCE_MS = 5_000;
 export function storageInterval(previous: ClockMark | undefined, now: ClockMark, maxGapSeconds: number): Interval {
   if (previous === undefined) return { seconds: 0, notes: [] };
   if (previous.bootId !== now.bootId || now.monoMs < previous.monoMs) {
-    return { seconds: 0, notes: [{ level: 'info', msg: 'storage: new boot: the time since the last sample is not billed', fields: { bootId: now.bootId } }] };
+    return {
+      seconds: 0,
+      notes: [{ level: 'info', msg: 'storage: new boot: the time since the last sample is not billed', fields: { bootId: now.bootId } }],
+    };
   }
   const mono = now.monoMs - previous.monoMs;
   const wall = now.wallMs - previous.wallMs;
@@ -56,7 +59,11 @@ export function storageInterval(previous: ClockMark | undefined, now: ClockMark,
     notes.push({
       level: 'warn',
       msg: 'storage: gap since the last sample is far longer than the schedule: not billed',
-      fields: { gapSeconds: mono / 1000, maxGapSeconds, hint: 'running `tally agent --once` from cron? set collectors.storage.schedule to that cron schedule' },
+      fields: {
+        gapSeconds: mono / 1000,
+        maxGapSeconds,
+        hint: 'running `tally agent --once` from cron? set collectors.storage.schedule to that cron schedule',
+      },
     });
     return { seconds: 0, notes };
   }
@@ -114,13 +121,21 @@ export function createStorageCollector(s: StorageSettings, deps: StorageDeps = {
             const r = await measureTree(abs, { fs: deps.fs, concurrency: s.concurrency, signal });
             unreadable += r.unreadable;
             if (r.unreadable > 0) {
-              notes.push({ level: 'warn', msg: 'storage: entries could not be read and are not counted', fields: { path: abs, unreadable: r.unreadable, examples: r.unreadableSamples } });
+              notes.push({
+                level: 'warn',
+                msg: 'storage: entries could not be read and are not counted',
+                fields: { path: abs, unreadable: r.unreadable, examples: r.unreadableSamples },
+              });
             }
             records.push({ ...build.storage(r.bytes, hours, { metadata: { path: abs }, recordedAt: now.wallMs }), source: SOURCE });
           } catch (err) {
             if (signal?.aborted) throw err;
             unreadable++;
-            notes.push({ level: 'warn', msg: 'storage: configured path cannot be measured', fields: { path: abs, error: (err as Error).message } });
+            notes.push({
+              level: 'warn',
+              msg: 'storage: configured path cannot be measured',
+              fields: { path: abs, error: (err as Error).message },
+            });
           }
         }
         if (s.volumes.length > 0) {
@@ -130,9 +145,16 @@ export function createStorageCollector(s: StorageSettings, deps: StorageDeps = {
             try {
               const st = await fsp.statfs(abs);
               const used = (st.blocks - st.bfree) * st.bsize;
-              records.push({ ...build.storage(used, hours, { metadata: { volume: mountPointOf(abs, mounts), path: abs }, recordedAt: now.wallMs }), source: SOURCE });
+              records.push({
+                ...build.storage(used, hours, { metadata: { volume: mountPointOf(abs, mounts), path: abs }, recordedAt: now.wallMs }),
+                source: SOURCE,
+              });
             } catch (err) {
-              notes.push({ level: 'warn', msg: 'storage: volume cannot be measured', fields: { volume: abs, error: (err as Error).message } });
+              notes.push({
+                level: 'warn',
+                msg: 'storage: volume cannot be measured',
+                fields: { volume: abs, error: (err as Error).message },
+              });
             }
           }
         }

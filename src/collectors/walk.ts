@@ -79,21 +79,27 @@ export async function measureTree(root: string, o: WalkOptions = {}): Promise<Wa
         // Stat files first: it keeps the queue of names short on wide directories.
         if (files.length > 0) {
           const p = files.pop()!;
-          wfs.lstat(p).then(
-            (st) => {
-              count(st);
-              if (st.isDirectory()) dirs.push(p);
-            },
-            (err) => fail(p, err),
-          ).finally(done);
+          wfs
+            .lstat(p)
+            .then(
+              (st) => {
+                count(st);
+                if (st.isDirectory()) dirs.push(p);
+              },
+              (err) => fail(p, err),
+            )
+            .finally(done);
         } else {
           const d = dirs.pop()!;
-          wfs.readdir(d).then(
-            (names) => {
-              for (const n of names) files.push(path.join(d, n));
-            },
-            (err) => fail(d, err),
-          ).finally(done);
+          wfs
+            .readdir(d)
+            .then(
+              (names) => {
+                for (const n of names) files.push(path.join(d, n));
+              },
+              (err) => fail(d, err),
+            )
+            .finally(done);
         }
       }
       if (inFlight === 0 && (failure !== null || (files.length === 0 && dirs.length === 0))) resolve();

@@ -27,7 +27,11 @@ export const ConfigSchema = z.strictObject({
     port: z.number().int().min(0).max(65535),
     /** Listening on anything but loopback must be asked for explicitly. */
     allowNonLoopback: z.boolean(),
-    bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024),
   }),
   alerts: z.strictObject({
     warning: z.number().min(1).max(1000),
@@ -46,7 +50,11 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     db: defaultDbPath(env),
     customerId: 'default',
-    hostId: os.hostname().replace(/[^A-Za-z0-9._:@-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'localhost',
+    hostId:
+      os
+        .hostname()
+        .replace(/[^A-Za-z0-9._:@-]/g, '-')
+        .replace(/^[^A-Za-z0-9]+/, '') || 'localhost',
     currency: 'USD',
     writer: { batchSize: 100, batchTimeoutSeconds: 5, maxQueue: 100_000, durability: 'normal' },
     http: { host: '127.0.0.1', port: 7878, allowNonLoopback: false, bodyLimitBytes: 5 * 1024 * 1024 },
@@ -92,7 +100,14 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
 
 function merge<T>(base: T, over: unknown): T {
   if (over === undefined) return base;
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) {
+  if (
+    typeof base !== 'object' ||
+    base === null ||
+    Array.isArray(base) ||
+    typeof over !== 'object' ||
+    over === null ||
+    Array.isArray(over)
+  ) {
     return over as T;
   }
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };

@@ -35,8 +35,18 @@ const ENDPOINTS = [
   ['/search', 'GET', 0.2],
   ['/auth/login', 'POST', 0.1],
 ] as const;
-const QUERY_TYPES = [['SELECT', 0.7], ['INSERT', 0.15], ['UPDATE', 0.1], ['DELETE', 0.05]] as const;
-const FUNCTIONS = [['sendEmail', 128, 0.4], ['resizeImage', 512, 0.3], ['generateReport', 1024, 0.1], ['webhook', 128, 0.2]] as const;
+const QUERY_TYPES = [
+  ['SELECT', 0.7],
+  ['INSERT', 0.15],
+  ['UPDATE', 0.1],
+  ['DELETE', 0.05],
+] as const;
+const FUNCTIONS = [
+  ['sendEmail', 128, 0.4],
+  ['resizeImage', 512, 0.3],
+  ['generateReport', 1024, 0.1],
+  ['webhook', 128, 0.2],
+] as const;
 
 function pick<T extends readonly unknown[]>(items: readonly T[], r: number, weightIndex: number): T {
   let acc = 0;
@@ -92,16 +102,26 @@ export function* demoRecords(o: DemoOptions): Generator<RecordInput> {
       ...opts(0.999),
       metadata: { path: '/var/lib/app', volume: 'data' },
     });
-    yield build.storage(Math.round((8 + 4 * (h / hours)) * GIB), 1, { ...opts(0.999), metadata: { path: '/var/backups', volume: 'backup' } });
+    yield build.storage(Math.round((8 + 4 * (h / hours)) * GIB), 1, {
+      ...opts(0.999),
+      metadata: { path: '/var/backups', volume: 'backup' },
+    });
     // Bandwidth: per interface and direction, following the API load.
-    for (const [iface, share] of [['eth0', 0.85], ['wlan0', 0.15]] as const) {
+    for (const [iface, share] of [
+      ['eth0', 0.85],
+      ['wlan0', 0.15],
+    ] as const) {
       const egress = Math.round(load * spike * share * 180 * 1024 * 1024 * (0.8 + 0.4 * rand()));
       const ingress = Math.round(egress * (0.25 + 0.1 * rand()));
       yield build.bandwidth(egress, 'egress', { ...opts(0.999), metadata: { interface: iface } });
       yield build.bandwidth(ingress, 'ingress', { ...opts(0.999), metadata: { interface: iface } });
     }
     // Compute: CPU-seconds per instance per hour.
-    for (const [instance, cores] of [['web-1', 2], ['web-2', 2], ['worker-1', 4]] as const) {
+    for (const [instance, cores] of [
+      ['web-1', 2],
+      ['web-2', 2],
+      ['worker-1', 4],
+    ] as const) {
       const util = Math.min(1, 0.05 + 0.5 * load * (0.8 + 0.4 * rand()));
       yield build.compute(cores * 3600 * util * 0.5, { ...opts(0.999), metadata: { instance } });
     }

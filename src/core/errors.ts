@@ -18,11 +18,7 @@ export class TallyError extends Error {
   readonly field: string | undefined;
   readonly retryAfterMs: number | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { field?: string; cause?: unknown; retryAfterMs?: number } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown; retryAfterMs?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options.field;

@@ -133,9 +133,19 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
   if (id !== null && (typeof id !== 'string' || !ULID.test(id))) throw invalid(f('id'), 'must be a ULID (26 characters, Crockford base32)');
 
   const source = r.source ?? ctx.defaultSource;
-  if (typeof source !== 'string' || !SOURCE.test(source)) throw invalid(f('source'), 'must be 1-64 characters of letters, digits and . _ : / @ -');
+  if (typeof source !== 'string' || !SOURCE.test(source))
+    throw invalid(f('source'), 'must be 1-64 characters of letters, digits and . _ : / @ -');
 
-  return { id: id as string | null, service: serviceName, quantity, metadataJson, customerId, userId: userId as string | null, recordedAt, source };
+  return {
+    id: id as string | null,
+    service: serviceName,
+    quantity,
+    metadataJson,
+    customerId,
+    userId: userId as string | null,
+    recordedAt,
+    source,
+  };
 }
 
 /** All or nothing: validates every record first; the first bad one fails the whole call. */

@@ -78,7 +78,8 @@ export function createTracker(sink: RecordSink) {
     bandwidth: (bytes: number, direction: 'ingress' | 'egress', o?: TrackOptions) => sink.record(build.bandwidth(bytes, direction, o)),
     compute: (cpuSeconds: number, o?: TrackOptions) => sink.record(build.compute(cpuSeconds, o)),
     database: (type: string, durationMs: number, o?: TrackOptions) => sink.record(build.database(type, durationMs, o)),
-    function: (name: string, durationMs: number, memoryMb: number, o?: TrackOptions) => sink.record(build.function(name, durationMs, memoryMb, o)),
+    function: (name: string, durationMs: number, memoryMb: number, o?: TrackOptions) =>
+      sink.record(build.function(name, durationMs, memoryMb, o)),
     llm: (call: Parameters<typeof build.llm>[0], o?: TrackOptions) => sink.recordMany(build.llm(call, o)),
     document: (pages: number, documentType: string, o?: TrackOptions) => sink.record(build.document(pages, documentType, o)),
     record: (service: string, quantity: number, metadata?: Record<string, unknown>, o?: TrackOptions) =>

@@ -291,7 +291,13 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
        FROM usage_records WHERE ${WHERE} GROUP BY day, service ORDER BY day DESC, service`,
     )
     .safeIntegers(true);
-  for (const d of days.iterate(run.f) as IterableIterator<{ day: bigint; service: string; events: bigint; quantity: number; cost: bigint }>) {
+  for (const d of days.iterate(run.f) as IterableIterator<{
+    day: bigint;
+    service: string;
+    events: bigint;
+    quantity: number;
+    cost: bigint;
+  }>) {
     const def = services.get(d.service);
     daily
       .addRow({
@@ -311,7 +317,23 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
   // Column formats go on each cell as shared objects: exceljs caches a style by object
   // identity, and a per-cell copy (what column styles give) costs a lookup per cell.
   const PLAIN = {};
-  const styles = [PLAIN, { numFmt: DATE_FORMAT }, PLAIN, PLAIN, PLAIN, { numFmt: '#,##0.######' }, PLAIN, { numFmt: '#,##0.00####' }, PLAIN, PLAIN, { numFmt: COST_FORMAT }, PLAIN, PLAIN, PLAIN, PLAIN];
+  const styles = [
+    PLAIN,
+    { numFmt: DATE_FORMAT },
+    PLAIN,
+    PLAIN,
+    PLAIN,
+    { numFmt: '#,##0.######' },
+    PLAIN,
+    { numFmt: '#,##0.00####' },
+    PLAIN,
+    PLAIN,
+    { numFmt: COST_FORMAT },
+    PLAIN,
+    PLAIN,
+    PLAIN,
+    PLAIN,
+  ];
   sheet.columns = [
     { header: 'ID', key: 'id', width: 28 },
     { header: 'Timestamp (UTC)', key: 'ts', width: 20 },
@@ -414,7 +436,9 @@ function quotaMap(run: Run): Map<string, number> {
   const customer = run.o.customerId;
   const out = new Map<string, number>();
   if (!customer) return out;
-  const rows = run.tdb.sqlite.prepare(`SELECT service, limit_quantity FROM quotas WHERE customer_id = ? AND period = 'month'`).all(customer) as Array<{
+  const rows = run.tdb.sqlite
+    .prepare(`SELECT service, limit_quantity FROM quotas WHERE customer_id = ? AND period = 'month'`)
+    .all(customer) as Array<{
     service: string;
     limit_quantity: number;
   }>;

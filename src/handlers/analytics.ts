@@ -74,7 +74,8 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<AnalyticsHa
       for (const a of result.alerts) ctx.events.emit('alerts.new', a);
       return result;
     },
-    'alerts.current': async ({ customerId }) => (await checkAlerts(db, { now: ctx.now(), thresholds: thresholds(), customerId, forecast: false, dryRun: true })).status,
+    'alerts.current': async ({ customerId }) =>
+      (await checkAlerts(db, { now: ctx.now(), thresholds: thresholds(), customerId, forecast: false, dryRun: true })).status,
 
     'statement.month': ({ month, customerId }) => monthStatement(db, { month, customerId }),
     'export.file': async ({ format, path: file, service, customerId, overwrite, ...period }) => {

@@ -55,7 +55,10 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new TallyError('invalid_input', `config file ${file}: not valid JSON (${(err as Error).message}); fix or remove it first`, { field: 'config', cause: err });
+    throw new TallyError('invalid_input', `config file ${file}: not valid JSON (${(err as Error).message}); fix or remove it first`, {
+      field: 'config',
+      cause: err,
+    });
   }
   if (!isPlainObject(parsed)) throw new TallyError('invalid_input', `config file ${file}: must hold a JSON object`, { field: 'config' });
   return parsed;

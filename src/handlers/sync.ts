@@ -25,7 +25,8 @@ export function syncHandlers(ctx: AgentContext): Implementation<SyncHandlers> {
       return views();
     },
     'sync.rejected.list': async ({ target, limit }) => {
-      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10_000)) throw invalid('limit', 'must be a whole number from 1 to 10000');
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10_000))
+        throw invalid('limit', 'must be a whole number from 1 to 10000');
       if (target !== undefined) findTarget(ctx.config, ctx.tdb.sqlite, target);
       return new SqliteOutbox(ctx.tdb.sqlite).rejected(target ?? null, limit ?? 1000);
     },
@@ -34,7 +35,8 @@ export function syncHandlers(ctx: AgentContext): Implementation<SyncHandlers> {
       return sharedEngine(ctx).retryRejected(findTarget(ctx.config, ctx.tdb.sqlite, target));
     },
     'sync.now': async ({ target, waitSeconds }) => {
-      if (waitSeconds !== undefined && (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= 600))) throw invalid('waitSeconds', 'must be 0 to 600');
+      if (waitSeconds !== undefined && (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= 600)))
+        throw invalid('waitSeconds', 'must be 0 to 600');
       const targets = target === undefined ? allTargets(ctx.config, ctx.tdb.sqlite) : [findTarget(ctx.config, ctx.tdb.sqlite, target)];
       const engine = sharedEngine(ctx);
       // "Now" means now: clear the backoff first, so a user's click is not told to wait.

@@ -24,7 +24,11 @@ export function usageHandlers(ctx: AgentContext): Implementation<UsageHandlers> 
       } else {
         await upsertService(ctx.tdb.db, { ...args.service, builtin: false }, now);
         if (args.unitPrice !== undefined) {
-          await setPriceRule(ctx.tdb.db, { service: args.service.name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: args.unitPrice } }, now);
+          await setPriceRule(
+            ctx.tdb.db,
+            { service: args.service.name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: args.unitPrice } },
+            now,
+          );
         }
       }
       await ctx.writer.refresh();

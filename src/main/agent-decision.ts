@@ -25,10 +25,15 @@ export type AgentDecision =
  * - none answers but a live process holds the lock (an import or `tally demo` running) → wait,
  *   since a second writer would be refused anyway.
  */
-export function decideAgent(input: { readonly wantedDb: string; readonly found: FoundAgent | null; readonly lock: LockInfo | null }): AgentDecision {
+export function decideAgent(input: {
+  readonly wantedDb: string;
+  readonly found: FoundAgent | null;
+  readonly lock: LockInfo | null;
+}): AgentDecision {
   const wanted = path.resolve(input.wantedDb);
   if (input.found && (input.found.db === '' || path.resolve(input.found.db) === wanted)) return { action: 'attach', agent: input.found };
-  if (input.lock?.alive) return { action: 'wait', reason: `another Tally process (pid ${input.lock.pid}) is writing ${wanted}; waiting for it to finish` };
+  if (input.lock?.alive)
+    return { action: 'wait', reason: `another Tally process (pid ${input.lock.pid}) is writing ${wanted}; waiting for it to finish` };
   return { action: 'start', db: wanted };
 }
 
@@ -42,7 +47,13 @@ export type AgentLaunch =
  * (`npm run desktop`) node_modules holds the Node build of better-sqlite3 (the CLI and tests need
  * it), so the agent runs under Node as `tally agent`, exactly as a user would start it.
  */
-export function agentLaunch(input: { readonly packaged: boolean; readonly mainDir: string; readonly appRoot: string; readonly db: string; readonly node?: string }): AgentLaunch {
+export function agentLaunch(input: {
+  readonly packaged: boolean;
+  readonly mainDir: string;
+  readonly appRoot: string;
+  readonly db: string;
+  readonly node?: string;
+}): AgentLaunch {
   const args = ['agent', '--port', '0', '--db', input.db];
   if (input.packaged) return { kind: 'utility', modulePath: path.join(input.mainDir, 'agent-host.js'), args: ['--db', input.db] };
   return { kind: 'node', command: input.node || 'node', args: [path.join(input.appRoot, 'bin', 'tally.mjs'), ...args] };

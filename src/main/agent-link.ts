@@ -35,7 +35,10 @@ export class AgentLink {
       if (typeof body?.ok === 'boolean') return body;
       return { ok: false, error: { code: 'internal', message: `the agent answered HTTP ${res.status}` } };
     } catch (err) {
-      return { ok: false, error: { code: 'unavailable', message: `the agent at ${this.endpoint.url} cannot be reached: ${(err as Error).message}` } };
+      return {
+        ok: false,
+        error: { code: 'unavailable', message: `the agent at ${this.endpoint.url} cannot be reached: ${(err as Error).message}` },
+      };
     }
   }
 

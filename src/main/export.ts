@@ -23,5 +23,8 @@ export async function saveExport(
   // The save dialog already asked before replacing an existing file.
   const reply = await link.call('export.file', { format, from, to, month, service, path: target, overwrite: true });
   if (!reply.ok) return reply;
-  return { ok: true, data: { path: reply.data.file, records: reply.data.records, bytes: reply.data.bytes, totalCost: reply.data.summary.total_cost } };
+  return {
+    ok: true,
+    data: { path: reply.data.file, records: reply.data.records, bytes: reply.data.bytes, totalCost: reply.data.summary.total_cost },
+  };
 }

@@ -62,13 +62,20 @@ async function start(): Promise<void> {
   });
   // On (re)connect the window may have missed events or asked before the agent was ready:
   // an empty flush notice makes every view read again.
-  link.onConnect(() => window?.webContents.send(EVENT_CHANNEL, { event: 'records.flushed', payload: { records: 0, services: [], at: new Date().toISOString() } }));
+  link.onConnect(() =>
+    window?.webContents.send(EVENT_CHANNEL, {
+      event: 'records.flushed',
+      payload: { records: 0, services: [], at: new Date().toISOString() },
+    }),
+  );
   createTray();
   void restoreSyncTokens(link);
 }
 
 function hardenSessions(): void {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withCsp(details.responseHeaders) }));
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) =>
+    callback({ responseHeaders: withCsp(details.responseHeaders) }),
+  );
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
   app.on('web-contents-created', (_e, contents) => {
@@ -94,18 +101,24 @@ function createWindow(): void {
 function registerIpc(): void {
   const notReady: ApiReply<never> = { ok: false, error: { code: 'unavailable', message: 'Connecting to the Tally agent…' } };
   ipcMain.handle(CALL_CHANNEL, async (event, name: unknown, args: unknown) => {
-    if (!isTrustedSender(event.senderFrame, origin)) return { ok: false, error: { code: 'forbidden', message: 'this page may not use the Tally API' } };
+    if (!isTrustedSender(event.senderFrame, origin))
+      return { ok: false, error: { code: 'forbidden', message: 'this page may not use the Tally API' } };
     if (!isHandlerName(name)) return { ok: false, error: { code: 'not_found', message: `no such API call: ${String(name)}` } };
-    if (typeof args !== 'object' || args === null || Array.isArray(args)) return { ok: false, error: { code: 'invalid_input', message: 'args: must be an object', field: 'args' } };
+    if (typeof args !== 'object' || args === null || Array.isArray(args))
+      return { ok: false, error: { code: 'invalid_input', message: 'args: must be an object', field: 'args' } };
     if (!link) return notReady;
     if (name === 'sync.targets.set') keepSyncToken(args as { target?: { name?: unknown; token?: unknown } });
     return link.call(name as HandlerName, args as never);
   });
   ipcMain.handle(SAVE_EXPORT_CHANNEL, async (event, request: ExportRequest) => {
-    if (!isTrustedSender(event.senderFrame, origin)) return { ok: false, error: { code: 'forbidden', message: 'this page may not export' } };
+    if (!isTrustedSender(event.senderFrame, origin))
+      return { ok: false, error: { code: 'forbidden', message: 'this page may not export' } };
     if (!link) return notReady;
     return saveExport(link, request, async (suggested) => {
-      const options = { defaultPath: path.join(app.getPath('downloads'), suggested), filters: [{ name: suggested.split('.').pop()!.toUpperCase(), extensions: [suggested.split('.').pop()!] }] };
+      const options = {
+        defaultPath: path.join(app.getPath('downloads'), suggested),
+        filters: [{ name: suggested.split('.').pop()!.toUpperCase(), extensions: [suggested.split('.').pop()!] }],
+      };
       const result = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
       return result.canceled || !result.filePath ? null : result.filePath;
     });
@@ -120,7 +133,13 @@ async function connectAgent(): Promise<AgentLink> {
     const decision = decideAgent({ wantedDb: dbPath, found, lock: holder ? { pid: holder.pid, alive: holderIsAlive(holder) } : null });
     if (decision.action === 'attach') return new AgentLink(decision.agent);
     if (decision.action === 'start' && !ownAgent) {
-      const launch = agentLaunch({ packaged: app.isPackaged, mainDir: here, appRoot: app.getAppPath(), db: decision.db, node: process.env.TALLY_NODE });
+      const launch = agentLaunch({
+        packaged: app.isPackaged,
+        mainDir: here,
+        appRoot: app.getAppPath(),
+        db: decision.db,
+        node: process.env.TALLY_NODE,
+      });
       const onExit = (code: number | null) => {
         ownAgent = null;
         if (!quitting) fail(new Error(`the Tally agent stopped (exit code ${code})`));
@@ -130,7 +149,10 @@ async function connectAgent(): Promise<AgentLink> {
         child.once('exit', onExit);
         ownAgent = child;
       } else {
-        const child = spawn(launch.command, [...launch.args], { stdio: 'inherit', env: { ...process.env, ELECTRON_RUN_AS_NODE: undefined } });
+        const child = spawn(launch.command, [...launch.args], {
+          stdio: 'inherit',
+          env: { ...process.env, ELECTRON_RUN_AS_NODE: undefined },
+        });
         child.once('exit', onExit);
         ownAgent = child;
       }
@@ -204,14 +226,20 @@ async function restoreSyncTokens(agent: AgentLink): Promise<void> {
   for (const t of targets.data) {
     if (t.tokenSet || t.origin !== 'settings') continue;
     const token = secretStore().get(`sync:${t.name}`);
-    if (token) await agent.call('sync.targets.set', { target: { name: t.name, kind: t.kind, url: t.url, batchSize: t.batchSize, enabled: t.enabled, options: t.options, token } });
+    if (token)
+      await agent.call('sync.targets.set', {
+        target: { name: t.name, kind: t.kind, url: t.url, batchSize: t.batchSize, enabled: t.enabled, options: t.options, token },
+      });
   }
 }
 
 function notifyAlert(payload: unknown): void {
   if (!Notification.isSupported()) return;
   const p = payload as { service?: string; level?: string; message?: string };
-  new Notification({ title: `Tally: ${p.service ?? 'usage'} ${p.level ?? 'alert'}`, body: p.message ?? 'A quota threshold was crossed.' }).show();
+  new Notification({
+    title: `Tally: ${p.service ?? 'usage'} ${p.level ?? 'alert'}`,
+    body: p.message ?? 'A quota threshold was crossed.',
+  }).show();
   scheduleTrayUpdate();
 }
 
@@ -236,4 +264,3 @@ app.on('window-all-closed', () => {
 app.on('activate', () => {
   if (!window) createWindow();
 });
-

@@ -60,7 +60,10 @@ export function isAppUrl(url: string | undefined | null, origin: AppOrigin): boo
 }
 
 /** IPC is answered only for the top frame of our own page: not for subframes or foreign pages. */
-export function isTrustedSender(sender: { readonly url: string | undefined | null; readonly parent: unknown } | null | undefined, origin: AppOrigin): boolean {
+export function isTrustedSender(
+  sender: { readonly url: string | undefined | null; readonly parent: unknown } | null | undefined,
+  origin: AppOrigin,
+): boolean {
   return !!sender && sender.parent === null && isAppUrl(sender.url, origin);
 }
 

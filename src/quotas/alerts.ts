@@ -84,7 +84,8 @@ const FORECAST_MIN_ELAPSED: Record<QuotaPeriod, number> = { day: 3 * MS.HOUR, mo
 
 export function checkThresholds(t: Thresholds): void {
   for (const k of ['warning', 'critical', 'exceeded'] as const) {
-    if (typeof t[k] !== 'number' || !Number.isFinite(t[k]) || t[k] <= 0 || t[k] > 1000) throw invalid(`thresholds.${k}`, 'must be a percent from 1 to 1000');
+    if (typeof t[k] !== 'number' || !Number.isFinite(t[k]) || t[k] <= 0 || t[k] > 1000)
+      throw invalid(`thresholds.${k}`, 'must be a percent from 1 to 1000');
   }
   if (!(t.warning < t.critical && t.critical <= t.exceeded)) throw invalid('thresholds', 'must rise: warning < critical ≤ exceeded');
 }
@@ -97,7 +98,14 @@ function amount(def: ServiceDefinition | undefined, base: number): string {
 }
 
 /** "WARNING: api usage at 78% - 78000/100000" (units other than counts are named: "… - 7.50/10 GB"). */
-export function alertMessage(level: AlertLevel, service: string, def: ServiceDefinition | undefined, percent: number, usage: number, limit: number): string {
+export function alertMessage(
+  level: AlertLevel,
+  service: string,
+  def: ServiceDefinition | undefined,
+  percent: number,
+  usage: number,
+  limit: number,
+): string {
   const unit = def && def.displayFactor !== 1 ? ` ${def.displayUnit}` : '';
   const shown = Number.isFinite(percent) ? Math.floor(percent) : '∞';
   const verb = level === 'forecast' ? 'projected at' : 'at';
@@ -234,7 +242,13 @@ export interface AlertListQuery {
 export async function listAlerts(db: Kysely<Database>, q: AlertListQuery): Promise<Alert[]> {
   const limit = q.limit ?? 1000;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw invalid('limit', 'must be a whole number from 1 to 100000');
-  let query = db.selectFrom('alert_log').selectAll().where('created_at', '>=', q.since).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit);
+  let query = db
+    .selectFrom('alert_log')
+    .selectAll()
+    .where('created_at', '>=', q.since)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit);
   if (q.customerId) query = query.where('customer_id', '=', q.customerId);
   if (q.service) query = query.where('service', '=', q.service);
   const services = new Map((await listServices(db)).map((s) => [s.name, s]));

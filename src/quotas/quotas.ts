@@ -37,7 +37,10 @@ async function services(db: Kysely<Database>): Promise<Map<string, ServiceDefini
   return new Map((await listServices(db)).map((s) => [s.name, s]));
 }
 
-export async function listQuotas(db: Kysely<Database>, filter: { customerId?: string | undefined; service?: string | undefined } = {}): Promise<Quota[]> {
+export async function listQuotas(
+  db: Kysely<Database>,
+  filter: { customerId?: string | undefined; service?: string | undefined } = {},
+): Promise<Quota[]> {
   let q = db.selectFrom('quotas').selectAll().orderBy('customer_id').orderBy('service').orderBy('period');
   if (filter.customerId) q = q.where('customer_id', '=', filter.customerId);
   if (filter.service) q = q.where('service', '=', filter.service);
@@ -68,18 +71,29 @@ export async function setQuota(db: Kysely<Database>, input: QuotaInput, now: num
   const map = await services(db);
   const def = map.get(input.service);
   if (!def) throw invalid('service', `unknown service "${input.service}"`);
-  if (typeof input.limit !== 'number' || !Number.isFinite(input.limit) || input.limit < 0) throw invalid('limit', `must be a number ≥ 0 (in ${def.displayUnit})`);
+  if (typeof input.limit !== 'number' || !Number.isFinite(input.limit) || input.limit < 0)
+    throw invalid('limit', `must be a number ≥ 0 (in ${def.displayUnit})`);
   const limitQuantity = fromDisplay(def, input.limit);
   await db
     .insertInto('quotas')
     .values({ customer_id: input.customerId, service: def.name, period: input.period, limit_quantity: limitQuantity, created_at: now })
     .onConflict((oc) => oc.columns(['customer_id', 'service', 'period']).doUpdateSet({ limit_quantity: limitQuantity }))
     .execute();
-  return { customerId: input.customerId, service: def.name, period: input.period, limitQuantity, limit: input.limit, unit: def.displayUnit };
+  return {
+    customerId: input.customerId,
+    service: def.name,
+    period: input.period,
+    limitQuantity,
+    limit: input.limit,
+    unit: def.displayUnit,
+  };
 }
 
 /** Removes one quota (or all of a customer's quotas for the service when period is absent). Returns how many. */
-export async function removeQuota(db: Kysely<Database>, q: { customerId: string; service: string; period?: QuotaPeriod | undefined }): Promise<number> {
+export async function removeQuota(
+  db: Kysely<Database>,
+  q: { customerId: string; service: string; period?: QuotaPeriod | undefined },
+): Promise<number> {
   checkCustomer(q.customerId);
   if (q.period !== undefined) checkPeriod(q.period);
   let del = db.deleteFrom('quotas').where('customer_id', '=', q.customerId).where('service', '=', q.service);

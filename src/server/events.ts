@@ -26,7 +26,13 @@ function checkQuantityType(q: unknown, field: string): void {
   }
 }
 
-function pick(o: Record<string, unknown>, camel: string, snakes: readonly string[], path: string, aliases: Record<string, string>): unknown {
+function pick(
+  o: Record<string, unknown>,
+  camel: string,
+  snakes: readonly string[],
+  path: string,
+  aliases: Record<string, string>,
+): unknown {
   let value = o[camel];
   for (const snake of snakes) {
     const v = o[snake];

@@ -101,7 +101,14 @@ function jsonError(text: string, err: unknown): TallyError {
 function fromFastifyError(err: FastifyError, bodyLimit: number): { status: number; body: ReturnType<typeof errorBody> } | null {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, body: errorBody('invalid_input', `body: larger than the limit of ${bodyLimit} bytes (http.bodyLimitBytes); send smaller batches`, 'body') };
+      return {
+        status: 413,
+        body: errorBody(
+          'invalid_input',
+          `body: larger than the limit of ${bodyLimit} bytes (http.bodyLimitBytes); send smaller batches`,
+          'body',
+        ),
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return {
         status: 415,
@@ -127,18 +134,34 @@ function fromFastifyError(err: FastifyError, bodyLimit: number): { status: numbe
 
 /** POST /v1/services: {template} or {service: {...}, unitPrice?}; every field checked and named. */
 function parseServiceBody(body: unknown): { template: string } | { service: ServiceDefinition; unitPrice?: string } {
-  if (!isObject(body)) throw invalid('body', 'must be a JSON object: {"template": "llm"} or {"service": {"name": …, "baseUnit": …}, "unitPrice": "0.001"}');
+  if (!isObject(body))
+    throw invalid('body', 'must be a JSON object: {"template": "llm"} or {"service": {"name": …, "baseUnit": …}, "unitPrice": "0.001"}');
   if (body.template !== undefined) {
     if (typeof body.template !== 'string' || body.template === '') throw invalid('template', 'must be a template name (llm, document)');
     return { template: body.template };
   }
   const s = body.service;
-  if (!isObject(s)) throw invalid('service', 'must be an object {name, baseUnit, displayUnit?, displayFactor?, integerOnly?, requiredFields?, breakdownKeys?}');
-  const known = new Set(['name', 'displayName', 'baseUnit', 'displayUnit', 'displayFactor', 'integerOnly', 'requiredFields', 'breakdownKeys', 'builtin']);
+  if (!isObject(s))
+    throw invalid(
+      'service',
+      'must be an object {name, baseUnit, displayUnit?, displayFactor?, integerOnly?, requiredFields?, breakdownKeys?}',
+    );
+  const known = new Set([
+    'name',
+    'displayName',
+    'baseUnit',
+    'displayUnit',
+    'displayFactor',
+    'integerOnly',
+    'requiredFields',
+    'breakdownKeys',
+    'builtin',
+  ]);
   for (const k of Object.keys(s)) if (!known.has(k)) throw invalid(`service.${k}`, 'is not a service field');
   const str = (k: string, fallback?: string): string => {
     const v = s[k] ?? fallback;
-    if (typeof v !== 'string' || v.trim() === '' || v.length > 128) throw invalid(`service.${k}`, 'must be a non-empty string (at most 128 characters)');
+    if (typeof v !== 'string' || v.trim() === '' || v.length > 128)
+      throw invalid(`service.${k}`, 'must be a non-empty string (at most 128 characters)');
     return v;
   };
   const keys = (k: string): string[] => {
@@ -186,7 +209,8 @@ function parseServiceBody(body: unknown): { template: string } | { service: Serv
 const REPORT_PARAMS = new Set(['from', 'to', 'month', 'service', 'customer', 'customerId', 'detailed']);
 
 function reportArgs(query: Record<string, unknown>, knownService: (name: string) => boolean) {
-  for (const k of Object.keys(query)) if (!REPORT_PARAMS.has(k)) throw invalid(k, `is not a report parameter (use ${[...REPORT_PARAMS].join(', ')})`);
+  for (const k of Object.keys(query))
+    if (!REPORT_PARAMS.has(k)) throw invalid(k, `is not a report parameter (use ${[...REPORT_PARAMS].join(', ')})`);
   const one = (k: string): string | undefined => {
     const v = query[k];
     if (v === undefined) return undefined;
@@ -241,12 +265,36 @@ export async function startHttpServer(
 
   // --- metrics -------------------------------------------------------------------------------
   const wm = writer.metrics;
-  metrics.registerMetric({ name: 'tally_events_ingested_total', help: 'Usage records committed (duplicates excluded).', type: 'counter', collect: () => [{ value: wm.ingested }] });
-  metrics.registerMetric({ name: 'tally_events_duplicate_total', help: 'Records ignored because their id was already stored (idempotent retries).', type: 'counter', collect: () => [{ value: wm.duplicates }] });
-  metrics.registerMetric({ name: 'tally_flushes_total', help: 'Writer transactions committed.', type: 'counter', collect: () => [{ value: wm.flushes }] });
-  metrics.registerMetric({ name: 'tally_flush_errors_total', help: 'Writer transactions that failed.', type: 'counter', collect: () => [{ value: wm.flushErrors }] });
+  metrics.registerMetric({
+    name: 'tally_events_ingested_total',
+    help: 'Usage records committed (duplicates excluded).',
+    type: 'counter',
+    collect: () => [{ value: wm.ingested }],
+  });
+  metrics.registerMetric({
+    name: 'tally_events_duplicate_total',
+    help: 'Records ignored because their id was already stored (idempotent retries).',
+    type: 'counter',
+    collect: () => [{ value: wm.duplicates }],
+  });
+  metrics.registerMetric({
+    name: 'tally_flushes_total',
+    help: 'Writer transactions committed.',
+    type: 'counter',
+    collect: () => [{ value: wm.flushes }],
+  });
+  metrics.registerMetric({
+    name: 'tally_flush_errors_total',
+    help: 'Writer transactions that failed.',
+    type: 'counter',
+    collect: () => [{ value: wm.flushErrors }],
+  });
   metrics.gauge('tally_writer_queue_depth', 'Records waiting for the next commit.', () => writer.queueDepth);
-  const flushSeconds = metrics.histogram('tally_flush_duration_seconds', 'Time spent in one writer commit.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+  const flushSeconds = metrics.histogram(
+    'tally_flush_duration_seconds',
+    'Time spent in one writer commit.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
   // Counted in a plain map on the hot path; turned into labelled samples only when scraped.
   const httpRequests = new Map<string, { route: string; status: string; n: number }>();
   metrics.registerMetric({
@@ -295,12 +343,24 @@ export async function startHttpServer(
     reply.header('content-security-policy', CSP);
     const hostHeader = (req.headers.host ?? '').toLowerCase();
     if (!hosts.has(hostHeader)) {
-      send(reply, 403, errorBody('forbidden', `host: "${hostHeader.slice(0, 100)}" is not this agent's address (use 127.0.0.1:${boundPort} or localhost:${boundPort})`, 'host'));
+      send(
+        reply,
+        403,
+        errorBody(
+          'forbidden',
+          `host: "${hostHeader.slice(0, 100)}" is not this agent's address (use 127.0.0.1:${boundPort} or localhost:${boundPort})`,
+          'host',
+        ),
+      );
       return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !origins.has(origin.toLowerCase())) {
-      send(reply, 403, errorBody('forbidden', `origin: "${origin.slice(0, 100)}" may not call this agent (cross-origin requests are refused)`, 'origin'));
+      send(
+        reply,
+        403,
+        errorBody('forbidden', `origin: "${origin.slice(0, 100)}" may not call this agent (cross-origin requests are refused)`, 'origin'),
+      );
       return;
     }
     // Another port on localhost is "same-site" to a browser (and gets SameSite=Strict cookies):
@@ -319,7 +379,11 @@ export async function startHttpServer(
         ok = auth.startsWith('Bearer ') && sameSecret(auth.slice(7).trim(), token);
         if (!ok) {
           reply.header('www-authenticate', 'Bearer error="invalid_token"');
-          send(reply, 401, errorBody('unauthorized', 'authorization: wrong token (the token is in agent.token beside the database)', 'authorization'));
+          send(
+            reply,
+            401,
+            errorBody('unauthorized', 'authorization: wrong token (the token is in agent.token beside the database)', 'authorization'),
+          );
           return;
         }
       } else {
@@ -328,7 +392,15 @@ export async function startHttpServer(
       }
       if (!ok) {
         reply.header('www-authenticate', 'Bearer');
-        send(reply, 401, errorBody('unauthorized', 'authorization: missing token: send "Authorization: Bearer <token>" (the token is in agent.token beside the database), or open the dashboard link the agent printed', 'authorization'));
+        send(
+          reply,
+          401,
+          errorBody(
+            'unauthorized',
+            'authorization: missing token: send "Authorization: Bearer <token>" (the token is in agent.token beside the database), or open the dashboard link the agent printed',
+            'authorization',
+          ),
+        );
         return;
       }
     }
@@ -352,7 +424,14 @@ export async function startHttpServer(
     const e = toTallyError(error);
     const status = STATUS[e.code];
     if (e.code === 'internal') {
-      log({ level: 'error', msg: 'http request failed', method: req.method, route: req.routeOptions.url, error: e.message, stack: (e.cause as Error | undefined)?.stack });
+      log({
+        level: 'error',
+        msg: 'http request failed',
+        method: req.method,
+        route: req.routeOptions.url,
+        error: e.message,
+        stack: (e.cause as Error | undefined)?.stack,
+      });
       return reply.code(500).send(errorBody('internal', 'internal error (details are in the agent log)'));
     }
     if (status === 429 || status === 503) reply.header('retry-after', String(Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000))));
@@ -361,7 +440,9 @@ export async function startHttpServer(
 
   // The built renderer sits beside the CLI bundle (dist/ → ../out/renderer) wherever the agent
   // was started from (a system service starts in /); the working directory is the fallback.
-  const defaultStatic = [fileURLToPath(new URL('../out/renderer', import.meta.url)), path.resolve('out/renderer')].find((d) => fs.existsSync(d));
+  const defaultStatic = [fileURLToPath(new URL('../out/renderer', import.meta.url)), path.resolve('out/renderer')].find((d) =>
+    fs.existsSync(d),
+  );
   const staticRoot = options.staticDir !== undefined ? path.resolve(options.staticDir) : defaultStatic;
   const serveStatic = staticRoot !== undefined && fs.existsSync(staticRoot);
 
@@ -396,14 +477,24 @@ export async function startHttpServer(
     const given = req.query.token;
     if (given !== undefined) {
       if (typeof given !== 'string' || !sameSecret(given, token)) {
-        return reply.code(401).type('text/html; charset=utf-8').send(placeholderPage('Wrong token', 'This link does not carry the agent’s current token. Open the link the agent printed, or see agent.token beside the database.'));
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send(
+            placeholderPage(
+              'Wrong token',
+              'This link does not carry the agent’s current token. Open the link the agent printed, or see agent.token beside the database.',
+            ),
+          );
       }
       reply.header('set-cookie', `${cookieName()}=${session}; HttpOnly; SameSite=Strict; Path=/`);
       reply.header('cache-control', 'no-store');
       return reply.redirect('/', 302);
     }
     if (await sendStatic(reply, '/index.html')) return reply;
-    return reply.type('text/html; charset=utf-8').send(placeholderPage('Tally agent', 'The dashboard is not built here (npm run build:ui). The API is at /v1 and /api.'));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(placeholderPage('Tally agent', 'The dashboard is not built here (npm run build:ui). The API is at /v1 and /api.'));
   });
 
   // --- health and metrics ------------------------------------------------------------------------
@@ -429,7 +520,13 @@ export async function startHttpServer(
     if (parsed.inputs.length > maxQueue) {
       return reply
         .code(413)
-        .send(errorBody('invalid_input', `events: ${parsed.inputs.length} events exceed the writer queue (writer.maxQueue ${maxQueue}); send smaller batches`, 'events'));
+        .send(
+          errorBody(
+            'invalid_input',
+            `events: ${parsed.inputs.length} events exceed the writer queue (writer.maxQueue ${maxQueue}); send smaller batches`,
+            'events',
+          ),
+        );
     }
     let stored;
     try {
@@ -515,15 +612,21 @@ export async function startHttpServer(
   } catch (err) {
     await app.close().catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new TallyError('unavailable', `http.port: ${host}:${port} is already in use (is another agent running?)`, { field: 'http.port', cause: err });
-    if (code === 'EADDRNOTAVAIL') throw new TallyError('invalid_input', `http.host: "${host}" is not an address of this machine`, { field: 'http.host', cause: err });
+    if (code === 'EADDRINUSE')
+      throw new TallyError('unavailable', `http.port: ${host}:${port} is already in use (is another agent running?)`, {
+        field: 'http.port',
+        cause: err,
+      });
+    if (code === 'EADDRNOTAVAIL')
+      throw new TallyError('invalid_input', `http.host: "${host}" is not an address of this machine`, { field: 'http.host', cause: err });
     throw err;
   }
   writer.on('flush', onFlush);
   boundPort = (app.server.address() as AddressInfo).port;
   hosts = allowedHosts(host, boundPort, allowNonLoopback);
   origins = new Set([...hosts].map((h) => `http://${h}`));
-  const urlHost = host === '::1' || host === '[::1]' ? '[::1]' : isLoopbackHost(host) || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const urlHost =
+    host === '::1' || host === '[::1]' ? '[::1]' : isLoopbackHost(host) || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const url = `http://${urlHost}:${boundPort}`;
 
   const info: AgentInfo = { url, pid: process.pid, startedAt: new Date(ctx.now()).toISOString(), db: path.resolve(ctx.config.db) };

@@ -50,10 +50,12 @@ export function migrate(
   const record = sqlite.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)');
   for (const m of list.slice(applied.length)) {
     if (m.id > target) break;
-    sqlite.transaction(() => {
-      sqlite.exec(m.sql);
-      record.run(m.id, m.name, now());
-    }).immediate();
+    sqlite
+      .transaction(() => {
+        sqlite.exec(m.sql);
+        record.run(m.id, m.name, now());
+      })
+      .immediate();
     done.push(m.id);
   }
   return done;

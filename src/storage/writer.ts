@@ -142,7 +142,12 @@ export class BatchedWriter extends EventEmitter {
     this.idleCheckpointMs = options.idleCheckpointMs ?? 30_000;
     this.clock = options.clock ?? Date.now;
     this.newId = options.newId ?? monotonicFactory();
-    this.ctx = { services: registry.services, defaultCustomerId: options.defaultCustomerId, defaultSource: options.defaultSource ?? 'api', now: 0 };
+    this.ctx = {
+      services: registry.services,
+      defaultCustomerId: options.defaultCustomerId,
+      defaultSource: options.defaultSource ?? 'api',
+      now: 0,
+    };
     this.stmt = {
       insertOne: this.sqlite.prepare(`${INSERT_HEAD} VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`),
       upsertRollup: this.sqlite.prepare(
@@ -191,9 +196,13 @@ export class BatchedWriter extends EventEmitter {
   private checkOpen(extra: number): void {
     if (this.closed) throw new TallyError('unavailable', 'the writer is closed');
     if (this.items.length + extra > this.maxQueue) {
-      throw new TallyError('queue_full', `the write queue is full (${this.items.length} of ${this.maxQueue} records waiting); retry shortly`, {
-        retryAfterMs: Math.max(100, this.batchTimeoutMs / 5),
-      });
+      throw new TallyError(
+        'queue_full',
+        `the write queue is full (${this.items.length} of ${this.maxQueue} records waiting); retry shortly`,
+        {
+          retryAfterMs: Math.max(100, this.batchTimeoutMs / 5),
+        },
+      );
     }
   }
 
@@ -219,7 +228,10 @@ export class BatchedWriter extends EventEmitter {
   recordMany(inputs: readonly unknown[], path = 'records'): Promise<Stored[]> {
     try {
       this.checkOpen(inputs.length);
-      const recs = inputs.length === 1 && path === 'record' ? [validateRecord(inputs[0], this.context())] : validateRecords(inputs, this.context(), path);
+      const recs =
+        inputs.length === 1 && path === 'record'
+          ? [validateRecord(inputs[0], this.context())]
+          : validateRecords(inputs, this.context(), path);
       return new Promise<Stored[]>((resolve, reject) => {
         const start = this.items.length;
         this.enqueue(recs);
@@ -296,7 +308,8 @@ export class BatchedWriter extends EventEmitter {
         this.ids = ids.concat(this.ids);
         this.waiters = waiters.concat(this.waiters.map((w) => ({ ...w, start: w.start + items.length, end: w.end + items.length })));
         this.emit('flush-error', error, { retrying: true, records: items.length });
-        if (this.timer === null) this.timer = setTimeout(() => void this.flush().catch(() => undefined), Math.min(this.batchTimeoutMs, 1000));
+        if (this.timer === null)
+          this.timer = setTimeout(() => void this.flush().catch(() => undefined), Math.min(this.batchTimeoutMs, 1000));
       } else {
         for (const w of waiters) w.reject(error);
         this.emit('flush-error', error, { retrying: false, records: items.length });
@@ -389,7 +402,21 @@ export class BatchedWriter extends EventEmitter {
         const cost = price.charge(after) - price.charge(before);
         const unitPrice = price.unitPriceAt(after);
         if (r.id !== null) {
-          if (insertOne.run(ids[i], r.recordedAt, r.customerId, r.userId, hostId, r.service, r.quantity, unitPrice, cost, r.metadataJson, r.source).changes === 0) {
+          if (
+            insertOne.run(
+              ids[i],
+              r.recordedAt,
+              r.customerId,
+              r.userId,
+              hostId,
+              r.service,
+              r.quantity,
+              unitPrice,
+              cost,
+              r.metadataJson,
+              r.source,
+            ).changes === 0
+          ) {
             duplicates++;
             costs[i] = 0;
             continue;
@@ -422,7 +449,16 @@ export class BatchedWriter extends EventEmitter {
           const key = `${hour}\u0000${cs}`;
           f = hourlyByKey.get(key) ?? null;
           if (f === null) {
-            f = { customerId: r.customerId, service: r.service, bucket: hour, count: 0, sumQuantity: 0, sumCost: 0, min: r.quantity, max: r.quantity };
+            f = {
+              customerId: r.customerId,
+              service: r.service,
+              bucket: hour,
+              count: 0,
+              sumQuantity: 0,
+              sumCost: 0,
+              min: r.quantity,
+              max: r.quantity,
+            };
             hourlyByKey.set(key, f);
             hourly.push(f);
           }
@@ -460,7 +496,8 @@ export class BatchedWriter extends EventEmitter {
             f.max = Math.max(f.max, h.max);
           }
         }
-        for (const f of folds.values()) upsertRollup.run(period, f.bucket, f.customerId, f.service, f.count, f.sumQuantity, f.sumCost, f.min, f.max);
+        for (const f of folds.values())
+          upsertRollup.run(period, f.bucket, f.customerId, f.service, f.count, f.sumQuantity, f.sumCost, f.min, f.max);
       }
     });
     run.immediate();

@@ -9,7 +9,12 @@ import { SqliteOutbox } from './store';
 import { allTargets } from './targets';
 import { SyncEngine, type PassResult, type TargetStatus } from './worker';
 
-export function engineFor(config: Readonly<Config>, sqlite: BetterSqlite3.Database, now: () => number = Date.now, log?: (line: Record<string, unknown>) => void): SyncEngine {
+export function engineFor(
+  config: Readonly<Config>,
+  sqlite: BetterSqlite3.Database,
+  now: () => number = Date.now,
+  log?: (line: Record<string, unknown>) => void,
+): SyncEngine {
   return new SyncEngine({
     outbox: new SqliteOutbox(sqlite),
     timeoutMs: config.sync.timeoutSeconds * 1000,
@@ -101,7 +106,10 @@ export function startSyncWorker(ctx: AgentContext, log: (line: Record<string, un
         const results = await Promise.all(targets.map((t) => engine.syncTarget(t)));
         for (const r of results) if (r.status === 'waiting' && r.until !== undefined) next = Math.min(next, r.until);
         if (results.some((r) => r.delivered > 0 || r.rejected > 0 || r.status !== 'idle')) {
-          ctx.events.emit('sync.status', { targets: await Promise.all(targets.map((t) => engine.status(t))), at: new Date(ctx.now()).toISOString() });
+          ctx.events.emit('sync.status', {
+            targets: await Promise.all(targets.map((t) => engine.status(t))),
+            at: new Date(ctx.now()).toISOString(),
+          });
         }
       } catch (err) {
         log({ level: 'error', msg: 'sync pass failed', error: (err as Error).message });

@@ -2,7 +2,15 @@
 // holds each target's cursor, sync_rejections the records endpoints refused. Prepared statements
 // on the writer's handle: every call is one short synchronous statement or transaction.
 import type BetterSqlite3 from 'better-sqlite3';
-import { rowToTargetState, type NewRejection, type Outbox, type RejectedRecord, type StatePatch, type TargetState, type TargetStateRow } from '../core/sync/outbox';
+import {
+  rowToTargetState,
+  type NewRejection,
+  type Outbox,
+  type RejectedRecord,
+  type StatePatch,
+  type TargetState,
+  type TargetStateRow,
+} from '../core/sync/outbox';
 import type { SyncRecord } from '../core/sync/types';
 
 const RECORD_COLUMNS = `seq, id, recorded_at AS recordedAt, customer_id AS customerId, user_id AS userId, host_id AS hostId,
@@ -59,15 +67,19 @@ export class SqliteOutbox implements Outbox {
     const keys = (Object.keys(patch) as (keyof StatePatch)[]).filter((k) => patch[k] !== undefined);
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = ?`).join(', ');
-    this.sqlite.prepare(`UPDATE sync_state SET ${sets}, updated_at = ? WHERE target = ?`).run(...keys.map((k) => patch[k] ?? null), now, target);
+    this.sqlite
+      .prepare(`UPDATE sync_state SET ${sets}, updated_at = ? WHERE target = ?`)
+      .run(...keys.map((k) => patch[k] ?? null), now, target);
   }
 
   async ack(target: string, toSeq: number, rejections: readonly NewRejection[], patch: StatePatch, now: number): Promise<void> {
-    this.sqlite.transaction(() => {
-      for (const r of rejections) this.s.reject!.run(target, r.seq, r.id, r.kind, r.reason, now);
-      this.applyPatch(target, patch, now);
-      this.s.advance!.run(toSeq, now, target);
-    }).immediate();
+    this.sqlite
+      .transaction(() => {
+        for (const r of rejections) this.s.reject!.run(target, r.seq, r.id, r.kind, r.reason, now);
+        this.applyPatch(target, patch, now);
+        this.s.advance!.run(toSeq, now, target);
+      })
+      .immediate();
   }
 
   async patch(target: string, patch: StatePatch, now: number): Promise<void> {
@@ -87,16 +99,20 @@ export class SqliteOutbox implements Outbox {
   }
 
   async settleRejections(target: string, delivered: readonly number[], still: readonly NewRejection[], now: number): Promise<void> {
-    this.sqlite.transaction(() => {
-      for (const seq of delivered) this.s.unreject!.run(target, seq);
-      for (const r of still) this.s.reject!.run(target, r.seq, r.id, r.kind, r.reason, now);
-    }).immediate();
+    this.sqlite
+      .transaction(() => {
+        for (const seq of delivered) this.s.unreject!.run(target, seq);
+        for (const r of still) this.s.reject!.run(target, r.seq, r.id, r.kind, r.reason, now);
+      })
+      .immediate();
   }
 
   async forget(target: string): Promise<void> {
-    this.sqlite.transaction(() => {
-      this.s.forgetState!.run(target);
-      this.s.forgetRejections!.run(target);
-    }).immediate();
+    this.sqlite
+      .transaction(() => {
+        this.s.forgetState!.run(target);
+        this.s.forgetRejections!.run(target);
+      })
+      .immediate();
   }
 }

@@ -34,12 +34,16 @@ function rowInput(row: TargetRow): TargetInput {
 /** Config targets may name a token file or variable instead of holding the token in clear. */
 function withConfigToken(t: TargetInput, i: number): TargetInput {
   const { tokenFile, tokenEnv, ...rest } = t;
-  if (tokenFile !== undefined && tokenEnv !== undefined) throw invalid(`sync.targets.${i}.tokenFile`, 'give tokenFile or tokenEnv, not both');
+  if (tokenFile !== undefined && tokenEnv !== undefined)
+    throw invalid(`sync.targets.${i}.tokenFile`, 'give tokenFile or tokenEnv, not both');
   if (tokenFile !== undefined) {
     try {
       return { ...rest, token: fs.readFileSync(tokenFile, 'utf8').trim() };
     } catch (err) {
-      throw invalid(`sync.targets.${i}.tokenFile`, `cannot read ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw invalid(
+        `sync.targets.${i}.tokenFile`,
+        `cannot read ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   if (tokenEnv !== undefined) {
@@ -81,8 +85,15 @@ export function saveTarget(config: Readonly<Config>, sqlite: BetterSqlite3.Datab
   if (typeof raw.name === 'string' && config.sync.targets.some((t) => t.name === raw.name)) {
     throw invalid('name', `"${raw.name}" is defined in the config file; change it there`);
   }
-  if (raw.tokenFile !== undefined || raw.tokenEnv !== undefined) throw invalid(raw.tokenFile !== undefined ? 'target.tokenFile' : 'target.tokenEnv', 'is for the config file; give the token itself here');
-  const existing = typeof raw.name === 'string' ? (sqlite.prepare('SELECT token FROM sync_targets WHERE name = ?').get(raw.name) as { token: string | null } | undefined) : undefined;
+  if (raw.tokenFile !== undefined || raw.tokenEnv !== undefined)
+    throw invalid(
+      raw.tokenFile !== undefined ? 'target.tokenFile' : 'target.tokenEnv',
+      'is for the config file; give the token itself here',
+    );
+  const existing =
+    typeof raw.name === 'string'
+      ? (sqlite.prepare('SELECT token FROM sync_targets WHERE name = ?').get(raw.name) as { token: string | null } | undefined)
+      : undefined;
   const withToken = raw.token === undefined && existing ? { ...raw, token: existing.token } : raw;
   const t = resolveTarget(withToken, 'settings', 'target');
   const options = JSON.stringify({ ...t.options, batchSize: t.batchSize });
@@ -101,11 +112,13 @@ export function saveTarget(config: Readonly<Config>, sqlite: BetterSqlite3.Datab
 /** Removes a stored target with its cursor and rejections. */
 export function removeTarget(config: Readonly<Config>, sqlite: BetterSqlite3.Database, name: string): void {
   if (config.sync.targets.some((t) => t.name === name)) throw invalid('name', `"${name}" is defined in the config file; remove it there`);
-  const removed = sqlite.transaction(() => {
-    const info = sqlite.prepare('DELETE FROM sync_targets WHERE name = ?').run(name);
-    sqlite.prepare('DELETE FROM sync_state WHERE target = ?').run(name);
-    sqlite.prepare('DELETE FROM sync_rejections WHERE target = ?').run(name);
-    return info.changes;
-  }).immediate();
+  const removed = sqlite
+    .transaction(() => {
+      const info = sqlite.prepare('DELETE FROM sync_targets WHERE name = ?').run(name);
+      sqlite.prepare('DELETE FROM sync_state WHERE target = ?').run(name);
+      sqlite.prepare('DELETE FROM sync_rejections WHERE target = ?').run(name);
+      return info.changes;
+    })
+    .immediate();
   if (removed === 0) throw new TallyError('not_found', `no stored sync target named "${name}"`, { field: 'name' });
 }

@@ -13,9 +13,16 @@ export const fetchTransport: Transport = async (req, timeoutMs) => {
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const where = new URL(req.url).host;
   try {
-    const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, signal: controller.signal, redirect: 'manual' });
+    const res = await fetch(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: controller.signal,
+      redirect: 'manual',
+    });
     const buf = await res.arrayBuffer();
-    if (buf.byteLength > MAX_BODY_BYTES) return { ok: false, reason: `${where} answered with a body over ${MAX_BODY_BYTES} bytes`, timedOut: false };
+    if (buf.byteLength > MAX_BODY_BYTES)
+      return { ok: false, reason: `${where} answered with a body over ${MAX_BODY_BYTES} bytes`, timedOut: false };
     const headers: Record<string, string> = {};
     res.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
     return { ok: true, res: { status: res.status, headers, body: new TextDecoder().decode(buf) } };

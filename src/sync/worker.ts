@@ -87,7 +87,14 @@ export class SyncEngine {
     let st = await outbox.state(target.name);
     if (st.stopped !== null) return { target: target.name, status: 'stopped', delivered: 0, rejected: 0, error: st.stopped };
     if (!options.ignoreBackoff && st.nextAttempt !== null && st.nextAttempt > this.now()) {
-      return { target: target.name, status: 'waiting', delivered: 0, rejected: 0, until: st.nextAttempt, ...(st.lastError ? { error: st.lastError } : {}) };
+      return {
+        target: target.name,
+        status: 'waiting',
+        delivered: 0,
+        rejected: 0,
+        until: st.nextAttempt,
+        ...(st.lastError ? { error: st.lastError } : {}),
+      };
     }
     let delivered = 0;
     let rejectedCount = 0;
@@ -98,7 +105,11 @@ export class SyncEngine {
       const now = this.now();
       // A batch sent before with no clear answer, past the vendor's dedup window: re-sending
       // could bill twice, so those records wait for a person instead.
-      const pastDedup = adapter.dedupWindowMs !== null && st.unknownSince !== null && st.unknownToSeq !== null && now - st.unknownSince >= adapter.dedupWindowMs - DEDUP_MARGIN_MS;
+      const pastDedup =
+        adapter.dedupWindowMs !== null &&
+        st.unknownSince !== null &&
+        st.unknownToSeq !== null &&
+        now - st.unknownSince >= adapter.dedupWindowMs - DEDUP_MARGIN_MS;
       for (const r of batch) {
         if (pastDedup && r.seq <= st.unknownToSeq!) {
           local.push({
@@ -258,7 +269,8 @@ export class SyncEngine {
         else sendable.push(r);
       }
       const result = await this.deliver(target, adapter, sendable, rejections, null);
-      if (!result.ok) return { delivered, stillRejected: rows.length - delivered, error: 'reason' in result.outcome ? result.outcome.reason : 'failed' };
+      if (!result.ok)
+        return { delivered, stillRejected: rows.length - delivered, error: 'reason' in result.outcome ? result.outcome.reason : 'failed' };
       const bad = new Set(rejections.map((r) => r.seq));
       const ok = records.filter((r) => !bad.has(r.seq)).map((r) => r.seq);
       await outbox.settleRejections(target.name, ok, rejections, this.now());

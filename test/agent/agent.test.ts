@@ -87,12 +87,21 @@ describe('tally agent --once', () => {
     await loopbackTraffic(200_000);
     const second = tally(s, ['agent', '--once']);
     expect(second.status).toBe(0);
-    const lines = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = second.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.every((l) => typeof l.level === 'string' && typeof l.msg === 'string')).toBe(true);
 
     const recs = rows(s.db, 'SELECT service, quantity, metadata, source FROM usage_records ORDER BY seq');
     const by = (service: string) =>
-      recs.filter((r) => r.service === service).map((r) => ({ quantity: r.quantity as number, source: r.source as string, metadata: JSON.parse(r.metadata as string) as Record<string, unknown> }));
+      recs
+        .filter((r) => r.service === service)
+        .map((r) => ({
+          quantity: r.quantity as number,
+          source: r.source as string,
+          metadata: JSON.parse(r.metadata as string) as Record<string, unknown>,
+        }));
     const [storage] = by('storage');
     expect(storage!.metadata.path).toBe(s.data);
     expect(storage!.metadata.bytes).toBe(du(s.data));
@@ -128,11 +137,15 @@ describe('tally agent --once', () => {
     for (const p of [s.dir, home]) fs.chownSync(p, 65534, 65534);
     fs.chmodSync(s.config, 0o644);
     const asNobody = () =>
-      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, '--db', s.db, '--config', s.config, 'agent', '--once'], {
-        encoding: 'utf8',
-        env: { ...process.env, HOME: home, TALLY_HOME: home },
-        timeout: 60_000,
-      });
+      spawnSync(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, '--db', s.db, '--config', s.config, 'agent', '--once'],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, HOME: home, TALLY_HOME: home },
+          timeout: 60_000,
+        },
+      );
     expect(asNobody().status).toBe(0);
     const r = asNobody();
     expect(r.status).toBe(0);

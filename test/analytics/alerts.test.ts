@@ -4,7 +4,13 @@ import { applyPlan, listQuotas, removeQuota, setQuota } from '../../src/quotas/q
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
 const api = (n: number, at: number) =>
-  Array.from({ length: n }, () => ({ service: 'api', quantity: 1, customerId: 'acme', recordedAt: at, metadata: { endpoint: '/users', method: 'GET' } }));
+  Array.from({ length: n }, () => ({
+    service: 'api',
+    quantity: 1,
+    customerId: 'acme',
+    recordedAt: at,
+    metadata: { endpoint: '/users', method: 'GET' },
+  }));
 
 async function setup() {
   const clock = fixedClock(Date.UTC(2026, 10, 10, 12));
@@ -27,7 +33,11 @@ describe('quota alerts', () => {
       // Checking again at once logs nothing new.
       expect((await checkAlerts(tdb.db, { now: clock.now(), thresholds: DEFAULT_THRESHOLDS, forecast: false })).alerts).toEqual([]);
     }
-    expect(seen).toEqual(['WARNING: api usage at 80% - 800/1000', 'CRITICAL: api usage at 90% - 900/1000', 'QUOTA EXCEEDED: api usage at 100% - 1000/1000']);
+    expect(seen).toEqual([
+      'WARNING: api usage at 80% - 800/1000',
+      'CRITICAL: api usage at 90% - 900/1000',
+      'QUOTA EXCEEDED: api usage at 100% - 1000/1000',
+    ]);
     const history = await listAlerts(tdb.db, { since: 0 });
     expect(history.map((a) => a.level)).toEqual(['exceeded', 'critical', 'warning']);
 
@@ -59,10 +69,19 @@ describe('quota alerts', () => {
     const { clock, tdb, writer } = await setup();
     await writer.recordMany(api(500, clock.now()));
     const thresholds = { warning: 50, critical: 60, exceeded: 70 };
-    expect((await checkAlerts(tdb.db, { now: clock.now(), thresholds, touched: [{ customerId: 'acme', service: 'bandwidth' }] })).alerts).toEqual([]);
-    const r = await checkAlerts(tdb.db, { now: clock.now(), thresholds, touched: [{ customerId: 'acme', service: 'api' }], forecast: false });
+    expect(
+      (await checkAlerts(tdb.db, { now: clock.now(), thresholds, touched: [{ customerId: 'acme', service: 'bandwidth' }] })).alerts,
+    ).toEqual([]);
+    const r = await checkAlerts(tdb.db, {
+      now: clock.now(),
+      thresholds,
+      touched: [{ customerId: 'acme', service: 'api' }],
+      forecast: false,
+    });
     expect(r.alerts.map((a) => a.message)).toEqual(['WARNING: api usage at 50% - 500/1000']);
-    await expect(checkAlerts(tdb.db, { now: clock.now(), thresholds: { warning: 90, critical: 80, exceeded: 100 } })).rejects.toThrow(/thresholds/);
+    await expect(checkAlerts(tdb.db, { now: clock.now(), thresholds: { warning: 90, critical: 80, exceeded: 100 } })).rejects.toThrow(
+      /thresholds/,
+    );
     await writer.close();
     await tdb.close();
   });
@@ -85,7 +104,9 @@ describe('quota alerts', () => {
     const q = await setQuota(tdb.db, { customerId: 'acme', service: 'bandwidth', period: 'day', limit: 10 }, now);
     expect(q.limitQuantity).toBe(10 * 2 ** 30);
     await expect(setQuota(tdb.db, { customerId: 'acme', service: 'nope', period: 'day', limit: 1 }, now)).rejects.toThrow(/service/);
-    await expect(setQuota(tdb.db, { customerId: 'acme', service: 'api', period: 'week' as never, limit: 1 }, now)).rejects.toThrow(/period/);
+    await expect(setQuota(tdb.db, { customerId: 'acme', service: 'api', period: 'week' as never, limit: 1 }, now)).rejects.toThrow(
+      /period/,
+    );
     await expect(setQuota(tdb.db, { customerId: 'acme', service: 'api', period: 'day', limit: -1 }, now)).rejects.toThrow(/limit/);
     const pro = await applyPlan(tdb.db, 'pro', 'acme', now);
     expect(pro.find((x) => x.service === 'api' && x.period === 'month')!.limit).toBe(1_000_000);

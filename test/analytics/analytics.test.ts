@@ -20,14 +20,31 @@ async function seeded() {
   const writer = await testWriter(tdb, { clock: clock.now });
   const recs = [];
   // api: day 1 → 10 requests, day 2 → 20, day 3 → 15; hour 14 of day 2 is the peak.
-  for (const [day, n] of [[0, 10], [1, 20], [2, 15]] as const) {
+  for (const [day, n] of [
+    [0, 10],
+    [1, 20],
+    [2, 15],
+  ] as const) {
     for (let i = 0; i < n; i++) {
       const hour = day === 1 && i < 12 ? 14 : i % 5;
-      recs.push({ service: 'api', quantity: 1, customerId: i % 2 ? 'acme' : 'beta', recordedAt: NOV + day * DAY + hour * H + i, metadata: { endpoint: i % 3 ? '/users' : '/orders', method: 'GET' } });
+      recs.push({
+        service: 'api',
+        quantity: 1,
+        customerId: i % 2 ? 'acme' : 'beta',
+        recordedAt: NOV + day * DAY + hour * H + i,
+        metadata: { endpoint: i % 3 ? '/users' : '/orders', method: 'GET' },
+      });
     }
   }
   // bandwidth: quantities 1..100 GiB-ish in bytes, for percentiles.
-  for (let q = 1; q <= 100; q++) recs.push({ service: 'bandwidth', quantity: q * 1_000_000, customerId: 'acme', recordedAt: NOV + 3 * DAY + q * 1000, metadata: { direction: q % 4 ? 'egress' : 'ingress', interface: 'eth0' } });
+  for (let q = 1; q <= 100; q++)
+    recs.push({
+      service: 'bandwidth',
+      quantity: q * 1_000_000,
+      customerId: 'acme',
+      recordedAt: NOV + 3 * DAY + q * 1000,
+      metadata: { direction: q % 4 ? 'egress' : 'ingress', interface: 'eth0' },
+    });
   await writer.recordMany(recs);
   return { clock, tdb, writer };
 }
@@ -57,9 +74,15 @@ describe('analytics', () => {
     const { tdb, writer } = await seeded();
     const b = await breakdown(tdb.db, { service: 'api', from: NOV, to: NOV + 30 * DAY });
     expect(b.keys).toEqual(['endpoint', 'method']);
-    expect(b.rows.map((r) => [r.values.endpoint, r.events])).toEqual([['/users', 29], ['/orders', 16]]);
+    expect(b.rows.map((r) => [r.values.endpoint, r.events])).toEqual([
+      ['/users', 29],
+      ['/orders', 16],
+    ]);
     const bw = await breakdown(tdb.db, { service: 'bandwidth', from: NOV, to: NOV + 30 * DAY });
-    expect(bw.rows.map((r) => [r.values.interface, r.values.direction, r.events])).toEqual([['eth0', 'egress', 75], ['eth0', 'ingress', 25]]);
+    expect(bw.rows.map((r) => [r.values.interface, r.values.direction, r.events])).toEqual([
+      ['eth0', 'egress', 75],
+      ['eth0', 'ingress', 25],
+    ]);
     await expect(breakdown(tdb.db, { service: 'api', keys: ["x') --"], from: NOV, to: NOV + DAY })).rejects.toThrow(/keys\[0\]/);
     await writer.close();
     await tdb.close();
@@ -114,7 +137,11 @@ describe('analytics', () => {
 
   it('the statement applies minimum charges, shows overage, and its total is the sum of its lines', async () => {
     const { clock, tdb, writer } = await seeded();
-    await setPriceRule(tdb.db, { service: 'api', effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: '0.0001' }, minimumCharge: '1.50' }, clock.now());
+    await setPriceRule(
+      tdb.db,
+      { service: 'api', effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: '0.0001' }, minimumCharge: '1.50' },
+      clock.now(),
+    );
     await setQuota(tdb.db, { customerId: 'acme', service: 'api', period: 'month', limit: 20 }, clock.now());
     const s = await monthStatement(tdb.db, { month: '2026-11' });
     const acmeApi = s.lines.find((l) => l.customerId === 'acme' && l.service === 'api')!;

@@ -23,12 +23,28 @@ async function makeDb(file: string, old: number): Promise<string[]> {
   const writer = await testWriter(tdb, { clock: () => NOW, batchSize: 10_000 });
   const recs = [];
   for (let i = 0; i < old; i++) {
-    recs.push({ service: 'api', quantity: 1, customerId: 'acme', recordedAt: OLD + i * 1000, metadata: { endpoint: `/e${i % 7}`, method: 'GET', note: 'a "quoted", line\nbreak' } });
+    recs.push({
+      service: 'api',
+      quantity: 1,
+      customerId: 'acme',
+      recordedAt: OLD + i * 1000,
+      metadata: { endpoint: `/e${i % 7}`, method: 'GET', note: 'a "quoted", line\nbreak' },
+    });
   }
-  for (let i = 0; i < 5; i++) recs.push({ service: 'api', quantity: 1, customerId: 'acme', recordedAt: NOW - i * 1000, metadata: { endpoint: '/new', method: 'GET' } });
+  for (let i = 0; i < 5; i++)
+    recs.push({
+      service: 'api',
+      quantity: 1,
+      customerId: 'acme',
+      recordedAt: NOW - i * 1000,
+      metadata: { endpoint: '/new', method: 'GET' },
+    });
   await writer.recordMany(recs);
   await writer.close();
-  const ids = tdb.sqlite.prepare('SELECT id FROM usage_records WHERE recorded_at < ?').pluck().all(NOW - 30 * DAY) as string[];
+  const ids = tdb.sqlite
+    .prepare('SELECT id FROM usage_records WHERE recorded_at < ?')
+    .pluck()
+    .all(NOW - 30 * DAY) as string[];
   await tdb.close();
   return ids;
 }
@@ -96,7 +112,13 @@ describe('archive', () => {
     await t.close();
     const r = await archiveRecords({ dbPath: db, cutoff: NOW - 30 * DAY, out: path.join(dir, 'a.jsonl.gz'), now: NOW });
     expect(r).toMatchObject({ archived: 40, skippedUnsynced: 60 });
-    const all = await archiveRecords({ dbPath: db, cutoff: NOW - 30 * DAY, out: path.join(dir, 'b.jsonl.gz'), now: NOW, includeUnsynced: true });
+    const all = await archiveRecords({
+      dbPath: db,
+      cutoff: NOW - 30 * DAY,
+      out: path.join(dir, 'b.jsonl.gz'),
+      now: NOW,
+      includeUnsynced: true,
+    });
     expect(all.archived).toBe(60);
   });
 
@@ -108,7 +130,9 @@ describe('archive', () => {
     await archiveRecords({ dbPath: db, cutoff: NOW - 30 * DAY, out, now: NOW });
     const bytes = fs.readFileSync(out);
     fs.writeFileSync(path.join(dir, 'cut.jsonl.gz'), bytes.subarray(0, Math.floor(bytes.length * 0.7)));
-    await expect(restoreArchive({ dbPath: db, file: path.join(dir, 'cut.jsonl.gz'), now: NOW })).rejects.toThrow(/not an intact Tally archive/);
+    await expect(restoreArchive({ dbPath: db, file: path.join(dir, 'cut.jsonl.gz'), now: NOW })).rejects.toThrow(
+      /not an intact Tally archive/,
+    );
     const t = openDatabase(db);
     expect(t.sqlite.prepare('SELECT count(*) FROM usage_records').pluck().get()).toBe(5);
     await t.close();
@@ -163,7 +187,15 @@ describe('archive under kill -9', () => {
       outcomes[fault] = await holds(db, ids, out);
     }
     // Before the delete commits, the database still holds them; after, the file does.
-    expect(outcomes).toEqual({ selected: 'db', writing: 'db', written: 'db', renamed: 'db', verified: 'db', deleting: 'db', committed: 'archive' });
+    expect(outcomes).toEqual({
+      selected: 'db',
+      writing: 'db',
+      written: 'db',
+      renamed: 'db',
+      verified: 'db',
+      deleting: 'db',
+      committed: 'archive',
+    });
   });
 
   it('at random moments too', async () => {

@@ -15,20 +15,40 @@ describe('maintenance and the archive/export API calls', () => {
     const tdb = await testDb(path.join(dir, 'tally.db'));
     const writer = await testWriter(tdb, { clock: () => NOW, batchSize: 10_000 });
     const pad = 'x'.repeat(300);
-    const recs = Array.from({ length: 40_000 }, (_, i) => ({ service: 'api', quantity: 1, customerId: 'acme', recordedAt: Date.UTC(2026, 6, 1) + i * 1000, metadata: { endpoint: '/a', method: 'GET', pad } }));
-    recs.push({ service: 'api', quantity: 1, customerId: 'acme', recordedAt: NOW - 1000, metadata: { endpoint: '/a', method: 'GET', pad } });
+    const recs = Array.from({ length: 40_000 }, (_, i) => ({
+      service: 'api',
+      quantity: 1,
+      customerId: 'acme',
+      recordedAt: Date.UTC(2026, 6, 1) + i * 1000,
+      metadata: { endpoint: '/a', method: 'GET', pad },
+    }));
+    recs.push({
+      service: 'api',
+      quantity: 1,
+      customerId: 'acme',
+      recordedAt: NOW - 1000,
+      metadata: { endpoint: '/a', method: 'GET', pad },
+    });
     await writer.recordMany(recs);
 
     const quiet = runMaintenance(tdb.sqlite);
     expect(quiet.vacuumed).toBe(false);
     expect(quiet.reason).toMatch(/no VACUUM needed/);
 
-    const ctx: AgentContext = { config: { ...defaults({}), db: tdb.path, customerId: 'acme' }, tdb, writer, events: new EventBus(), now: () => NOW };
+    const ctx: AgentContext = {
+      config: { ...defaults({}), db: tdb.path, customerId: 'acme' },
+      tdb,
+      writer,
+      events: new EventBus(),
+      now: () => NOW,
+    };
     const h = createHandlers(ctx);
     const out = path.join(dir, 'july.csv');
     const exported = await h['export.file']({ format: 'csv', path: out, month: '2026-07' });
     expect(exported.records).toBe(40_000);
-    await expect(Promise.resolve().then(() => h['export.file']({ format: 'csv', path: 'relative.csv', month: '2026-07' }))).rejects.toThrow(/absolute/);
+    await expect(Promise.resolve().then(() => h['export.file']({ format: 'csv', path: 'relative.csv', month: '2026-07' }))).rejects.toThrow(
+      /absolute/,
+    );
     await expect(h['export.file']({ format: 'csv', path: out, month: '2026-07' })).rejects.toMatchObject({ code: 'conflict' });
 
     const archived = await h['archive.run']({ olderThanDays: 30, path: path.join(dir, 'july.jsonl.gz') });

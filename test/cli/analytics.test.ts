@@ -31,7 +31,10 @@ beforeAll(async () => {
     loader: { '.sql': 'text' },
     logLevel: 'warning',
   });
-  fs.writeFileSync(path.join(OUT, 'run.mjs'), "import { run } from './tally.mjs';\nrun(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n");
+  fs.writeFileSync(
+    path.join(OUT, 'run.mjs'),
+    "import { run } from './tally.mjs';\nrun(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n",
+  );
   dir = tempDir('tally-cli-analytics-');
   db = path.join(dir, 'tally.db');
   expect(tally(['demo', '--days', '3']).code).toBe(0);

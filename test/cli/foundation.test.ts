@@ -32,9 +32,14 @@ describe('tally report', () => {
     const report = tallyJson<UsageReport>(['report', '--month', month], env);
     const db = new BetterSqlite3(demoDb, { readonly: true });
     const raw = db
-      .prepare('SELECT service, count(*) AS n, sum(quantity) AS q, sum(cost_nanos) AS c FROM usage_records WHERE recorded_at >= ? AND recorded_at < ? GROUP BY service')
+      .prepare(
+        'SELECT service, count(*) AS n, sum(quantity) AS q, sum(cost_nanos) AS c FROM usage_records WHERE recorded_at >= ? AND recorded_at < ? GROUP BY service',
+      )
       .all(from, to) as Array<{ service: string; n: number; q: number; c: number }>;
-    const total = db.prepare('SELECT sum(cost_nanos) FROM usage_records WHERE recorded_at >= ? AND recorded_at < ?').pluck().get(from, to) as number;
+    const total = db
+      .prepare('SELECT sum(cost_nanos) FROM usage_records WHERE recorded_at >= ? AND recorded_at < ?')
+      .pluck()
+      .get(from, to) as number;
     db.close();
     expect(raw.length).toBe(6);
     for (const r of raw) {
@@ -95,7 +100,10 @@ describe('bad input is refused, named, and nothing is stored', () => {
     [['record', 'api', '1', '{bad json'], /metadata: is not valid JSON/],
     [['record', 'api', '1', '[1,2]'], /metadata: must be a JSON object/],
     [['record', 'api', '1', '{"endpoint":"/users"}'], /metadata\.method: is required for service "api"/],
-    [['record', 'api', '1', JSON.stringify({ endpoint: '/', method: 'GET', blob: 'x'.repeat(9000) })], /metadata: must be at most 8192 bytes/],
+    [
+      ['record', 'api', '1', JSON.stringify({ endpoint: '/', method: 'GET', blob: 'x'.repeat(9000) })],
+      /metadata: must be at most 8192 bytes/,
+    ],
     [['record', 'api', '1', '{"endpoint":"/","method":"GET"}', '--at', '1990-01-01'], /recordedAt: is more than 5 years in the past/],
     [['record', 'api', '1', '{"endpoint":"/","method":"GET"}', '--at', '2999-01-01'], /recordedAt: is more than 5 minutes in the future/],
     [['record', 'api', '1', '{"endpoint":"/","method":"GET"}', '--at', 'yesterday'], /at: "yesterday" is not a date/],
@@ -126,7 +134,10 @@ describe('bad input is refused, named, and nothing is stored', () => {
   });
 
   it('a custom service refuses records missing its required fields, and accepts complete ones', () => {
-    expect(tally(['services', 'add', 'transcode', '--unit', 'minutes', '--required', 'codec,resolution', '--price', '0.02', '--fractional'], e).code).toBe(0);
+    expect(
+      tally(['services', 'add', 'transcode', '--unit', 'minutes', '--required', 'codec,resolution', '--price', '0.02', '--fractional'], e)
+        .code,
+    ).toBe(0);
     const bad = tally(['record', 'transcode', '2.5', '{"codec":"av1"}'], e);
     expect(bad.stderr).toMatch(/metadata\.resolution: is required for service "transcode"/);
     expect(stored()).toBe(0);
@@ -147,11 +158,14 @@ describe('bad input is refused, named, and nothing is stored', () => {
 });
 
 describe('help and exit codes', () => {
-  it.each([[[]], [['track']], [['track', 'api']], [['report']], [['services', 'add']], [['price', 'set']], [['demo']]])('tally %j --help', (args) => {
-    const r = tally([...args, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Usage: tally/);
-  });
+  it.each([[[]], [['track']], [['track', 'api']], [['report']], [['services', 'add']], [['price', 'set']], [['demo']]])(
+    'tally %j --help',
+    (args) => {
+      const r = tally([...args, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: tally/);
+    },
+  );
 
   it('an unknown command is a user error', () => {
     const r = tally(['frobnicate']);

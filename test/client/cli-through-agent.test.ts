@@ -14,7 +14,12 @@ const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
 
 function tally(args: string[], home: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.data') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.data'),
+  };
   delete env.TALLY_DB;
   delete env.TALLY_CONFIG;
   delete env.VITEST;
@@ -45,7 +50,9 @@ describe('tally track with a running agent', () => {
     expect(row).toEqual({ customer_id: 'acme', service: 'api', source: 'cli' });
     expect(agent.server.metrics.render()).toMatch(/tally_http_requests_total\{route="\/v1\/events",status="201"\} 1/);
 
-    const bad = await tally(['--db', agent.dbFile, 'record', 'api', '1', '{"method":"GET"}'], home).catch((e: { code: number; stderr: string }) => e);
+    const bad = await tally(['--db', agent.dbFile, 'record', 'api', '1', '{"method":"GET"}'], home).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(bad).toMatchObject({ code: 1 });
     expect((bad as { stderr: string }).stderr).toMatch(/metadata\.endpoint: is required/);
     expect(agent.rows()).toBe(1);
@@ -54,7 +61,9 @@ describe('tally track with a running agent', () => {
   it('GET /v1/report is what `tally report --json` prints', async () => {
     await tally(['--db', agent.dbFile, 'track', 'compute', '5400'], home);
     const { stdout } = await tally(['--db', agent.dbFile, '--json', 'report', '--detailed'], home);
-    const api = await raw(agent.server.url, 'GET', '/v1/report?detailed=true', { headers: { authorization: `Bearer ${agent.server.token}` } });
+    const api = await raw(agent.server.url, 'GET', '/v1/report?detailed=true', {
+      headers: { authorization: `Bearer ${agent.server.token}` },
+    });
     expect(api.json()).toEqual(JSON.parse(stdout));
   });
 

@@ -12,7 +12,9 @@ afterEach(async () => {
 });
 
 function requestsWith(a: TestAgent, status: number): number {
-  const m = new RegExp(`^tally_http_requests_total\\{route="/v1/events",status="${status}"\\} (\\d+)$`, 'm').exec(a.server.metrics.render());
+  const m = new RegExp(`^tally_http_requests_total\\{route="/v1/events",status="${status}"\\} (\\d+)$`, 'm').exec(
+    a.server.metrics.render(),
+  );
   return m ? Number(m[1]) : 0;
 }
 
@@ -27,7 +29,10 @@ describe('createClient', () => {
     await track.function('sendEmail', 120, 256);
     await track.compute(3600);
     expect(agent.rows()).toBe(3);
-    const row = agent.tdb.sqlite.prepare('SELECT customer_id, metadata FROM usage_records WHERE id = ?').get(api.id) as { customer_id: string; metadata: string };
+    const row = agent.tdb.sqlite.prepare('SELECT customer_id, metadata FROM usage_records WHERE id = ?').get(api.id) as {
+      customer_id: string;
+      metadata: string;
+    };
     expect(row.customer_id).toBe('acme');
     expect(JSON.parse(row.metadata)).toEqual({ endpoint: '/users', method: 'GET', status: 200 });
 
@@ -56,7 +61,12 @@ describe('createClient', () => {
   it('never retries a 400: throws the agent’s error naming the field, and stores nothing', async () => {
     agent = await startAgent();
     const client = createClient({ url: agent.server.url, token: agent.server.token, retries: 5 });
-    const err = await client.recordMany([{ service: 'api', quantity: 1, metadata: { endpoint: '/', method: 'GET' } }, { service: 'api', quantity: -2 }]).catch((e: unknown) => e);
+    const err = await client
+      .recordMany([
+        { service: 'api', quantity: 1, metadata: { endpoint: '/', method: 'GET' } },
+        { service: 'api', quantity: -2 },
+      ])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TallyError);
     expect(err).toMatchObject({ code: 'invalid_input', field: 'events[1].quantity' });
     const single = await client.record({ service: 'nope', quantity: 1 }).catch((e: unknown) => e);
@@ -69,7 +79,12 @@ describe('createClient', () => {
   it('a refused record in an add() batch is reported; the others are stored', async () => {
     agent = await startAgent();
     const refused: string[] = [];
-    const client = createClient({ url: agent.server.url, token: agent.server.token, batchSize: 100, onError: (e) => refused.push(e.field ?? '') });
+    const client = createClient({
+      url: agent.server.url,
+      token: agent.server.token,
+      batchSize: 100,
+      onError: (e) => refused.push(e.field ?? ''),
+    });
     client.add({ service: 'api', quantity: 1, metadata: { endpoint: '/a', method: 'GET' } });
     client.add({ service: 'api', quantity: 1, metadata: { method: 'GET' } });
     client.add({ service: 'api', quantity: 1, metadata: { endpoint: '/c', method: 'GET' } });
@@ -85,11 +100,24 @@ describe('createClient', () => {
     // Fill the queue: the writer commits these after its 300 ms batch timeout.
     for (let i = 0; i < 10; i++) agent.writer.add({ service: 'api', quantity: 1, metadata: { endpoint: '/fill', method: 'GET' } });
     const client = createClient({ url: agent.server.url, token: agent.server.token, retries: 8, backoff: { baseMs: 20, maxMs: 200 } });
-    const stored = await Promise.all(Array.from({ length: 6 }, (_, i) => client.recordMany([{ service: 'api', quantity: 1, metadata: { endpoint: `/r${i}`, method: 'GET' } }])));
+    const stored = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        client.recordMany([{ service: 'api', quantity: 1, metadata: { endpoint: `/r${i}`, method: 'GET' } }]),
+      ),
+    );
     expect(requestsWith(agent, 429)).toBeGreaterThanOrEqual(1);
     expect(stored.flat().every((s) => s.inserted)).toBe(true);
-    const rows = agent.tdb.sqlite.prepare("SELECT metadata FROM usage_records WHERE metadata LIKE '%/r%'").all() as Array<{ metadata: string }>;
-    expect(rows.map((r) => (JSON.parse(r.metadata) as { endpoint: string }).endpoint).sort()).toEqual(['/r0', '/r1', '/r2', '/r3', '/r4', '/r5']);
+    const rows = agent.tdb.sqlite.prepare("SELECT metadata FROM usage_records WHERE metadata LIKE '%/r%'").all() as Array<{
+      metadata: string;
+    }>;
+    expect(rows.map((r) => (JSON.parse(r.metadata) as { endpoint: string }).endpoint).sort()).toEqual([
+      '/r0',
+      '/r1',
+      '/r2',
+      '/r3',
+      '/r4',
+      '/r5',
+    ]);
     expect(agent.rows()).toBe(16);
     await client.close();
   });
@@ -119,7 +147,9 @@ describe('createClient', () => {
     await agent.stop();
     agent = null;
     const client = createClient({ url, token, retries: 2, backoff: { baseMs: 1, maxMs: 2 } });
-    await expect(client.record({ service: 'api', quantity: 1, metadata: { endpoint: '/', method: 'GET' } })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(client.record({ service: 'api', quantity: 1, metadata: { endpoint: '/', method: 'GET' } })).rejects.toMatchObject({
+      code: 'unavailable',
+    });
     client.add({ service: 'api', quantity: 1, metadata: { endpoint: '/', method: 'GET' } });
     await expect(client.flush()).rejects.toMatchObject({ code: 'unavailable' });
     expect(client.pending).toBe(1); // kept, not dropped
@@ -137,7 +167,9 @@ describe('createClient', () => {
   it('refuses a wrong token with unauthorized, without retrying', async () => {
     agent = await startAgent();
     const client = createClient({ url: agent.server.url, token: 'x'.repeat(43) });
-    await expect(client.record({ service: 'api', quantity: 1, metadata: { endpoint: '/', method: 'GET' } })).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(client.record({ service: 'api', quantity: 1, metadata: { endpoint: '/', method: 'GET' } })).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
   });
 });
 

@@ -39,9 +39,24 @@ afterAll(async () => {
 async function agentDb(hostId: string, seed: number, customerId: string): Promise<TallyDb> {
   const tdb = await testDb();
   const writer = await testWriter(tdb, { hostId, clock: clock.now, batchSize: 5000 });
-  for (const r of demoRecords({ days: 12, end: Date.UTC(2026, 10, 20), seed, customerId, scale: 0.05 })) writer.add({ ...r, source: 'demo' });
+  for (const r of demoRecords({ days: 12, end: Date.UTC(2026, 10, 20), seed, customerId, scale: 0.05 }))
+    writer.add({ ...r, source: 'demo' });
   // A custom service the collector has never heard of must still be in the org-wide total.
-  await upsertService(tdb.db, { name: 'ocr_pages', displayName: 'OCR pages', baseUnit: 'pages', displayUnit: 'pages', displayFactor: 1, integerOnly: true, requiredFields: [], breakdownKeys: [], builtin: false }, clock.now());
+  await upsertService(
+    tdb.db,
+    {
+      name: 'ocr_pages',
+      displayName: 'OCR pages',
+      baseUnit: 'pages',
+      displayUnit: 'pages',
+      displayFactor: 1,
+      integerOnly: true,
+      requiredFields: [],
+      breakdownKeys: [],
+      builtin: false,
+    },
+    clock.now(),
+  );
   await setPriceRule(tdb.db, { service: 'ocr_pages', effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: '0.002' } }, clock.now());
   await writer.refresh();
   await writer.recordMany([{ service: 'ocr_pages', quantity: 40 + seed, customerId, recordedAt: Date.UTC(2026, 10, 10) }]);
@@ -76,7 +91,10 @@ describe('agents → collector', () => {
       const parts = local.map((r) => r.services.find((l) => l.service === line.service)!);
       expect(line.events).toBe(parts.reduce((n, l) => n + l.events, 0));
       expect(line.costNanos).toBe(parts.reduce((n, l) => n + l.costNanos, 0));
-      expect(line.quantity).toBeCloseTo(parts.reduce((n, l) => n + l.quantity, 0), 3);
+      expect(line.quantity).toBeCloseTo(
+        parts.reduce((n, l) => n + l.quantity, 0),
+        3,
+      );
     }
     // The per-day breakdown runs on PostgreSQL too, and adds up to the same total.
     const detailed = await collectorReport(cdb.db, { ...NOV, detailed: true });
@@ -85,12 +103,14 @@ describe('agents → collector', () => {
     const globex = await collectorReport(cdb.db, { ...NOV, customerId: 'globex' });
     expect(globex.totalCostNanos).toBe(local[2]!.totalCostNanos);
     // A second pass sends nothing new and changes nothing.
-    const again = await engine(agents[0]!).syncTarget(resolveTarget({ name: 'central', kind: 'tally', url: collector.url, token: 'unused', batchSize: 700 }, 'settings'));
+    const again = await engine(agents[0]!).syncTarget(
+      resolveTarget({ name: 'central', kind: 'tally', url: collector.url, token: 'unused', batchSize: 700 }, 'settings'),
+    );
     expect(again).toMatchObject({ status: 'idle', delivered: 0 });
     for (const a of agents) await a.close();
   });
 
-  it("stops an agent whose token belongs to another host, and one whose token was revoked, storing nothing", async () => {
+  it('stops an agent whose token belongs to another host, and one whose token was revoked, storing nothing', async () => {
     const tdb = await testDb();
     const writer = await testWriter(tdb, { hostId: 'host-x', clock: clock.now });
     await writer.recordMany([{ service: 'api', quantity: 1, metadata: { endpoint: '/a', method: 'GET', status: 200 } }]);

@@ -20,11 +20,35 @@ const cert = path.join(dir, 'cert.pem');
 const key = path.join(dir, 'key.pem');
 
 beforeAll(async () => {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-days',
+      '2',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
   pgServer = await startPostgres();
   pgUrl = await pgServer.createDatabase('collector_cli');
   om = await startOpenMeterFake('om_key');
-  serve = spawn(process.execPath, [path.resolve('bin/tally.mjs'), 'collector', 'serve', '--pg', pgUrl, '--port', '0', '--tls-cert', cert, '--tls-key', key], { stdio: ['ignore', 'pipe', 'pipe'] });
+  serve = spawn(
+    process.execPath,
+    [path.resolve('bin/tally.mjs'), 'collector', 'serve', '--pg', pgUrl, '--port', '0', '--tls-cert', cert, '--tls-key', key],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   collectorUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
     serve.stdout!.on('data', (d: Buffer) => {
@@ -48,7 +72,9 @@ afterAll(async () => {
 /** Like `tally`, but without blocking this process: the OpenMeter fake here must keep answering. */
 function tallyAsync(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: dir, TALLY_CONFIG: '/nonexistent/tally-test-config.json' } });
+    const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir, TALLY_CONFIG: '/nonexistent/tally-test-config.json' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -71,7 +97,10 @@ describe('tally collector / tally sync', () => {
 
     const env = { TALLY_DB: path.join(dir, 'agent.db'), TALLY_HOST_ID: 'cli-host', NODE_EXTRA_CA_CERTS: cert };
     expect(tally(['demo', '--days', '3', '--scale', '0.05'], env).code).toBe(0);
-    const added = tally(['sync', 'target', 'add', 'central', '--kind', 'tally', '--url', collectorUrl, '--token-file', path.join(dir, 'token')], env);
+    const added = tally(
+      ['sync', 'target', 'add', 'central', '--kind', 'tally', '--url', collectorUrl, '--token-file', path.join(dir, 'token')],
+      env,
+    );
     expect(added.code).toBe(0);
     expect(added.stdout + added.stderr).not.toContain(token);
     expect(JSON.stringify(tallyJson(['sync', 'target', 'list'], env))).not.toContain(token);
@@ -85,7 +114,16 @@ describe('tally collector / tally sync', () => {
     expect(after[0]).toMatchObject({ pending: 0, lastSuccess: expect.any(String) });
 
     const mine = tallyJson<{ totalEvents: number; totalCost: string }>(['report', '--from', '2000-01', '--to', '2100-01'], env);
-    const org = tallyJson<{ totalEvents: number; totalCost: string }>(['collector', 'report', '--pg', pgUrl, '--from', '2000-01', '--to', '2100-01']);
+    const org = tallyJson<{ totalEvents: number; totalCost: string }>([
+      'collector',
+      'report',
+      '--pg',
+      pgUrl,
+      '--from',
+      '2000-01',
+      '--to',
+      '2100-01',
+    ]);
     expect(org.totalEvents).toBe(mine.totalEvents);
     expect(org.totalCost).toBe(mine.totalCost);
 
@@ -95,14 +133,18 @@ describe('tally collector / tally sync', () => {
   });
 
   it('refuses a target over plain http to another machine, naming the field', () => {
-    const r = tally(['sync', 'target', 'add', 'far', '--kind', 'tally', '--url', 'http://billing.example.com', '--token', 'x'], { TALLY_DB: path.join(dir, 'other.db') });
+    const r = tally(['sync', 'target', 'add', 'far', '--kind', 'tally', '--url', 'http://billing.example.com', '--token', 'x'], {
+      TALLY_DB: path.join(dir, 'other.db'),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/target\.url: must use https:\/\//);
   });
 
   it('forwards every collected record to OpenMeter once', async () => {
     const cfg = path.join(dir, 'forward.json');
-    fs.writeFileSync(cfg, JSON.stringify({ sync: { targets: [{ name: 'openmeter', kind: 'openmeter', url: om.url, token: 'om_key' }] } }), { mode: 0o600 });
+    fs.writeFileSync(cfg, JSON.stringify({ sync: { targets: [{ name: 'openmeter', kind: 'openmeter', url: om.url, token: 'om_key' }] } }), {
+      mode: 0o600,
+    });
     const first = await tallyAsync(['collector', 'forward', '--pg', pgUrl, '--forward-config', cfg]);
     expect(first.code, first.stderr).toBe(0);
     const org = tallyJson<{ totalEvents: number }>(['collector', 'report', '--pg', pgUrl, '--from', '2000-01', '--to', '2100-01']);

@@ -97,7 +97,11 @@ describe('collector', () => {
     try {
       const { token } = await issueToken(cdb.db, 'host-d', T0);
       const send = () =>
-        fetch(`${limited.url}/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"records":[]}' });
+        fetch(`${limited.url}/v1/records`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: '{"records":[]}',
+        });
       expect((await send()).status).toBe(200);
       expect((await send()).status).toBe(200);
       const third = await send();
@@ -114,7 +118,11 @@ describe('collector input', () => {
     const { token } = await issueToken(cdb.db, 'host-e', T0);
     const r = rec('host-e', 0);
     const body = JSON.stringify({ records: [r] }).replace('"hostId":"host-e"', '"hostId":"host-a","hostId":"host-e"');
-    const res = await fetch(`${collector.url}/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    const res = await fetch(`${collector.url}/v1/records`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
     expect(res.status).toBe(200);
     const stored = await cdb.pool.query('SELECT host_id, metadata FROM usage_records WHERE id = $1', [r.id]);
     expect(stored.rows).toEqual([{ host_id: 'host-e', metadata: '{"endpoint": "/users"}' }]);
@@ -122,7 +130,11 @@ describe('collector input', () => {
 
   it('refuses a body that is not JSON, naming it', async () => {
     const { token } = await issueToken(cdb.db, 'host-f', T0);
-    const res = await fetch(`${collector.url}/v1/records`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"records": [' });
+    const res = await fetch(`${collector.url}/v1/records`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{"records": [',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: expect.objectContaining({ code: 'invalid_input', field: 'body' }) });
   });

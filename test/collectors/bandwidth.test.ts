@@ -47,8 +47,17 @@ describe('bandwidth deltas', () => {
   });
 
   it('stores the metadata the bandwidth service requires and the collector source', () => {
-    const out = bandwidthStep(asCounterState(bandwidthStep(undefined, reading(real, 0), settings).state.counters), reading(bump(real, 'eth0', 1, 2), 60_000), settings);
-    expect(out.records[0]).toMatchObject({ service: 'bandwidth', quantity: 1, source: 'collector:bandwidth', metadata: { interface: 'eth0', direction: 'ingress', bytes: 1 } });
+    const out = bandwidthStep(
+      asCounterState(bandwidthStep(undefined, reading(real, 0), settings).state.counters),
+      reading(bump(real, 'eth0', 1, 2), 60_000),
+      settings,
+    );
+    expect(out.records[0]).toMatchObject({
+      service: 'bandwidth',
+      quantity: 1,
+      source: 'collector:bandwidth',
+      metadata: { interface: 'eth0', direction: 'ingress', bytes: 1 },
+    });
   });
 
   it('after a reboot (new boot id, counters lower) counts the new counters from zero', () => {
@@ -93,7 +102,10 @@ describe('bandwidth deltas', () => {
 
   it('discards a delta above the plausible maximum rate (vnStat) and keeps the reading as the new baseline', () => {
     const s = { ...settings, maxRateBytesPerSecond: 1_000 };
-    const { records, notes } = run([reading(real, 1_000), reading(bump(real, 'eth0', 120_000, 10), 61_000), reading(bump(real, 'eth0', 120_500, 20), 121_000)], s);
+    const { records, notes } = run(
+      [reading(real, 1_000), reading(bump(real, 'eth0', 120_000, 10), 61_000), reading(bump(real, 'eth0', 120_500, 20), 121_000)],
+      s,
+    );
     expect(records).toEqual([[], ['eth0 egress 10'], ['eth0 ingress 500', 'eth0 egress 10']]);
     expect(notes.join('\n')).toMatch(/plausible maximum rate discarded/);
   });
@@ -116,7 +128,12 @@ describe('bandwidth deltas', () => {
     const withIfb = withTun.map((i) => (i.name === 'ifb0' ? { ...i, rxBytes: 5_000_000 } : i));
     const changed = bandwidthStep(created.state.counters, reading(bump(withIfb, 'eth0', 10, 0), 121_000), wider, created.state.filter);
     expect(changed.records.map((r) => `${r.metadata!.interface} ${r.quantity}`)).toEqual(['eth0 10']);
-    const next = bandwidthStep(changed.state.counters, reading(bump(bump(withIfb, 'eth0', 10, 0), 'ifb0', 3, 0), 181_000), wider, changed.state.filter);
+    const next = bandwidthStep(
+      changed.state.counters,
+      reading(bump(bump(withIfb, 'eth0', 10, 0), 'ifb0', 3, 0), 181_000),
+      wider,
+      changed.state.filter,
+    );
     expect(next.records.map((r) => `${r.metadata!.interface} ${r.quantity}`)).toEqual(['ifb0 3']);
   });
 
@@ -133,10 +150,15 @@ describe('bandwidth collector on a proc tree', () => {
     const root = tempDir();
     fs.cpSync(path.join(fixtures, 'root'), root, { recursive: true });
     let mono = 1_000;
-    const c = createBandwidthCollector(settings, { paths: { proc: root, sys: root }, clocks: { monoMs: () => mono, wallMs: () => Date.now() } });
+    const c = createBandwidthCollector(settings, {
+      paths: { proc: root, sys: root },
+      clocks: { monoMs: () => mono, wallMs: () => Date.now() },
+    });
     const first = await c.collect({});
     expect(first.records).toEqual([]);
-    const dev = fs.readFileSync(path.join(root, 'net/dev'), 'utf8').replace(/eth0:\s+(\d+)/, (_m, n: string) => `eth0: ${Number(n) + 4096}`);
+    const dev = fs
+      .readFileSync(path.join(root, 'net/dev'), 'utf8')
+      .replace(/eth0:\s+(\d+)/, (_m, n: string) => `eth0: ${Number(n) + 4096}`);
     fs.writeFileSync(path.join(root, 'net/dev'), dev);
     mono += 60_000;
     const second = await c.collect(first.state);

@@ -18,9 +18,13 @@ function procTree(): string {
 /** Adds ticks to the aggregate cpu line: user += u, idle += idle, iowait += io. */
 function addCpu(root: string, user: number, idle = 0, iowait = 0): void {
   const file = path.join(root, 'proc/stat');
-  const text = fs.readFileSync(file, 'utf8').replace(/^cpu +(\d+) (\d+) (\d+) (\d+) (\d+)/m, (_m, u: string, n: string, s: string, i: string, w: string) =>
-    `cpu  ${Number(u) + user} ${n} ${s} ${Number(i) + idle} ${Number(w) + iowait}`,
-  );
+  const text = fs
+    .readFileSync(file, 'utf8')
+    .replace(
+      /^cpu +(\d+) (\d+) (\d+) (\d+) (\d+)/m,
+      (_m, u: string, n: string, s: string, i: string, w: string) =>
+        `cpu  ${Number(u) + user} ${n} ${s} ${Number(i) + idle} ${Number(w) + iowait}`,
+    );
   fs.writeFileSync(file, text);
 }
 
@@ -38,7 +42,10 @@ describe('compute collector', () => {
   it('bills busy jiffies of the host as CPU-seconds (USER_HZ 100), not idle or iowait', async () => {
     const root = procTree();
     let mono = 10_000;
-    const c = createComputeCollector(base, { paths: { proc: path.join(root, 'proc'), sys: root }, clocks: { monoMs: () => mono, wallMs: () => Date.now() } });
+    const c = createComputeCollector(base, {
+      paths: { proc: path.join(root, 'proc'), sys: root },
+      clocks: { monoMs: () => mono, wallMs: () => Date.now() },
+    });
     const first = await c.collect({});
     expect(first.records).toEqual([]);
     addCpu(root, 250, 9_000, 400);
@@ -56,10 +63,15 @@ describe('compute collector', () => {
       cgroups: [{ path: 'system.slice/demo.service', customerId: 'acme' }, { path: 'system.slice/missing.service' }],
       processes: [{ name: 'worker', customerId: 'globex' }, { pid: 4242 }],
     };
-    const c = createComputeCollector(s, { paths: { proc: path.join(root, 'proc'), sys: root }, clocks: { monoMs: () => mono, wallMs: () => Date.now() } });
+    const c = createComputeCollector(s, {
+      paths: { proc: path.join(root, 'proc'), sys: root },
+      clocks: { monoMs: () => mono, wallMs: () => Date.now() },
+    });
     const first = await c.collect({});
     expect(first.notes.map((n) => n.msg)).toContain('compute: cgroup not readable (not running?)');
-    edit(path.join(root, 'cgroup/system.slice/demo.service/cpu.stat'), (t) => t.replace(/^usage_usec (\d+)$/m, (_m, n: string) => `usage_usec ${Number(n) + 1_500_000}`));
+    edit(path.join(root, 'cgroup/system.slice/demo.service/cpu.stat'), (t) =>
+      t.replace(/^usage_usec (\d+)$/m, (_m, n: string) => `usage_usec ${Number(n) + 1_500_000}`),
+    );
     // utime is the 14th field: after "(worker) S" it is the 12th token.
     edit(path.join(root, 'proc/4242/stat'), (t) => {
       const head = t.slice(0, t.lastIndexOf(')') + 1);
@@ -69,19 +81,29 @@ describe('compute collector', () => {
     });
     mono += 60_000;
     const second = await c.collect(first.state);
-    expect(summary(second).sort()).toEqual(['{"cgroup":"system.slice/demo.service"} 1.5 acme', '{"process":"pid 4242"} 0.3', '{"process":"worker"} 0.3 globex']);
+    expect(summary(second).sort()).toEqual([
+      '{"cgroup":"system.slice/demo.service"} 1.5 acme',
+      '{"process":"pid 4242"} 0.3',
+      '{"process":"worker"} 0.3 globex',
+    ]);
   });
 
   it('a new boot counts the host counter from zero; a pid reused by another process starts over', async () => {
     const root = procTree();
     let mono = 5_000_000;
     const s: ComputeSettings = { ...base, processes: [{ pid: 4242 }] };
-    const c = createComputeCollector(s, { paths: { proc: path.join(root, 'proc'), sys: root }, clocks: { monoMs: () => mono, wallMs: () => Date.now() } });
+    const c = createComputeCollector(s, {
+      paths: { proc: path.join(root, 'proc'), sys: root },
+      clocks: { monoMs: () => mono, wallMs: () => Date.now() },
+    });
     const first = await c.collect({});
     // Reboot: new boot id, small counters, the monotonic clock restarted.
     fs.writeFileSync(path.join(root, 'proc/sys/kernel/random/boot_id'), '11111111-2222-4333-8444-555555555555\n');
     edit(path.join(root, 'proc/stat'), (t) => t.replace(/^cpu +.*$/m, 'cpu  300 0 100 50000 10 0 20 0 0 0'));
-    edit(path.join(root, 'proc/4242/stat'), () => '4242 (worker) S 1 1 1 0 -1 4194304 0 0 0 0 7 3 0 0 20 0 1 0 900 0 0 18446744073709551615');
+    edit(
+      path.join(root, 'proc/4242/stat'),
+      () => '4242 (worker) S 1 1 1 0 -1 4194304 0 0 0 0 7 3 0 0 20 0 1 0 900 0 0 18446744073709551615',
+    );
     mono = 600_000;
     const second = await c.collect(first.state);
     expect(summary(second).sort()).toEqual(['{"instance":"host"} 4.2', '{"process":"pid 4242"} 0.1']);
@@ -91,7 +113,10 @@ describe('compute collector', () => {
   it('never records a counter that went backwards, nor more CPU time than every CPU for the interval', async () => {
     const root = procTree();
     let mono = 10_000;
-    const c = createComputeCollector(base, { paths: { proc: path.join(root, 'proc'), sys: root }, clocks: { monoMs: () => mono, wallMs: () => Date.now() } });
+    const c = createComputeCollector(base, {
+      paths: { proc: path.join(root, 'proc'), sys: root },
+      clocks: { monoMs: () => mono, wallMs: () => Date.now() },
+    });
     const first = await c.collect({});
     addCpu(root, 1_000_000); // 10 000 CPU-seconds in one minute on a 2-CPU fixture
     mono += 60_000;
@@ -111,10 +136,15 @@ describe('compute collector', () => {
     const hostOnly = createComputeCollector(base, { paths, clocks });
     const first = await hostOnly.collect({});
     mono += 60_000;
-    const withGroup = createComputeCollector({ ...base, cgroupRoot: path.join(root, 'cgroup'), cgroups: [{ path: 'system.slice/demo.service' }] }, { paths, clocks });
+    const withGroup = createComputeCollector(
+      { ...base, cgroupRoot: path.join(root, 'cgroup'), cgroups: [{ path: 'system.slice/demo.service' }] },
+      { paths, clocks },
+    );
     const second = await withGroup.collect(first.state);
     expect(summary(second)).toEqual([]);
-    edit(path.join(root, 'cgroup/system.slice/demo.service/cpu.stat'), (t) => t.replace(/^usage_usec (\d+)$/m, (_m, n: string) => `usage_usec ${Number(n) + 250_000}`));
+    edit(path.join(root, 'cgroup/system.slice/demo.service/cpu.stat'), (t) =>
+      t.replace(/^usage_usec (\d+)$/m, (_m, n: string) => `usage_usec ${Number(n) + 250_000}`),
+    );
     mono += 60_000;
     expect(summary(await withGroup.collect(second.state))).toEqual(['{"cgroup":"system.slice/demo.service"} 0.25']);
   });

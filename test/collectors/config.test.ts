@@ -32,7 +32,10 @@ describe('collectors config', () => {
     [{ bandwidth: { exclude: ['has space'] } }, /collectors\.bandwidth\.exclude\.0: must be an interface name pattern/],
     [{ bandwidth: { maxRateBytesPerSecond: -5 } }, /collectors\.bandwidth\.maxRateBytesPerSecond/],
     [{ compute: { processes: [{ name: 'nginx', pid: 12 }] } }, /collectors\.compute\.processes\.0: give exactly one of name or pid/],
-    [{ compute: { processes: [{ name: 'a-very-long-process-name' }] } }, /collectors\.compute\.processes\.0\.name: a process name \(comm\) has at most 15 characters/],
+    [
+      { compute: { processes: [{ name: 'a-very-long-process-name' }] } },
+      /collectors\.compute\.processes\.0\.name: a process name \(comm\) has at most 15 characters/,
+    ],
     [{ compute: { cgroups: [{ path: '../escape' }] } }, /collectors\.compute\.cgroups\.0\.path: must be a path below the cgroup root/],
     [{ compute: { colour: 'blue' } }, /collectors\.compute: Unrecognized key/],
   ])('refuses %j naming the field', (collectors, message) => {

@@ -2,7 +2,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mountPointOf, parseBootId, parseCgroupCpuStat, parseMounts, parseNetDev, parsePidStat, parseProcStat } from '../../src/collectors/procfs';
+import {
+  mountPointOf,
+  parseBootId,
+  parseCgroupCpuStat,
+  parseMounts,
+  parseNetDev,
+  parsePidStat,
+  parseProcStat,
+} from '../../src/collectors/procfs';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '../fixtures/proc', name), 'utf8');
 
@@ -12,7 +20,9 @@ describe('/proc/net/dev', () => {
     expect(ifs.map((i) => i.name)).toEqual(['lo', 'ifb0', 'ifb1', 'eth0']);
     const eth0 = ifs.find((i) => i.name === 'eth0')!;
     // The same numbers as the file's first and ninth counters of that line.
-    const line = fixture('net-dev.txt').split('\n').find((l) => l.trim().startsWith('eth0:'))!;
+    const line = fixture('net-dev.txt')
+      .split('\n')
+      .find((l) => l.trim().startsWith('eth0:'))!;
     const f = line.split(':')[1]!.trim().split(/\s+/);
     expect(eth0).toEqual({ name: 'eth0', rxBytes: Number(f[0]), txBytes: Number(f[8]) });
   });

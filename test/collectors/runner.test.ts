@@ -24,16 +24,20 @@ function procRoot(): string {
 
 function addTraffic(root: string, rx: number): void {
   const file = path.join(root, 'net/dev');
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/eth0:\s+(\d+)/, (_m, n: string) => `eth0: ${Number(n) + rx}`));
+  fs.writeFileSync(
+    file,
+    fs.readFileSync(file, 'utf8').replace(/eth0:\s+(\d+)/, (_m, n: string) => `eth0: ${Number(n) + rx}`),
+  );
 }
 
 function ingress(tdb: TallyDb): number[] {
-  return (tdb.sqlite.prepare(`SELECT quantity FROM usage_records WHERE service = 'bandwidth' ORDER BY seq`).pluck().all() as number[]);
+  return tdb.sqlite.prepare(`SELECT quantity FROM usage_records WHERE service = 'bandwidth' ORDER BY seq`).pluck().all() as number[];
 }
 
 function capture(): Logger & { lines: string[] } {
   const lines: string[] = [];
-  const push = (level: string) => (msg: string, f?: Record<string, unknown>) => void lines.push(`${level} ${msg} ${JSON.stringify(f ?? {})}`);
+  const push = (level: string) => (msg: string, f?: Record<string, unknown>) =>
+    void lines.push(`${level} ${msg} ${JSON.stringify(f ?? {})}`);
   return { lines, debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
 }
 
@@ -108,7 +112,11 @@ describe('collector runner', () => {
     const tdb = await testDb();
     const writer = await testWriter(tdb);
     const log = capture();
-    const runner = new CollectorRunner(createBandwidthCollector(defaultCollectorsConfig().bandwidth, { paths: { proc, sys: proc } }), { writer, state: new CollectorStateRepo(tdb.sqlite), log });
+    const runner = new CollectorRunner(createBandwidthCollector(defaultCollectorsConfig().bandwidth, { paths: { proc, sys: proc } }), {
+      writer,
+      state: new CollectorStateRepo(tdb.sqlite),
+      log,
+    });
     const good = fs.readFileSync(path.join(proc, 'net/dev'), 'utf8');
     fs.writeFileSync(path.join(proc, 'net/dev'), 'not the file\n');
     expect((await runner.run()).ok).toBe(false);
@@ -128,7 +136,10 @@ describe('collector runner', () => {
     let entered: () => void = () => undefined;
     const walking = new Promise<void>((r) => (entered = r));
     // Each stat waits a little: the walk is still going when stop() arrives.
-    const slow: WalkFs = { readdir: nodeWalkFs.readdir, lstat: (p) => (entered(), new Promise((r) => setTimeout(r, 20)).then(() => nodeWalkFs.lstat(p))) };
+    const slow: WalkFs = {
+      readdir: nodeWalkFs.readdir,
+      lstat: (p) => (entered(), new Promise((r) => setTimeout(r, 20)).then(() => nodeWalkFs.lstat(p))),
+    };
     const tdb = await testDb();
     const writer = await testWriter(tdb);
     const state = new CollectorStateRepo(tdb.sqlite);

@@ -51,7 +51,8 @@ describe('measureTree (du semantics)', () => {
     const locked = path.join(root, 'a/b');
     const vanished = path.join(root, 'a/one.bin');
     const failing: WalkFs = {
-      readdir: (p) => (p === locked ? Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })) : nodeWalkFs.readdir(p)),
+      readdir: (p) =>
+        p === locked ? Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })) : nodeWalkFs.readdir(p),
       lstat: (p) => (p === vanished ? Promise.reject(Object.assign(new Error('ENOENT'), { code: 'ENOENT' })) : nodeWalkFs.lstat(p)),
     };
     const r = await measureTree(root, { fs: failing });
@@ -99,14 +100,23 @@ describe('storage time between samples', () => {
 });
 
 describe('storage collector', () => {
-  const settings = (paths: string[], volumes: string[] = []): StorageSettings => ({ schedule: '* * * * *', paths, volumes, maxGapSeconds: 180, concurrency: 4 });
+  const settings = (paths: string[], volumes: string[] = []): StorageSettings => ({
+    schedule: '* * * * *',
+    paths,
+    volumes,
+    maxGapSeconds: 180,
+    concurrency: 4,
+  });
 
   it('records du bytes × monotonic hours per path, and statfs used bytes per volume', async () => {
     const root = sampleTree();
     let mono = 1_000;
     const proc = path.join(tempDir(), 'proc');
     fs.cpSync(path.join(fixtures, 'root'), proc, { recursive: true });
-    const c = createStorageCollector(settings([root], [root]), { paths: { proc, sys: proc }, clocks: { monoMs: () => mono, wallMs: () => T0 + mono } });
+    const c = createStorageCollector(settings([root], [root]), {
+      paths: { proc, sys: proc },
+      clocks: { monoMs: () => mono, wallMs: () => T0 + mono },
+    });
     const first = await c.collect({});
     expect(first.records).toEqual([]);
     mono += 90_000;
@@ -114,7 +124,12 @@ describe('storage collector', () => {
     const bytes = du(root);
     const st = fs.statfsSync(root);
     const [p, v] = second.records;
-    expect(p).toMatchObject({ service: 'storage', source: 'collector:storage', quantity: Math.round(bytes * 90), metadata: { path: root, bytes, hours: 0.025 } });
+    expect(p).toMatchObject({
+      service: 'storage',
+      source: 'collector:storage',
+      quantity: Math.round(bytes * 90),
+      metadata: { path: root, bytes, hours: 0.025 },
+    });
     expect(v!.metadata).toMatchObject({ path: root, volume: '/' });
     // Used bytes move while the suite runs: same order of magnitude as statfs says now.
     expect(Math.abs((v!.metadata!.bytes as number) - (st.blocks - st.bfree) * st.bsize)).toBeLessThan(500 * 2 ** 20);
@@ -123,7 +138,9 @@ describe('storage collector', () => {
   it('a configured path that is missing is reported and the others are still measured', async () => {
     const root = sampleTree();
     let mono = 1_000;
-    const c = createStorageCollector(settings([path.join(root, 'missing'), root]), { clocks: { monoMs: () => mono, wallMs: () => T0 + mono } });
+    const c = createStorageCollector(settings([path.join(root, 'missing'), root]), {
+      clocks: { monoMs: () => mono, wallMs: () => T0 + mono },
+    });
     const first = await c.collect({});
     mono += 60_000;
     const second = await c.collect(first.state);

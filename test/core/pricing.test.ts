@@ -3,7 +3,13 @@ import { checkPriceSpec, compilePrice, minimumChargeTopUp, ruleInForce, type Pri
 import { formatNanos, parseDecimalToNanos, sumNanos } from '../../src/core/money';
 import { GIB } from '../../src/core/services';
 
-const rule = (spec: PriceSpec, minimumCharge: string | null = null): PriceRule => ({ id: 1, service: 's', effectiveFrom: 0, spec, minimumCharge });
+const rule = (spec: PriceSpec, minimumCharge: string | null = null): PriceRule => ({
+  id: 1,
+  service: 's',
+  effectiveFrom: 0,
+  spec,
+  minimumCharge,
+});
 
 /** Charges records one by one the way the writer does: F(after) − F(before). */
 function chargeSequence(spec: PriceSpec, quantities: number[], factor = 1): number[] {
@@ -72,7 +78,11 @@ describe('pricing', () => {
   });
 
   it('finds the rule in force on a date', () => {
-    const rules = [{ effectiveFrom: 0, v: 'a' }, { effectiveFrom: 100, v: 'b' }, { effectiveFrom: 200, v: 'c' }];
+    const rules = [
+      { effectiveFrom: 0, v: 'a' },
+      { effectiveFrom: 100, v: 'b' },
+      { effectiveFrom: 200, v: 'c' },
+    ];
     expect(ruleInForce(rules, 50)?.v).toBe('a');
     expect(ruleInForce(rules, 100)?.v).toBe('b');
     expect(ruleInForce(rules, 10_000)?.v).toBe('c');
@@ -83,8 +93,25 @@ describe('pricing', () => {
     expect(() => checkPriceSpec({ model: 'tiered', tiers: [] })).toThrow(/tiers/);
     expect(() => checkPriceSpec(null as never)).toThrow(/object/);
     expect(() => checkPriceSpec({ model: 'free' } as never)).toThrow(/model/);
-    expect(() => checkPriceSpec({ model: 'tiered', tiers: [{ upTo: null, unitPrice: '1' }, { upTo: null, unitPrice: '1' }] })).toThrow(/tiers\[0\]/);
-    expect(() => checkPriceSpec({ model: 'tiered', tiers: [{ upTo: 10, unitPrice: '1' }, { upTo: 5, unitPrice: '1' }, { upTo: null, unitPrice: '1' }] })).toThrow(/tiers\[1\]/);
+    expect(() =>
+      checkPriceSpec({
+        model: 'tiered',
+        tiers: [
+          { upTo: null, unitPrice: '1' },
+          { upTo: null, unitPrice: '1' },
+        ],
+      }),
+    ).toThrow(/tiers\[0\]/);
+    expect(() =>
+      checkPriceSpec({
+        model: 'tiered',
+        tiers: [
+          { upTo: 10, unitPrice: '1' },
+          { upTo: 5, unitPrice: '1' },
+          { upTo: null, unitPrice: '1' },
+        ],
+      }),
+    ).toThrow(/tiers\[1\]/);
     expect(() => checkPriceSpec({ model: 'package', packageSize: 0, packagePrice: '1' })).toThrow(/packageSize/);
     expect(() => checkPriceSpec({ model: 'per_unit', unitPrice: '-1' })).toThrow();
   });

@@ -4,7 +4,12 @@ import { validateRecord, validateRecords, type ValidationContext } from '../../s
 import { BUILTIN_SERVICES } from '../../src/core/services';
 
 const now = Date.UTC(2026, 10, 22, 12);
-const ctx: ValidationContext = { services: new Map(BUILTIN_SERVICES.map((s) => [s.name, s])), defaultCustomerId: 'acme', defaultSource: 'test', now };
+const ctx: ValidationContext = {
+  services: new Map(BUILTIN_SERVICES.map((s) => [s.name, s])),
+  defaultCustomerId: 'acme',
+  defaultSource: 'test',
+  now,
+};
 const ok = { service: 'api', quantity: 1, metadata: { endpoint: '/users', method: 'GET', status: 200 } };
 
 function fieldOf(input: unknown): string | undefined {

@@ -65,7 +65,11 @@ describe('browser dashboard on a real agent', () => {
     const month = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
     const report = reportJson(agent, ['--month', month]);
     await page.getByLabel('Last month').check();
-    await page.getByText(`Total cost · ${new Date(`${month}-01T00:00:00Z`).toLocaleDateString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' })}`).waitFor();
+    await page
+      .getByText(
+        `Total cost · ${new Date(`${month}-01T00:00:00Z`).toLocaleDateString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' })}`,
+      )
+      .waitFor();
     await page.waitForSelector('[data-testid="overview"][data-ready="true"]');
     expect(await page.getByTestId('total-cost').innerText()).toBe(`$${report.totalCost}`);
     expect((await cardTexts(page, 'storage')).cost).toBe(`$${report.services.find((l) => l.service === 'storage')!.cost}`);
@@ -80,7 +84,14 @@ describe('browser dashboard on a real agent', () => {
     expect(await pixelsOfColour(page, '[data-testid="chart-daily-cost"]', '#8b5cf6')).toBeGreaterThan(200);
 
     await go(page, '#/trends', '[data-testid="chart-trend-storage"][data-drawn="true"]');
-    const colours: Record<string, string> = { api: '#3b82f6', storage: '#8b5cf6', bandwidth: '#14b8a6', compute: '#f97316', database: '#22c55e', functions: '#ec4899' };
+    const colours: Record<string, string> = {
+      api: '#3b82f6',
+      storage: '#8b5cf6',
+      bandwidth: '#14b8a6',
+      compute: '#f97316',
+      database: '#22c55e',
+      functions: '#ec4899',
+    };
     for (const [service, colour] of Object.entries(colours)) {
       await page.waitForSelector(`[data-testid="chart-trend-${service}"][data-drawn="true"]`);
       expect(await pixelsOfColour(page, `[data-testid="chart-trend-${service}"]`, colour), service).toBeGreaterThan(100);
@@ -115,14 +126,28 @@ describe('browser dashboard on a real agent', () => {
     await quotaForm.getByLabel('Service').selectOption('api');
     await quotaForm.getByLabel(/^Limit/).fill('-5');
     await quotaForm.getByRole('button', { name: 'Set quota' }).click();
-    await expect.poll(() => quotaForm.locator('.field-error').innerText().catch(() => '')).toMatch(/^limit: /);
+    await expect
+      .poll(() =>
+        quotaForm
+          .locator('.field-error')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(/^limit: /);
     expect(await quotaForm.getByLabel(/^Limit/).getAttribute('aria-invalid')).toBe('true');
 
     const priceForm = page.getByTestId('price-api');
     const priceText = await priceForm.getByTestId('current-price').innerText();
     await priceForm.getByLabel(/New price/).fill('0.00o1');
     await priceForm.getByRole('button', { name: 'Set price' }).click();
-    await expect.poll(() => priceForm.locator('.field-error').innerText().catch(() => '')).toMatch(/^price: /);
+    await expect
+      .poll(() =>
+        priceForm
+          .locator('.field-error')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(/^price: /);
 
     // A sync endpoint in clear text over the network would leak its token.
     const targetsBefore = await apiCall(agent, 'sync.targets.list', {});
@@ -131,7 +156,14 @@ describe('browser dashboard on a real agent', () => {
     await syncForm.getByLabel('Endpoint URL').fill('http://billing.example.com');
     await syncForm.getByLabel('Token').fill('secret-token-123');
     await syncForm.getByRole('button', { name: 'Save target' }).click();
-    await expect.poll(() => syncForm.locator('.field-error').innerText().catch(() => '')).toMatch(/^target\.url: .*https/);
+    await expect
+      .poll(() =>
+        syncForm
+          .locator('.field-error')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(/^target\.url: .*https/);
     expect(await syncForm.getByLabel('Endpoint URL').getAttribute('aria-invalid')).toBe('true');
 
     expect(await apiCall(agent, 'sync.targets.list', {})).toEqual(targetsBefore);
@@ -141,7 +173,11 @@ describe('browser dashboard on a real agent', () => {
   });
 
   it('Settings › Collectors: an invalid schedule names itself and changes nothing; a valid change is saved for the next start', async () => {
-    type State = { config: { storage: { schedule: string; paths: string[]; enabled: boolean } }; configFile: string; restartNeeded: boolean };
+    type State = {
+      config: { storage: { schedule: string; paths: string[]; enabled: boolean } };
+      configFile: string;
+      restartNeeded: boolean;
+    };
     const configFile = agent.env.TALLY_CONFIG!;
     const fileBefore = fs.readFileSync(configFile);
     const before = await apiCall<State>(agent, 'collectors.get', {});
@@ -154,7 +190,14 @@ describe('browser dashboard on a real agent', () => {
 
     await form.getByLabel('Storage schedule').fill('every five minutes');
     await form.getByRole('button', { name: 'Save collectors' }).click();
-    await expect.poll(() => form.locator('.field-error').innerText().catch(() => '')).toMatch(/^collectors\.storage\.schedule: must be a cron expression/);
+    await expect
+      .poll(() =>
+        form
+          .locator('.field-error')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(/^collectors\.storage\.schedule: must be a cron expression/);
     expect(await form.getByLabel('Storage schedule').getAttribute('aria-invalid')).toBe('true');
     expect(await apiCall<State>(agent, 'collectors.get', {})).toEqual(before);
     expect(fs.readFileSync(configFile).equals(fileBefore)).toBe(true);
@@ -167,7 +210,11 @@ describe('browser dashboard on a real agent', () => {
 
     const saved = JSON.parse(fs.readFileSync(configFile, 'utf8')) as { writer: unknown; collectors: State['config'] };
     expect(saved.writer).toEqual({ batchTimeoutSeconds: 0.5 });
-    expect(saved.collectors.storage).toMatchObject({ enabled: false, schedule: '*/5 * * * *', paths: ['/srv/tally-e2e', '/var/lib/tally-e2e'] });
+    expect(saved.collectors.storage).toMatchObject({
+      enabled: false,
+      schedule: '*/5 * * * *',
+      paths: ['/srv/tally-e2e', '/var/lib/tally-e2e'],
+    });
     const after = await apiCall<State>(agent, 'collectors.get', {});
     expect(after.restartNeeded).toBe(true);
     expect(after.config.storage.schedule).toBe('*/5 * * * *');
@@ -254,10 +301,18 @@ describe('browser dashboard on a real agent', () => {
     }
     const dark = await openDashboard(browser, agent, 'dark');
     await dark.waitForSelector('[data-testid="chart-daily-cost"][data-drawn="true"]');
-    expect(await dark.locator('body').evaluate((body) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(body).backgroundColor)).not.toBe('rgb(246, 247, 249)');
+    expect(
+      await dark
+        .locator('body')
+        .evaluate(
+          (body) =>
+            (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(body).backgroundColor,
+        ),
+    ).not.toBe('rgb(246, 247, 249)');
     await dark.screenshot({ path: path.join(SCREENSHOTS, 'overview-dark.png'), fullPage: true });
     await dark.context().close();
-    for (const name of [...shots.map((s) => s[0]), 'overview-dark']) expect(fs.statSync(path.join(SCREENSHOTS, `${name}.png`)).size).toBeGreaterThan(10_000);
+    for (const name of [...shots.map((s) => s[0]), 'overview-dark'])
+      expect(fs.statSync(path.join(SCREENSHOTS, `${name}.png`)).size).toBeGreaterThan(10_000);
   });
 
   it('ran without page errors or CSP violations', () => {

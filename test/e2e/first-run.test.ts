@@ -51,7 +51,11 @@ describe('first run', () => {
       let focused = '';
       for (let i = 0; i < 20 && focused !== name; i++) {
         await page.keyboard.press(key);
-        focused = await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string | null } | null } }).document.activeElement?.textContent ?? '');
+        focused = await page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { activeElement: { textContent: string | null } | null } }).document.activeElement
+              ?.textContent ?? '',
+        );
       }
       expect(focused).toBe(name);
       await page.keyboard.press('Enter');

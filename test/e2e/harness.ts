@@ -36,7 +36,11 @@ export function tally(args: readonly string[], env: Record<string, string>): str
  * collectors are off so the only records are the demo's and the test's own, and the writer
  * commits within a second.
  */
-export async function startAgent(options: { days: number; name?: string; /** An existing database, used through a link in the temp folder (its agent files stay there). */ link?: string }): Promise<Agent> {
+export async function startAgent(options: {
+  days: number;
+  name?: string;
+  /** An existing database, used through a link in the temp folder (its agent files stay there). */ link?: string;
+}): Promise<Agent> {
   if (!fs.existsSync(RENDERER_INDEX)) throw new Error('the renderer is not built: run `npm run build:ui` (npm test does it)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tally-${options.name ?? 'e2e'}-`));
   const env = testEnv(dir);
@@ -50,7 +54,10 @@ export async function startAgent(options: { days: number; name?: string; /** An 
   const db = path.join(dir, 'tally.db');
   if (options.link) fs.symlinkSync(path.resolve(options.link), db);
   else if (options.days > 0) tally(['demo', '--days', String(options.days), '--db', db, '--json'], env);
-  const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), 'agent', '--db', db, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), 'agent', '--db', db, '--port', '0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // The agent announces itself the documented way: agent.json and agent.token beside the database.
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
@@ -92,7 +99,15 @@ async function stopChild(child: ChildProcess, dir: string): Promise<void> {
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 

@@ -85,8 +85,12 @@ describe('exports', () => {
     const out = path.join(dir, 'strict.csv');
     await exportRecords({ dbPath: tdb.path, format: 'csv', out, from: NOV, to: DEC, now: DEC, service: 'api' });
     const text = fs.readFileSync(out, 'utf8');
-    expect(text.startsWith('id,timestamp,customer_id,user_id,service,quantity,base_unit,usage,unit,unit_price,cost,metadata,host_id,source\r\n')).toBe(true);
-    const rows = parse(text, { columns: true, record_delimiter: ['\r\n'], relax_quotes: false, relax_column_count: false }) as Array<Record<string, string>>;
+    expect(
+      text.startsWith('id,timestamp,customer_id,user_id,service,quantity,base_unit,usage,unit,unit_price,cost,metadata,host_id,source\r\n'),
+    ).toBe(true);
+    const rows = parse(text, { columns: true, record_delimiter: ['\r\n'], relax_quotes: false, relax_column_count: false }) as Array<
+      Record<string, string>
+    >;
     expect(JSON.parse(rows[0]!.metadata!)).toEqual(NASTY);
     const times = rows.map((r) => Date.parse(r.timestamp!));
     expect(times.every((t, i) => i === 0 || t <= times[i - 1]!)).toBe(true);
@@ -96,12 +100,27 @@ describe('exports', () => {
   it('refuses to overwrite without force, and leaves no partial file when it fails', async () => {
     const out = path.join(dir, 'once.json');
     await exportRecords({ dbPath: tdb.path, format: 'json', out, from: NOV, to: DEC, now: DEC });
-    await expect(exportRecords({ dbPath: tdb.path, format: 'json', out, from: NOV, to: DEC, now: DEC })).rejects.toThrow(/already exists.*--force/);
-    const again = await exportRecords({ dbPath: tdb.path, format: 'json', out, from: NOV, to: DEC, now: DEC, force: true, service: 'storage' });
+    await expect(exportRecords({ dbPath: tdb.path, format: 'json', out, from: NOV, to: DEC, now: DEC })).rejects.toThrow(
+      /already exists.*--force/,
+    );
+    const again = await exportRecords({
+      dbPath: tdb.path,
+      format: 'json',
+      out,
+      from: NOV,
+      to: DEC,
+      now: DEC,
+      force: true,
+      service: 'storage',
+    });
     expect(JSON.parse(fs.readFileSync(out, 'utf8')).service).toBe('storage');
     expect(again.records).toBeGreaterThan(0);
-    await expect(exportRecords({ dbPath: tdb.path, format: 'csv', out: path.join(dir, 'x.csv'), from: NOV, to: DEC, now: DEC, service: 'nope' })).rejects.toThrow(/service/);
-    await expect(exportRecords({ dbPath: tdb.path, format: 'xlsx', out: path.join(dir, 'x.csv'), from: NOV, to: DEC, now: DEC })).rejects.toThrow(/\.xlsx/);
+    await expect(
+      exportRecords({ dbPath: tdb.path, format: 'csv', out: path.join(dir, 'x.csv'), from: NOV, to: DEC, now: DEC, service: 'nope' }),
+    ).rejects.toThrow(/service/);
+    await expect(
+      exportRecords({ dbPath: tdb.path, format: 'xlsx', out: path.join(dir, 'x.csv'), from: NOV, to: DEC, now: DEC }),
+    ).rejects.toThrow(/\.xlsx/);
     expect(fs.readdirSync(dir).filter((f) => f.includes('partial') || f === 'x.csv')).toEqual([]);
   });
 
@@ -121,7 +140,15 @@ describe('exports', () => {
     // All sheets (the 12th filter token, -1), UTF-8, comma-separated, one file per sheet.
     execFileSync(
       'soffice',
-      [`-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`, '--headless', '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1', '--outdir', conv, out],
+      [
+        `-env:UserInstallation=file://${path.join(dir, 'lo-profile')}`,
+        '--headless',
+        '--convert-to',
+        'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1',
+        '--outdir',
+        conv,
+        out,
+      ],
       { stdio: 'pipe', timeout: 120_000 },
     );
     const files = fs.readdirSync(conv).sort();

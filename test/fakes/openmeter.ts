@@ -44,7 +44,18 @@ export const CLOUDEVENTS_SCHEMA = {
 const ajv = new Ajv({ allErrors: false, strict: false });
 addFormats(ajv);
 const validateEvent = ajv.compile(CLOUDEVENTS_SCHEMA);
-const CONTEXT_ATTRIBUTES = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema', 'data', 'data_base64']);
+const CONTEXT_ATTRIBUTES = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'dataschema',
+  'data',
+  'data_base64',
+]);
 
 export interface OpenMeterFake extends FakeServer {
   /** Stored events, keyed by id + source. */
@@ -62,9 +73,11 @@ export function checkCloudEvent(e: unknown, i: number): string | null {
   const ev = e as Record<string, unknown>;
   if (ev.specversion !== '1.0') return `events[${i}].specversion: must be "1.0"`;
   for (const k of Object.keys(ev)) {
-    if (!CONTEXT_ATTRIBUTES.has(k) && !/^[a-z0-9]{1,20}$/.test(k)) return `events[${i}].${k}: not a valid CloudEvents extension attribute name`;
+    if (!CONTEXT_ATTRIBUTES.has(k) && !/^[a-z0-9]{1,20}$/.test(k))
+      return `events[${i}].${k}: not a valid CloudEvents extension attribute name`;
   }
-  if (ev.data !== undefined && ev.datacontenttype !== undefined && ev.datacontenttype !== 'application/json') return `events[${i}].datacontenttype: JSON data needs application/json`;
+  if (ev.data !== undefined && ev.datacontenttype !== undefined && ev.datacontenttype !== 'application/json')
+    return `events[${i}].datacontenttype: JSON data needs application/json`;
   if (typeof ev.subject !== 'string') return `events[${i}].subject: OpenMeter requires a subject`;
   return null;
 }
@@ -75,7 +88,9 @@ export async function startOpenMeterFake(apiKey = 'om_test_key'): Promise<OpenMe
   const server = await startFake((req) => {
     if (req.method !== 'POST' || req.path !== '/api/v1/events') return problem(404, 'Not Found', `${req.method} ${req.path}`);
     if (bearer(req) !== apiKey) return problem(401, 'Unauthorized', 'invalid API key');
-    const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const ct = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim();
     let body: unknown;
     try {
       body = JSON.parse(req.body);

@@ -34,7 +34,12 @@ export async function startFake(handle: (req: FakeRequest) => FakeReply): Promis
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const fr: FakeRequest = { method: req.method ?? '', path: (req.url ?? '').split('?')[0]!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const fr: FakeRequest = {
+        method: req.method ?? '',
+        path: (req.url ?? '').split('?')[0]!,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(fr);
       const fault = faults.shift();
       if (fault === 'hang') return void hung.push(res);

@@ -32,7 +32,9 @@ export function significantDigits(value: string): number {
   return Math.max(trimmed.length, 1);
 }
 
-export async function startStripeFake(options: { secretKey?: string; meters?: readonly string[]; now?: () => number } = {}): Promise<StripeFake> {
+export async function startStripeFake(
+  options: { secretKey?: string; meters?: readonly string[]; now?: () => number } = {},
+): Promise<StripeFake> {
   const secretKey = options.secretKey ?? 'sk_test_tally';
   const now = options.now ?? Date.now;
   const sessions = new Map<string, number>();
@@ -40,21 +42,34 @@ export async function startStripeFake(options: { secretKey?: string; meters?: re
   const meters = new Set(options.meters ?? ['api', 'storage', 'bandwidth', 'compute', 'database', 'functions']);
   const state = { billed: 0 };
   const server = await startFake((req) => {
-    if (!/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/.test(String(req.headers['stripe-version'] ?? ''))) return error(400, 'stripe_version_required', 'Stripe-Version header is required for v2');
+    if (!/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/.test(String(req.headers['stripe-version'] ?? '')))
+      return error(400, 'stripe_version_required', 'Stripe-Version header is required for v2');
     if (req.method === 'POST' && req.path === '/v2/billing/meter_event_session') {
-      if (bearer(req) !== secretKey) return { status: 401, body: { error: { type: 'invalid_request_error', code: 'api_key_invalid', message: 'Invalid API Key provided' } } };
+      if (bearer(req) !== secretKey)
+        return {
+          status: 401,
+          body: { error: { type: 'invalid_request_error', code: 'api_key_invalid', message: 'Invalid API Key provided' } },
+        };
       const token = `mes_tok_${randomBytes(12).toString('hex')}`;
       const expiresAt = now() + 15 * 60_000;
       sessions.set(token, expiresAt);
       return {
         status: 200,
-        body: { id: `mes_${randomBytes(8).toString('hex')}`, object: 'v2.billing.meter_event_session', authentication_token: token, created: new Date(now()).toISOString(), expires_at: new Date(expiresAt).toISOString(), livemode: false },
+        body: {
+          id: `mes_${randomBytes(8).toString('hex')}`,
+          object: 'v2.billing.meter_event_session',
+          authentication_token: token,
+          created: new Date(now()).toISOString(),
+          expires_at: new Date(expiresAt).toISOString(),
+          livemode: false,
+        },
       };
     }
     if (req.method === 'POST' && req.path === '/v2/billing/meter_event_stream') {
       const token = bearer(req);
       const exp = token === null ? undefined : sessions.get(token);
-      if (exp === undefined || exp <= now()) return error(401, 'billing_meter_event_session_expired', 'The meter event session has expired');
+      if (exp === undefined || exp <= now())
+        return error(401, 'billing_meter_event_session_expired', 'The meter event session has expired');
       let body: { events?: unknown } & Record<string, unknown>;
       try {
         body = JSON.parse(req.body) as typeof body;
@@ -62,14 +77,16 @@ export async function startStripeFake(options: { secretKey?: string; meters?: re
         return error(400, 'parameter_invalid', 'body is not JSON');
       }
       if (Object.keys(body).some((k) => k !== 'events')) return error(400, 'parameter_unknown', 'unknown top-level parameter');
-      if (!Array.isArray(body.events) || body.events.length < 1 || body.events.length > 100) return error(400, 'parameter_invalid', 'events: 1 to 100 events');
+      if (!Array.isArray(body.events) || body.events.length < 1 || body.events.length > 100)
+        return error(400, 'parameter_invalid', 'events: 1 to 100 events');
       for (const [i, e] of (body.events as unknown[]).entries()) {
         const ev = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
         const bad = (m: string) => error(400, 'parameter_invalid', `events[${i}].${m}`);
         for (const k of Object.keys(ev)) if (!EVENT_KEYS.has(k)) return error(400, 'parameter_unknown', `events[${i}].${k}`);
         if (typeof ev.event_name !== 'string' || !meters.has(ev.event_name)) return bad('event_name: no active meter with this event name');
         if (typeof ev.identifier !== 'string' || ev.identifier.length < 1 || ev.identifier.length > 100) return bad('identifier');
-        if (typeof ev.timestamp !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(ev.timestamp)) return bad('timestamp: RFC 3339');
+        if (typeof ev.timestamp !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(ev.timestamp))
+          return bad('timestamp: RFC 3339');
         const at = Date.parse(ev.timestamp);
         if (at < now() - 35 * 86_400_000) return bad('timestamp: must be within the past 35 days');
         if (at > now() + 5 * 60_000) return bad('timestamp: must not be more than 5 minutes in the future');

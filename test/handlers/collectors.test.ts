@@ -42,7 +42,8 @@ describe('collectors.get / collectors.set', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const call = <K extends 'collectors.get' | 'collectors.set'>(name: K, args: Parameters<ReturnType<typeof createHandlers>[K]>[0]) => dispatch(createHandlers(ctx), name, args);
+  const call = <K extends 'collectors.get' | 'collectors.set'>(name: K, args: Parameters<ReturnType<typeof createHandlers>[K]>[0]) =>
+    dispatch(createHandlers(ctx), name, args);
 
   it('reads what the running agent uses, with no restart needed', async () => {
     const reply = await call('collectors.get', {});
@@ -51,7 +52,9 @@ describe('collectors.get / collectors.set', () => {
   });
 
   it('saves a valid change into the config file, keeps its other keys, and says a restart applies it', async () => {
-    const reply = await call('collectors.set', { collectors: { storage: { schedule: '*/5 * * * *', paths: ['/srv/data', '/var/lib/app'] }, bandwidth: { exclude: ['lo'] } } });
+    const reply = await call('collectors.set', {
+      collectors: { storage: { schedule: '*/5 * * * *', paths: ['/srv/data', '/var/lib/app'] }, bandwidth: { exclude: ['lo'] } },
+    });
     expect(reply.ok).toBe(true);
     if (!reply.ok) return;
     expect(reply.data.restartNeeded).toBe(true);

@@ -34,7 +34,10 @@ function freePort(): Promise<number> {
 
 function runAs(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('running as root and there is no postgres user: install postgresql-15 (apt-get install -y postgresql-15)');
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -42,13 +45,18 @@ function runAs(): { uid: number; gid: number } | null {
 
 export async function startPostgres(options: { fsync?: boolean } = {}): Promise<TestPostgres> {
   const bin = postgresBin();
-  if (!fs.existsSync(path.join(bin, 'initdb'))) throw new Error(`no PostgreSQL at ${bin}: apt-get install -y postgresql-15, or set TALLY_PG_BIN`);
+  if (!fs.existsSync(path.join(bin, 'initdb')))
+    throw new Error(`no PostgreSQL at ${bin}: apt-get install -y postgresql-15, or set TALLY_PG_BIN`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-pg-'));
   const user = runAs();
   if (user) fs.chownSync(dir, user.uid, user.gid);
   const data = path.join(dir, 'data');
   const as = user ? { uid: user.uid, gid: user.gid } : {};
-  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], { ...as, stdio: 'pipe', cwd: dir });
+  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], {
+    ...as,
+    stdio: 'pipe',
+    cwd: dir,
+  });
   const port = await freePort();
   const args = ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'max_connections=60', '-c', 'shared_buffers=64MB'];
   if (!options.fsync) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');

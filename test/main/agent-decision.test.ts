@@ -6,11 +6,17 @@ const agent = { url: 'http://127.0.0.1:7878', pid: 4242, db: '/data/tally/tally.
 
 describe('decideAgent', () => {
   it('attaches to an agent that answers for our database', () => {
-    expect(decideAgent({ wantedDb: '/data/tally/tally.db', found: agent, lock: { pid: 4242, alive: true } })).toEqual({ action: 'attach', agent });
+    expect(decideAgent({ wantedDb: '/data/tally/tally.db', found: agent, lock: { pid: 4242, alive: true } })).toEqual({
+      action: 'attach',
+      agent,
+    });
   });
 
   it('starts the agent itself when none answers and nobody writes', () => {
-    expect(decideAgent({ wantedDb: '/data/tally/tally.db', found: null, lock: null })).toEqual({ action: 'start', db: '/data/tally/tally.db' });
+    expect(decideAgent({ wantedDb: '/data/tally/tally.db', found: null, lock: null })).toEqual({
+      action: 'start',
+      db: '/data/tally/tally.db',
+    });
     // A lock left by a crashed process does not stop it.
     expect(decideAgent({ wantedDb: '/data/tally/tally.db', found: null, lock: { pid: 99, alive: false } }).action).toBe('start');
   });
@@ -22,7 +28,10 @@ describe('decideAgent', () => {
   });
 
   it('does not attach to an agent writing another database', () => {
-    expect(decideAgent({ wantedDb: '/data/tally/other.db', found: agent, lock: null })).toEqual({ action: 'start', db: '/data/tally/other.db' });
+    expect(decideAgent({ wantedDb: '/data/tally/other.db', found: agent, lock: null })).toEqual({
+      action: 'start',
+      db: '/data/tally/other.db',
+    });
   });
 });
 
@@ -41,6 +50,9 @@ describe('agentLaunch', () => {
       command: 'node',
       args: ['/src/bin/tally.mjs', 'agent', '--port', '0', '--db', '/d/tally.db'],
     });
-    expect(agentLaunch({ packaged: false, mainDir: '/m', appRoot: '/src', db: '/d.db', node: '/opt/node/bin/node' }).kind === 'node' && agentLaunch({ packaged: false, mainDir: '/m', appRoot: '/src', db: '/d.db', node: '/opt/node/bin/node' })).toMatchObject({ command: '/opt/node/bin/node' });
+    expect(
+      agentLaunch({ packaged: false, mainDir: '/m', appRoot: '/src', db: '/d.db', node: '/opt/node/bin/node' }).kind === 'node' &&
+        agentLaunch({ packaged: false, mainDir: '/m', appRoot: '/src', db: '/d.db', node: '/opt/node/bin/node' }),
+    ).toMatchObject({ command: '/opt/node/bin/node' });
   });
 });

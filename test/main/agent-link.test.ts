@@ -85,6 +85,6 @@ describe('AgentLink on a real agent', () => {
   it('names export files after what they hold', () => {
     expect(exportFileName({ format: 'xlsx', month: '2026-10', service: 'api' })).toBe('tally-api-2026-10.xlsx');
     expect(exportFileName({ format: 'csv', from: '2026-10-01', to: '2026-10-15' })).toBe('tally-all-2026-10-01_2026-10-15.csv');
-    expect(exportFileName({ format: 'csv', service: '../../etc' , month: '2026-10'})).toBe('tally-..-..-etc-2026-10.csv');
+    expect(exportFileName({ format: 'csv', service: '../../etc', month: '2026-10' })).toBe('tally-..-..-etc-2026-10.csv');
   });
 });

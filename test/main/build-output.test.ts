@@ -60,6 +60,7 @@ describe('the electron-vite build', () => {
     }
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     const assets = fs.readdirSync(path.join(out, 'renderer/assets'));
-    for (const js of assets.filter((f) => f.endsWith('.js'))) expect(read(`renderer/assets/${js}`)).not.toMatch(/(import|fetch)\(\s*["']https?:/);
+    for (const js of assets.filter((f) => f.endsWith('.js')))
+      expect(read(`renderer/assets/${js}`)).not.toMatch(/(import|fetch)\(\s*["']https?:/);
   });
 });

@@ -28,7 +28,7 @@ describe('CSP', () => {
   });
 
   it('replaces a weaker policy sent with a response', () => {
-    const headers = withCsp({ 'content-security-policy': ["default-src *"], 'content-type': ['text/html'] });
+    const headers = withCsp({ 'content-security-policy': ['default-src *'], 'content-type': ['text/html'] });
     expect(headers['Content-Security-Policy']).toEqual([CSP]);
     expect(headers['content-security-policy']).toBeUndefined();
     expect(headers['content-type']).toEqual(['text/html']);

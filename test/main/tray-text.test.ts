@@ -3,7 +3,10 @@ import { trayText } from '../../src/main/tray-text';
 
 describe('trayText', () => {
   it("shows the month's exact cost and the active alerts", () => {
-    expect(trayText({ cost: '86.644144937', alerts: 2 })).toEqual({ title: '$86.644144937 · ⚠ 2', tooltip: 'Tally: $86.644144937 this month · 2 active alerts' });
+    expect(trayText({ cost: '86.644144937', alerts: 2 })).toEqual({
+      title: '$86.644144937 · ⚠ 2',
+      tooltip: 'Tally: $86.644144937 this month · 2 active alerts',
+    });
     expect(trayText({ cost: '1.5000', alerts: 0 }).tooltip).toBe('Tally: $1.5000 this month · no active alerts');
     expect(trayText({ cost: null, alerts: null }).tooltip).toBe('Tally: … this month');
   });

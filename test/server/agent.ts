@@ -24,7 +24,13 @@ export interface TestAgent {
 }
 
 export async function startAgent(
-  o: { writer?: Partial<WriterOptions>; http?: Partial<Config['http']>; server?: HttpServerOptions; handlers?: Parameters<typeof startHttpServer>[1]; dir?: string } = {},
+  o: {
+    writer?: Partial<WriterOptions>;
+    http?: Partial<Config['http']>;
+    server?: HttpServerOptions;
+    handlers?: Parameters<typeof startHttpServer>[1];
+    dir?: string;
+  } = {},
 ): Promise<TestAgent> {
   const dir = o.dir ?? tempDir('tally-http-');
   const dbFile = path.join(dir, 'tally.db');
@@ -39,7 +45,11 @@ export async function startAgent(
   };
   const ctx: AgentContext = { config, tdb, writer, events: new EventBus(), now: Date.now };
   const logs: object[] = [];
-  const server = await startHttpServer(ctx, o.handlers ?? createHandlers(ctx), { log: (l) => logs.push(l), staticDir: path.join(dir, 'no-ui'), ...o.server });
+  const server = await startHttpServer(ctx, o.handlers ?? createHandlers(ctx), {
+    log: (l) => logs.push(l),
+    staticDir: path.join(dir, 'no-ui'),
+    ...o.server,
+  });
   return {
     dir,
     dbFile,
@@ -73,18 +83,15 @@ export function raw(
 ): Promise<RawResponse> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, method, path: pathname, headers: { host: u.host, ...o.headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T });
-        });
-        res.on('error', reject);
-      },
-    );
+    const req = http.request({ host: u.hostname, port: u.port, method, path: pathname, headers: { host: u.host, ...o.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T });
+      });
+      res.on('error', reject);
+    });
     // The agent may answer (413) and close before a large body is fully sent.
     req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
     if (o.body !== undefined) req.end(o.body);

@@ -14,8 +14,47 @@ function prng(seed: number) {
   };
 }
 
-const ODD: unknown[] = [null, true, 0, -0.5, 1e308, -1, '', 'x', '1', 'NaN', '__proto__', [], {}, [1, 2], { a: { b: { c: [] } } }, 'é'.repeat(300), 2 ** 53 + 2];
-const KEYS = ['service', 'quantity', 'metadata', 'customerId', 'customer_id', 'userId', 'user_id', 'recordedAt', 'recorded_at', 'timestamp', 'id', 'source', 'specversion', 'type', 'data', 'subject', 'time', 'events', '__proto__', 'constructor'];
+const ODD: unknown[] = [
+  null,
+  true,
+  0,
+  -0.5,
+  1e308,
+  -1,
+  '',
+  'x',
+  '1',
+  'NaN',
+  '__proto__',
+  [],
+  {},
+  [1, 2],
+  { a: { b: { c: [] } } },
+  'é'.repeat(300),
+  2 ** 53 + 2,
+];
+const KEYS = [
+  'service',
+  'quantity',
+  'metadata',
+  'customerId',
+  'customer_id',
+  'userId',
+  'user_id',
+  'recordedAt',
+  'recorded_at',
+  'timestamp',
+  'id',
+  'source',
+  'specversion',
+  'type',
+  'data',
+  'subject',
+  'time',
+  'events',
+  '__proto__',
+  'constructor',
+];
 
 describe('fuzzed bodies', () => {
   let agent: TestAgent;
@@ -29,7 +68,10 @@ describe('fuzzed bodies', () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const statuses = new Map<number, number>();
     for (let i = 0; i < 300; i++) {
-      const event: Record<string, unknown> = rnd() < 0.5 ? apiEvent() : { specversion: '1.0', type: 'api', id: 'x', source: '/s', data: { quantity: 1, metadata: { endpoint: '/', method: 'GET' } } };
+      const event: Record<string, unknown> =
+        rnd() < 0.5
+          ? apiEvent()
+          : { specversion: '1.0', type: 'api', id: 'x', source: '/s', data: { quantity: 1, metadata: { endpoint: '/', method: 'GET' } } };
       for (let m = 0; m < 1 + Math.floor(rnd() * 3); m++) {
         const target = rnd() < 0.3 && typeof event.data === 'object' ? (event.data as Record<string, unknown>) : event;
         target[pick(KEYS)] = pick(ODD);
@@ -38,7 +80,12 @@ describe('fuzzed bodies', () => {
       let text = JSON.stringify(body);
       if (rnd() < 0.1) text = text.slice(0, Math.floor(rnd() * text.length));
       if (rnd() < 0.05) text = '\u0000\uffff' + text;
-      const type = pick(['application/json', 'application/json; charset=utf-8', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
+      const type = pick([
+        'application/json',
+        'application/json; charset=utf-8',
+        'application/cloudevents+json',
+        'application/cloudevents-batch+json',
+      ]);
       const res = await postEvents(agent, text, type);
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       expect(res.status, `${type} ${text.slice(0, 300)} → ${res.text}`).toBeLessThan(500);

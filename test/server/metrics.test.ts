@@ -31,7 +31,14 @@ describe('Metrics', () => {
     const m = new Metrics();
     expect(() => m.counter('bad name', 'x')).toThrow(/Prometheus name/);
     expect(() => m.counter('c_total', 'x', ['kind']).inc({ other: 'y' })).toThrow(/unknown label/);
-    m.registerMetric({ name: 'broken', help: 'x', type: 'gauge', collect: () => { throw new Error('no'); } });
+    m.registerMetric({
+      name: 'broken',
+      help: 'x',
+      type: 'gauge',
+      collect: () => {
+        throw new Error('no');
+      },
+    });
     m.gauge('fine', 'x', () => 1);
     expect(m.render()).toContain('fine 1\n');
     expect(m.render()).not.toContain('broken');

@@ -24,11 +24,17 @@ describe('POST /v1/events', () => {
     // Acknowledged means committed: the row is there the moment the answer arrives.
     expect(agent.rows()).toBe(before + 1);
 
-    const batch = await postEvents(agent, [apiEvent(), apiEvent({ customer_id: 'acme', user_id: 'u-1', recorded_at: new Date().toISOString() })]);
+    const batch = await postEvents(agent, [
+      apiEvent(),
+      apiEvent({ customer_id: 'acme', user_id: 'u-1', recorded_at: new Date().toISOString() }),
+    ]);
     expect(batch.status).toBe(201);
     const ids = batch.json<{ ids: string[] }>().ids;
     expect(ids).toHaveLength(2);
-    const snake = agent.tdb.sqlite.prepare('SELECT customer_id, user_id FROM usage_records WHERE id = ?').get(ids[1]) as { customer_id: string; user_id: string };
+    const snake = agent.tdb.sqlite.prepare('SELECT customer_id, user_id FROM usage_records WHERE id = ?').get(ids[1]) as {
+      customer_id: string;
+      user_id: string;
+    };
     expect(snake).toEqual({ customer_id: 'acme', user_id: 'u-1' });
 
     const wrapped = await postEvents(agent, { events: [apiEvent()] });
@@ -45,11 +51,17 @@ describe('POST /v1/events', () => {
     };
     const structured = await postEvents(agent, ce, 'application/cloudevents+json');
     expect(structured.status).toBe(201);
-    const row = agent.tdb.sqlite.prepare('SELECT customer_id, service, quantity, metadata, source FROM usage_records WHERE id = ?').get(structured.json<{ ids: string[] }>().ids[0]) as Record<string, unknown>;
+    const row = agent.tdb.sqlite
+      .prepare('SELECT customer_id, service, quantity, metadata, source FROM usage_records WHERE id = ?')
+      .get(structured.json<{ ids: string[] }>().ids[0]) as Record<string, unknown>;
     expect(row).toMatchObject({ customer_id: 'tenant-7', service: 'functions', quantity: 3, source: 'cloudevents' });
     expect(JSON.parse(row.metadata as string)).toEqual({ function: 'sendEmail', ce_id: 'evt-1234', ce_source: '/billing/worker' });
 
-    const batchCe = await postEvents(agent, [ce, { ...ce, data: { quantity: 1, metadata: { function: 'resize' } } }], 'application/cloudevents-batch+json');
+    const batchCe = await postEvents(
+      agent,
+      [ce, { ...ce, data: { quantity: 1, metadata: { function: 'resize' } } }],
+      'application/cloudevents-batch+json',
+    );
     expect(batchCe.status).toBe(201);
     expect(batchCe.json()).toMatchObject({ accepted: 2 });
     expect(agent.rows()).toBe(before + 7);
@@ -71,21 +83,81 @@ describe('POST /v1/events', () => {
     { name: 'truncated JSON', body: '{"service": "api", ', status: 400, field: 'body', says: /not valid JSON/ },
     { name: 'a bare number', body: '42', status: 400, field: 'body', says: /event object/ },
     { name: 'an empty array', body: '[]', status: 400, field: 'events', says: /at least one/ },
-    { name: 'quantity as a string', body: JSON.stringify(apiEvent({ quantity: '12' })), status: 400, field: 'quantity', says: /finite JSON number/ },
+    {
+      name: 'quantity as a string',
+      body: JSON.stringify(apiEvent({ quantity: '12' })),
+      status: 400,
+      field: 'quantity',
+      says: /finite JSON number/,
+    },
     { name: 'service as a number', body: JSON.stringify(apiEvent({ service: 42 })), status: 400, field: 'service', says: /required/ },
     { name: 'metadata as an array', body: JSON.stringify(apiEvent({ metadata: [1] })), status: 400, field: 'metadata', says: /object/ },
-    { name: 'NaN (not JSON)', body: '{"service":"api","quantity":NaN,"metadata":{"endpoint":"/","method":"GET"}}', status: 400, field: 'body', says: /NaN or Infinity/ },
+    {
+      name: 'NaN (not JSON)',
+      body: '{"service":"api","quantity":NaN,"metadata":{"endpoint":"/","method":"GET"}}',
+      status: 400,
+      field: 'body',
+      says: /NaN or Infinity/,
+    },
     { name: 'Infinity (not JSON)', body: '{"service":"api","quantity":Infinity}', status: 400, field: 'body', says: /NaN or Infinity/ },
-    { name: '"NaN" as a string', body: JSON.stringify(apiEvent({ quantity: 'NaN' })), status: 400, field: 'quantity', says: /NaN and Infinity are not quantities/ },
-    { name: '1e999 (parses to Infinity)', body: '{"service":"compute","quantity":1e999}', status: 400, field: 'quantity', says: /must be finite/ },
+    {
+      name: '"NaN" as a string',
+      body: JSON.stringify(apiEvent({ quantity: 'NaN' })),
+      status: 400,
+      field: 'quantity',
+      says: /NaN and Infinity are not quantities/,
+    },
+    {
+      name: '1e999 (parses to Infinity)',
+      body: '{"service":"compute","quantity":1e999}',
+      status: 400,
+      field: 'quantity',
+      says: /must be finite/,
+    },
     { name: 'a negative quantity', body: JSON.stringify(apiEvent({ quantity: -1 })), status: 400, field: 'quantity', says: /≥ 0/ },
     { name: 'a fractional count', body: JSON.stringify(apiEvent({ quantity: 1.5 })), status: 400, field: 'quantity', says: /whole number/ },
-    { name: 'an unknown service', body: JSON.stringify(apiEvent({ service: 'teleport' })), status: 400, field: 'service', says: /unknown service "teleport"/ },
-    { name: 'a missing required metadata field', body: JSON.stringify(apiEvent({ metadata: { method: 'GET' } })), status: 400, field: 'metadata.endpoint', says: /required/ },
-    { name: 'metadata over 8 KiB', body: JSON.stringify(apiEvent({ metadata: bigMetadata })), status: 400, field: 'metadata', says: /8192 bytes/ },
-    { name: 'a bad customer_id', body: JSON.stringify(apiEvent({ customer_id: 'no spaces' })), status: 400, field: 'customer_id', says: /letters, digits/ },
-    { name: 'conflicting customerId and customer_id', body: JSON.stringify(apiEvent({ customerId: 'a', customer_id: 'b' })), status: 400, field: 'customer_id', says: /conflicts/ },
-    { name: 'a time far in the future', body: JSON.stringify(apiEvent({ timestamp: '2999-01-01T00:00:00Z' })), status: 400, field: 'timestamp', says: /future/ },
+    {
+      name: 'an unknown service',
+      body: JSON.stringify(apiEvent({ service: 'teleport' })),
+      status: 400,
+      field: 'service',
+      says: /unknown service "teleport"/,
+    },
+    {
+      name: 'a missing required metadata field',
+      body: JSON.stringify(apiEvent({ metadata: { method: 'GET' } })),
+      status: 400,
+      field: 'metadata.endpoint',
+      says: /required/,
+    },
+    {
+      name: 'metadata over 8 KiB',
+      body: JSON.stringify(apiEvent({ metadata: bigMetadata })),
+      status: 400,
+      field: 'metadata',
+      says: /8192 bytes/,
+    },
+    {
+      name: 'a bad customer_id',
+      body: JSON.stringify(apiEvent({ customer_id: 'no spaces' })),
+      status: 400,
+      field: 'customer_id',
+      says: /letters, digits/,
+    },
+    {
+      name: 'conflicting customerId and customer_id',
+      body: JSON.stringify(apiEvent({ customerId: 'a', customer_id: 'b' })),
+      status: 400,
+      field: 'customer_id',
+      says: /conflicts/,
+    },
+    {
+      name: 'a time far in the future',
+      body: JSON.stringify(apiEvent({ timestamp: '2999-01-01T00:00:00Z' })),
+      status: 400,
+      field: 'timestamp',
+      says: /future/,
+    },
     { name: 'an id that is not a ULID', body: JSON.stringify(apiEvent({ id: 'abc' })), status: 400, field: 'id', says: /ULID/ },
     {
       name: 'a batch whose fourth event is bad',
@@ -110,7 +182,14 @@ describe('POST /v1/events', () => {
       field: 'type',
       says: /unknown service/,
     },
-    { name: 'text/plain', body: JSON.stringify(apiEvent()), type: 'text/plain', status: 415, field: 'content-type', says: /application\/json/ },
+    {
+      name: 'text/plain',
+      body: JSON.stringify(apiEvent()),
+      type: 'text/plain',
+      status: 415,
+      field: 'content-type',
+      says: /application\/json/,
+    },
   ];
 
   for (const c of invalidBodies) {
@@ -130,7 +209,9 @@ describe('POST /v1/events', () => {
 
   it('refuses a 10 MB body with 413 and a JSON error, and keeps serving', async () => {
     const before = agent.rows();
-    const huge = JSON.stringify(Array.from({ length: 80_000 }, () => apiEvent({ metadata: { endpoint: '/'.padEnd(80, 'x'), method: 'GET' } })));
+    const huge = JSON.stringify(
+      Array.from({ length: 80_000 }, () => apiEvent({ metadata: { endpoint: '/'.padEnd(80, 'x'), method: 'GET' } })),
+    );
     expect(huge.length).toBeGreaterThan(10_000_000);
     const res = await postEvents(agent, huge);
     expect(res.status).toBe(413);
@@ -142,12 +223,16 @@ describe('POST /v1/events', () => {
 
   it('acknowledges every one of many concurrent requests, and every one is stored', async () => {
     const before = agent.rows();
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => postEvents(agent, i % 3 === 0 ? [apiEvent(), apiEvent()] : apiEvent())));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => postEvents(agent, i % 3 === 0 ? [apiEvent(), apiEvent()] : apiEvent())),
+    );
     expect(results.every((r) => r.status === 201)).toBe(true);
     const ids = results.flatMap((r) => r.json<{ ids: string[] }>().ids);
     expect(new Set(ids).size).toBe(80);
     expect(agent.rows()).toBe(before + 80);
-    const stored = agent.tdb.sqlite.prepare(`SELECT count(*) AS n FROM usage_records WHERE id IN (${ids.map(() => '?').join(',')})`).get(...ids) as { n: number };
+    const stored = agent.tdb.sqlite
+      .prepare(`SELECT count(*) AS n FROM usage_records WHERE id IN (${ids.map(() => '?').join(',')})`)
+      .get(...ids) as { n: number };
     expect(stored.n).toBe(80);
   });
 });
@@ -162,19 +247,62 @@ describe('gates: token, Host, Origin', () => {
   const event = JSON.stringify(apiEvent());
   const cases: Array<{ name: string; headers: (a: TestAgent) => Record<string, string>; status: number; field: string }> = [
     { name: 'no token', headers: () => ({}), status: 401, field: 'authorization' },
-    { name: 'a wrong token', headers: () => ({ authorization: 'Bearer not-the-token-at-all-xxxxxxxxxxxxxxxxx' }), status: 401, field: 'authorization' },
-    { name: 'the token one character short', headers: (a) => ({ authorization: `Bearer ${a.server.token.slice(0, -1)}` }), status: 401, field: 'authorization' },
-    { name: 'a foreign Host (DNS rebinding)', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, host: `evil.example:${new URL(a.server.url).port}` }), status: 403, field: 'host' },
-    { name: 'our name on another port', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, host: 'localhost:1' }), status: 403, field: 'host' },
-    { name: 'a cross-site Origin', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, origin: 'https://evil.example' }), status: 403, field: 'origin' },
-    { name: 'Origin null (sandboxed page)', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, origin: 'null' }), status: 403, field: 'origin' },
-    { name: 'Sec-Fetch-Site: cross-site', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, 'sec-fetch-site': 'cross-site' }), status: 403, field: 'sec-fetch-site' },
-    { name: 'Sec-Fetch-Site: same-site (another localhost port)', headers: (a) => ({ authorization: `Bearer ${a.server.token}`, 'sec-fetch-site': 'same-site' }), status: 403, field: 'sec-fetch-site' },
+    {
+      name: 'a wrong token',
+      headers: () => ({ authorization: 'Bearer not-the-token-at-all-xxxxxxxxxxxxxxxxx' }),
+      status: 401,
+      field: 'authorization',
+    },
+    {
+      name: 'the token one character short',
+      headers: (a) => ({ authorization: `Bearer ${a.server.token.slice(0, -1)}` }),
+      status: 401,
+      field: 'authorization',
+    },
+    {
+      name: 'a foreign Host (DNS rebinding)',
+      headers: (a) => ({ authorization: `Bearer ${a.server.token}`, host: `evil.example:${new URL(a.server.url).port}` }),
+      status: 403,
+      field: 'host',
+    },
+    {
+      name: 'our name on another port',
+      headers: (a) => ({ authorization: `Bearer ${a.server.token}`, host: 'localhost:1' }),
+      status: 403,
+      field: 'host',
+    },
+    {
+      name: 'a cross-site Origin',
+      headers: (a) => ({ authorization: `Bearer ${a.server.token}`, origin: 'https://evil.example' }),
+      status: 403,
+      field: 'origin',
+    },
+    {
+      name: 'Origin null (sandboxed page)',
+      headers: (a) => ({ authorization: `Bearer ${a.server.token}`, origin: 'null' }),
+      status: 403,
+      field: 'origin',
+    },
+    {
+      name: 'Sec-Fetch-Site: cross-site',
+      headers: (a) => ({ authorization: `Bearer ${a.server.token}`, 'sec-fetch-site': 'cross-site' }),
+      status: 403,
+      field: 'sec-fetch-site',
+    },
+    {
+      name: 'Sec-Fetch-Site: same-site (another localhost port)',
+      headers: (a) => ({ authorization: `Bearer ${a.server.token}`, 'sec-fetch-site': 'same-site' }),
+      status: 403,
+      field: 'sec-fetch-site',
+    },
   ];
   for (const c of cases) {
     it(`refuses ${c.name} with ${c.status}, storing nothing`, async () => {
       const before = agent.rows();
-      const res = await raw(agent.server.url, 'POST', '/v1/events', { headers: { 'content-type': 'application/json', ...c.headers(agent) }, body: event });
+      const res = await raw(agent.server.url, 'POST', '/v1/events', {
+        headers: { 'content-type': 'application/json', ...c.headers(agent) },
+        body: event,
+      });
       expect(res.status).toBe(c.status);
       expect(res.json()).toMatchObject({ ok: false, error: { field: c.field } });
       expect(agent.rows()).toBe(before);
@@ -184,7 +312,12 @@ describe('gates: token, Host, Origin', () => {
   it('accepts localhost and its own origin; /healthz needs no token; /metrics does', async () => {
     const port = new URL(agent.server.url).port;
     const ok = await raw(agent.server.url, 'POST', '/v1/events', {
-      headers: { host: `localhost:${port}`, origin: `http://localhost:${port}`, authorization: `Bearer ${agent.server.token}`, 'content-type': 'application/json' },
+      headers: {
+        host: `localhost:${port}`,
+        origin: `http://localhost:${port}`,
+        authorization: `Bearer ${agent.server.token}`,
+        'content-type': 'application/json',
+      },
       body: event,
     });
     expect(ok.status).toBe(201);
@@ -213,7 +346,10 @@ describe('gates: token, Host, Origin', () => {
 
   it('refuses to listen on a non-loopback address unless allowed, naming http.host', async () => {
     const ctx = { ...agent.ctx, config: { ...agent.ctx.config, http: { ...agent.ctx.config.http, host: '0.0.0.0' } } };
-    await expect(startHttpServer(ctx, undefined, { log: () => undefined })).rejects.toMatchObject({ code: 'invalid_input', field: 'http.host' });
+    await expect(startHttpServer(ctx, undefined, { log: () => undefined })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'http.host',
+    });
   });
 });
 
@@ -245,20 +381,31 @@ describe('dashboard: token link, session cookie, static files', () => {
     expect(cookie).not.toContain(agent.server.token);
     const pair = cookie.split(';')[0]!;
 
-    const call = await raw(agent.server.url, 'POST', '/api/call/services.list', { headers: { cookie: pair, 'content-type': 'application/json' }, body: '{}' });
+    const call = await raw(agent.server.url, 'POST', '/api/call/services.list', {
+      headers: { cookie: pair, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(call.status).toBe(200);
     expect(call.json<{ ok: boolean; data: Array<{ name: string }> }>().data.map((s) => s.name)).toContain('api');
 
-    const forged = await raw(agent.server.url, 'POST', '/api/call/services.list', { headers: { cookie: `${pair.split('=')[0]}=forged`, 'content-type': 'application/json' }, body: '{}' });
+    const forged = await raw(agent.server.url, 'POST', '/api/call/services.list', {
+      headers: { cookie: `${pair.split('=')[0]}=forged`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(forged.status).toBe(401);
-    const crossSite = await raw(agent.server.url, 'POST', '/api/call/services.list', { headers: { cookie: pair, origin: 'http://localhost:3000', 'content-type': 'application/json' }, body: '{}' });
+    const crossSite = await raw(agent.server.url, 'POST', '/api/call/services.list', {
+      headers: { cookie: pair, origin: 'http://localhost:3000', 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(crossSite.status).toBe(403);
   });
 
   it('opens the dashboard page from a link elsewhere, but refuses API calls from other sites', async () => {
     const page = await raw(agent.server.url, 'GET', '/', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' } });
     expect(page.status).toBe(200);
-    const api = await raw(agent.server.url, 'GET', '/v1/services', { headers: { 'sec-fetch-site': 'same-site', authorization: `Bearer ${agent.server.token}` } });
+    const api = await raw(agent.server.url, 'GET', '/v1/services', {
+      headers: { 'sec-fetch-site': 'same-site', authorization: `Bearer ${agent.server.token}` },
+    });
     expect(api.status).toBe(403);
   });
 
@@ -283,9 +430,19 @@ describe('dashboard: token link, session cookie, static files', () => {
   });
 
   it('needs the token however the path is spelled (%-escapes are decoded by the router)', async () => {
-    for (const p of ['/%61pi/call/services.list', '/%761/services', '/v1/../v1/services', '/%6detrics', '/v1/services#x', '/api/call/services.list?x=/healthz']) {
+    for (const p of [
+      '/%61pi/call/services.list',
+      '/%761/services',
+      '/v1/../v1/services',
+      '/%6detrics',
+      '/v1/services#x',
+      '/api/call/services.list?x=/healthz',
+    ]) {
       for (const method of ['GET', 'POST']) {
-        const res = await raw(agent.server.url, method, p, { headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+        const res = await raw(agent.server.url, method, p, {
+          headers: { 'content-type': 'application/json' },
+          body: method === 'POST' ? '{}' : undefined,
+        });
         expect(res.status, `${method} ${p}`).toBeGreaterThanOrEqual(400);
         expect(res.text, `${method} ${p}`).not.toContain('displayName');
         expect(res.text, `${method} ${p}`).not.toContain('tally_events');
@@ -298,7 +455,10 @@ describe('dashboard: token link, session cookie, static files', () => {
     const unknown = await raw(agent.server.url, 'POST', '/api/call/no.such.call', { headers: auth, body: '{}' });
     expect(unknown.status).toBe(200);
     expect(unknown.json()).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    const bad = await raw(agent.server.url, 'POST', '/api/call/records.add', { headers: auth, body: JSON.stringify({ records: [apiEvent({ quantity: -1 })] }) });
+    const bad = await raw(agent.server.url, 'POST', '/api/call/records.add', {
+      headers: auth,
+      body: JSON.stringify({ records: [apiEvent({ quantity: -1 })] }),
+    });
     expect(bad.status).toBe(200);
     expect(bad.json()).toMatchObject({ ok: false, error: { code: 'invalid_input', field: 'records[0].quantity' } });
   });
@@ -306,23 +466,26 @@ describe('dashboard: token link, session cookie, static files', () => {
   it('streams records.flushed over server-sent events', async () => {
     const received = new Promise<{ event: string; data: { records: number; services: string[] } }>((resolve, reject) => {
       const u = new URL(agent.server.url);
-      const req = http.get({ host: u.hostname, port: u.port, path: '/api/events', headers: { authorization: `Bearer ${agent.server.token}` } }, (res) => {
-        expect(res.headers['content-type']).toMatch(/text\/event-stream/);
-        let buffer = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          if (buffer.includes(': connected') && !buffer.includes('posted')) {
-            buffer += 'posted';
-            void postEvents(agent, [apiEvent(), { service: 'compute', quantity: 2 }]);
-          }
-          const m = /event: (\S+)\ndata: (.*)\n\n/.exec(buffer);
-          if (m) {
-            resolve({ event: m[1]!, data: JSON.parse(m[2]!) as { records: number; services: string[] } });
-            req.destroy();
-          }
-        });
-      });
+      const req = http.get(
+        { host: u.hostname, port: u.port, path: '/api/events', headers: { authorization: `Bearer ${agent.server.token}` } },
+        (res) => {
+          expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buffer += chunk;
+            if (buffer.includes(': connected') && !buffer.includes('posted')) {
+              buffer += 'posted';
+              void postEvents(agent, [apiEvent(), { service: 'compute', quantity: 2 }]);
+            }
+            const m = /event: (\S+)\ndata: (.*)\n\n/.exec(buffer);
+            if (m) {
+              resolve({ event: m[1]!, data: JSON.parse(m[2]!) as { records: number; services: string[] } });
+              req.destroy();
+            }
+          });
+        },
+      );
       req.on('error', reject);
     });
     const msg = await received;
@@ -337,17 +500,20 @@ describe('event stream heartbeats', () => {
     try {
       const text = await new Promise<string>((resolve, reject) => {
         const u = new URL(agent.server.url);
-        const req = http.get({ host: u.hostname, port: u.port, path: '/api/events', headers: { authorization: `Bearer ${agent.server.token}` } }, (res) => {
-          let buffer = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            buffer += chunk;
-            if (buffer.includes(': heartbeat\n\n')) {
-              req.destroy();
-              resolve(buffer);
-            }
-          });
-        });
+        const req = http.get(
+          { host: u.hostname, port: u.port, path: '/api/events', headers: { authorization: `Bearer ${agent.server.token}` } },
+          (res) => {
+            let buffer = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              buffer += chunk;
+              if (buffer.includes(': heartbeat\n\n')) {
+                req.destroy();
+                resolve(buffer);
+              }
+            });
+          },
+        );
         req.on('error', reject);
       });
       expect(text.startsWith('retry: 3000\n')).toBe(true);
@@ -371,7 +537,11 @@ describe('reports, services, metrics, failures', () => {
     expect(res.status).toBe(200);
     const now = Date.now();
     const d = new Date(now);
-    const expected = await usageReport(agent.tdb.db, { from: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), to: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1), detailed: true });
+    const expected = await usageReport(agent.tdb.db, {
+      from: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
+      to: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+      detailed: true,
+    });
     expect(res.json()).toEqual(JSON.parse(JSON.stringify(expected)));
 
     const badService = await raw(agent.server.url, 'GET', '/v1/report?service=nope', { headers: auth(agent) });
@@ -387,20 +557,30 @@ describe('reports, services, metrics, failures', () => {
 
   it('GET/POST /v1/services registers a custom service (validated) and a template', async () => {
     const post = (body: unknown) =>
-      raw(agent.server.url, 'POST', '/v1/services', { headers: { ...auth(agent), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      raw(agent.server.url, 'POST', '/v1/services', {
+        headers: { ...auth(agent), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const bad = await post({ service: { name: 'Bad Name', baseUnit: 'emails' } });
     expect(bad.status).toBe(400);
     expect(bad.json()).toMatchObject({ error: { field: 'service.name' } });
     expect((await post({ service: { name: 'emails', baseUnit: 7 } })).json()).toMatchObject({ error: { field: 'service.baseUnit' } });
-    expect((await post({ service: { name: 'emails', baseUnit: 'emails' }, unitPrice: 'cheap' })).json()).toMatchObject({ error: { field: 'unitPrice' } });
+    expect((await post({ service: { name: 'emails', baseUnit: 'emails' }, unitPrice: 'cheap' })).json()).toMatchObject({
+      error: { field: 'unitPrice' },
+    });
     expect((await post({ template: 'nope' })).json()).toMatchObject({ error: { field: 'template' } });
     expect((await post({ service: { name: 'api', baseUnit: 'requests' } })).json()).toMatchObject({ error: { field: 'service.name' } });
 
-    const ok = await post({ service: { name: 'emails', baseUnit: 'emails', integerOnly: true, requiredFields: ['to'] }, unitPrice: '0.001' });
+    const ok = await post({
+      service: { name: 'emails', baseUnit: 'emails', integerOnly: true, requiredFields: ['to'] },
+      unitPrice: '0.001',
+    });
     expect(ok.status).toBe(201);
     expect((await post({ template: 'llm' })).status).toBe(201);
     const list = await raw(agent.server.url, 'GET', '/v1/services', { headers: auth(agent) });
-    expect(list.json<Array<{ name: string }>>().map((s) => s.name)).toEqual(expect.arrayContaining(['api', 'emails', 'llm_input', 'llm_output']));
+    expect(list.json<Array<{ name: string }>>().map((s) => s.name)).toEqual(
+      expect.arrayContaining(['api', 'emails', 'llm_input', 'llm_output']),
+    );
 
     const missing = await postEvents(agent, { service: 'emails', quantity: 1 });
     expect(missing.json()).toMatchObject({ error: { field: 'metadata.to' } });
@@ -416,7 +596,10 @@ describe('reports, services, metrics, failures', () => {
     expect(res.status).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.json()).toMatchObject({ ok: false, error: { code: 'queue_full' } });
-    const tooBig = await postEvents(agent, Array.from({ length: 21 }, () => apiEvent()));
+    const tooBig = await postEvents(
+      agent,
+      Array.from({ length: 21 }, () => apiEvent()),
+    );
     expect(tooBig.status).toBe(413);
     expect(tooBig.json()).toMatchObject({ error: { field: 'events' } });
     await agent.writer.flush();
@@ -425,13 +608,21 @@ describe('reports, services, metrics, failures', () => {
   });
 
   it('exposes Prometheus metrics, including ones registered by other parts', async () => {
-    agent.server.metrics.counter('tally_collector_errors_total', 'Collector runs that failed.', ['collector']).inc({ collector: 'bandwidth' });
+    agent.server.metrics
+      .counter('tally_collector_errors_total', 'Collector runs that failed.', ['collector'])
+      .inc({ collector: 'bandwidth' });
     const res = await raw(agent.server.url, 'GET', '/metrics', { headers: auth(agent) });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0.0.4/);
     const ingested = Number(/^tally_events_ingested_total (\d+)$/m.exec(res.text)?.[1]);
     expect(ingested).toBe(agent.rows());
-    for (const name of ['tally_events_duplicate_total', 'tally_writer_queue_depth', 'tally_flushes_total', 'tally_flush_errors_total', 'tally_flush_duration_seconds_count']) {
+    for (const name of [
+      'tally_events_duplicate_total',
+      'tally_writer_queue_depth',
+      'tally_flushes_total',
+      'tally_flush_errors_total',
+      'tally_flush_duration_seconds_count',
+    ]) {
       expect(res.text).toMatch(new RegExp(`^${name} \\d`, 'm'));
     }
     expect(res.text).toMatch(/^tally_http_requests_total\{route="\/v1\/events",status="201"\} \d+$/m);
@@ -441,7 +632,16 @@ describe('reports, services, metrics, failures', () => {
 
   it('turns an unexpected failure into 500 {code: internal}, logs it, and stays up', async () => {
     const handlers = createHandlers(agent.ctx);
-    const broken = await startHttpServer(agent.ctx, { ...handlers, 'services.list': () => { throw new Error('disk on fire'); } }, { log: (l) => agent.logs.push(l) });
+    const broken = await startHttpServer(
+      agent.ctx,
+      {
+        ...handlers,
+        'services.list': () => {
+          throw new Error('disk on fire');
+        },
+      },
+      { log: (l) => agent.logs.push(l) },
+    );
     try {
       const res = await raw(broken.url, 'GET', '/v1/services', { headers: { authorization: `Bearer ${broken.token}` } });
       expect(res.status).toBe(500);

@@ -20,7 +20,18 @@ describe('findStatic', () => {
   });
 
   it('refuses paths outside the root, hidden files, folders, NUL bytes and unknown types', async () => {
-    for (const p of ['/../outside.html', '/%2e%2e/outside.html', '/assets/../../outside.html', '/..%2foutside.html', '/.env', '/assets', '/index.html%00.js', '/%E0%A4%A', '/a\\..\\outside.html', '/missing.html']) {
+    for (const p of [
+      '/../outside.html',
+      '/%2e%2e/outside.html',
+      '/assets/../../outside.html',
+      '/..%2foutside.html',
+      '/.env',
+      '/assets',
+      '/index.html%00.js',
+      '/%E0%A4%A',
+      '/a\\..\\outside.html',
+      '/missing.html',
+    ]) {
       expect(await findStatic(root, p), p).toBeNull();
     }
   });

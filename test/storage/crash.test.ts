@@ -67,7 +67,7 @@ describe('crash safety (kill -9 while ingesting)', () => {
         // Every acknowledged id is there (UNIQUE(id) makes "at most once" structural; check it anyway).
         const present = db.prepare('SELECT id, count(*) AS n FROM usage_records GROUP BY id HAVING n > 1').all();
         expect(present).toEqual([]);
-        const ids = new Set((db.prepare('SELECT id FROM usage_records').pluck().all() as string[]));
+        const ids = new Set(db.prepare('SELECT id FROM usage_records').pluck().all() as string[]);
         const missing = [...acked].filter((id) => !ids.has(id));
         expect(missing, `round ${round}: acknowledged but missing`).toEqual([]);
       } finally {
@@ -97,7 +97,10 @@ describe('crash safety (kill -9 while ingesting)', () => {
            FROM rollups WHERE period = ? ORDER BY b, customer_id, service`,
         )
         .all(period) as typeof raw;
-      expect(rolled.map((r) => [r.b, r.customer_id, r.service, r.n, r.c]), period).toEqual(raw.map((r) => [r.b, r.customer_id, r.service, r.n, r.c]));
+      expect(
+        rolled.map((r) => [r.b, r.customer_id, r.service, r.n, r.c]),
+        period,
+      ).toEqual(raw.map((r) => [r.b, r.customer_id, r.service, r.n, r.c]));
       // Quantities are REAL: the same values summed in another order may differ in the last bits.
       rolled.forEach((r, i) => expect(r.q).toBeCloseTo(raw[i]!.q, 3));
     }

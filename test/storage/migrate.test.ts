@@ -9,11 +9,16 @@ import { TallyError } from '../../src/core/errors';
 import { tempDir } from '../helpers/db';
 
 const tables = (db: BetterSqlite3.Database) =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter((n) => !n.startsWith('sqlite_'));
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).filter(
+    (n) => !n.startsWith('sqlite_'),
+  );
 
 describe('migrations', () => {
   it('lists every migration file in migrations/, in order, each exactly once', () => {
-    const files = fs.readdirSync('migrations').filter((f) => f.endsWith('.sql')).sort();
+    const files = fs
+      .readdirSync('migrations')
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     expect(migrations.map((m) => `${String(m.id).padStart(4, '0')}_${m.name}.sql`)).toEqual(files);
     migrations.forEach((m, i) => i > 0 && expect(m.id).toBeGreaterThan(migrations[i - 1]!.id));
   });
@@ -22,7 +27,18 @@ describe('migrations', () => {
     const db = new BetterSqlite3(':memory:');
     expect(migrate(db, { now: () => 1 })).toEqual(migrations.map((m) => m.id));
     expect(appliedMigrations(db).map((m) => m.id)).toEqual(migrations.map((m) => m.id));
-    expect(tables(db)).toEqual(expect.arrayContaining(['usage_records', 'rollups', 'services', 'price_rules', 'quotas', 'alert_log', 'sync_state', 'collector_state']));
+    expect(tables(db)).toEqual(
+      expect.arrayContaining([
+        'usage_records',
+        'rollups',
+        'services',
+        'price_rules',
+        'quotas',
+        'alert_log',
+        'sync_state',
+        'collector_state',
+      ]),
+    );
     expect(migrate(db)).toEqual([]); // idempotent
   });
 
@@ -30,7 +46,9 @@ describe('migrations', () => {
     const db = new BetterSqlite3(':memory:');
     migrate(db, { target: version });
     expect(appliedMigrations(db).at(-1)?.id).toBe(version);
-    db.prepare("INSERT INTO services (name, display_name, base_unit, display_unit, display_factor, created_at) VALUES ('x', 'X', 'u', 'u', 1, 0)").run();
+    db.prepare(
+      "INSERT INTO services (name, display_name, base_unit, display_unit, display_factor, created_at) VALUES ('x', 'X', 'u', 'u', 1, 0)",
+    ).run();
     migrate(db);
     expect(appliedMigrations(db).at(-1)?.id).toBe(latestVersion());
     expect(db.prepare("SELECT name FROM services WHERE name = 'x'").pluck().get()).toBe('x');

@@ -20,8 +20,15 @@ describe('query plans', () => {
   });
 
   it("one service's rollups over time are a range search, never a scan", async () => {
-    const p = await plan("SELECT * FROM rollups WHERE period = 'day' AND service = ? AND bucket_start >= ? AND bucket_start < ?", 'api', 0, 1);
-    expect(p).toMatch(/SEARCH rollups USING (PRIMARY KEY|(COVERING )?INDEX rollups_service_sums) \(period=\? AND (service=\? AND )?bucket_start>\? AND bucket_start<\?\)/);
+    const p = await plan(
+      "SELECT * FROM rollups WHERE period = 'day' AND service = ? AND bucket_start >= ? AND bucket_start < ?",
+      'api',
+      0,
+      1,
+    );
+    expect(p).toMatch(
+      /SEARCH rollups USING (PRIMARY KEY|(COVERING )?INDEX rollups_service_sums) \(period=\? AND (service=\? AND )?bucket_start>\? AND bucket_start<\?\)/,
+    );
     expect(p).not.toMatch(/SCAN/);
   });
 
@@ -36,12 +43,21 @@ describe('query plans', () => {
   });
 
   it('raw records of one service over a period (stats, percentiles) range over the time index', async () => {
-    const p = await plan('SELECT quantity FROM usage_records WHERE service = ? AND recorded_at >= ? AND recorded_at < ? ORDER BY quantity', 'api', 0, 1);
+    const p = await plan(
+      'SELECT quantity FROM usage_records WHERE service = ? AND recorded_at >= ? AND recorded_at < ? ORDER BY quantity',
+      'api',
+      0,
+      1,
+    );
     expect(p).toMatch(/SEARCH usage_records USING INDEX usage_records_time \(recorded_at>\? AND recorded_at<\?\)/);
   });
 
   it('exports and the archive read records by time, newest first, without sorting', async () => {
-    const p = await plan('SELECT * FROM usage_records WHERE recorded_at >= ? AND recorded_at < ? ORDER BY recorded_at DESC, seq DESC LIMIT 1000', 0, 1);
+    const p = await plan(
+      'SELECT * FROM usage_records WHERE recorded_at >= ? AND recorded_at < ? ORDER BY recorded_at DESC, seq DESC LIMIT 1000',
+      0,
+      1,
+    );
     expect(p).toMatch(/SEARCH usage_records USING INDEX usage_records_time \(recorded_at>\? AND recorded_at<\?\)/);
     expect(p).not.toMatch(/TEMP B-TREE/);
   });

@@ -69,7 +69,9 @@ describe('batched writer', () => {
   it('a bulk insert with one bad record stores none of the call and names the bad one', async () => {
     const tdb = await testDb();
     const w = await testWriter(tdb);
-    await expect(w.recordMany([api(), api(), { service: 'api', quantity: -1, metadata: { endpoint: '/', method: 'GET' } }, api()])).rejects.toMatchObject({
+    await expect(
+      w.recordMany([api(), api(), { service: 'api', quantity: -1, metadata: { endpoint: '/', method: 'GET' } }, api()]),
+    ).rejects.toMatchObject({
       code: 'invalid_input',
       field: 'records[2].quantity',
     });
@@ -97,7 +99,11 @@ describe('batched writer', () => {
     const clock = fixedClock(Date.UTC(2026, 10, 15));
     const w = await testWriter(tdb, { clock: clock.now });
     const old = await w.record({ ...api(), recordedAt: Date.UTC(2026, 10, 10) });
-    await setPriceRule(tdb.db, { service: 'api', effectiveFrom: Date.UTC(2026, 10, 12), spec: { model: 'per_unit', unitPrice: '0.0005' } }, clock.now());
+    await setPriceRule(
+      tdb.db,
+      { service: 'api', effectiveFrom: Date.UTC(2026, 10, 12), spec: { model: 'per_unit', unitPrice: '0.0005' } },
+      clock.now(),
+    );
     await w.refresh();
     const backdated = await w.record({ ...api(), recordedAt: Date.UTC(2026, 10, 11) }); // before the new rule: old price
     const fresh = await w.record({ ...api(), recordedAt: Date.UTC(2026, 10, 14) });
@@ -132,14 +138,38 @@ describe('batched writer', () => {
     await track.compute(3600);
     await track.database('select', 45);
     await track.function('sendEmail', 120, 256);
-    await track.llm({ model: 'gpt-x', provider: 'acme', inputTokens: 1000, outputTokens: 200 }, { customerId: 'tenant-1', userId: 'user-7' });
+    await track.llm(
+      { model: 'gpt-x', provider: 'acme', inputTokens: 1000, outputTokens: 200 },
+      { customerId: 'tenant-1', userId: 'user-7' },
+    );
     track.add('api', 3, { endpoint: '/bulk', method: 'POST' });
     await track.flush();
     await track.bulk([build.database('INSERT', 3), build.database('UPDATE', 4)]);
-    const rows = tdb.sqlite.prepare('SELECT service, quantity, cost_nanos AS c, customer_id, user_id FROM usage_records ORDER BY seq').all() as Array<Record<string, unknown>>;
-    expect(rows.map((r) => r.service)).toEqual(['api', 'storage', 'bandwidth', 'compute', 'database', 'functions', 'llm_input', 'llm_output', 'api', 'database', 'database']);
+    const rows = tdb.sqlite
+      .prepare('SELECT service, quantity, cost_nanos AS c, customer_id, user_id FROM usage_records ORDER BY seq')
+      .all() as Array<Record<string, unknown>>;
+    expect(rows.map((r) => r.service)).toEqual([
+      'api',
+      'storage',
+      'bandwidth',
+      'compute',
+      'database',
+      'functions',
+      'llm_input',
+      'llm_output',
+      'api',
+      'database',
+      'database',
+    ]);
     const cost = Object.fromEntries(rows.map((r) => [r.service, formatNanos(r.c as number)]));
-    expect(cost).toMatchObject({ storage: '0.0020', bandwidth: '0.0100', compute: '0.0500', functions: '0.0002', llm_input: '0.0030', llm_output: '0.0030' });
+    expect(cost).toMatchObject({
+      storage: '0.0020',
+      bandwidth: '0.0100',
+      compute: '0.0500',
+      functions: '0.0002',
+      llm_input: '0.0030',
+      llm_output: '0.0030',
+    });
     expect(rows[6]).toMatchObject({ customer_id: 'tenant-1', user_id: 'user-7' });
     await w.close();
   });
@@ -177,7 +207,10 @@ describe('writer lock', () => {
   it('takes over a lock left by a process that died', async () => {
     const fs = await import('node:fs');
     const db = path.join(tempDir(), 'y.db');
-    fs.writeFileSync(`${db}.lock`, JSON.stringify({ pid: 2 ** 22 + 12345, hostname: (await import('node:os')).hostname(), command: 'gone', since: '', bootId: null }));
+    fs.writeFileSync(
+      `${db}.lock`,
+      JSON.stringify({ pid: 2 ** 22 + 12345, hostname: (await import('node:os')).hostname(), command: 'gone', since: '', bootId: null }),
+    );
     const lock = acquireWriterLock(db);
     expect(JSON.parse(fs.readFileSync(`${db}.lock`, 'utf8')).pid).toBe(process.pid);
     lock.release();

@@ -18,12 +18,21 @@ afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!();
 });
 
-async function agent(clock: ReturnType<typeof fixedClock>, records: Array<Record<string, unknown>>): Promise<{ tdb: TallyDb; engine: SyncEngine; ids: string[] }> {
+async function agent(
+  clock: ReturnType<typeof fixedClock>,
+  records: Array<Record<string, unknown>>,
+): Promise<{ tdb: TallyDb; engine: SyncEngine; ids: string[] }> {
   const tdb = await testDb();
   const writer = await testWriter(tdb, { clock: clock.now });
   const stored = await writer.recordMany(records);
   await writer.close();
-  const engine = new SyncEngine({ outbox: new SqliteOutbox(tdb.sqlite), timeoutMs: 2000, backoff: { baseMs: 10, maxMs: 50 }, now: clock.now, random: () => 0.5 });
+  const engine = new SyncEngine({
+    outbox: new SqliteOutbox(tdb.sqlite),
+    timeoutMs: 2000,
+    backoff: { baseMs: 10, maxMs: 50 },
+    now: clock.now,
+    random: () => 0.5,
+  });
   cleanup.push(() => tdb.close());
   return { tdb, engine, ids: stored.map((s) => s.id) };
 }
@@ -34,7 +43,14 @@ async function fake<T extends FakeServer>(p: Promise<T>): Promise<T> {
   return f;
 }
 
-const apiRecords = (n: number, at: number) => Array.from({ length: n }, (_, i) => ({ service: 'api', quantity: 1, customerId: 'acme', recordedAt: at - (n - i) * 1000, metadata: { endpoint: '/users', method: 'GET', status: 200 } }));
+const apiRecords = (n: number, at: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    service: 'api',
+    quantity: 1,
+    customerId: 'acme',
+    recordedAt: at - (n - i) * 1000,
+    metadata: { endpoint: '/users', method: 'GET', status: 200 },
+  }));
 
 async function until(engine: SyncEngine, target: ResolvedTarget, clock: ReturnType<typeof fixedClock>) {
   for (let i = 0; i < 50; i++) {
@@ -60,7 +76,14 @@ describe('OpenMeter (CloudEvents batch)', () => {
     expect(r.status).toBe('idle');
     expect(om.events.size).toBe(39);
     const ev = om.events.get(`test-host\u0000${ids[0]}`)!;
-    expect(ev).toMatchObject({ specversion: '1.0', id: ids[0], source: 'test-host', type: 'api', subject: 'acme', datacontenttype: 'application/json' });
+    expect(ev).toMatchObject({
+      specversion: '1.0',
+      id: ids[0],
+      source: 'test-host',
+      type: 'api',
+      subject: 'acme',
+      datacontenttype: 'application/json',
+    });
     expect(ev.data).toMatchObject({ quantity: 1, endpoint: '/users' });
     const rejected = await new SqliteOutbox(tdb.sqlite).rejected('om', 10);
     expect(rejected).toEqual([expect.objectContaining({ id: ids[17], kind: 'rejected', reason: expect.stringContaining('refused') })]);
@@ -128,10 +151,19 @@ describe('Lago (batch events)', () => {
     records[150] = { ...records[150]!, service: 'storage', quantity: 5, metadata: { bytes: 1, hours: 1 } };
     lago.metrics.delete('storage'); // no billable metric for storage: Lago refuses that event
     const { tdb, engine, ids } = await agent(clock, records);
-    const target = resolveTarget({ name: 'lago', kind: 'lago', url: lago.url, token: 'lago_key', options: { customers: { acme: 'sub_acme_1' } } }, 'settings');
+    const target = resolveTarget(
+      { name: 'lago', kind: 'lago', url: lago.url, token: 'lago_key', options: { customers: { acme: 'sub_acme_1' } } },
+      'settings',
+    );
     // The first request hangs past the timeout: retried later, nothing lost.
     lago.fault('hang');
-    const worker = new SyncEngine({ outbox: new SqliteOutbox(tdb.sqlite), timeoutMs: 300, backoff: { baseMs: 10, maxMs: 50 }, now: clock.now, random: () => 0.5 });
+    const worker = new SyncEngine({
+      outbox: new SqliteOutbox(tdb.sqlite),
+      timeoutMs: 300,
+      backoff: { baseMs: 10, maxMs: 50 },
+      now: clock.now,
+      random: () => 0.5,
+    });
     let r = await worker.syncTarget(target);
     expect(r.status).toBe('waiting');
     expect(r.error).toMatch(/no answer/);
@@ -140,7 +172,12 @@ describe('Lago (batch events)', () => {
     for (const req of lago.requests) expect((JSON.parse(req.body) as { events: unknown[] }).events.length).toBeLessThanOrEqual(100);
     expect(lago.events.size).toBe(229);
     const e = lago.events.get(ids[0]!)!;
-    expect(e).toMatchObject({ transaction_id: ids[0], external_subscription_id: 'sub_acme_1', code: 'api', properties: { value: 1, endpoint: '/users' } });
+    expect(e).toMatchObject({
+      transaction_id: ids[0],
+      external_subscription_id: 'sub_acme_1',
+      code: 'api',
+      properties: { value: 1, endpoint: '/users' },
+    });
     expect(Number(e.timestamp) * 1000).toBe(start - 230_000);
     const rejected = await new SqliteOutbox(tdb.sqlite).rejected('lago', 10);
     expect(rejected).toEqual([expect.objectContaining({ id: ids[150], reason: expect.stringContaining('billable_metric_not_found') })]);
@@ -161,12 +198,24 @@ describe('Stripe (v2 meter event stream)', () => {
     const records = [
       { service: 'compute', quantity: 0.1 + 0.2, customerId: 'acme', recordedAt: clock.now() - 60_000 },
       { service: 'compute', quantity: 123456789012345.67, customerId: 'acme', recordedAt: clock.now() - 50_000 },
-      { service: 'api', quantity: 3, customerId: 'acme', recordedAt: clock.now() - 40 * 86_400_000, metadata: { endpoint: '/x', method: 'GET', status: 200 } },
+      {
+        service: 'api',
+        quantity: 3,
+        customerId: 'acme',
+        recordedAt: clock.now() - 40 * 86_400_000,
+        metadata: { endpoint: '/x', method: 'GET', status: 200 },
+      },
       ...apiRecords(150, clock.now()),
     ];
     const { tdb, engine, ids } = await agent(clock, records);
     const target = resolveTarget(
-      { name: 'stripe', kind: 'stripe', url: stripe.url, token: 'sk_test_tally', options: { streamUrl: stripe.url, customers: { acme: 'cus_Acme123' } } },
+      {
+        name: 'stripe',
+        kind: 'stripe',
+        url: stripe.url,
+        token: 'sk_test_tally',
+        options: { streamUrl: stripe.url, customers: { acme: 'cus_Acme123' } },
+      },
       'settings',
     );
     const status = await engine.status(target);
@@ -195,13 +244,29 @@ describe('Stripe (v2 meter event stream)', () => {
     expect(stripe.events.size).toBe(157);
   });
 
-  it('does not re-send blind a batch whose outcome was unknown once Stripe\'s ~24 h dedup window has passed', async () => {
+  it("does not re-send blind a batch whose outcome was unknown once Stripe's ~24 h dedup window has passed", async () => {
     const clock = fixedClock();
     const stripe = await fake(startStripeFake({ now: clock.now }));
     const { tdb, engine, ids } = await agent(clock, apiRecords(10, clock.now()));
-    const target = resolveTarget({ name: 'stripe', kind: 'stripe', url: stripe.url, token: 'sk_test_tally', options: { streamUrl: stripe.url } }, 'settings');
+    const target = resolveTarget(
+      { name: 'stripe', kind: 'stripe', url: stripe.url, token: 'sk_test_tally', options: { streamUrl: stripe.url } },
+      'settings',
+    );
     // The stream answers 502 after (maybe) taking the batch; then the agent is off for a day.
-    stripe.fault({ status: 200, body: { id: 'mes_1', object: 'v2.billing.meter_event_session', authentication_token: 'tok_gone', created: new Date(clock.now()).toISOString(), expires_at: new Date(clock.now() + 900_000).toISOString(), livemode: false } }, { status: 502, body: 'bad gateway' });
+    stripe.fault(
+      {
+        status: 200,
+        body: {
+          id: 'mes_1',
+          object: 'v2.billing.meter_event_session',
+          authentication_token: 'tok_gone',
+          created: new Date(clock.now()).toISOString(),
+          expires_at: new Date(clock.now() + 900_000).toISOString(),
+          livemode: false,
+        },
+      },
+      { status: 502, body: 'bad gateway' },
+    );
     let r = await engine.syncTarget(target);
     expect(r.status).toBe('waiting');
     clock.advance(25 * 3_600_000);

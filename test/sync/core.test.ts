@@ -57,8 +57,12 @@ describe('targets', () => {
     expect(checkEndpointUrl('url', 'https://billing.example.com')).toBe('https://billing.example.com');
     expect(() => checkEndpointUrl('url', 'http://billing.example.com')).toThrow(/^url: must use https:\/\//);
     expect(() => checkEndpointUrl('url', 'https://user:pw@billing.example.com')).toThrow(/credentials/);
-    expect(() => resolveTarget({ name: 'x', kind: 'lago', url: 'https://lago.example.com' }, 'settings')).toThrow(/^target\.token: is required/);
-    expect(() => resolveTarget({ name: 'x', kind: 'stripe', url: 'https://api.stripe.com', token: 'sk', batchSize: 500 }, 'settings')).toThrow(/batchSize: stripe takes at most 100/);
+    expect(() => resolveTarget({ name: 'x', kind: 'lago', url: 'https://lago.example.com' }, 'settings')).toThrow(
+      /^target\.token: is required/,
+    );
+    expect(() =>
+      resolveTarget({ name: 'x', kind: 'stripe', url: 'https://api.stripe.com', token: 'sk', batchSize: 500 }, 'settings'),
+    ).toThrow(/batchSize: stripe takes at most 100/);
   });
 
   it('never shows the token in a view', () => {
@@ -75,7 +79,7 @@ describe('targets', () => {
     ).toThrow(/sync\.targets\.0\.url: must use https/);
   });
 
-  it('warns when the oldest unsent record nears Stripe\'s 35-day window', () => {
+  it("warns when the oldest unsent record nears Stripe's 35-day window", () => {
     const now = Date.UTC(2026, 10, 30);
     expect(windowWarnings('stripe', now - 30 * 86_400_000, null, now)[0]).toMatch(/falls out of Stripe's 35-day window in 5\.0 days/);
     expect(windowWarnings('stripe', now - 36 * 86_400_000, null, now)[0]).toMatch(/past Stripe's 35-day window/);

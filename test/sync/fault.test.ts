@@ -46,7 +46,13 @@ function startProxy(target: string): Promise<void> {
       if (r < 0.17) return void (faults.e429++, res.writeHead(429, { 'retry-after': '1' }).end('slow down'));
       if (r < 0.21) return void (faults.hang++, hung.push(res));
       const fwd = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' } },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
+        },
         (up) => {
           const body: Buffer[] = [];
           up.on('data', (c: Buffer) => body.push(c));
@@ -58,7 +64,8 @@ function startProxy(target: string): Promise<void> {
               res.write('{"inserted":');
               return void setTimeout(() => res.destroy(), 5);
             }
-            if (r < 0.36) return void (faults.garbled++, res.writeHead(200, { 'content-type': 'application/json' }).end('{"inserted": 12, "dupli'));
+            if (r < 0.36)
+              return void (faults.garbled++, res.writeHead(200, { 'content-type': 'application/json' }).end('{"inserted": 12, "dupli'));
             faults.ok++;
             res.writeHead(up.statusCode ?? 502, { 'content-type': 'application/json' }).end(Buffer.concat(body));
           });
@@ -124,11 +131,16 @@ async function makeAgent(i: number, count: number): Promise<Agent> {
   const services = ['api', 'database', 'functions'] as const;
   for (let n = 0; n < count; n++) {
     const service = services[n % 3]!;
-    const metadata = service === 'api' ? { endpoint: '/users', method: 'GET', status: 200 } : service === 'database' ? { type: 'SELECT', duration_ms: 3 } : { function: 'sendEmail', duration_ms: 9, memory_mb: 128 };
+    const metadata =
+      service === 'api'
+        ? { endpoint: '/users', method: 'GET', status: 200 }
+        : service === 'database'
+          ? { type: 'SELECT', duration_ms: 3 }
+          : { function: 'sendEmail', duration_ms: 9, memory_mb: 128 };
     writer.add({ service, quantity: 1 + (n % 5), customerId: `cust-${n % 7}`, recordedAt: now - (count - n) * 10, metadata });
   }
   await writer.close();
-  const ids = (tdb.sqlite.prepare('SELECT id FROM usage_records ORDER BY id').pluck().all() as string[]);
+  const ids = tdb.sqlite.prepare('SELECT id FROM usage_records ORDER BY id').pluck().all() as string[];
   await tdb.close();
   const { token } = await issueToken(cdb.db, hostId, now);
   const configFile = path.join(dir, 'config.json');
@@ -159,7 +171,10 @@ async function syncWithKills(agent: Agent): Promise<{ runs: number; killed: numb
   let killed = 0;
   for (let runs = 1; runs <= 40; runs++) {
     const before = await stored(agent.hostId);
-    const child = spawn(process.execPath, [CLI, '--config', agent.configFile, 'sync', '--once', '--json'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: path.dirname(agent.dbFile) } });
+    const child = spawn(process.execPath, [CLI, '--config', agent.configFile, 'sync', '--once', '--json'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, HOME: path.dirname(agent.dbFile) },
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -190,10 +205,13 @@ async function syncWithKills(agent: Agent): Promise<{ runs: number; killed: numb
 describe('sync under faults and kill -9', () => {
   it(`delivers ${TOTAL} records from ${AGENTS} agents exactly once`, { timeout: 240_000 }, async () => {
     const per = Math.ceil(TOTAL / AGENTS);
-    const agents = await Promise.all(Array.from({ length: AGENTS }, (_, i) => makeAgent(i, i === AGENTS - 1 ? TOTAL - per * (AGENTS - 1) : per)));
+    const agents = await Promise.all(
+      Array.from({ length: AGENTS }, (_, i) => makeAgent(i, i === AGENTS - 1 ? TOTAL - per * (AGENTS - 1) : per)),
+    );
     const runs = await Promise.all(agents.map((a) => syncWithKills(a)));
     // Each agent was killed mid-sync (whenever it has enough batches for that to be possible).
-    for (const [i, r] of runs.entries()) expect(r.killed, agents[i]!.hostId).toBe(agents[i]!.ids.length >= 10_000 ? KILLS_PER_AGENT : r.killed);
+    for (const [i, r] of runs.entries())
+      expect(r.killed, agents[i]!.hostId).toBe(agents[i]!.ids.length >= 10_000 ? KILLS_PER_AGENT : r.killed);
     expect(runs.reduce((n, r) => n + r.killed, 0)).toBeGreaterThan(0);
     // Every kind of fault happened.
     expect(Math.min(faults.e500, faults.e429, faults.hang, faults.cut, faults.garbled), JSON.stringify(faults)).toBeGreaterThan(0);

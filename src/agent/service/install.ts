@@ -65,7 +65,9 @@ export function planService(o: PlanOptions = {}): ServicePlan {
   if (platform === 'linux') {
     const dataDir = o.dataDir ?? (scope === 'system' ? '/var/lib/tally' : defaultDataDir(env, platform));
     const spec: ServiceSpec = { scope, node, tallyBin, dataDir, configFile: scope === 'system' ? '/etc/tally/config.json' : undefined };
-    const dir = o.dir ?? (scope === 'system' ? '/etc/systemd/system' : path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'systemd', 'user'));
+    const dir =
+      o.dir ??
+      (scope === 'system' ? '/etc/systemd/system' : path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'systemd', 'user'));
     const ctl = scope === 'system' ? ['systemctl'] : ['systemctl', '--user'];
     return {
       manager: 'systemd',
@@ -73,16 +75,29 @@ export function planService(o: PlanOptions = {}): ServicePlan {
       file: path.join(dir, 'tally.service'),
       content: systemdUnit(spec),
       spec,
-      enable: [[...ctl, 'daemon-reload'], [...ctl, 'enable', '--now', 'tally.service']],
+      enable: [
+        [...ctl, 'daemon-reload'],
+        [...ctl, 'enable', '--now', 'tally.service'],
+      ],
       disable: [[...ctl, 'disable', '--now', 'tally.service']],
-      status: [[...ctl, 'is-enabled', 'tally.service'], [...ctl, 'is-active', 'tally.service']],
+      status: [
+        [...ctl, 'is-enabled', 'tally.service'],
+        [...ctl, 'is-active', 'tally.service'],
+      ],
     };
   }
   if (platform === 'darwin') {
     const system = scope === 'system';
     const dataDir = o.dataDir ?? (system ? '/Library/Application Support/Tally' : defaultDataDir(env, platform));
     const logDir = system ? '/Library/Logs/Tally' : path.join(home, 'Library', 'Logs', 'Tally');
-    const spec: ServiceSpec = { scope, node, tallyBin, dataDir, logDir, configFile: system ? path.join(dataDir, 'config.json') : undefined };
+    const spec: ServiceSpec = {
+      scope,
+      node,
+      tallyBin,
+      dataDir,
+      logDir,
+      configFile: system ? path.join(dataDir, 'config.json') : undefined,
+    };
     const dir = o.dir ?? (system ? '/Library/LaunchDaemons' : path.join(home, 'Library', 'LaunchAgents'));
     const file = path.join(dir, `${LAUNCHD_LABEL}.plist`);
     const domain = system ? 'system' : `gui/${uid}`;
@@ -97,7 +112,10 @@ export function planService(o: PlanOptions = {}): ServicePlan {
       status: [['launchctl', 'print', `${domain}/${LAUNCHD_LABEL}`]],
     };
   }
-  throw new TallyError('unsupported', `tally service supports Linux (systemd) and macOS (launchd), not ${platform}; run \`tally agent\` from your own service manager`);
+  throw new TallyError(
+    'unsupported',
+    `tally service supports Linux (systemd) and macOS (launchd), not ${platform}; run \`tally agent\` from your own service manager`,
+  );
 }
 
 function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -141,7 +159,13 @@ export interface ApplyResult {
 
 export function installService(plan: ServicePlan, o: { dryRun?: boolean } = {}): ApplyResult {
   const printed = o.dryRun === true || !managerAvailable(plan.manager);
-  if (o.dryRun) return { file: plan.file, wrote: false, printed, commands: plan.enable.map((c) => ({ command: shellLine(c), status: null, output: '' })) };
+  if (o.dryRun)
+    return {
+      file: plan.file,
+      wrote: false,
+      printed,
+      commands: plan.enable.map((c) => ({ command: shellLine(c), status: null, output: '' })),
+    };
   try {
     fs.mkdirSync(path.dirname(plan.file), { recursive: true });
     fs.mkdirSync(plan.spec.dataDir, { recursive: true, mode: 0o700 });
@@ -149,17 +173,28 @@ export function installService(plan: ServicePlan, o: { dryRun?: boolean } = {}):
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EACCES' || e.code === 'EPERM') {
-      throw new TallyError('forbidden', `cannot write ${plan.file}: ${e.code}. A --system service needs root (sudo tally service install --system), or use --user`);
+      throw new TallyError(
+        'forbidden',
+        `cannot write ${plan.file}: ${e.code}. A --system service needs root (sudo tally service install --system), or use --user`,
+      );
     }
     throw err;
   }
-  if (printed) return { file: plan.file, wrote: true, printed, commands: plan.enable.map((c) => ({ command: shellLine(c), status: null, output: '' })) };
+  if (printed)
+    return {
+      file: plan.file,
+      wrote: true,
+      printed,
+      commands: plan.enable.map((c) => ({ command: shellLine(c), status: null, output: '' })),
+    };
   return { file: plan.file, wrote: true, printed, commands: runCommands(plan.enable, true) };
 }
 
 export function uninstallService(plan: ServicePlan, o: { dryRun?: boolean } = {}): ApplyResult {
   const printed = o.dryRun === true || !managerAvailable(plan.manager);
-  const commands = printed ? plan.disable.map((c) => ({ command: shellLine(c), status: null, output: '' })) : runCommands(plan.disable, false);
+  const commands = printed
+    ? plan.disable.map((c) => ({ command: shellLine(c), status: null, output: '' }))
+    : runCommands(plan.disable, false);
   let wrote = false;
   if (!o.dryRun && fs.existsSync(plan.file)) {
     fs.rmSync(plan.file);

@@ -37,7 +37,12 @@ export function checkServicePath(field: string, p: string): void {
 }
 
 export function systemdUnit(s: ServiceSpec): string {
-  for (const [field, p] of [['node', s.node], ['tallyBin', s.tallyBin], ['dataDir', s.dataDir]] as const) checkServicePath(field, p);
+  for (const [field, p] of [
+    ['node', s.node],
+    ['tallyBin', s.tallyBin],
+    ['dataDir', s.dataDir],
+  ] as const)
+    checkServicePath(field, p);
   const system = s.scope === 'system';
   const env = [`TALLY_HOME=${s.dataDir}`, ...(s.configFile ? [`TALLY_CONFIG=${s.configFile}`] : [])];
   const writable = [s.dataDir, ...(s.writablePaths ?? [])].map(sdPath).join(' ');
@@ -106,9 +111,17 @@ function xml(text: string): string {
 export const LAUNCHD_LABEL = 'dev.tally.agent';
 
 export function launchdPlist(s: ServiceSpec): string {
-  for (const [field, p] of [['node', s.node], ['tallyBin', s.tallyBin], ['dataDir', s.dataDir]] as const) checkServicePath(field, p);
+  for (const [field, p] of [
+    ['node', s.node],
+    ['tallyBin', s.tallyBin],
+    ['dataDir', s.dataDir],
+  ] as const)
+    checkServicePath(field, p);
   const logDir = s.logDir ?? s.dataDir;
-  const env: Array<[string, string]> = [['TALLY_HOME', s.dataDir], ...(s.configFile ? [['TALLY_CONFIG', s.configFile] as [string, string]] : [])];
+  const env: Array<[string, string]> = [
+    ['TALLY_HOME', s.dataDir],
+    ...(s.configFile ? [['TALLY_CONFIG', s.configFile] as [string, string]] : []),
+  ];
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',

@@ -36,7 +36,12 @@ interface WindowOpts {
 }
 
 function windowArgs(o: WindowOpts) {
-  return { from: o.from, to: o.to, month: o.month, days: o.days === undefined ? undefined : parseNumberArg('days', o.days, { integer: true, min: 1 }) };
+  return {
+    from: o.from,
+    to: o.to,
+    month: o.month,
+    days: o.days === undefined ? undefined : parseNumberArg('days', o.days, { integer: true, min: 1 }),
+  };
 }
 
 function withWindow(cmd: Command, defaultDays: number): Command {
@@ -57,50 +62,78 @@ function registerAggregate(program: Command): void {
     .option('--month <YYYY-MM>', 'a whole month')
     .option('--service <name>', 'one service only')
     .option('--format <format>', 'table, json or csv', 'table')
-    .action(async (granularity: string, o: { from?: string; to?: string; month?: string; service?: string; format: string }, cmd: Command) => {
-      const g = globals(cmd);
-      if (!GRANULARITIES.includes(granularity as Granularity)) throw invalid('granularity', `"${granularity}" must be hourly, daily or monthly`);
-      const format = g.json ? 'json' : o.format;
-      if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
-      const result = await withReader(configFor(g), (tdb) =>
-        aggregate(tdb.db, { granularity: granularity as Granularity, service: o.service, customerId: g.customer, ...parseRange(o) }),
-      );
-      if (format === 'json') return printJson(result);
-      const header = ['service', 'period', 'event_count', 'total_quantity', 'unit', 'total_cost', 'avg_quantity'];
-      if (format === 'csv') {
-        const esc = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-        const lines = [header.join(','), ...result.rows.map((r) => [r.service, r.period, r.event_count, r.total_quantity, r.unit, r.total_cost, r.avg_quantity].map(esc).join(','))];
-        return print(lines.join('\r\n') + '\r\n');
-      }
-      print(`${granularity} usage ${result.from} → ${result.to}${result.customerId ? ` (${result.customerId})` : ''}`);
-      print(
-        formatTable(
-          header,
-          result.rows.map((r) => [r.service, r.period.slice(0, granularity === 'hourly' ? 16 : 10), r.event_count, formatCompact(r.total_quantity), r.unit, r.total_cost, formatCompact(r.avg_quantity)]),
-        ),
-      );
-      print(`TOTAL  ${result.totals.event_count} events  cost ${result.totals.total_cost}   (GB = GiB)`);
-    });
+    .action(
+      async (granularity: string, o: { from?: string; to?: string; month?: string; service?: string; format: string }, cmd: Command) => {
+        const g = globals(cmd);
+        if (!GRANULARITIES.includes(granularity as Granularity))
+          throw invalid('granularity', `"${granularity}" must be hourly, daily or monthly`);
+        const format = g.json ? 'json' : o.format;
+        if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
+        const result = await withReader(configFor(g), (tdb) =>
+          aggregate(tdb.db, { granularity: granularity as Granularity, service: o.service, customerId: g.customer, ...parseRange(o) }),
+        );
+        if (format === 'json') return printJson(result);
+        const header = ['service', 'period', 'event_count', 'total_quantity', 'unit', 'total_cost', 'avg_quantity'];
+        if (format === 'csv') {
+          const esc = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+          const lines = [
+            header.join(','),
+            ...result.rows.map((r) =>
+              [r.service, r.period, r.event_count, r.total_quantity, r.unit, r.total_cost, r.avg_quantity].map(esc).join(','),
+            ),
+          ];
+          return print(lines.join('\r\n') + '\r\n');
+        }
+        print(`${granularity} usage ${result.from} → ${result.to}${result.customerId ? ` (${result.customerId})` : ''}`);
+        print(
+          formatTable(
+            header,
+            result.rows.map((r) => [
+              r.service,
+              r.period.slice(0, granularity === 'hourly' ? 16 : 10),
+              r.event_count,
+              formatCompact(r.total_quantity),
+              r.unit,
+              r.total_cost,
+              formatCompact(r.avg_quantity),
+            ]),
+          ),
+        );
+        print(`TOTAL  ${result.totals.event_count} events  cost ${result.totals.total_cost}   (GB = GiB)`);
+      },
+    );
 
   program
     .command('breakdown')
     .description('one service broken down by metadata (api: endpoint and method, bandwidth: interface and direction, …)')
     .argument('<service>')
-    .option('--by <keys>', 'comma-separated metadata keys (default: the service\'s usual ones)')
+    .option('--by <keys>', "comma-separated metadata keys (default: the service's usual ones)")
     .option('--per-day', 'one row per day and key')
     .option('--from <date>', 'start (default: this month)')
     .option('--to <date>', 'end, inclusive for dates')
     .option('--month <YYYY-MM>', 'a whole month')
     .action(async (service: string, o: { by?: string; perDay?: boolean; from?: string; to?: string; month?: string }, cmd: Command) => {
       const g = globals(cmd);
-      const keys = o.by?.split(',').map((k) => k.trim()).filter(Boolean);
-      const r = await withReader(configFor(g), (tdb) => breakdown(tdb.db, { service, keys, perDay: o.perDay, customerId: g.customer, ...parseRange(o) }));
+      const keys = o.by
+        ?.split(',')
+        .map((k) => k.trim())
+        .filter(Boolean);
+      const r = await withReader(configFor(g), (tdb) =>
+        breakdown(tdb.db, { service, keys, perDay: o.perDay, customerId: g.customer, ...parseRange(o) }),
+      );
       if (g.json) return printJson(r);
       print(`${r.service} by ${r.keys.join(', ')}  ${r.from.slice(0, 10)} → ${r.to.slice(0, 10)}`);
       print(
         formatTable(
           [...(o.perDay ? ['day'] : []), ...r.keys, 'events', 'usage', 'unit', 'cost'],
-          r.rows.map((row) => [...(row.day ? [row.day] : []), ...r.keys.map((k) => String(row.values[k] ?? '—')), row.events, formatCompact(row.usage), r.unit, row.cost]),
+          r.rows.map((row) => [
+            ...(row.day ? [row.day] : []),
+            ...r.keys.map((k) => String(row.values[k] ?? '—')),
+            row.events,
+            formatCompact(row.usage),
+            r.unit,
+            row.cost,
+          ]),
         ),
       );
       print(`TOTAL  ${r.totalEvents} events  cost ${r.totalCost}`);
@@ -108,47 +141,57 @@ function registerAggregate(program: Command): void {
 }
 
 function registerStats(program: Command): void {
-  withWindow(program.command('stats').description('count, total, average, p95 and p99 of one service (default: the last 30 days)').argument('<service>'), 30).action(
-    async (service: string, o: WindowOpts, cmd: Command) => {
-      const g = globals(cmd);
-      const range = windowRange(windowArgs(o), Date.now(), 30);
-      const s = await withReader(configFor(g), (tdb) => usageStats(tdb.db, { service, customerId: g.customer, ...range }));
-      if (g.json) return printJson(s);
-      print(`${s.service} ${s.from.slice(0, 16)} → ${s.to.slice(0, 16)} UTC${s.customerId ? ` (${s.customerId})` : ''}`);
-      print(
-        formatTable(
-          ['stat', 'value'],
-          [
-            ['total events', s.totalEvents],
-            [`total quantity (${s.unit})`, num(s.totalQuantity)],
-            ['average', num(s.average)],
-            ['min', num(s.min)],
-            ['max', num(s.max)],
-            ['p95', num(s.p95)],
-            ['p99', num(s.p99)],
-            ['total cost', s.totalCost],
-          ],
-        ),
-      );
-      print('p95/p99: nearest rank over the raw records (the smallest quantity with at least 95 % / 99 % of records at or below it). GB = GiB.');
-      if (s.note) print(`note: ${s.note}`);
-    },
-  );
+  withWindow(
+    program
+      .command('stats')
+      .description('count, total, average, p95 and p99 of one service (default: the last 30 days)')
+      .argument('<service>'),
+    30,
+  ).action(async (service: string, o: WindowOpts, cmd: Command) => {
+    const g = globals(cmd);
+    const range = windowRange(windowArgs(o), Date.now(), 30);
+    const s = await withReader(configFor(g), (tdb) => usageStats(tdb.db, { service, customerId: g.customer, ...range }));
+    if (g.json) return printJson(s);
+    print(`${s.service} ${s.from.slice(0, 16)} → ${s.to.slice(0, 16)} UTC${s.customerId ? ` (${s.customerId})` : ''}`);
+    print(
+      formatTable(
+        ['stat', 'value'],
+        [
+          ['total events', s.totalEvents],
+          [`total quantity (${s.unit})`, num(s.totalQuantity)],
+          ['average', num(s.average)],
+          ['min', num(s.min)],
+          ['max', num(s.max)],
+          ['p95', num(s.p95)],
+          ['p99', num(s.p99)],
+          ['total cost', s.totalCost],
+        ],
+      ),
+    );
+    print(
+      'p95/p99: nearest rank over the raw records (the smallest quantity with at least 95 % / 99 % of records at or below it). GB = GiB.',
+    );
+    if (s.note) print(`note: ${s.note}`);
+  });
 
-  withWindow(program.command('trends').description('daily totals with the previous day and the change (default: the last 14 days)').argument('[service]'), 14).action(
-    async (service: string | undefined, o: WindowOpts, cmd: Command) => {
-      const g = globals(cmd);
-      const range = trendRange(windowArgs(o), Date.now(), 14);
-      const t = await withReader(configFor(g), (tdb) => trends(tdb.db, { service, customerId: g.customer, ...range }));
-      if (g.json) return printJson(t);
-      print(
-        formatTable(
-          ['day', 'service', 'events', 'usage', 'unit', 'previous', 'change', 'cost'],
-          t.rows.map((r) => [r.day, r.service, r.events, formatCompact(r.usage), r.unit, num(r.previous), pct(r.changePercent), r.cost]),
-        ),
-      );
-    },
-  );
+  withWindow(
+    program
+      .command('trends')
+      .description('daily totals with the previous day and the change (default: the last 14 days)')
+      .argument('[service]'),
+    14,
+  ).action(async (service: string | undefined, o: WindowOpts, cmd: Command) => {
+    const g = globals(cmd);
+    const range = trendRange(windowArgs(o), Date.now(), 14);
+    const t = await withReader(configFor(g), (tdb) => trends(tdb.db, { service, customerId: g.customer, ...range }));
+    if (g.json) return printJson(t);
+    print(
+      formatTable(
+        ['day', 'service', 'events', 'usage', 'unit', 'previous', 'change', 'cost'],
+        t.rows.map((r) => [r.day, r.service, r.events, formatCompact(r.usage), r.unit, num(r.previous), pct(r.changePercent), r.cost]),
+      ),
+    );
+  });
 
   withWindow(
     program
@@ -163,10 +206,17 @@ function registerStats(program: Command): void {
     if (o.by !== 'hour' && o.by !== 'day') throw invalid('by', `"${o.by}" must be hour or day`);
     const top = parseNumberArg('top', o.top, { integer: true, min: 1 });
     const range = windowRange(windowArgs(o), Date.now(), 30);
-    const p = await withReader(configFor(g), (tdb) => peaks(tdb.db, { service, by: o.by as 'hour' | 'day', top, customerId: g.customer, ...range }));
+    const p = await withReader(configFor(g), (tdb) =>
+      peaks(tdb.db, { service, by: o.by as 'hour' | 'day', top, customerId: g.customer, ...range }),
+    );
     if (g.json) return printJson(p);
     print(`top ${top} ${o.by}s of ${p.service}, ${p.from.slice(0, 10)} → ${p.to.slice(0, 10)} (UTC)`);
-    print(formatTable(['rank', o.by, 'events', 'usage', 'unit', 'cost'], p.rows.map((r) => [r.rank, r.start.slice(0, o.by === 'hour' ? 16 : 10), r.events, formatCompact(r.usage), r.unit, r.cost])));
+    print(
+      formatTable(
+        ['rank', o.by, 'events', 'usage', 'unit', 'cost'],
+        p.rows.map((r) => [r.rank, r.start.slice(0, o.by === 'hour' ? 16 : 10), r.events, formatCompact(r.usage), r.unit, r.cost]),
+      ),
+    );
   });
 
   program
@@ -177,7 +227,9 @@ function registerStats(program: Command): void {
     .action(async (o: { period: string; service?: string }, cmd: Command) => {
       const g = globals(cmd);
       if (o.period !== 'month' && o.period !== 'day') throw invalid('period', `"${o.period}" must be month or day`);
-      const p = await withReader(configFor(g), (tdb) => projection(tdb.db, { now: Date.now(), period: o.period as 'month' | 'day', service: o.service, customerId: g.customer }));
+      const p = await withReader(configFor(g), (tdb) =>
+        projection(tdb.db, { now: Date.now(), period: o.period as 'month' | 'day', service: o.service, customerId: g.customer }),
+      );
       if (g.json) return printJson(p);
       print(`projection to the end of the ${p.period} (linear run rate, ${Math.round((p.lines[0]?.elapsed ?? 0) * 100)}% elapsed)`);
       print(

@@ -27,7 +27,10 @@ function withLock<T>(config: Readonly<Config>, fn: () => Promise<T>): Promise<T>
     lock = acquireWriterLock(config.db);
   } catch (err) {
     if (err instanceof TallyError && err.code === 'locked') {
-      throw new TallyError('locked', `${err.message.replace(/ Send records.*$/, '')} Stop the agent first, or run this through the agent's API (archive.run, archive.restore, maintenance.run).`);
+      throw new TallyError(
+        'locked',
+        `${err.message.replace(/ Send records.*$/, '')} Stop the agent first, or run this through the agent's API (archive.run, archive.restore, maintenance.run).`,
+      );
     }
     throw err;
   }
@@ -63,21 +66,27 @@ export function registerArchive(program: Command): void {
       });
       if (g.json) return printJson(r);
       if (r.file === null) print(`no records older than ${days} days to archive (before ${r.cutoff})`);
-      else print(`archived ${r.archived} records recorded before ${r.cutoff} to ${r.file} (${r.bytes} bytes, sha256 ${r.sha256}); rollups kept`);
-      if (r.skippedUnsynced > 0) print(`kept ${r.skippedUnsynced} old records not yet acknowledged by a sync target (--include-unsynced archives them anyway)`);
+      else
+        print(
+          `archived ${r.archived} records recorded before ${r.cutoff} to ${r.file} (${r.bytes} bytes, sha256 ${r.sha256}); rollups kept`,
+        );
+      if (r.skippedUnsynced > 0)
+        print(`kept ${r.skippedUnsynced} old records not yet acknowledged by a sync target (--include-unsynced archives them anyway)`);
       if (r.keptNewest) print('kept the newest record: the local sequence must not go back');
     });
 
   archive
     .command('restore')
-    .description('bring an archive\'s records back (idempotent; rollups are not touched)')
+    .description("bring an archive's records back (idempotent; rollups are not touched)")
     .argument('<file>')
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
       const r = await withLock(config, () => restoreArchive({ dbPath: config.db, file, now: Date.now() }));
       if (g.json) return printJson(r);
-      print(`restored ${r.restored} of ${r.records} records from ${r.file}${r.alreadyPresent ? ` (${r.alreadyPresent} were already there)` : ''}`);
+      print(
+        `restored ${r.restored} of ${r.records} records from ${r.file}${r.alreadyPresent ? ` (${r.alreadyPresent} were already there)` : ''}`,
+      );
     });
 
   archive
@@ -88,7 +97,19 @@ export function registerArchive(program: Command): void {
       const list = await withReader(configFor(g), async (tdb) => listArchives(tdb.sqlite));
       if (g.json) return printJson(list);
       if (list.length === 0) return print('no archives');
-      print(formatTable(['created', 'records', 'from', 'to', 'restored', 'file'], list.map((a) => [a.createdAt.slice(0, 19), a.records, a.from?.slice(0, 10) ?? '', a.to?.slice(0, 10) ?? '', a.restoredAt?.slice(0, 10) ?? '', a.file])));
+      print(
+        formatTable(
+          ['created', 'records', 'from', 'to', 'restored', 'file'],
+          list.map((a) => [
+            a.createdAt.slice(0, 19),
+            a.records,
+            a.from?.slice(0, 10) ?? '',
+            a.to?.slice(0, 10) ?? '',
+            a.restoredAt?.slice(0, 10) ?? '',
+            a.file,
+          ]),
+        ),
+      );
     });
 
   program

@@ -79,43 +79,58 @@ export function registerCollector(program: Command): void {
     .option('--rate <n>', 'requests per second per agent token', '50')
     .option('--burst <n>', 'requests an agent token may send at once', '100')
     .option('--forward-config <file>', 'also forward every record to the targets in this file ({"sync": {"targets": […]}})')
-    .action(async (o: { pg?: string; host: string; port: string; tlsCert?: string; tlsKey?: string; rate: string; burst: string; forwardConfig?: string }) => {
-      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw invalid(o.tlsCert ? 'tls-key' : 'tls-cert', 'give both --tls-cert and --tls-key');
-      const port = parseNumberArg('port', o.port, { integer: true, min: 0 });
-      const rate = { perSecond: parseNumberArg('rate', o.rate, { min: 0.001 }), burst: parseNumberArg('burst', o.burst, { integer: true, min: 1 }) };
-      const forward = o.forwardConfig ? readForwardConfig(o.forwardConfig) : null;
-      const c = openCollectorDb(pgUrl(o), { max: 20 });
-      await migrateCollector(c.pool);
-      await ensureCollectorServices(c.db, Date.now());
-      const running = await startCollector({
-        db: c.db,
-        host: o.host,
-        port,
-        rate,
-        log: logLine,
-        ...(o.tlsCert && o.tlsKey ? { tls: { certFile: o.tlsCert, keyFile: o.tlsKey } } : {}),
-      });
-      print(`tally collector listening on ${running.url}`);
-      const stop = new AbortController();
-      let forwarding: Promise<unknown> = Promise.resolve();
-      if (forward) {
-        const { engine, targets } = forwardEngine(c, forward, logLine);
-        forwarding = (async () => {
-          while (!stop.signal.aborted) {
-            await syncUntilDone(engine, targets, { signal: stop.signal, deadline: Date.now() + forward.intervalSeconds * 1000 });
-            await new Promise((r) => setTimeout(r, forward.intervalSeconds * 1000));
-          }
-        })();
-      }
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      stop.abort();
-      await running.close();
-      await forwarding.catch(() => undefined);
-      await c.close();
-    });
+    .action(
+      async (o: {
+        pg?: string;
+        host: string;
+        port: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        rate: string;
+        burst: string;
+        forwardConfig?: string;
+      }) => {
+        if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
+          throw invalid(o.tlsCert ? 'tls-key' : 'tls-cert', 'give both --tls-cert and --tls-key');
+        const port = parseNumberArg('port', o.port, { integer: true, min: 0 });
+        const rate = {
+          perSecond: parseNumberArg('rate', o.rate, { min: 0.001 }),
+          burst: parseNumberArg('burst', o.burst, { integer: true, min: 1 }),
+        };
+        const forward = o.forwardConfig ? readForwardConfig(o.forwardConfig) : null;
+        const c = openCollectorDb(pgUrl(o), { max: 20 });
+        await migrateCollector(c.pool);
+        await ensureCollectorServices(c.db, Date.now());
+        const running = await startCollector({
+          db: c.db,
+          host: o.host,
+          port,
+          rate,
+          log: logLine,
+          ...(o.tlsCert && o.tlsKey ? { tls: { certFile: o.tlsCert, keyFile: o.tlsKey } } : {}),
+        });
+        print(`tally collector listening on ${running.url}`);
+        const stop = new AbortController();
+        let forwarding: Promise<unknown> = Promise.resolve();
+        if (forward) {
+          const { engine, targets } = forwardEngine(c, forward, logLine);
+          forwarding = (async () => {
+            while (!stop.signal.aborted) {
+              await syncUntilDone(engine, targets, { signal: stop.signal, deadline: Date.now() + forward.intervalSeconds * 1000 });
+              await new Promise((r) => setTimeout(r, forward.intervalSeconds * 1000));
+            }
+          })();
+        }
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        stop.abort();
+        await running.close();
+        await forwarding.catch(() => undefined);
+        await c.close();
+      },
+    );
 
   collector
     .command('forward')
@@ -130,7 +145,8 @@ export function registerCollector(program: Command): void {
         return syncUntilDone(engine, targets);
       });
       if (g.json) return printJson(results);
-      for (const r of results) print(`${r.target}: ${r.status}, ${r.delivered} delivered, ${r.rejected} rejected${r.error ? ` (${r.error})` : ''}`);
+      for (const r of results)
+        print(`${r.target}: ${r.status}, ${r.delivered} delivered, ${r.rejected} rejected${r.error ? ` (${r.error})` : ''}`);
       if (results.some((r) => r.status !== 'idle')) process.exitCode = 1;
     });
 
@@ -139,13 +155,15 @@ export function registerCollector(program: Command): void {
     .command('issue')
     .argument('<host-id>', "the agent's hostId (its config's hostId or TALLY_HOST_ID)")
     .option('--pg <url>')
-    .description('issue a token for one agent; it is printed once, store it in the agent\'s sync target')
+    .description("issue a token for one agent; it is printed once, store it in the agent's sync target")
     .action(async (hostId: string, o: { pg?: string }, cmd: Command) => {
       const g = globals(cmd);
       const t = await withCollectorDb(o, (c) => issueToken(c.db, hostId, Date.now()));
       if (g.json) return printJson(t);
       print(t.token);
-      process.stderr.write(`token ${t.id} for host ${t.hostId}: shown once; on the agent: tally sync target add collector --kind tally --url https://… --token-file <file>\n`);
+      process.stderr.write(
+        `token ${t.id} for host ${t.hostId}: shown once; on the agent: tally sync target add collector --kind tally --url https://… --token-file <file>\n`,
+      );
     });
   token
     .command('revoke')
@@ -166,7 +184,12 @@ export function registerCollector(program: Command): void {
       const g = globals(cmd);
       const rows = await withCollectorDb(o, (c) => listTokens(c.db));
       if (g.json) return printJson(rows);
-      print(formatTable(['id', 'host', 'created', 'revoked'], rows.map((r) => [r.id, r.hostId, r.createdAt, r.revokedAt ?? ''])));
+      print(
+        formatTable(
+          ['id', 'host', 'created', 'revoked'],
+          rows.map((r) => [r.id, r.hostId, r.createdAt, r.revokedAt ?? '']),
+        ),
+      );
     });
 
   collector
@@ -180,19 +203,33 @@ export function registerCollector(program: Command): void {
     .option('--customer <id>', 'one customer')
     .option('--format <format>', 'table, json or csv', 'table')
     .option('--detailed', 'add a per-day breakdown (json)')
-    .action(async (o: { pg?: string; from?: string; to?: string; month?: string; service?: string; customer?: string; format: string; detailed?: boolean }, cmd: Command) => {
-      const g = globals(cmd);
-      const format = g.json ? 'json' : o.format;
-      if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
-      const range = parseRange(o);
-      const report = await withCollectorDb(o, async (c) => {
-        await ensureCollectorServices(c.db, Date.now());
-        return collectorReport(c.db, { ...range, service: o.service, customerId: o.customer, detailed: o.detailed });
-      });
-      if (format === 'json') return printJson(report);
-      if (format === 'csv') return print(formatReportCsv(report));
-      print(formatReportTable(report));
-    });
+    .action(
+      async (
+        o: {
+          pg?: string;
+          from?: string;
+          to?: string;
+          month?: string;
+          service?: string;
+          customer?: string;
+          format: string;
+          detailed?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        const format = g.json ? 'json' : o.format;
+        if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
+        const range = parseRange(o);
+        const report = await withCollectorDb(o, async (c) => {
+          await ensureCollectorServices(c.db, Date.now());
+          return collectorReport(c.db, { ...range, service: o.service, customerId: o.customer, detailed: o.detailed });
+        });
+        if (format === 'json') return printJson(report);
+        if (format === 'csv') return print(formatReportCsv(report));
+        print(formatReportTable(report));
+      },
+    );
 
   collector
     .command('export')

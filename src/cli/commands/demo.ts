@@ -46,6 +46,10 @@ export function registerDemo(program: Command): void {
         return { records, skipped: false };
       });
       if (g.json) return printJson(result);
-      print(result.skipped ? `the database already has records: demo data not added (${config.db})` : `added ${result.records} demo records over ${days} days to ${config.db}`);
+      print(
+        result.skipped
+          ? `the database already has records: demo data not added (${config.db})`
+          : `added ${result.records} demo records over ${days} days to ${config.db}`,
+      );
     });
 }

@@ -19,29 +19,35 @@ export function registerExport(program: Command): void {
     .option('--month <YYYY-MM>', 'a whole month')
     .option('--service <name>', 'one service only')
     .option('--force', 'overwrite an existing file')
-    .action(async (format: string, o: { out?: string; from?: string; to?: string; month?: string; service?: string; force?: boolean }, cmd: Command) => {
-      const g = globals(cmd);
-      if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw invalid('format', `"${format}" must be csv, json or xlsx`);
-      const config = configFor(g);
-      const bar = progressBar(`export ${format}`, !g.json);
-      try {
-        const r = await exportRecords({
-          dbPath: config.db,
-          format: format as ExportFormat,
-          out: o.out,
-          from: parseRange(o).from,
-          to: parseRange(o).to,
-          service: o.service,
-          customerId: g.customer,
-          force: o.force,
-          now: Date.now(),
-          onProgress: (done, total) => bar.update(done, total),
-        });
-        bar.stop();
-        if (g.json) return printJson(r);
-        print(`exported ${r.records} records (total cost ${r.summary.total_cost}) to ${r.file}`);
-      } finally {
-        bar.stop();
-      }
-    });
+    .action(
+      async (
+        format: string,
+        o: { out?: string; from?: string; to?: string; month?: string; service?: string; force?: boolean },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        if (!EXPORT_FORMATS.includes(format as ExportFormat)) throw invalid('format', `"${format}" must be csv, json or xlsx`);
+        const config = configFor(g);
+        const bar = progressBar(`export ${format}`, !g.json);
+        try {
+          const r = await exportRecords({
+            dbPath: config.db,
+            format: format as ExportFormat,
+            out: o.out,
+            from: parseRange(o).from,
+            to: parseRange(o).to,
+            service: o.service,
+            customerId: g.customer,
+            force: o.force,
+            now: Date.now(),
+            onProgress: (done, total) => bar.update(done, total),
+          });
+          bar.stop();
+          if (g.json) return printJson(r);
+          print(`exported ${r.records} records (total cost ${r.summary.total_cost}) to ${r.file}`);
+        } finally {
+          bar.stop();
+        }
+      },
+    );
 }

@@ -10,4 +10,14 @@ import { registerServices } from './services';
 import { registerSync } from './sync';
 import { registerTrack } from './track';
 
-export const commandGroups: ReadonlyArray<(program: Command) => void> = [registerTrack, registerServices, registerReport, registerAnalytics, registerDemo, registerAgent, registerService, registerSync, registerCollector];
+export const commandGroups: ReadonlyArray<(program: Command) => void> = [
+  registerTrack,
+  registerServices,
+  registerReport,
+  registerAnalytics,
+  registerDemo,
+  registerAgent,
+  registerService,
+  registerSync,
+  registerCollector,
+];

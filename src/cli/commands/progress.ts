@@ -8,7 +8,10 @@ const require = createRequire(import.meta.url);
 export function progressBar(label: string, enabled: boolean): { update(done: number, total: number): void; stop(): void } {
   if (!enabled || !process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
   const { SingleBar, Presets } = require('cli-progress') as typeof CliProgress;
-  const bar = new SingleBar({ format: `${label}  {bar} {percentage}% | {value}/{total} | eta {eta_formatted}`, hideCursor: true, stream: process.stderr }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: `${label}  {bar} {percentage}% | {value}/{total} | eta {eta_formatted}`, hideCursor: true, stream: process.stderr },
+    Presets.shades_classic,
+  );
   let started = false;
   return {
     update(done, total) {

@@ -30,7 +30,7 @@ export function registerQuota(program: Command): void {
 
   quota
     .command('set')
-    .description('set a limit in the service\'s display unit: requests, GB (GiB), GB-hours, CPU-hours, queries, invocations')
+    .description("set a limit in the service's display unit: requests, GB (GiB), GB-hours, CPU-hours, queries, invocations")
     .argument('<service>')
     .argument('<limit>', 'in display units, e.g. 100000 (api requests) or 10 (bandwidth GB)')
     .option('--period <period>', 'day or month', 'month')
@@ -53,7 +53,12 @@ export function registerQuota(program: Command): void {
       const list = await withReader(configFor(g), (tdb) => listQuotas(tdb.db, { customerId: g.customer, service: o.service }));
       if (g.json) return printJson(list);
       if (list.length === 0) return print('no quotas: set one with `tally quota set <service> <limit>` or `tally quota plan <plan>`');
-      print(formatTable(['customer', 'service', 'period', 'limit', 'unit'], list.map((q) => [q.customerId, q.service, q.period, formatCompact(q.limit), q.unit])));
+      print(
+        formatTable(
+          ['customer', 'service', 'period', 'limit', 'unit'],
+          list.map((q) => [q.customerId, q.service, q.period, formatCompact(q.limit), q.unit]),
+        ),
+      );
     });
 
   quota
@@ -65,9 +70,15 @@ export function registerQuota(program: Command): void {
       const g = globals(cmd);
       const config = configFor(g);
       const customerId = g.customer ?? config.customerId;
-      const removed = await withReader(config, (tdb) => removeQuota(tdb.db, { customerId, service, period: o.period === undefined ? undefined : period(o.period) }));
+      const removed = await withReader(config, (tdb) =>
+        removeQuota(tdb.db, { customerId, service, period: o.period === undefined ? undefined : period(o.period) }),
+      );
       if (g.json) return printJson({ removed });
-      print(removed === 0 ? `no quota for ${customerId} ${service}` : `removed ${removed} quota${removed === 1 ? '' : 's'} for ${customerId} ${service}`);
+      print(
+        removed === 0
+          ? `no quota for ${customerId} ${service}`
+          : `removed ${removed} quota${removed === 1 ? '' : 's'} for ${customerId} ${service}`,
+      );
     });
 
   quota
@@ -81,11 +92,19 @@ export function registerQuota(program: Command): void {
       const list = await withReader(config, (tdb) => applyPlan(tdb.db, plan, customerId, Date.now()));
       if (g.json) return printJson(list);
       print(`plan ${plan} applied to ${customerId}`);
-      if (list.length) print(formatTable(['service', 'period', 'limit', 'unit'], list.map((q) => [q.service, q.period, formatCompact(q.limit), q.unit])));
+      if (list.length)
+        print(
+          formatTable(
+            ['service', 'period', 'limit', 'unit'],
+            list.map((q) => [q.service, q.period, formatCompact(q.limit), q.unit]),
+          ),
+        );
       else print('no limits');
     });
 
-  const alerts = program.command('alerts').description('quota alerts: warning, critical, exceeded (USAGE_ALERT_WARNING / _CRITICAL / _EXCEEDED)');
+  const alerts = program
+    .command('alerts')
+    .description('quota alerts: warning, critical, exceeded (USAGE_ALERT_WARNING / _CRITICAL / _EXCEEDED)');
 
   alerts
     .command('check')
@@ -93,12 +112,17 @@ export function registerQuota(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const r = await withReader(config, (tdb) => checkAlerts(tdb.db, { now: Date.now(), thresholds: config.alerts, customerId: g.customer }));
+      const r = await withReader(config, (tdb) =>
+        checkAlerts(tdb.db, { now: Date.now(), thresholds: config.alerts, customerId: g.customer }),
+      );
       if (g.json) printJson(r);
       else if (r.status.length === 0) print('no quotas to check');
       else {
         for (const s of r.status) {
-          print(s.message ?? `OK: ${s.service} usage at ${Math.floor(s.percent)}% - ${formatCompact(s.usage)}/${formatCompact(s.limit)} ${s.unit} (${s.customerId}, ${s.period})`);
+          print(
+            s.message ??
+              `OK: ${s.service} usage at ${Math.floor(s.percent)}% - ${formatCompact(s.usage)}/${formatCompact(s.limit)} ${s.unit} (${s.customerId}, ${s.period})`,
+          );
         }
         for (const a of r.alerts.filter((x) => x.level === 'forecast')) print(a.message);
       }
@@ -113,7 +137,9 @@ export function registerQuota(program: Command): void {
     .action(async (o: { days: string; service?: string }, cmd: Command) => {
       const g = globals(cmd);
       const days = parseNumberArg('days', o.days, { integer: true, min: 1 });
-      const list = await withReader(configFor(g), (tdb) => listAlerts(tdb.db, { since: Date.now() - daysToMs(days), customerId: g.customer, service: o.service }));
+      const list = await withReader(configFor(g), (tdb) =>
+        listAlerts(tdb.db, { since: Date.now() - daysToMs(days), customerId: g.customer, service: o.service }),
+      );
       if (g.json) return printJson(list);
       if (list.length === 0) return print(`no alerts in the last ${days} days`);
       for (const a of list) print(formatAlertLine(a));

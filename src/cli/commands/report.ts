@@ -17,24 +17,31 @@ export function registerReport(program: Command): void {
     .option('--service <name>', 'one service only')
     .option('--format <format>', 'table, json or csv', 'table')
     .option('--detailed', 'add a per-day breakdown')
-    .action(async (o: { from?: string; to?: string; month?: string; service?: string; format: string; detailed?: boolean }, cmd: Command) => {
-      const g = globals(cmd);
-      const format = g.json ? 'json' : o.format;
-      if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
-      const config = configFor(g);
-      const range = parseRange(o);
-      const report = await withReader(config, async (tdb) => {
-        if (o.service && !(await tdb.db.selectFrom('services').select('name').where('name', '=', o.service).executeTakeFirst())) {
-          throw invalid('service', `unknown service "${o.service}"`);
+    .action(
+      async (o: { from?: string; to?: string; month?: string; service?: string; format: string; detailed?: boolean }, cmd: Command) => {
+        const g = globals(cmd);
+        const format = g.json ? 'json' : o.format;
+        if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
+        const config = configFor(g);
+        const range = parseRange(o);
+        const report = await withReader(config, async (tdb) => {
+          if (o.service && !(await tdb.db.selectFrom('services').select('name').where('name', '=', o.service).executeTakeFirst())) {
+            throw invalid('service', `unknown service "${o.service}"`);
+          }
+          return usageReport(tdb.db, { ...range, service: o.service, customerId: g.customer, detailed: o.detailed });
+        });
+        if (format === 'json') return printJson(report);
+        if (format === 'csv') return print(formatReportCsv(report));
+        print(formatReportTable(report, config.currency));
+        if (report.daily) {
+          print('\nPer day');
+          print(
+            formatTable(
+              ['day', 'service', 'events', 'usage', 'unit', 'cost'],
+              report.daily.map((d) => [d.day, d.service, d.events, formatCompact(d.usage), d.unit, d.cost]),
+            ),
+          );
         }
-        return usageReport(tdb.db, { ...range, service: o.service, customerId: g.customer, detailed: o.detailed });
-      });
-      if (format === 'json') return printJson(report);
-      if (format === 'csv') return print(formatReportCsv(report));
-      print(formatReportTable(report, config.currency));
-      if (report.daily) {
-        print('\nPer day');
-        print(formatTable(['day', 'service', 'events', 'usage', 'unit', 'cost'], report.daily.map((d) => [d.day, d.service, d.events, formatCompact(d.usage), d.unit, d.cost])));
-      }
-    });
+      },
+    );
 }

@@ -90,6 +90,10 @@ export function registerService(program: Command): void {
       if (st.outdated) print('  the installed file differs from what `tally service install` writes now: re-run it');
       if (!st.managerAvailable) print(`  ${st.manager} is not running here: cannot ask it`);
       for (const c of st.checks) print(`  ${c.command}: ${c.output || `exit ${c.status}`}`);
-      print(agent ? `agent: running, pid ${agent.pid} since ${agent.since}` : `agent: not running on ${path.join(plan.spec.dataDir, 'tally.db')}`);
+      print(
+        agent
+          ? `agent: running, pid ${agent.pid} since ${agent.since}`
+          : `agent: not running on ${path.join(plan.spec.dataDir, 'tally.db')}`,
+      );
     });
 }

@@ -10,7 +10,12 @@ import { configFor, globals, withReader } from '../context';
 import { formatTable, print, printJson } from '../output';
 
 function list(value: string | undefined): string[] {
-  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  return value
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }
 
 export function registerServices(program: Command): void {
@@ -21,14 +26,24 @@ export function registerServices(program: Command): void {
     .description('list services with their units and current prices')
     .action(async (_o, cmd: Command) => {
       const g = globals(cmd);
-      const { defs, rules } = await withReader(configFor(g), async (tdb) => ({ defs: await listServices(tdb.db), rules: await listPriceRules(tdb.db) }));
+      const { defs, rules } = await withReader(configFor(g), async (tdb) => ({
+        defs: await listServices(tdb.db),
+        rules: await listPriceRules(tdb.db),
+      }));
       const now = Date.now();
       const current = (name: string) => rules.filter((r) => r.service === name && r.effectiveFrom <= now).at(-1);
       if (g.json) return printJson(defs.map((d) => ({ ...d, price: current(d.name) ?? null })));
       print(
         formatTable(
           ['service', 'unit', 'base unit', 'required metadata', 'price', 'builtin'],
-          defs.map((d) => [d.name, d.displayUnit, d.baseUnit, d.requiredFields.join(', '), describePrice(current(d.name)?.spec), d.builtin ? 'yes' : '']),
+          defs.map((d) => [
+            d.name,
+            d.displayUnit,
+            d.baseUnit,
+            d.requiredFields.join(', '),
+            describePrice(current(d.name)?.spec),
+            d.builtin ? 'yes' : '',
+          ]),
         ),
       );
     });
@@ -52,9 +67,12 @@ export function registerServices(program: Command): void {
       const now = Date.now();
       if (o.template) {
         const template = SERVICE_TEMPLATES.find((t) => t.name === o.template);
-        if (!template) throw invalid('template', `unknown template "${String(o.template)}" (known: ${SERVICE_TEMPLATES.map((t) => t.name).join(', ')})`);
+        if (!template)
+          throw invalid('template', `unknown template "${String(o.template)}" (known: ${SERVICE_TEMPLATES.map((t) => t.name).join(', ')})`);
         await withReader(config, (tdb) => installTemplate(tdb.db, template, now));
-        return g.json ? printJson({ installed: template.services.map((s) => s.name) }) : print(`installed ${template.services.map((s) => s.name).join(', ')}`);
+        return g.json
+          ? printJson({ installed: template.services.map((s) => s.name) })
+          : print(`installed ${template.services.map((s) => s.name).join(', ')}`);
       }
       if (!name) throw invalid('name', 'is required (or use --template)');
       if (typeof o.unit !== 'string') throw invalid('unit', 'is required: the display unit, e.g. --unit tokens');
@@ -71,7 +89,8 @@ export function registerServices(program: Command): void {
       };
       await withReader(config, async (tdb) => {
         await upsertService(tdb.db, def, now);
-        if (typeof o.price === 'string') await setPriceRule(tdb.db, { service: name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: o.price } }, now);
+        if (typeof o.price === 'string')
+          await setPriceRule(tdb.db, { service: name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: o.price } }, now);
       });
       return g.json ? printJson(def) : print(`registered ${name} (${def.displayUnit})`);
     });
@@ -89,7 +108,13 @@ export function registerServices(program: Command): void {
       print(
         formatTable(
           ['service', 'effective from', 'model', 'price', 'minimum / month'],
-          rules.map((r) => [r.service, r.effectiveFrom === 0 ? 'always' : toIso(r.effectiveFrom), r.spec.model, describePrice(r.spec), r.minimumCharge ?? '']),
+          rules.map((r) => [
+            r.service,
+            r.effectiveFrom === 0 ? 'always' : toIso(r.effectiveFrom),
+            r.spec.model,
+            describePrice(r.spec),
+            r.minimumCharge ?? '',
+          ]),
         ),
       );
     });
@@ -103,13 +128,24 @@ export function registerServices(program: Command): void {
     .option('--tiers <spec>', 'graduated tiers "upTo:price,…,inf:price" in display units, e.g. "10000:0.0001,inf:0.00005"')
     .option('--package <size:price>', 'package pricing: a price per started package of <size> display units')
     .option('--minimum <decimal>', 'minimum charge per month')
-    .action(async (service: string, unitPrice: string | undefined, o: { from?: string; tiers?: string; package?: string; minimum?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      const spec = priceSpecFrom(unitPrice, o);
-      const effectiveFrom = o.from ? parseDateArg('from', o.from) : Date.now();
-      await withReader(configFor(g), (tdb) => setPriceRule(tdb.db, { service, effectiveFrom, spec, minimumCharge: o.minimum ?? null }, Date.now()));
-      return g.json ? printJson({ service, effectiveFrom: toIso(effectiveFrom), spec }) : print(`${service}: ${describePrice(spec)} from ${toIso(effectiveFrom)}`);
-    });
+    .action(
+      async (
+        service: string,
+        unitPrice: string | undefined,
+        o: { from?: string; tiers?: string; package?: string; minimum?: string },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        const spec = priceSpecFrom(unitPrice, o);
+        const effectiveFrom = o.from ? parseDateArg('from', o.from) : Date.now();
+        await withReader(configFor(g), (tdb) =>
+          setPriceRule(tdb.db, { service, effectiveFrom, spec, minimumCharge: o.minimum ?? null }, Date.now()),
+        );
+        return g.json
+          ? printJson({ service, effectiveFrom: toIso(effectiveFrom), spec })
+          : print(`${service}: ${describePrice(spec)} from ${toIso(effectiveFrom)}`);
+      },
+    );
 }
 
 export function priceSpecFrom(unitPrice: string | undefined, o: { tiers?: string; package?: string }): PriceSpec {

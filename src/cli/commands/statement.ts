@@ -12,7 +12,7 @@ import { formatTable, print, printJson } from '../output';
 export function registerStatement(program: Command): void {
   program
     .command('statement')
-    .description('the month\'s billable lines per customer and service: tiers, minimum charges, quota overage, exact total')
+    .description("the month's billable lines per customer and service: tiers, minimum charges, quota overage, exact total")
     .option('--month <YYYY-MM>', 'the month (default: this month)')
     .option('--format <format>', 'table, json or xlsx', 'table')
     .option('--out <file>', 'xlsx file (default tally-statement-YYYY-MM.xlsx)')
@@ -25,7 +25,10 @@ export function registerStatement(program: Command): void {
       const s = await withReader(configFor(g), (tdb) => monthStatement(tdb.db, { month, customerId: g.customer }));
       if (format === 'json') return printJson(s);
       if (format === 'xlsx') {
-        const file = checkTarget(o.out ?? path.resolve(`tally-statement-${month}${g.customer ? `-${g.customer}` : ''}.xlsx`), o.force ?? false);
+        const file = checkTarget(
+          o.out ?? path.resolve(`tally-statement-${month}${g.customer ? `-${g.customer}` : ''}.xlsx`),
+          o.force ?? false,
+        );
         await writeStatementXlsx(s, file);
         return print(`statement ${month}: ${s.lines.length} lines, total ${s.total} → ${file}`);
       }
@@ -33,7 +36,18 @@ export function registerStatement(program: Command): void {
       print(
         formatTable(
           ['customer', 'service', 'usage', 'unit', 'pricing', 'usage cost', 'minimum top-up', 'line total', 'quota', 'overage'],
-          s.lines.map((l) => [l.customerId, l.service, formatCompact(l.usage), l.unit, l.pricing, l.usageCost, l.minimumTopUp, l.lineTotal, l.quota === null ? '—' : formatCompact(l.quota), l.overage === null ? '—' : formatCompact(l.overage)]),
+          s.lines.map((l) => [
+            l.customerId,
+            l.service,
+            formatCompact(l.usage),
+            l.unit,
+            l.pricing,
+            l.usageCost,
+            l.minimumTopUp,
+            l.lineTotal,
+            l.quota === null ? '—' : formatCompact(l.quota),
+            l.overage === null ? '—' : formatCompact(l.overage),
+          ]),
         ),
       );
       for (const c of s.customers) if (s.customers.length > 1) print(`  ${c.customerId}: ${c.total}`);

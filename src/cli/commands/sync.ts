@@ -82,7 +82,12 @@ export function registerSync(program: Command): void {
       const config = configFor(g);
       const timeout = o.timeout === undefined ? undefined : parseNumberArg('timeout', o.timeout, { min: 0 });
       const results = await withReader(config, async (tdb) => {
-        const engine = engineFor(config, tdb.sqlite, Date.now, g.json ? undefined : (l) => process.stderr.write(`tally sync: ${l.target}: ${l.error}\n`));
+        const engine = engineFor(
+          config,
+          tdb.sqlite,
+          Date.now,
+          g.json ? undefined : (l) => process.stderr.write(`tally sync: ${l.target}: ${l.error}\n`),
+        );
         const targets = o.target ? [findTarget(config, tdb.sqlite, o.target)] : allTargets(config, tdb.sqlite);
         if (targets.length === 0) throw invalid('target', 'no sync targets configured (`tally sync target add …`)');
         for (const t of targets) await engine.clearBackoff(t.name);
@@ -90,13 +95,18 @@ export function registerSync(program: Command): void {
         const onSignal = () => abort.abort();
         process.once('SIGINT', onSignal);
         try {
-          return await syncUntilDone(engine, targets, { signal: abort.signal, ...(timeout === undefined ? {} : { deadline: Date.now() + timeout * 1000 }) });
+          return await syncUntilDone(engine, targets, {
+            signal: abort.signal,
+            ...(timeout === undefined ? {} : { deadline: Date.now() + timeout * 1000 }),
+          });
         } finally {
           process.off('SIGINT', onSignal);
         }
       });
       if (g.json) printJson(results);
-      else for (const r of results) print(`${r.target}: ${r.status}, ${r.delivered} delivered, ${r.rejected} rejected${r.error ? ` (${r.error})` : ''}`);
+      else
+        for (const r of results)
+          print(`${r.target}: ${r.status}, ${r.delivered} delivered, ${r.rejected} rejected${r.error ? ` (${r.error})` : ''}`);
       if (results.some((r) => r.status === 'stopped' || r.status === 'waiting')) process.exitCode = 1;
     });
 
@@ -126,7 +136,11 @@ export function registerSync(program: Command): void {
     .option('--token-env <name>', 'read the token from this environment variable')
     .option('--batch-size <n>', 'records per request (Lago, Stripe: at most 100)')
     .option('--event-name <service=name>', 'vendor meter / metric code for a service (repeatable)', collect)
-    .option('--map-customer <tally=vendor>', 'vendor customer (Stripe customer id, Lago subscription) for a Tally customer (repeatable)', collect)
+    .option(
+      '--map-customer <tally=vendor>',
+      'vendor customer (Stripe customer id, Lago subscription) for a Tally customer (repeatable)',
+      collect,
+    )
     .option('--stream-url <url>', 'Stripe: the meter event stream base URL')
     .option('--stripe-version <version>', 'Stripe: the Stripe-Version header')
     .option('--value-property <name>', 'Lago: the property the billable metric sums (default value)')
@@ -137,7 +151,9 @@ export function registerSync(program: Command): void {
       const token = readToken(o as { token?: string; tokenFile?: string; tokenEnv?: string });
       const options: NonNullable<TargetInput['options']> = {
         ...(pairs('event-name', o.eventName as string[] | undefined) ? { eventNames: pairs('event-name', o.eventName as string[])! } : {}),
-        ...(pairs('map-customer', o.mapCustomer as string[] | undefined) ? { customers: pairs('map-customer', o.mapCustomer as string[])! } : {}),
+        ...(pairs('map-customer', o.mapCustomer as string[] | undefined)
+          ? { customers: pairs('map-customer', o.mapCustomer as string[])! }
+          : {}),
         ...(o.streamUrl ? { streamUrl: o.streamUrl as string } : {}),
         ...(o.stripeVersion ? { stripeVersion: o.stripeVersion as string } : {}),
         ...(o.valueProperty ? { valueProperty: o.valueProperty as string } : {}),
@@ -165,7 +181,12 @@ export function registerSync(program: Command): void {
       const views = await withReader(config, async (tdb) => allTargets(config, tdb.sqlite).map(targetView));
       if (g.json) return printJson(views);
       if (views.length === 0) return print('no sync targets');
-      print(formatTable(['target', 'kind', 'url', 'batch', 'token', 'from', 'enabled'], views.map((v) => [v.name, v.kind, v.url, v.batchSize, v.tokenSet ? 'set' : '', v.origin, v.enabled ? 'yes' : 'no'])));
+      print(
+        formatTable(
+          ['target', 'kind', 'url', 'batch', 'token', 'from', 'enabled'],
+          views.map((v) => [v.name, v.kind, v.url, v.batchSize, v.tokenSet ? 'set' : '', v.origin, v.enabled ? 'yes' : 'no']),
+        ),
+      );
     });
 
   target
@@ -194,17 +215,24 @@ export function registerSync(program: Command): void {
       });
       if (g.json) return printJson(rows);
       if (rows.length === 0) return print('no rejected records');
-      print(formatTable(['target', 'seq', 'id', 'kind', 'reason'], rows.map((r) => [r.target, r.seq, r.id, r.kind, r.reason])));
+      print(
+        formatTable(
+          ['target', 'seq', 'id', 'kind', 'reason'],
+          rows.map((r) => [r.target, r.seq, r.id, r.kind, r.reason]),
+        ),
+      );
     });
 
   sync
     .command('retry-rejected')
-    .description('send a target\'s rejected and for-review records again (after fixing the cause)')
+    .description("send a target's rejected and for-review records again (after fixing the cause)")
     .requiredOption('--target <name>')
     .action(async (o: { target: string }, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const result = await withReader(config, async (tdb) => engineFor(config, tdb.sqlite).retryRejected(findTarget(config, tdb.sqlite, o.target)));
+      const result = await withReader(config, async (tdb) =>
+        engineFor(config, tdb.sqlite).retryRejected(findTarget(config, tdb.sqlite, o.target)),
+      );
       if (g.json) return printJson(result);
       print(`${result.delivered} delivered, ${result.stillRejected} still rejected${result.error ? ` (${result.error})` : ''}`);
       if (result.error) process.exitCode = 1;

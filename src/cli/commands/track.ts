@@ -30,7 +30,9 @@ function trackOptions(cmd: Command): TrackOptions {
 async function store(cmd: Command, inputs: RecordInput[]): Promise<void> {
   const g = globals(cmd);
   const config = configFor(g);
-  const stored: StoredRef[] = await withSink(config, (sink) => (inputs.length === 1 ? sink.record(inputs[0]!).then((s) => [s]) : sink.recordMany(inputs)));
+  const stored: StoredRef[] = await withSink(config, (sink) =>
+    inputs.length === 1 ? sink.record(inputs[0]!).then((s) => [s]) : sink.recordMany(inputs),
+  );
   if (g.json) return printJson(inputs.length === 1 ? stored[0] : stored);
   for (const s of stored) print(`${s.inserted ? 'recorded' : 'already recorded'} ${s.id}  cost ${formatNanos(s.costNanos)}`);
 }
@@ -54,7 +56,13 @@ export function registerTrack(program: Command): void {
   withRecordFlags(track.command('storage').argument('<bytes>').argument('<hours>'))
     .description('storage held: bytes for hours (recorded as byte-seconds, shown as GB-hours)')
     .action(async (bytes: string, hours: string, _o, cmd: Command) =>
-      store(cmd, [build.storage(parseNumberArg('bytes', bytes, { integer: true, min: 0 }), parseNumberArg('hours', hours, { min: 0 }), trackOptions(cmd))]),
+      store(cmd, [
+        build.storage(
+          parseNumberArg('bytes', bytes, { integer: true, min: 0 }),
+          parseNumberArg('hours', hours, { min: 0 }),
+          trackOptions(cmd),
+        ),
+      ]),
     );
 
   withRecordFlags(track.command('bandwidth').argument('<bytes>').argument('<direction>', 'ingress or egress'))
@@ -67,7 +75,12 @@ export function registerTrack(program: Command): void {
   withRecordFlags(track.command('compute').argument('<cpu_seconds>').argument('[metadata]', 'JSON object, e.g. {"instance":"web-1"}'))
     .description('CPU-seconds used (shown as CPU-hours)')
     .action(async (cpu: string, metadata: string | undefined, _o, cmd: Command) =>
-      store(cmd, [build.compute(parseNumberArg('cpu_seconds', cpu, { min: 0 }), { ...trackOptions(cmd), metadata: parseJsonObjectArg('metadata', metadata) })]),
+      store(cmd, [
+        build.compute(parseNumberArg('cpu_seconds', cpu, { min: 0 }), {
+          ...trackOptions(cmd),
+          metadata: parseJsonObjectArg('metadata', metadata),
+        }),
+      ]),
     );
 
   withRecordFlags(track.command('database').argument('<type>', 'SELECT, INSERT, …').argument('<duration_ms>'))
@@ -80,7 +93,12 @@ export function registerTrack(program: Command): void {
     .description('a function invocation: name, duration, memory')
     .action(async (name: string, duration: string, memory: string, _o, cmd: Command) =>
       store(cmd, [
-        build.function(name, parseNumberArg('duration_ms', duration, { min: 0 }), parseNumberArg('memory_mb', memory, { min: 0 }), trackOptions(cmd)),
+        build.function(
+          name,
+          parseNumberArg('duration_ms', duration, { min: 0 }),
+          parseNumberArg('memory_mb', memory, { min: 0 }),
+          trackOptions(cmd),
+        ),
       ]),
     );
 
@@ -107,10 +125,18 @@ export function registerTrack(program: Command): void {
       store(cmd, [build.document(parseNumberArg('pages', pages, { integer: true, min: 0 }), type, trackOptions(cmd))]),
     );
 
-  withRecordFlags(program.command('record').argument('<service>').argument('<quantity>', 'in the service base unit').argument('[metadata]', 'JSON object'))
+  withRecordFlags(
+    program
+      .command('record')
+      .argument('<service>')
+      .argument('<quantity>', 'in the service base unit')
+      .argument('[metadata]', 'JSON object'),
+  )
     .description('record any service: service, quantity, metadata')
     .action(async (service: string, quantity: string, metadata: string | undefined, _o, cmd: Command) =>
-      store(cmd, [build.record(service, parseNumberArg('quantity', quantity), parseJsonObjectArg('metadata', metadata), trackOptions(cmd))]),
+      store(cmd, [
+        build.record(service, parseNumberArg('quantity', quantity), parseJsonObjectArg('metadata', metadata), trackOptions(cmd)),
+      ]),
     );
 
   program
@@ -127,13 +153,19 @@ export function registerTrack(program: Command): void {
       const trimmed = text.trim();
       let inputs: RecordInput[];
       try {
-        inputs = trimmed.startsWith('[') ? (JSON.parse(trimmed) as RecordInput[]) : trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as RecordInput);
+        inputs = trimmed.startsWith('[')
+          ? (JSON.parse(trimmed) as RecordInput[])
+          : trimmed
+              .split('\n')
+              .filter((l) => l.trim())
+              .map((l) => JSON.parse(l) as RecordInput);
       } catch (err) {
         throw invalid('file', `is not a JSON array or JSON Lines: ${(err as Error).message}`);
       }
       const g = globals(cmd);
       const stored = await withSink(configFor(g), (sink) => sink.recordMany(inputs));
-      if (g.json) return printJson({ recorded: stored.filter((s) => s.inserted).length, duplicates: stored.filter((s) => !s.inserted).length });
+      if (g.json)
+        return printJson({ recorded: stored.filter((s) => s.inserted).length, duplicates: stored.filter((s) => !s.inserted).length });
       print(`recorded ${stored.filter((s) => s.inserted).length} records (${stored.filter((s) => !s.inserted).length} already present)`);
     });
 }

@@ -65,7 +65,9 @@ export interface AnalyticsHandlers {
   /** Period-end projection per customer × service, next to its quota (default period: month). */
   'analytics.projection': (args: { period?: QuotaPeriod; service?: string; customerId?: string }) => Projection;
   /** Usage of one service by metadata keys (default per service: api endpoint+method, bandwidth interface+direction, …); default this month. */
-  'analytics.breakdown': (args: PeriodArgs & { service: string; keys?: string[]; perDay?: boolean; customerId?: string }) => BreakdownResult;
+  'analytics.breakdown': (
+    args: PeriodArgs & { service: string; keys?: string[]; perDay?: boolean; customerId?: string },
+  ) => BreakdownResult;
 
   'quotas.list': (args: { customerId?: string; service?: string }) => Quota[];
   /** `limit` in display units (requests, GB, GB-hours, CPU-hours…); customerId defaults to the configured customer. Returns that customer's quotas. */

@@ -24,7 +24,11 @@ export interface CollectorsSection {
     readonly host: boolean;
     readonly cgroupRoot: string | null;
     readonly cgroups: ReadonlyArray<{ readonly path: string; readonly customerId?: string | undefined }>;
-    readonly processes: ReadonlyArray<{ readonly name?: string | undefined; readonly pid?: number | undefined; readonly customerId?: string | undefined }>;
+    readonly processes: ReadonlyArray<{
+      readonly name?: string | undefined;
+      readonly pid?: number | undefined;
+      readonly customerId?: string | undefined;
+    }>;
   };
 }
 

@@ -161,7 +161,13 @@ export class Totals {
       const def = services.get(name);
       events += t.events;
       cost += t.cost;
-      out[name] = { events: t.events, quantity: t.quantity, usage: def ? roundDisplay(toDisplay(def, t.quantity)) : t.quantity, unit: def?.displayUnit ?? '', cost: formatNanos(t.cost) };
+      out[name] = {
+        events: t.events,
+        quantity: t.quantity,
+        usage: def ? roundDisplay(toDisplay(def, t.quantity)) : t.quantity,
+        unit: def?.displayUnit ?? '',
+        cost: formatNanos(t.cost),
+      };
     }
     return { total_events: events, total_cost: formatNanos(cost), services: out };
   }

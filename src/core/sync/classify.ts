@@ -14,17 +14,25 @@ export function snippet(body: string): string {
 export function classifyCommon(res: HttpResponse, now: number, vendor: string): Outcome | null {
   const s = res.status;
   if (s === 401 || s === 403) {
-    return { kind: 'stop', reason: `${vendor} refused the credentials (HTTP ${s}): ${errorText(res.body)}; fix the token, then run \`tally sync target add\` again` };
+    return {
+      kind: 'stop',
+      reason: `${vendor} refused the credentials (HTTP ${s}): ${errorText(res.body)}; fix the token, then run \`tally sync target add\` again`,
+    };
   }
   if (s === 404 || s === 405 || s === 406 || s === 415) {
     // Not a bad record: the URL or the protocol is wrong, and every record would fail the same way.
-    return { kind: 'stop', reason: `${vendor} answered HTTP ${s} (${errorText(res.body)}): check the target's URL and kind, then run \`tally sync target add\` again` };
+    return {
+      kind: 'stop',
+      reason: `${vendor} answered HTTP ${s} (${errorText(res.body)}): check the target's URL and kind, then run \`tally sync target add\` again`,
+    };
   }
   if (s === 408 || s === 429 || s >= 500) {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
     // 429 means "not processed"; a 5xx or 408 may have happened after the endpoint stored the batch.
     const reason = `${vendor} answered HTTP ${s}${retryAfterMs !== undefined ? ` (retry after ${Math.ceil(retryAfterMs / 1000)} s)` : ''}`;
-    return retryAfterMs === undefined ? { kind: 'retry', reason, unknown: s !== 429 } : { kind: 'retry', reason, unknown: s !== 429, retryAfterMs };
+    return retryAfterMs === undefined
+      ? { kind: 'retry', reason, unknown: s !== 429 }
+      : { kind: 'retry', reason, unknown: s !== 429, retryAfterMs };
   }
   if (s < 200 || (s >= 300 && s < 400)) return { kind: 'retry', reason: `${vendor} answered HTTP ${s}`, unknown: true };
   return null;
@@ -68,7 +76,11 @@ export function metadataOf(text: string): Record<string, unknown> {
 }
 
 /** Request headers for a JSON endpoint, with the target's bearer token when it has one. */
-export function jsonHeaders(token: string | null | undefined, contentType = 'application/json', accept = 'application/json'): Record<string, string> {
+export function jsonHeaders(
+  token: string | null | undefined,
+  contentType = 'application/json',
+  accept = 'application/json',
+): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': contentType, accept };
   if (token) headers.authorization = `Bearer ${token}`;
   return headers;

@@ -45,15 +45,22 @@ export function lagoAdapter(spec: TargetSpec, now: () => number): Adapter {
     timestampWindowMs: null,
     precheck: () => null,
     request(records) {
-      return { method: 'POST', url: joinUrl(spec.url, '/api/v1/events/batch'), headers: jsonHeaders(spec.token), body: JSON.stringify({ events: records.map((r) => lagoEvent(r, spec)) }) };
+      return {
+        method: 'POST',
+        url: joinUrl(spec.url, '/api/v1/events/batch'),
+        headers: jsonHeaders(spec.token),
+        body: JSON.stringify({ events: records.map((r) => lagoEvent(r, spec)) }),
+      };
     },
     classify(res: HttpResponse, records: readonly SyncRecord[]): Outcome {
       const common = classifyCommon(res, now(), 'Lago');
       if (common) return common;
       const parsed = parseJson(res.body);
       if (res.status >= 200 && res.status < 300) {
-        if (!parsed.ok || !isObject(parsed.value) || !Array.isArray(parsed.value.events)) return malformed('Lago', 'expected {"events": [...]}');
-        if (parsed.value.events.length !== records.length) return malformed('Lago', `events: ${parsed.value.events.length} returned for ${records.length} sent`);
+        if (!parsed.ok || !isObject(parsed.value) || !Array.isArray(parsed.value.events))
+          return malformed('Lago', 'expected {"events": [...]}');
+        if (parsed.value.events.length !== records.length)
+          return malformed('Lago', `events: ${parsed.value.events.length} returned for ${records.length} sent`);
         return { kind: 'delivered', rejected: [] };
       }
       const body = parsed.ok && isObject(parsed.value) ? parsed.value : null;
@@ -62,7 +69,9 @@ export function lagoAdapter(spec: TargetSpec, now: () => number): Adapter {
         // Already delivered: only safe to conclude for one event, since Lago refuses whole batches.
         if (records.length === 1) return { kind: 'delivered', rejected: [] };
       }
-      const what = body ? [body.code, details === undefined ? undefined : JSON.stringify(details)].filter((x) => typeof x === 'string').join(' ') : snippet(res.body);
+      const what = body
+        ? [body.code, details === undefined ? undefined : JSON.stringify(details)].filter((x) => typeof x === 'string').join(' ')
+        : snippet(res.body);
       return { kind: 'split', reason: `Lago refused the events (HTTP ${res.status}): ${what || 'no detail'}` };
     },
   };

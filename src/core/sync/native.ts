@@ -62,12 +62,19 @@ export function readNativeReply(value: unknown, sent: number): NativeReply | str
   if (!Array.isArray(rejected)) return 'rejected: must be an array';
   const out: Rejection[] = [];
   for (const [i, r] of rejected.entries()) {
-    if (!isObject(r) || !Number.isSafeInteger(r.index) || (r.index as number) < 0 || (r.index as number) >= sent || typeof r.reason !== 'string') {
+    if (
+      !isObject(r) ||
+      !Number.isSafeInteger(r.index) ||
+      (r.index as number) < 0 ||
+      (r.index as number) >= sent ||
+      typeof r.reason !== 'string'
+    ) {
       return `rejected[${i}]: must be {index (0…${sent - 1}), reason}`;
     }
     out.push({ index: r.index as number, reason: r.reason });
   }
-  if ((inserted as number) + (duplicates as number) + out.length !== sent) return `inserted + duplicates + rejected = ${(inserted as number) + (duplicates as number) + out.length}, not the ${sent} sent`;
+  if ((inserted as number) + (duplicates as number) + out.length !== sent)
+    return `inserted + duplicates + rejected = ${(inserted as number) + (duplicates as number) + out.length}, not the ${sent} sent`;
   return { inserted: inserted as number, duplicates: duplicates as number, rejected: out };
 }
 

@@ -31,7 +31,12 @@ export function openMeterAdapter(spec: TargetSpec, now: () => number): Adapter {
     precheck: () => null,
     request(records) {
       const headers = jsonHeaders(spec.token, 'application/cloudevents-batch+json', 'application/json, application/problem+json');
-      return { method: 'POST', url: joinUrl(spec.url, '/api/v1/events'), headers, body: JSON.stringify(records.map((r) => cloudEvent(r, spec))) };
+      return {
+        method: 'POST',
+        url: joinUrl(spec.url, '/api/v1/events'),
+        headers,
+        body: JSON.stringify(records.map((r) => cloudEvent(r, spec))),
+      };
     },
     classify(res: HttpResponse): Outcome {
       const common = classifyCommon(res, now(), 'OpenMeter');

@@ -84,10 +84,21 @@ export function stripeAdapter(spec: TargetSpec, now: () => number): Adapter {
         const common = classifyCommon(res, at, 'Stripe');
         if (common) return common.kind === 'retry' ? { ...common, unknown: false } : common;
         const parsed = parseJson(res.body);
-        if (res.status >= 300) return { kind: 'stop', reason: `Stripe refused to open a meter event session (HTTP ${res.status}): ${stripeError(res.body)}` };
+        if (res.status >= 300)
+          return { kind: 'stop', reason: `Stripe refused to open a meter event session (HTTP ${res.status}): ${stripeError(res.body)}` };
         const v = parsed.ok ? parsed.value : null;
-        if (!isObject(v) || typeof v.authentication_token !== 'string' || v.authentication_token === '' || typeof v.expires_at !== 'string' || Number.isNaN(Date.parse(v.expires_at))) {
-          return { kind: 'retry', reason: 'Stripe answered the session request with a malformed body: authentication_token / expires_at', unknown: false };
+        if (
+          !isObject(v) ||
+          typeof v.authentication_token !== 'string' ||
+          v.authentication_token === '' ||
+          typeof v.expires_at !== 'string' ||
+          Number.isNaN(Date.parse(v.expires_at))
+        ) {
+          return {
+            kind: 'retry',
+            reason: 'Stripe answered the session request with a malformed body: authentication_token / expires_at',
+            unknown: false,
+          };
         }
         return { token: v.authentication_token, expiresAt: Date.parse(v.expires_at) };
       },
@@ -101,7 +112,8 @@ export function stripeAdapter(spec: TargetSpec, now: () => number): Adapter {
       };
     },
     classify(res: HttpResponse): Outcome {
-      if (res.status === 401 && /billing_meter_event_session_expired/.test(res.body)) return { kind: 'reauth', reason: 'Stripe meter event session expired' };
+      if (res.status === 401 && /billing_meter_event_session_expired/.test(res.body))
+        return { kind: 'reauth', reason: 'Stripe meter event session expired' };
       const common = classifyCommon(res, now(), 'Stripe');
       if (common) return common;
       if (res.status >= 200 && res.status < 300) {

@@ -42,7 +42,8 @@ export function checkEndpointUrl(field: string, text: unknown): string {
   if (url.username || url.password) throw invalid(field, 'must not carry credentials: give the token separately');
   if (url.protocol === 'https:') return url.toString().replace(/\/+$/, '');
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url.toString().replace(/\/+$/, '');
-  if (url.protocol === 'http:') throw invalid(field, `must use https:// (plain http is allowed only for loopback hosts, not ${url.hostname})`);
+  if (url.protocol === 'http:')
+    throw invalid(field, `must use https:// (plain http is allowed only for loopback hosts, not ${url.hostname})`);
   throw invalid(field, `must be an https:// URL, not ${url.protocol}`);
 }
 
@@ -51,7 +52,10 @@ export const TargetOptionsSchema = z.strictObject({
   eventNames: StringMap.optional(),
   customers: StringMap.optional(),
   streamUrl: z.string().optional(),
-  stripeVersion: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, 'a Stripe API version such as 2026-04-22.preview').optional(),
+  stripeVersion: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, 'a Stripe API version such as 2026-04-22.preview')
+    .optional(),
   valueProperty: z.string().min(1).max(128).optional(),
 });
 
@@ -63,7 +67,10 @@ export const TargetInputSchema = z.strictObject({
   token: z.string().min(1).max(4096).nullable().optional(),
   /** Config file only: read the token from this file, or this environment variable, at start. */
   tokenFile: z.string().min(1).optional(),
-  tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .optional(),
   batchSize: z.number().int().min(1).max(20_000).optional(),
   enabled: z.boolean().optional(),
   options: TargetOptionsSchema.optional(),
@@ -106,7 +113,16 @@ export interface TargetView {
 }
 
 export function targetView(t: ResolvedTarget): TargetView {
-  return { name: t.name, kind: t.kind, url: t.url, batchSize: t.batchSize, enabled: t.enabled, origin: t.origin, tokenSet: t.token !== null, options: t.options };
+  return {
+    name: t.name,
+    kind: t.kind,
+    url: t.url,
+    batchSize: t.batchSize,
+    enabled: t.enabled,
+    origin: t.origin,
+    tokenSet: t.token !== null,
+    options: t.options,
+  };
 }
 
 /** Warnings about records that are about to fall out of what the vendor accepts or deduplicates. */
@@ -117,12 +133,17 @@ export function windowWarnings(kind: TargetKind, oldestUnsentAt: number | null, 
     const age = now - oldestUnsentAt;
     const left = STRIPE_TIMESTAMP_WINDOW_MS - age;
     if (left <= 0) out.push(`the oldest unsent record is ${days(age)} old: past Stripe's 35-day window, Stripe will refuse it`);
-    else if (left <= 7 * 86_400_000) out.push(`the oldest unsent record is ${days(age)} old: it falls out of Stripe's 35-day window in ${days(left)}`);
+    else if (left <= 7 * 86_400_000)
+      out.push(`the oldest unsent record is ${days(age)} old: it falls out of Stripe's 35-day window in ${days(left)}`);
   }
   if (unknownSince !== null) {
     const left = STRIPE_DEDUP_MS - (now - unknownSince);
-    if (left <= 0) out.push(`a batch with an unknown outcome is older than Stripe's ~24 h dedup window: it will be marked for review, not re-sent`);
-    else out.push(`a batch with an unknown outcome must be re-sent within ${Math.ceil(left / 3_600_000)} h (Stripe deduplicates identifiers for ~24 h)`);
+    if (left <= 0)
+      out.push(`a batch with an unknown outcome is older than Stripe's ~24 h dedup window: it will be marked for review, not re-sent`);
+    else
+      out.push(
+        `a batch with an unknown outcome must be re-sent within ${Math.ceil(left / 3_600_000)} h (Stripe deduplicates identifiers for ~24 h)`,
+      );
   }
   return out;
 }

@@ -18,9 +18,7 @@ export function useTransport(): Transport {
 }
 
 export type Loadable<T> =
-  | { readonly status: 'loading' }
-  | { readonly status: 'ok'; readonly data: T }
-  | { readonly status: 'error'; readonly error: ApiError };
+  { readonly status: 'loading' } | { readonly status: 'ok'; readonly data: T } | { readonly status: 'error'; readonly error: ApiError };
 
 /** Events after which every view re-reads what it shows. */
 export const DATA_EVENTS: readonly EventName[] = ['records.flushed'];
@@ -37,7 +35,10 @@ export function useApi<K extends HandlerName>(
   const { client } = useTransport();
   const key = args === null ? null : JSON.stringify(args);
   // The state remembers which args it answers: a new period shows loading, not the old figures.
-  const [state, setState] = useState<{ key: string | null; value: Loadable<HandlerResult<K>> }>({ key: null, value: { status: 'loading' } });
+  const [state, setState] = useState<{ key: string | null; value: Loadable<HandlerResult<K>> }>({
+    key: null,
+    value: { status: 'loading' },
+  });
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((t) => t + 1), []);
 

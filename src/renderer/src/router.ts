@@ -13,4 +13,3 @@ export function useRoute(): Route {
   const hash = useSyncExternalStore(subscribe, () => window.location.hash);
   return parseRoute(hash);
 }
-

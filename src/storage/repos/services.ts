@@ -46,9 +46,13 @@ export function checkServiceDefinition(def: ServiceDefinition): void {
   if (!def.baseUnit.trim()) throw invalid('baseUnit', 'must not be empty');
   if (!def.displayUnit.trim()) throw invalid('displayUnit', 'must not be empty');
   if (!(Number.isFinite(def.displayFactor) && def.displayFactor > 0)) throw invalid('displayFactor', 'must be a number > 0');
-  for (const [field, keys] of [['requiredFields', def.requiredFields], ['breakdownKeys', def.breakdownKeys]] as const) {
+  for (const [field, keys] of [
+    ['requiredFields', def.requiredFields],
+    ['breakdownKeys', def.breakdownKeys],
+  ] as const) {
     keys.forEach((k, i) => {
-      if (typeof k !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k)) throw invalid(`${field}[${i}]`, 'must be a metadata key (letters, digits, _)');
+      if (typeof k !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k))
+        throw invalid(`${field}[${i}]`, 'must be a metadata key (letters, digits, _)');
     });
   }
 }
@@ -116,7 +120,9 @@ export async function setPriceRule(db: Kysely<Database>, rule: NewPriceRule, now
   await db
     .insertInto('price_rules')
     .values(row)
-    .onConflict((oc) => oc.columns(['service', 'effective_from']).doUpdateSet({ model: row.model, spec: row.spec, minimum_charge: row.minimum_charge }))
+    .onConflict((oc) =>
+      oc.columns(['service', 'effective_from']).doUpdateSet({ model: row.model, spec: row.spec, minimum_charge: row.minimum_charge }),
+    )
     .execute();
 }
 

@@ -58,10 +58,18 @@ describe.skipIf(!hasAnalyze)('systemd unit', () => {
 describe.skipIf(!hasPython)('launchd plist', () => {
   for (const scope of ['user', 'system'] as const) {
     it(`${scope} plist parses as a property list with the keys launchd needs`, () => {
-      const plan = planService({ scope, platform: 'darwin', env: { HOME: '/Users/someone' }, uid: 501, tallyBin: '/opt/tally & co/bin/tally.mjs' });
+      const plan = planService({
+        scope,
+        platform: 'darwin',
+        env: { HOME: '/Users/someone' },
+        uid: 501,
+        tallyBin: '/opt/tally & co/bin/tally.mjs',
+      });
       const file = path.join(tempDir(), 'agent.plist');
       fs.writeFileSync(file, plan.content);
-      const r = spawnSync('python3', ['-c', 'import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],"rb"))))', file], { encoding: 'utf8' });
+      const r = spawnSync('python3', ['-c', 'import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],"rb"))))', file], {
+        encoding: 'utf8',
+      });
       expect(r.stderr).toBe('');
       const parsed = JSON.parse(r.stdout) as Record<string, unknown>;
       expect(parsed).toMatchObject({
@@ -70,8 +78,12 @@ describe.skipIf(!hasPython)('launchd plist', () => {
         RunAtLoad: true,
         KeepAlive: { SuccessfulExit: false },
       });
-      expect(parsed.StandardOutPath).toBe(scope === 'user' ? '/Users/someone/Library/Logs/Tally/agent.log' : '/Library/Logs/Tally/agent.log');
-      expect(plan.file).toBe(scope === 'user' ? '/Users/someone/Library/LaunchAgents/dev.tally.agent.plist' : '/Library/LaunchDaemons/dev.tally.agent.plist');
+      expect(parsed.StandardOutPath).toBe(
+        scope === 'user' ? '/Users/someone/Library/Logs/Tally/agent.log' : '/Library/Logs/Tally/agent.log',
+      );
+      expect(plan.file).toBe(
+        scope === 'user' ? '/Users/someone/Library/LaunchAgents/dev.tally.agent.plist' : '/Library/LaunchDaemons/dev.tally.agent.plist',
+      );
       expect(plan.enable[0]).toEqual(['launchctl', 'bootstrap', scope === 'user' ? 'gui/501' : 'system', plan.file]);
     });
   }

@@ -58,7 +58,10 @@ export function ChartCanvas({ config, label, height = 260, testId, onDrawn }: Ch
         drawnRef.current?.();
       },
     };
-    chartRef.current = new Chart(canvas, { ...(themed as ChartConfiguration), plugins: [...((themed.plugins ?? []) as Plugin[]), markDrawn] });
+    chartRef.current = new Chart(canvas, {
+      ...(themed as ChartConfiguration),
+      plugins: [...((themed.plugins ?? []) as Plugin[]), markDrawn],
+    });
   }, [config, theme]);
 
   useEffect(
@@ -78,7 +81,10 @@ export function ChartCanvas({ config, label, height = 260, testId, onDrawn }: Ch
 
 function withTheme(config: AnyConfig, theme: { fg: string; muted: string; grid: string }): AnyConfig {
   const scaleTheme = { ticks: { color: theme.muted }, grid: { color: theme.grid }, border: { color: theme.grid } };
-  const options = (config.options ?? {}) as Record<string, unknown> & { scales?: Record<string, Record<string, unknown>>; plugins?: Record<string, unknown> };
+  const options = (config.options ?? {}) as Record<string, unknown> & {
+    scales?: Record<string, Record<string, unknown>>;
+    plugins?: Record<string, unknown>;
+  };
   const scales: Record<string, unknown> = {};
   for (const [id, s] of Object.entries(options.scales ?? {})) scales[id] = { ...scaleTheme, ...s };
   return {

@@ -16,9 +16,22 @@ export function QuotaBar({ status, showProjection = true }: { status: QuotaStatu
   const label = `${status.period === 'day' ? 'Daily' : 'Monthly'} quota: ${formatUsage(status.usage)} of ${formatUsage(status.limit)} ${status.unit} (${Math.round(status.percent)} %), ${level}`;
   return (
     <div className={`quota level-${level}`} data-testid={`quota-${status.service}-${status.period}`} data-level={level}>
-      <div className="quota-track" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(status.percent)}>
+      <div
+        className="quota-track"
+        role="meter"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.round(status.percent)}
+      >
         <div className="quota-fill" style={{ width: `${fill}%` }} />
-        {showProjection ? <div className="quota-projection" style={{ left: `calc(${projected}% - 1px)` }} title={`Projected ${Math.round(status.projectedPercent)} %`} /> : null}
+        {showProjection ? (
+          <div
+            className="quota-projection"
+            style={{ left: `calc(${projected}% - 1px)` }}
+            title={`Projected ${Math.round(status.projectedPercent)} %`}
+          />
+        ) : null}
       </div>
       <div className="quota-text">
         <span>

@@ -43,8 +43,17 @@ export function SortableTable<Row>({
           {columns.map((c) => {
             const active = sort.key === c.key;
             return (
-              <th key={c.key} scope="col" aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'} className={c.numeric ? 'num' : undefined}>
-                <button type="button" className="sort" onClick={() => setSort({ key: c.key, desc: active ? !sort.desc : c.numeric === true })}>
+              <th
+                key={c.key}
+                scope="col"
+                aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}
+                className={c.numeric ? 'num' : undefined}
+              >
+                <button
+                  type="button"
+                  className="sort"
+                  onClick={() => setSort({ key: c.key, desc: active ? !sort.desc : c.numeric === true })}
+                >
                   {c.label}
                   <span aria-hidden="true" className="sort-mark">
                     {active ? (sort.desc ? '▼' : '▲') : ''}

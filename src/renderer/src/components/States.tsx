@@ -23,7 +23,13 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
 export function ErrorState({ error, onRetry }: { error: ApiError; onRetry?: () => void }) {
   return (
     <div className="state state-error" role="alert">
-      <strong>{error.code === 'unavailable' ? 'The agent cannot be reached' : error.code === 'unauthorized' ? 'Not signed in' : 'Something went wrong'}</strong>
+      <strong>
+        {error.code === 'unavailable'
+          ? 'The agent cannot be reached'
+          : error.code === 'unauthorized'
+            ? 'Not signed in'
+            : 'Something went wrong'}
+      </strong>
       <div className="state-hint">{error.message}</div>
       {onRetry ? (
         <button type="button" onClick={onRetry}>

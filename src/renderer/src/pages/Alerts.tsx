@@ -72,10 +72,21 @@ export function Alerts() {
             initialSort={{ key: 'time', desc: true }}
             columns={[
               { key: 'time', label: 'When', value: (a) => a.createdAt, render: (a) => new Date(a.createdAt).toLocaleString() },
-              { key: 'level', label: 'Level', value: (a) => a.level, render: (a) => <span className={`badge level-${a.level === 'forecast' ? 'warning' : a.level}`}>{a.level}</span> },
+              {
+                key: 'level',
+                label: 'Level',
+                value: (a) => a.level,
+                render: (a) => <span className={`badge level-${a.level === 'forecast' ? 'warning' : a.level}`}>{a.level}</span>,
+              },
               { key: 'service', label: 'Service', value: (a) => a.service },
               { key: 'period', label: 'Period', value: (a) => `${a.period} ${a.periodStart.slice(0, 10)}` },
-              { key: 'percent', label: 'Used', value: (a) => a.percent, render: (a) => `${Math.round(a.percent)} % · ${formatUsage(a.usage)} / ${formatUsage(a.limit)} ${a.unit}`, numeric: true },
+              {
+                key: 'percent',
+                label: 'Used',
+                value: (a) => a.percent,
+                render: (a) => `${Math.round(a.percent)} % · ${formatUsage(a.usage)} / ${formatUsage(a.limit)} ${a.unit}`,
+                numeric: true,
+              },
               { key: 'message', label: 'Message', value: (a) => a.message },
             ]}
           />

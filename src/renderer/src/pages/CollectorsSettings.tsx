@@ -24,25 +24,51 @@ const fromLines = (text: string) =>
 function toDraft(c: CollectorsSection): Draft {
   return {
     storage: { enabled: c.storage.enabled, schedule: c.storage.schedule, paths: lines(c.storage.paths), volumes: lines(c.storage.volumes) },
-    bandwidth: { enabled: c.bandwidth.enabled, schedule: c.bandwidth.schedule, include: lines(c.bandwidth.include), exclude: lines(c.bandwidth.exclude) },
+    bandwidth: {
+      enabled: c.bandwidth.enabled,
+      schedule: c.bandwidth.schedule,
+      include: lines(c.bandwidth.include),
+      exclude: lines(c.bandwidth.exclude),
+    },
     compute: { enabled: c.compute.enabled, schedule: c.compute.schedule, host: c.compute.host },
   };
 }
 
 function toPatch(d: Draft): CollectorsPatch {
   return {
-    storage: { enabled: d.storage.enabled, schedule: d.storage.schedule.trim(), paths: fromLines(d.storage.paths), volumes: fromLines(d.storage.volumes) },
-    bandwidth: { enabled: d.bandwidth.enabled, schedule: d.bandwidth.schedule.trim(), include: fromLines(d.bandwidth.include), exclude: fromLines(d.bandwidth.exclude) },
+    storage: {
+      enabled: d.storage.enabled,
+      schedule: d.storage.schedule.trim(),
+      paths: fromLines(d.storage.paths),
+      volumes: fromLines(d.storage.volumes),
+    },
+    bandwidth: {
+      enabled: d.bandwidth.enabled,
+      schedule: d.bandwidth.schedule.trim(),
+      include: fromLines(d.bandwidth.include),
+      exclude: fromLines(d.bandwidth.exclude),
+    },
     compute: { enabled: d.compute.enabled, schedule: d.compute.schedule.trim(), host: d.compute.host },
   };
 }
 
 /** A textarea of one entry per line, with the agent's message for it beside it, like Field. */
-function LinesField({ label, error, hint, ...area }: { label: string; error?: string | null; hint?: string } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+function LinesField({
+  label,
+  error,
+  hint,
+  ...area
+}: { label: string; error?: string | null; hint?: string } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
   const id = useId();
   return (
     <FieldFrame id={id} label={label} error={error} hint={hint}>
-      <textarea id={id} rows={Math.min(8, Math.max(3, String(area.value ?? '').split('\n').length))} spellCheck={false} {...describedBy(id, error, hint)} {...area} />
+      <textarea
+        id={id}
+        rows={Math.min(8, Math.max(3, String(area.value ?? '').split('\n').length))}
+        spellCheck={false}
+        {...describedBy(id, error, hint)}
+        {...area}
+      />
     </FieldFrame>
   );
 }
@@ -128,7 +154,14 @@ export function CollectorsSection() {
         <fieldset className="form-grid">
           <legend>Storage</legend>
           <Toggle label="Measure storage" checked={storage.enabled} onChange={(enabled) => edit('storage', { enabled })} />
-          <Field label="Storage schedule" name="storage-schedule" value={storage.schedule} onChange={(e) => edit('storage', { schedule: e.target.value })} error={fieldError('storage.schedule')} hint={cronHint} />
+          <Field
+            label="Storage schedule"
+            name="storage-schedule"
+            value={storage.schedule}
+            onChange={(e) => edit('storage', { schedule: e.target.value })}
+            error={fieldError('storage.schedule')}
+            hint={cronHint}
+          />
           <LinesField
             label="Folders to measure (one absolute path per line)"
             name="storage-paths"
@@ -149,7 +182,14 @@ export function CollectorsSection() {
         <fieldset className="form-grid">
           <legend>Bandwidth</legend>
           <Toggle label="Measure bandwidth" checked={bandwidth.enabled} onChange={(enabled) => edit('bandwidth', { enabled })} />
-          <Field label="Bandwidth schedule" name="bandwidth-schedule" value={bandwidth.schedule} onChange={(e) => edit('bandwidth', { schedule: e.target.value })} error={fieldError('bandwidth.schedule')} hint={cronHint} />
+          <Field
+            label="Bandwidth schedule"
+            name="bandwidth-schedule"
+            value={bandwidth.schedule}
+            onChange={(e) => edit('bandwidth', { schedule: e.target.value })}
+            error={fieldError('bandwidth.schedule')}
+            hint={cronHint}
+          />
           <LinesField
             label="Interfaces to count (one pattern per line; empty: all)"
             name="bandwidth-include"
@@ -170,12 +210,23 @@ export function CollectorsSection() {
         <fieldset className="form-grid">
           <legend>Compute</legend>
           <Toggle label="Measure compute" checked={compute.enabled} onChange={(enabled) => edit('compute', { enabled })} />
-          <Field label="Compute schedule" name="compute-schedule" value={compute.schedule} onChange={(e) => edit('compute', { schedule: e.target.value })} error={fieldError('compute.schedule')} hint={cronHint} />
+          <Field
+            label="Compute schedule"
+            name="compute-schedule"
+            value={compute.schedule}
+            onChange={(e) => edit('compute', { schedule: e.target.value })}
+            error={fieldError('compute.schedule')}
+            hint={cronHint}
+          />
           <Toggle label="Whole host's CPU time" checked={compute.host} onChange={(host) => edit('compute', { host })} />
           <div className="field-block">
             <span className="field-label">Cgroups and processes (edit in the config file)</span>
             <pre className="collectors-json" data-testid="compute-targets">
-              {JSON.stringify({ cgroupRoot: current.compute.cgroupRoot, cgroups: current.compute.cgroups, processes: current.compute.processes }, null, 2)}
+              {JSON.stringify(
+                { cgroupRoot: current.compute.cgroupRoot, cgroups: current.compute.cgroups, processes: current.compute.processes },
+                null,
+                2,
+              )}
             </pre>
           </div>
         </fieldset>

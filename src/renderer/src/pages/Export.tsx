@@ -33,7 +33,8 @@ export function Export({ period, onPeriod }: { period: PeriodChoice; onPeriod: (
       const reply = await bridge.saveExport(request);
       setBusy(false);
       if (!reply.ok) return setError(reply.error);
-      if (reply.data) setDone({ file: reply.data.path, records: reply.data.records, bytes: reply.data.bytes, totalCost: reply.data.totalCost });
+      if (reply.data)
+        setDone({ file: reply.data.path, records: reply.data.records, bytes: reply.data.bytes, totalCost: reply.data.totalCost });
       return;
     }
     const reply = await client.call('export.file', { ...request, path: path.trim() });

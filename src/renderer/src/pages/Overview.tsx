@@ -57,14 +57,20 @@ function OverviewBody({ report, period, onDrawn }: { report: UsageReport; period
       </div>
       {report.totalEvents === 0 ? (
         <Empty title="No usage recorded in this period">
-          Record usage with <code>tally track</code>, the HTTP API (<code>POST /v1/events</code>), or fill a demo database with <code>tally demo</code>.
+          Record usage with <code>tally track</code>, the HTTP API (<code>POST /v1/events</code>), or fill a demo database with{' '}
+          <code>tally demo</code>.
         </Empty>
       ) : null}
       <ul className="cards" aria-label="Services">
         {report.services.map((line) => {
           const note = unitNote(line.unit);
           return (
-            <li key={line.service} className="card" data-testid={`service-card-${line.service}`} style={{ borderTopColor: serviceColor(line.service) }}>
+            <li
+              key={line.service}
+              className="card"
+              data-testid={`service-card-${line.service}`}
+              style={{ borderTopColor: serviceColor(line.service) }}
+            >
               <a className="card-title" href={`#/service/${encodeURIComponent(line.service)}`}>
                 {line.displayName}
               </a>

@@ -61,7 +61,15 @@ function isoDay(offset: number): string {
   return new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 }
 
-function PeaksChart({ rows, by, service }: { rows: readonly { start: string; usage: number; unit: string; cost: string }[]; by: 'hour' | 'day'; service: string }) {
+function PeaksChart({
+  rows,
+  by,
+  service,
+}: {
+  rows: readonly { start: string; usage: number; unit: string; cost: string }[];
+  by: 'hour' | 'day';
+  service: string;
+}) {
   const config = useMemo((): ChartConfiguration<'bar'> => {
     const label = (start: string) => (by === 'hour' ? `${start.slice(5, 10)} ${start.slice(11, 16)}` : start.slice(0, 10));
     return {
@@ -74,7 +82,12 @@ function PeaksChart({ rows, by, service }: { rows: readonly { start: string; usa
         indexAxis: 'y',
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { label: (ctx) => `${formatUsage(rows[ctx.dataIndex]!.usage)} ${rows[ctx.dataIndex]!.unit} · ${money(rows[ctx.dataIndex]!.cost)}` } },
+          tooltip: {
+            callbacks: {
+              label: (ctx) =>
+                `${formatUsage(rows[ctx.dataIndex]!.usage)} ${rows[ctx.dataIndex]!.unit} · ${money(rows[ctx.dataIndex]!.cost)}`,
+            },
+          },
         },
         scales: { x: { beginAtZero: true, title: { display: true, text: rows[0]?.unit ?? '' } }, y: {} },
       },

@@ -72,7 +72,12 @@ export function QuotasSection() {
                   type="button"
                   className="secondary"
                   aria-label={`Remove the ${q.period} quota of ${q.service}`}
-                  onClick={async () => after(await client.call('quotas.remove', { service: q.service, period: q.period, customerId: q.customerId }), `Quota for ${q.service} removed`)}
+                  onClick={async () =>
+                    after(
+                      await client.call('quotas.remove', { service: q.service, period: q.period, customerId: q.customerId }),
+                      `Quota for ${q.service} removed`,
+                    )
+                  }
                 >
                   Remove
                 </button>

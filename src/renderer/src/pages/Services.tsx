@@ -27,7 +27,12 @@ export function Services({ period, onPeriod }: { period: PeriodChoice; onPeriod:
           rowKey={(r) => r.service}
           initialSort={{ key: 'cost', desc: true }}
           columns={[
-            { key: 'service', label: 'Service', value: (r) => r.displayName, render: (r) => <a href={`#/service/${encodeURIComponent(r.service)}`}>{r.displayName}</a> },
+            {
+              key: 'service',
+              label: 'Service',
+              value: (r) => r.displayName,
+              render: (r) => <a href={`#/service/${encodeURIComponent(r.service)}`}>{r.displayName}</a>,
+            },
             { key: 'events', label: 'Events', value: (r) => r.events, render: (r) => formatCount(r.events), numeric: true },
             { key: 'usage', label: 'Usage', value: (r) => r.usage, render: (r) => `${formatUsage(r.usage)} ${r.unit}`, numeric: true },
             { key: 'cost', label: 'Cost', value: (r) => r.costNanos, render: (r) => money(r.cost), numeric: true },
@@ -41,9 +46,18 @@ export function Services({ period, onPeriod }: { period: PeriodChoice; onPeriod:
 export function ServiceDetail({ route, period, onPeriod }: { route: Route; period: PeriodChoice; onPeriod: (p: PeriodChoice) => void }) {
   const service = route.page === 'service' ? route.service : '';
   const range = useMemo(() => periodArgs(period), [period]);
-  const [report, reload] = useApi('report.usage', useMemo(() => ({ ...range, service, detailed: true }), [range, service]));
-  const [breakdown, reloadBreakdown] = useApi('analytics.breakdown', useMemo(() => ({ ...range, service }), [range, service]));
-  const [stats] = useApi('analytics.stats', useMemo(() => ({ ...range, service }), [range, service]));
+  const [report, reload] = useApi(
+    'report.usage',
+    useMemo(() => ({ ...range, service, detailed: true }), [range, service]),
+  );
+  const [breakdown, reloadBreakdown] = useApi(
+    'analytics.breakdown',
+    useMemo(() => ({ ...range, service }), [range, service]),
+  );
+  const [stats] = useApi(
+    'analytics.stats',
+    useMemo(() => ({ ...range, service }), [range, service]),
+  );
   const line = report.status === 'ok' ? report.data.services[0] : undefined;
   const unit = line?.unit ?? '';
   const daily: Column<DailyLine>[] = [
@@ -113,7 +127,14 @@ export function ServiceDetail({ route, period, onPeriod }: { route: Route; perio
       {report.status === 'ok' && (report.data.daily ?? []).length > 0 ? (
         <section className="panel" aria-labelledby="per-day">
           <h2 id="per-day">Per day</h2>
-          <SortableTable caption="Per day" rows={report.data.daily ?? []} rowKey={(r) => r.day} columns={daily} initialSort={{ key: 'day', desc: true }} testId="daily-table" />
+          <SortableTable
+            caption="Per day"
+            rows={report.data.daily ?? []}
+            rowKey={(r) => r.day}
+            columns={daily}
+            initialSort={{ key: 'day', desc: true }}
+            testId="daily-table"
+          />
         </section>
       ) : null}
     </Page>

@@ -21,7 +21,9 @@ export function SyncSection() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const reply = await client.call('sync.targets.set', { target: { name: name.trim(), kind, url: url.trim(), ...(token ? { token } : {}) } });
+    const reply = await client.call('sync.targets.set', {
+      target: { name: name.trim(), kind, url: url.trim(), ...(token ? { token } : {}) },
+    });
     if (!reply.ok) {
       setError(reply.error);
       setSaved(null);
@@ -39,7 +41,9 @@ export function SyncSection() {
     <div data-testid="sync">
       {status.status === 'loading' ? <Loading label="Loading sync targets…" /> : null}
       {status.status === 'error' ? <ErrorState error={status.error} onRetry={reload} /> : null}
-      {status.status === 'ok' && status.data.length === 0 ? <p className="muted">Records stay on this machine: no sync target is set.</p> : null}
+      {status.status === 'ok' && status.data.length === 0 ? (
+        <p className="muted">Records stay on this machine: no sync target is set.</p>
+      ) : null}
       {status.status === 'ok' && status.data.length > 0 ? (
         <table className="table">
           <caption className="sr-only">Sync targets</caption>
@@ -61,7 +65,10 @@ export function SyncSection() {
             {status.data.map((t) => (
               <tr key={t.name}>
                 <td>
-                  <strong>{t.name}</strong> <span className="muted">{t.kind} · {t.url}</span>
+                  <strong>{t.name}</strong>{' '}
+                  <span className="muted">
+                    {t.kind} · {t.url}
+                  </span>
                 </td>
                 <td>{!t.enabled ? 'disabled' : t.stopped ? `stopped: ${t.stopped}` : t.pending > 0 ? 'sending' : 'up to date'}</td>
                 <td className="num">{formatCount(t.pending)}</td>
@@ -74,7 +81,14 @@ export function SyncSection() {
         </table>
       ) : null}
       <form className="form-grid settings-form" onSubmit={submit} aria-label="Add or change a sync target">
-        <Field label="Name" name="name" value={name} placeholder="billing" onChange={(e) => setName(e.target.value)} error={fieldError('name')} />
+        <Field
+          label="Name"
+          name="name"
+          value={name}
+          placeholder="billing"
+          onChange={(e) => setName(e.target.value)}
+          error={fieldError('name')}
+        />
         <div className="field">
           <label htmlFor="sync-kind">Kind</label>
           <select id="sync-kind" value={kind} onChange={(e) => setKind(e.target.value as (typeof KINDS)[number])}>
@@ -85,7 +99,14 @@ export function SyncSection() {
             ))}
           </select>
         </div>
-        <Field label="Endpoint URL" name="url" value={url} placeholder="https://openmeter.example.com" onChange={(e) => setUrl(e.target.value)} error={fieldError('url')} />
+        <Field
+          label="Endpoint URL"
+          name="url"
+          value={url}
+          placeholder="https://openmeter.example.com"
+          onChange={(e) => setUrl(e.target.value)}
+          error={fieldError('url')}
+        />
         <Field
           label="Token"
           name="token"

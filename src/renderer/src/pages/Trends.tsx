@@ -38,7 +38,13 @@ export function Trends() {
           {report.data.services
             .filter((s) => s.events > 0)
             .map((s) => (
-              <TrendCard key={s.service} line={s} daily={(report.data.daily ?? []).filter((d) => d.service === s.service)} from={args.from!} to={args.to!} />
+              <TrendCard
+                key={s.service}
+                line={s}
+                daily={(report.data.daily ?? []).filter((d) => d.service === s.service)}
+                from={args.from!}
+                to={args.to!}
+              />
             ))}
         </div>
       ) : null}
@@ -96,7 +102,12 @@ function TrendCard({ line, daily, from, to }: { line: ReportLine; daily: readonl
           </span>
         )}
       </div>
-      <ChartCanvas config={config} label={`Daily ${line.displayName} in ${line.unit}`} height={180} testId={`chart-trend-${line.service}`} />
+      <ChartCanvas
+        config={config}
+        label={`Daily ${line.displayName} in ${line.unit}`}
+        height={180}
+        testId={`chart-trend-${line.service}`}
+      />
     </section>
   );
 }

@@ -67,7 +67,9 @@ export function RecentAlerts() {
       <h2 id="recent-alerts-title">Recent alerts</h2>
       {alerts.status === 'loading' ? <Loading /> : null}
       {alerts.status === 'error' ? <ErrorState error={alerts.error} onRetry={reload} /> : null}
-      {alerts.status === 'ok' && alerts.data.length === 0 ? <p className="muted">No alerts in the last 30 days. Set quotas in Settings to be warned before a limit is hit.</p> : null}
+      {alerts.status === 'ok' && alerts.data.length === 0 ? (
+        <p className="muted">No alerts in the last 30 days. Set quotas in Settings to be warned before a limit is hit.</p>
+      ) : null}
       {alerts.status === 'ok' && alerts.data.length > 0 ? (
         <ul className="alerts-list">
           {alerts.data.slice(0, 6).map((a) => (

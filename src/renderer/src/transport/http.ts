@@ -41,7 +41,8 @@ export function httpClient(base = ''): TallyClient {
   };
 }
 
-const SIGN_IN = 'This browser has no session with the agent: open the dashboard address that `tally agent` printed (it carries a one-time token).';
+const SIGN_IN =
+  'This browser has no session with the agent: open the dashboard address that `tally agent` printed (it carries a one-time token).';
 
 function isReply(body: unknown): body is ApiReply<unknown> {
   return typeof body === 'object' && body !== null && typeof (body as { ok?: unknown }).ok === 'boolean';

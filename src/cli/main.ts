@@ -1,4 +1,5 @@
 // The `tally` command line. Exit codes: 0 ok, 1 user error (one line on stderr), 2 internal error.
+import './clock';
 import { Command, CommanderError } from 'commander';
 import { toTallyError } from '../core/errors';
 import { commandGroups } from './commands/index';

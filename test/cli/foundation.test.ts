@@ -12,7 +12,10 @@ import { tempDir } from '../helpers/db';
 
 const dir = tempDir('tally-cli-');
 const demoDb = path.join(dir, 'demo.db');
-const env = { TALLY_DB: demoDb };
+// A fixed "now" for every tally run of this file: the demo data and the months asked for do
+// not depend on the machine's calendar.
+const NOW = Date.UTC(2026, 10, 15, 12);
+const env = { TALLY_DB: demoDb, TALLY_NOW: new Date(NOW).toISOString() };
 
 beforeAll(() => {
   const r = tally(['demo', '--days', '45'], env);
@@ -20,7 +23,7 @@ beforeAll(() => {
 });
 
 function monthBounds(offset: number): { month: string; from: number; to: number } {
-  const now = new Date();
+  const now = new Date(NOW);
   const from = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 1);
   const to = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset + 1, 1);
   return { month: new Date(from).toISOString().slice(0, 7), from, to };

@@ -60,6 +60,8 @@ describe('first run', () => {
       expect(focused).toBe(name);
       await page.keyboard.press('Enter');
       await page.waitForURL(`**/${hash}`);
+      // The URL changes before the page renders: wait for the page's own heading, not the URL.
+      await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
       expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe(name);
     }
     await page.context().close();

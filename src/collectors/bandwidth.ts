@@ -1,5 +1,8 @@
 // Bandwidth: per-interface received / transmitted byte counters → ingress / egress records.
 // Linux reads /proc/net/dev; macOS and Windows ask systeminformation (loaded only there).
+// Each interface's identity (Linux: its ifindex) is kept with the readings: an interface deleted
+// and re-created under the same name is a new counter starting at zero, whatever its value.
+import os from 'node:os';
 import type { RecordInput } from '../core/records';
 import { build } from '../core/tracking';
 import { asCounterState, stepCounters, type CounterState } from './counters';
@@ -21,22 +24,54 @@ export interface BandwidthReading {
   readonly monoMs: number;
   readonly wallMs: number;
   readonly interfaces: readonly InterfaceCounters[];
+  /** Width of the kernel's counters: only 32-bit counters can wrap within a sample (default 64). */
+  readonly counterBits?: 32 | 64;
 }
+
+/** name → identity (ifindex) at the previous reading. */
+export type InterfaceIdentities = Readonly<Record<string, number>>;
 
 const SOURCE = 'collector:bandwidth';
 
-/** Pure: previous state + a reading → records and the next state. */
 /** What the patterns were, kept with the readings: a changed filter starts new interfaces as baselines. */
 export function filterSignature(s: Pick<BandwidthSettings, 'include' | 'exclude'>): string {
   return JSON.stringify([s.include, s.exclude]);
 }
 
+/** The interfaces whose identity changed since the previous reading (deleted and re-created). */
+function replacedInterfaces(reading: BandwidthReading, before: InterfaceIdentities | undefined): string[] {
+  if (!before) return [];
+  return reading.interfaces
+    .filter((i) => i.ifindex !== undefined && before[i.name] !== undefined && before[i.name] !== i.ifindex)
+    .map((i) => i.name);
+}
+
+/** The previous counters without those of replaced interfaces: those count from zero (rule 5). */
+function withoutReplaced(previous: CounterState | undefined, replaced: readonly string[]): CounterState | undefined {
+  if (!previous || replaced.length === 0) return previous;
+  const values = { ...previous.values };
+  for (const name of replaced) {
+    delete values[`${name}/rx`];
+    delete values[`${name}/tx`];
+  }
+  return { ...previous, values };
+}
+
+function identitiesOf(reading: BandwidthReading, before: InterfaceIdentities | undefined): Record<string, number> {
+  // An interface that is away keeps its identity, as its counters are kept (keepMissing).
+  const out: Record<string, number> = { ...before };
+  for (const i of reading.interfaces) if (i.ifindex !== undefined) out[i.name] = i.ifindex;
+  return out;
+}
+
+/** Pure: previous state + a reading → records and the next state. */
 export function bandwidthStep(
   previous: CounterState | undefined,
   reading: BandwidthReading,
   s: BandwidthSettings,
   previousFilter?: string,
-): CollectResult & { state: { counters: CounterState; filter: string } } {
+  previousIdentities?: InterfaceIdentities,
+): CollectResult & { state: { counters: CounterState; filter: string; ifindex: Record<string, number> } } {
   const wanted = nameFilter(s.include, s.exclude);
   const filter = filterSignature(s);
   const filterChanged = previousFilter !== undefined && previousFilter !== filter;
@@ -46,12 +81,16 @@ export function bandwidthStep(
     values.set(`${i.name}/rx`, i.rxBytes);
     values.set(`${i.name}/tx`, i.txBytes);
   }
+  const rebooted = previous !== undefined && (previous.bootId !== reading.bootId || reading.monoMs < previous.monoMs);
+  // After a reboot every counter restarts anyway; identities matter within one boot.
+  const replaced = rebooted ? [] : replacedInterfaces(reading, previousIdentities).filter((name) => wanted(name));
   const step = stepCounters(
-    previous,
+    withoutReplaced(previous, replaced),
     { bootId: reading.bootId, monoMs: reading.monoMs, wallMs: reading.wallMs, values },
     {
       maxRatePerSecond: () => s.maxRateBytesPerSecond,
-      mayWrap32: true,
+      // 64-bit counters (every 64-bit Linux kernel) never wrap in practice: a drop is a reset.
+      mayWrap32: reading.counterBits === 32,
       // An interface that went away (unplugged, VPN down) keeps its last reading: when it comes
       // back with higher counters the difference is counted, with lower ones it counts from zero.
       keepMissing: () => true,
@@ -67,6 +106,17 @@ export function bandwidthStep(
   }
   const notes: CollectorNote[] = [];
   let discarded = 0;
+  for (const name of replaced) {
+    notes.push({
+      level: 'info',
+      msg: 'bandwidth: interface re-created (new ifindex): its counters start from zero',
+      fields: {
+        interface: name,
+        previousIfindex: previousIdentities?.[name],
+        ifindex: reading.interfaces.find((i) => i.name === name)?.ifindex,
+      },
+    });
+  }
   if (step.rebooted)
     notes.push({ level: 'info', msg: 'bandwidth: new boot: counters restarted at zero', fields: { bootId: reading.bootId } });
   for (const n of step.notes) {
@@ -82,7 +132,7 @@ export function bandwidthStep(
           maxRateBytesPerSecond: s.maxRateBytesPerSecond,
         },
       });
-    } else if (n.kind !== 'reboot') {
+    } else if (n.kind !== 'reboot' && !(n.kind === 'new' && replaced.includes(n.key.slice(0, n.key.lastIndexOf('/'))))) {
       notes.push({
         level: 'info',
         msg: `bandwidth: counter ${n.kind}`,
@@ -90,13 +140,30 @@ export function bandwidthStep(
       });
     }
   }
-  return { records, state: { counters: step.state, filter }, notes, discarded };
+  const ifindex = identitiesOf(reading, rebooted ? undefined : previousIdentities);
+  return { records, state: { counters: step.state, filter, ifindex }, notes, discarded };
+}
+
+/** /sys/class/net/IF/ifindex; undefined where sysfs does not say (then names alone identify). */
+async function ifindexOf(paths: HostPaths, name: string): Promise<number | undefined> {
+  try {
+    const text = (await readText(`${paths.sys}/class/net/${name}/ifindex`)).trim();
+    return /^\d{1,10}$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux counters are as wide as the kernel's unsigned long: 64 bits on 64-bit machines. */
+export function linuxCounterBits(arch: string = os.arch()): 32 | 64 {
+  return ['arm64', 'x64', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el'].includes(arch) ? 64 : 32;
 }
 
 async function readInterfaces(paths: HostPaths): Promise<InterfaceCounters[]> {
   if (process.platform === 'linux' || paths !== defaultHostPaths) {
     const file = `${paths.proc}/net/dev`;
-    return parseNetDev(await readText(file), file);
+    const parsed = parseNetDev(await readText(file), file);
+    return Promise.all(parsed.map(async (i) => ({ ...i, ifindex: await ifindexOf(paths, i.name) })));
   }
   // A small branch for macOS / Windows: systeminformation reads the platform's counters.
   const si = await import('systeminformation');
@@ -109,6 +176,13 @@ async function readInterfaces(paths: HostPaths): Promise<InterfaceCounters[]> {
     .map((x) => ({ name: x.iface, rxBytes: x.rx_bytes, txBytes: x.tx_bytes }));
 }
 
+function asIdentities(value: unknown): InterfaceIdentities | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(value)) if (Number.isInteger(v)) out[k] = v as number;
+  return out;
+}
+
 export function createBandwidthCollector(s: BandwidthSettings, deps: { paths?: HostPaths; clocks?: Clocks } = {}): Collector {
   const paths = deps.paths ?? defaultHostPaths;
   const clocks = deps.clocks ?? systemClocks;
@@ -117,12 +191,15 @@ export function createBandwidthCollector(s: BandwidthSettings, deps: { paths?: H
     schedule: s.schedule,
     async collect(previous) {
       const [boot, interfaces] = await Promise.all([bootId(paths), readInterfaces(paths)]);
-      const reading = { bootId: boot, monoMs: clocks.monoMs(), wallMs: clocks.wallMs(), interfaces };
+      // Other platforms' APIs may hand out 32-bit counters: a drop there may be a wrap.
+      const counterBits = process.platform === 'linux' || paths !== defaultHostPaths ? linuxCounterBits() : 32;
+      const reading = { bootId: boot, monoMs: clocks.monoMs(), wallMs: clocks.wallMs(), interfaces, counterBits };
       return bandwidthStep(
         asCounterState(previous.counters),
         reading,
         s,
         typeof previous.filter === 'string' ? previous.filter : undefined,
+        asIdentities(previous.ifindex),
       );
     },
   };

@@ -17,6 +17,8 @@ export interface InterfaceCounters {
   readonly name: string;
   readonly rxBytes: number;
   readonly txBytes: number;
+  /** The kernel's interface index (/sys/class/net/IF/ifindex): a re-created interface gets a new one. */
+  readonly ifindex?: number;
 }
 
 /**

@@ -29,11 +29,13 @@ function reading(interfaces: readonly InterfaceCounters[], monoMs: number, o: Pa
 /** Runs readings in order; returns the records of each step as "iface direction bytes". */
 function run(steps: BandwidthReading[], s = settings): { records: string[][]; notes: string[]; state: CounterState | undefined } {
   let state: CounterState | undefined;
+  let ifindex: Record<string, number> | undefined;
   const records: string[][] = [];
   const notes: string[] = [];
   for (const r of steps) {
-    const out = bandwidthStep(state, r, s);
+    const out = bandwidthStep(state, r, s, undefined, ifindex);
     state = out.state.counters;
+    ifindex = out.state.ifindex;
     records.push(out.records.map((x) => `${x.metadata!.interface} ${x.metadata!.direction} ${x.quantity}`));
     notes.push(...out.notes.map((n) => n.msg));
   }
@@ -76,7 +78,7 @@ describe('bandwidth deltas', () => {
   it('a 32-bit counter that wrapped adds the wrapped difference', () => {
     const before = parseNetDev(fixture('net-dev-32bit-before.txt'));
     const after = parseNetDev(fixture('net-dev-32bit-after.txt'));
-    const { records, notes } = run([reading(before, 1_000), reading(after, 61_000)]);
+    const { records, notes } = run([reading(before, 1_000, { counterBits: 32 }), reading(after, 61_000, { counterBits: 32 })]);
     // 2^32 − 4294967000 + 704 = 1000
     expect(records[1]).toEqual(['eth1 ingress 1000', 'eth1 egress 1000']);
     expect(notes.join('\n')).toMatch(/counter wrap/);
@@ -86,6 +88,33 @@ describe('bandwidth deltas', () => {
     const small = [{ name: 'eth1', rxBytes: 5_000, txBytes: 5_000 }];
     const { records } = run([reading(small, 1_000), reading([{ name: 'eth1', rxBytes: 100, txBytes: 5_000 }], 61_000)]);
     expect(records[1]).toEqual(['eth1 ingress 100']);
+  });
+
+  it('a 64-bit counter that drops from above 2^31 is a reset, never a wrap (measured: 1 932 601 732 invented bytes)', () => {
+    const big = [{ name: 'ens5', rxBytes: 2_365_772_696, txBytes: 10_000 }];
+    const { records, notes } = run([reading(big, 1_000), reading([{ name: 'ens5', rxBytes: 1_204, txBytes: 10_000 }], 61_000)]);
+    expect(records[1]).toEqual(['ens5 ingress 1204']);
+    expect(notes.join('\n')).not.toMatch(/wrap/);
+  });
+
+  it('an interface re-created with a new ifindex counts from zero even when its counters climbed above the old ones', () => {
+    const before = [{ name: 'ens5', rxBytes: 1_000_000, txBytes: 500, ifindex: 7 }];
+    const after = [{ name: 'ens5', rxBytes: 2_002_544, txBytes: 400, ifindex: 9 }];
+    const { records, notes } = run([reading(before, 1_000), reading(after, 61_000)]);
+    expect(records[1]).toEqual(['ens5 ingress 2002544', 'ens5 egress 400']);
+    expect(notes.join('\n')).toMatch(/re-created \(new ifindex\)/);
+  });
+
+  it('the same ifindex after a pause counts the difference; an interface away and re-created later counts from zero', () => {
+    const a = [{ name: 'wg0', rxBytes: 5_000, txBytes: 50, ifindex: 4 }];
+    const { records } = run([
+      reading(a, 1_000),
+      reading([], 61_000),
+      reading([{ ...a[0]!, rxBytes: 6_000 }], 121_000),
+      reading([], 181_000),
+      reading([{ name: 'wg0', rxBytes: 9_000, txBytes: 90, ifindex: 11 }], 241_000),
+    ]);
+    expect(records).toEqual([[], [], ['wg0 ingress 1000'], [], ['wg0 ingress 9000', 'wg0 egress 90']]);
   });
 
   it('an interface that disappears and reappears: higher counters count the difference, lower ones from zero', () => {

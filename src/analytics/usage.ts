@@ -2,7 +2,7 @@
 // (the coarsest rollup the period's edges allow), so it costs the same at 10 M records as at 10.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
-import { formatNanos } from '../core/money';
+import { currencyOf, formatMoney, formatNanos, roundingNote, roundLines } from '../core/money';
 import { listServices } from '../storage/repos/services';
 import { formatCompact, toDisplay, type ServiceDefinition } from '../core/services';
 import { dayStart, hourStart, monthStart, toIso, type Period } from '../core/time';
@@ -60,11 +60,26 @@ export function rollupPeriodFor(from: number, to: number): Period | null {
   return null;
 }
 
-interface Sums {
+export interface Sums {
   service: string;
   events: number;
   quantity: number;
   cost: number;
+}
+
+export interface DaySums extends Sums {
+  /** Start of the UTC day, ms. */
+  day: number;
+}
+
+/** Where a report's sums come from: the SQL rollups here, or another store (the collector's ClickHouse). */
+export interface ReportSource {
+  sums(q: ReportQuery): Promise<Sums[]>;
+  daySums(q: ReportQuery): Promise<DaySums[]>;
+}
+
+export function sqlReportSource(db: Kysely<Database>): ReportSource {
+  return { sums: (q) => sums(db, q), daySums: (q) => daySums(db, q) };
 }
 
 async function sums(db: Kysely<Database>, q: ReportQuery): Promise<Sums[]> {
@@ -118,9 +133,10 @@ function line(def: ServiceDefinition, s: Sums | undefined): ReportLine {
   };
 }
 
-export async function usageReport(db: Kysely<Database>, q: ReportQuery): Promise<UsageReport> {
+/** Service definitions from `db`; sums from `source` (by default the same db's rollups). */
+export async function usageReport(db: Kysely<Database>, q: ReportQuery, source: ReportSource = sqlReportSource(db)): Promise<UsageReport> {
   const services = await listServices(db);
-  const byName = new Map((await sums(db, q)).map((s) => [s.service, s]));
+  const byName = new Map((await source.sums(q)).map((s) => [s.service, s]));
   const lines = services
     .filter((def) => (q.service ? def.name === q.service : def.builtin || byName.has(def.name)))
     .map((def) => line(def, byName.get(def.name)));
@@ -134,10 +150,10 @@ export async function usageReport(db: Kysely<Database>, q: ReportQuery): Promise
     totalCost: formatNanos(totalCostNanos),
   };
   if (!q.detailed) return report;
-  return { ...report, daily: await dailyLines(db, q, new Map(services.map((s) => [s.name, s]))) };
+  return { ...report, daily: dailyLines(await source.daySums(q), new Map(services.map((s) => [s.name, s]))) };
 }
 
-async function dailyLines(db: Kysely<Database>, q: ReportQuery, services: Map<string, ServiceDefinition>): Promise<DailyLine[]> {
+async function daySums(db: Kysely<Database>, q: ReportQuery): Promise<DaySums[]> {
   // Day rollups when the edges are whole days; hour rollups otherwise (edges to the hour).
   const period: Period = dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : 'hour';
   let query = db
@@ -157,7 +173,10 @@ async function dailyLines(db: Kysely<Database>, q: ReportQuery, services: Map<st
     .orderBy('service');
   if (q.service) query = query.where('service', '=', q.service);
   if (q.customerId) query = query.where('customer_id', '=', q.customerId);
-  const rows = await query.execute();
+  return query.execute();
+}
+
+function dailyLines(rows: readonly DaySums[], services: Map<string, ServiceDefinition>): DailyLine[] {
   return rows.map((r) => {
     const def = services.get(r.service);
     return {
@@ -174,9 +193,14 @@ async function dailyLines(db: Kysely<Database>, q: ReportQuery, services: Map<st
 
 /** The seed's boxed USAGE SUMMARY table. */
 export function formatReportTable(report: UsageReport, currency = 'USD'): string {
-  const rows = report.services.map((l) => [l.service, formatCompact(l.usage), l.unit, `${currencySymbol(currency)}${l.cost}`]);
+  // Lines rounded to the minor unit; the printed total is their sum (money.ts, roundLines).
+  const money = roundLines(
+    report.services.map((l) => l.cost),
+    currency,
+  );
+  const rows = report.services.map((l, i) => [l.service, formatCompact(l.usage), l.unit, formatMoney(money.lines[i]!, currency)]);
   const header = ['Service', 'Usage', 'Unit', 'Cost'];
-  const total = ['TOTAL', '', '', `${currencySymbol(currency)}${report.totalCost}`];
+  const total = ['TOTAL', '', '', formatMoney(money.total, currency)];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length), total[i]!.length));
   const title = `USAGE SUMMARY  ${report.period.from.slice(0, 10)} → ${report.period.to.slice(0, 10)}${report.customerId ? `  (${report.customerId})` : ''}`;
   const inner = widths.reduce((n, w) => n + w + 3, -1);
@@ -195,12 +219,13 @@ export function formatReportTable(report: UsageReport, currency = 'USD'): string
     hr('├', '┼', '┤'),
     row(total),
     hr('└', '┴', '┘'),
+    ...(money.difference === 0n ? [] : [roundingNote(money, currency)]),
     'GB = GiB (2^30 bytes)',
   ].join('\n');
 }
 
 export function currencySymbol(currency: string): string {
-  return currency === 'USD' ? '$' : currency === 'EUR' ? '€' : currency === 'GBP' ? '£' : `${currency} `;
+  return currencyOf(currency).prefix;
 }
 
 /** CSV of the report lines (RFC 4180: quoted where needed, CRLF). */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acquireWriterLock } from '../../src/storage/lock';
-import { formatNanos } from '../../src/core/money';
+import { formatMoney, formatNanos, roundLines } from '../../src/core/money';
 import type { UsageReport } from '../../src/analytics/usage';
 import { tally, tallyJson } from '../helpers/cli';
 import { tempDir } from '../helpers/db';
@@ -60,7 +60,11 @@ describe('tally report', () => {
     const table = tally(['report', '--month', month], env).stdout;
     expect(table).toMatch(/USAGE SUMMARY/);
     expect(table).toMatch(/GB = GiB/);
-    expect(table).toContain(`$${json.totalCost}`);
+    // People see cents: the total of the rounded lines, with the exact total beneath when they differ.
+    const rounded = roundLines(json.services.map((l) => l.cost));
+    expect(table).toContain(`TOTAL`);
+    expect(table).toContain(formatMoney(rounded.total));
+    if (rounded.difference !== 0n) expect(table).toContain(`exact total $${json.totalCost}`);
     const csv = tally(['report', '--month', month, '--format', 'csv'], env).stdout.trim().split('\r\n');
     expect(csv[0]).toBe('service,events,quantity,base_unit,usage,unit,cost');
     expect(csv.at(-1)).toBe(`TOTAL,${json.totalEvents},,,,,${json.totalCost}`);

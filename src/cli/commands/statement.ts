@@ -4,7 +4,7 @@ import { Command } from 'commander';
 
 import { monthStatement, type Statement } from '../../analytics/statement';
 import { invalid } from '../../core/errors';
-import { formatCompact } from '../../core/services';
+import { printStatement } from '../../analytics/statement-print';
 import { checkTarget } from '../../exports/files';
 import { configFor, globals, withReader } from '../context';
 import { formatTable, print, printJson } from '../output';
@@ -32,26 +32,12 @@ export function registerStatement(program: Command): void {
         await writeStatementXlsx(s, file);
         return print(`statement ${month}: ${s.lines.length} lines, total ${s.total} → ${file}`);
       }
-      print(`STATEMENT ${s.month}${s.customerId ? `  (${s.customerId})` : ''}`);
-      print(
-        formatTable(
-          ['customer', 'service', 'usage', 'unit', 'pricing', 'usage cost', 'minimum top-up', 'line total', 'quota', 'overage'],
-          s.lines.map((l) => [
-            l.customerId,
-            l.service,
-            formatCompact(l.usage),
-            l.unit,
-            l.pricing,
-            l.usageCost,
-            l.minimumTopUp,
-            l.lineTotal,
-            l.quota === null ? '—' : formatCompact(l.quota),
-            l.overage === null ? '—' : formatCompact(l.overage),
-          ]),
-        ),
-      );
-      for (const c of s.customers) if (s.customers.length > 1) print(`  ${c.customerId}: ${c.total}`);
-      print(`TOTAL ${s.total}   (GB = GiB)`);
+      const p = printStatement(s, configFor(g).currency);
+      print(p.title);
+      print(formatTable(p.header, p.rows));
+      for (const [customer, subtotal] of p.subtotals) print(`  ${customer}: ${subtotal}`);
+      print(`TOTAL ${p.total}   (GB = GiB)`);
+      if (p.note) print(p.note);
     });
 }
 

@@ -150,7 +150,7 @@ export function roundLines(amounts: ReadonlyArray<number | bigint | string>, cur
 export function roundingNote(r: RoundedLines, currency: string | Currency = 'USD'): string {
   const c = typeof currency === 'string' ? currencyOf(currency) : currency;
   const diff = formatNanos(r.difference, 0);
-  return `exact total ${c.prefix}${formatNanos(r.exactTotal, c.decimals)} (rounding ${r.difference > 0n ? '+' : ''}${diff})`;
+  return `exact total ${c.prefix}${formatNanos(r.exactTotal)} (rounding ${r.difference > 0n ? '+' : ''}${diff})`;
 }
 
 // ── Percentages for people ──────────────────────────────────────────────────────────────────

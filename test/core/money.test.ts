@@ -43,7 +43,7 @@ describe('money for people', () => {
     expect(r.lines.map((n) => formatMoney(n))).toEqual(['$0.00', '$0.00', '$0.00']);
     expect(formatMoney(r.total)).toBe('$0.00');
     expect(r.exactTotal).toBe(15_000_000n);
-    expect(roundingNote(r)).toBe('exact total $0.015 (rounding -0.015)');
+    expect(roundingNote(r)).toBe('exact total $0.0150 (rounding -0.015)');
     const s = roundLines(['3.0927', '0.776126454', '38.699408518', '0.40815', '1.3534', '34.029934811']);
     expect(s.lines.map((n) => formatMoney(n))).toEqual(['$3.09', '$0.78', '$38.70', '$0.41', '$1.35', '$34.03']);
     expect(formatMoney(s.total)).toBe('$78.36');

@@ -32,6 +32,8 @@ export const ConfigSchema = z.strictObject({
       .int()
       .min(1024)
       .max(64 * 1024 * 1024),
+    /** Requests per minute a scoped API key may make when it names no rate of its own (token bucket). */
+    rateLimitPerMinute: z.number().int().min(1).max(1_000_000),
   }),
   alerts: z.strictObject({
     warning: z.number().min(1).max(1000),
@@ -57,7 +59,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
         .replace(/^[^A-Za-z0-9]+/, '') || 'localhost',
     currency: 'USD',
     writer: { batchSize: 100, batchTimeoutSeconds: 5, maxQueue: 100_000, durability: 'normal' },
-    http: { host: '127.0.0.1', port: 7878, allowNonLoopback: false, bodyLimitBytes: 5 * 1024 * 1024 },
+    http: { host: '127.0.0.1', port: 7878, allowNonLoopback: false, bodyLimitBytes: 5 * 1024 * 1024, rateLimitPerMinute: 1000 },
     alerts: { warning: 75, critical: 90, exceeded: 100 },
     collectors: defaultCollectorsConfig(),
     sync: defaultSyncConfig(),
@@ -79,7 +81,8 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
   if (env.TALLY_CUSTOMER_ID) out.customerId = env.TALLY_CUSTOMER_ID;
   if (env.TALLY_HOST_ID) out.hostId = env.TALLY_HOST_ID;
   const port = numberFrom(env, 'TALLY_PORT');
-  if (port !== undefined) out.http = { port };
+  const rate = numberFrom(env, 'RATE_LIMIT_PER_MINUTE');
+  if (port !== undefined || rate !== undefined) out.http = { port, rateLimitPerMinute: rate };
   const writer: DeepPartial<Config['writer']> = {};
   const batchSize = numberFrom(env, 'USAGE_BATCH_SIZE');
   if (batchSize !== undefined) writer.batchSize = batchSize;

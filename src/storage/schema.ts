@@ -13,13 +13,17 @@ export interface ServicesTable {
   breakdown_keys: string;
   builtin: number;
   created_at: number;
+  aggregation: Generated<'sum' | 'count' | 'max' | 'unique_count' | 'latest'>;
+  aggregation_field: string | null;
+  value_property: string | null;
+  group_by: Generated<string>;
 }
 
 export interface PriceRulesTable {
   id: Generated<number>;
   service: string;
   effective_from: number;
-  model: 'per_unit' | 'tiered' | 'package';
+  model: 'per_unit' | 'tiered' | 'volume' | 'package' | 'percentage' | 'dimension';
   spec: string;
   minimum_charge: string | null;
   created_at: number;
@@ -33,11 +37,16 @@ export interface UsageRecordsTable {
   user_id: string | null;
   host_id: string;
   service: string;
-  quantity: number;
+  /** Exact integer units (src/core/quantity.ts): past 2^53 only through safeIntegers or CAST(… AS TEXT). */
+  quantity: number | bigint;
   unit_price: string;
   cost_nanos: number;
   metadata: string;
   source: string;
+  voided_at: number | null;
+  voided_by: string | null;
+  void_reason: string | null;
+  amends: string | null;
 }
 
 export interface RollupsTable {
@@ -46,10 +55,12 @@ export interface RollupsTable {
   customer_id: string;
   service: string;
   event_count: number;
-  sum_quantity: number;
+  /** The exact sum of quantities is sum_quantity_hi × 2^32 + sum_quantity_lo (joinLimbs). */
+  sum_quantity_hi: number;
+  sum_quantity_lo: number;
   sum_cost_nanos: number;
-  min_quantity: number;
-  max_quantity: number;
+  min_quantity: number | bigint;
+  max_quantity: number | bigint;
 }
 
 export interface QuotasTable {
@@ -96,6 +107,67 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface CorrectionsTable {
+  seq: Generated<number>;
+  kind: 'void' | 'amend';
+  record_id: string;
+  record_seq: number;
+  new_id: string | null;
+  new_seq: number | null;
+  customer_id: string;
+  service: string;
+  recorded_at: number;
+  quantity: number;
+  cost_nanos: number;
+  delta_cost_nanos: number;
+  reason: string;
+  actor: string;
+  at: number;
+}
+
+export interface SyncCorrectionsTable {
+  target: string;
+  correction_seq: number;
+  state: 'delivered' | 'manual' | 'done';
+  note: string;
+  at: number;
+}
+
+export interface ClosedStatementsTable {
+  month: string;
+  month_start: number;
+  body: string;
+  sha256: string;
+  basis: string;
+  max_seq: number;
+  max_correction_seq: number;
+  closed_at: number;
+  closed_by: string;
+}
+
+export interface CreditGrantsTable {
+  id: Generated<number>;
+  customer_id: string;
+  amount_nanos: number;
+  priority: number;
+  effective_at: number;
+  expires_at: number | null;
+  note: string | null;
+  created_at: number;
+  voided_at: number | null;
+  void_reason: string | null;
+}
+
+export interface BalanceAlertsTable {
+  id: Generated<number>;
+  customer_id: string;
+  threshold: string;
+  granted_nanos: number;
+  balance_nanos: number;
+  message: string;
+  created_at: number;
+}
+
 export interface SchemaMigrationsTable {
   id: number;
   name: string;
@@ -113,6 +185,11 @@ export interface Database {
   collector_state: CollectorStateTable;
   settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;
+  credit_grants: CreditGrantsTable;
+  balance_alerts: BalanceAlertsTable;
+  corrections: CorrectionsTable;
+  sync_corrections: SyncCorrectionsTable;
+  closed_statements: ClosedStatementsTable;
 }
 
 export type ServiceRow = Selectable<ServicesTable>;

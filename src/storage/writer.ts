@@ -14,6 +14,7 @@ import { monotonicFactory } from 'ulid';
 import { TallyError, toTallyError } from '../core/errors';
 import { validateRecord, validateRecords, type ValidRecord, type ValidationContext } from '../core/records';
 import { Registry } from '../core/registry';
+import { chargeEvent } from '../core/pricing';
 import { listPriceRules, listServices } from './repos/services';
 import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
 import type { TallyDb } from './open';
@@ -245,6 +246,7 @@ export class BatchedWriter extends EventEmitter {
   }
 
   private enqueue(recs: ValidRecord[]): string[] {
+    this.checkEventPrices(recs);
     const ids: string[] = [];
     for (const rec of recs) {
       const id = rec.id ?? this.newId();
@@ -257,6 +259,14 @@ export class BatchedWriter extends EventEmitter {
       this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.batchTimeoutMs);
     }
     return ids;
+  }
+
+  /** Refuses, before anything is queued, a record its price cannot charge (a per-dimension value without a rate). */
+  private checkEventPrices(recs: readonly ValidRecord[]): void {
+    recs.forEach((r, i) => {
+      const price = this.registry.priceAt(r.service, r.recordedAt);
+      if (price.perEvent !== undefined) chargeEvent(price, r.quantity, r.metadataJson, recs.length === 1 ? '' : `records[${i}]`);
+    });
   }
 
   private scheduleSoon(): void {
@@ -399,8 +409,10 @@ export class BatchedWriter extends EventEmitter {
         const before = entry.qty;
         const after = before + r.quantity;
         const price = registry.priceAt(r.service, r.recordedAt);
-        const cost = price.charge(after) - price.charge(before);
-        const unitPrice = price.unitPriceAt(after);
+        // Percentage and per-dimension prices charge each event on its metadata (pricing.ts).
+        const own = price.perEvent === undefined ? null : chargeEvent(price, r.quantity, r.metadataJson);
+        const cost = own === null ? price.charge(after) - price.charge(before) : own.cost;
+        const unitPrice = own === null ? price.unitPriceAt(after) : own.unitPrice;
         if (r.id !== null) {
           if (
             insertOne.run(
@@ -506,6 +518,24 @@ export class BatchedWriter extends EventEmitter {
     const seen = new Map<string, { customerId: string; service: string }>();
     for (const f of hourly) seen.set(`${f.customerId}\u0000${f.service}`, { customerId: f.customerId, service: f.service });
     return { costs, inserted, touched: [...seen.values()] };
+  }
+
+  /**
+   * Runs a correction (src/storage/corrections.ts) in its own IMMEDIATE transaction between two
+   * flushes, with the price book in force. It re-prices records, so the month-to-date figures
+   * are re-read from the rollups afterwards.
+   */
+  async correct<T>(fn: (sqlite: BetterSqlite3.Database, registry: Registry, ctx: ValidationContext) => T): Promise<T> {
+    if (this.closed) throw new TallyError('unavailable', 'the writer is closed');
+    await this.flush();
+    if ((this.stmt.dataVersion.get() as number) !== this.dataVersion) await this.refresh();
+    while (this.flushing) await this.flushing;
+    try {
+      return this.sqlite.transaction(() => fn(this.sqlite, this.registry, this.context())).immediate();
+    } finally {
+      this.monthToDate.clear();
+      this.otherMonths.clear();
+    }
   }
 
   private armIdleCheckpoint(): void {

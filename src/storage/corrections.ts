@@ -1,0 +1,378 @@
+// Void and amend. The original record stays, marked voided with who, when and why; an amend
+// also inserts a replacement that points to it. Both run in one transaction through the writer
+// (BatchedWriter.correct), which also:
+//   - re-prices the records that followed in the same customer × service × month, as if the
+//     voided one had never been there (cumulative pricing, see core/pricing.ts): the month's
+//     costs telescope to F(live total) again;
+//   - adjusts the hour/day/week/month rollups by the exact differences, so they stay equal to
+//     the sums of the live records;
+//   - appends the correction to the outbox the sync targets read.
+import type BetterSqlite3 from 'better-sqlite3';
+import { monotonicFactory } from 'ulid';
+import { invalid, TallyError } from '../core/errors';
+import { validateRecord, type ValidationContext } from '../core/records';
+import type { Registry } from '../core/registry';
+import { dayStart, hourStart, monthStart, nextMonthStart, toIso, weekStart } from '../core/time';
+import type { BatchedWriter } from './writer';
+
+export interface VoidRequest {
+  readonly id: string;
+  readonly reason: string;
+  /** Who asks: "admin", "key:<id>", "cli:<user>". */
+  readonly actor: string;
+}
+
+export interface AmendRequest extends VoidRequest {
+  /** New values; what is left out is copied from the original. */
+  readonly quantity?: number | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+  readonly recordedAt?: number | string | undefined;
+}
+
+export interface CorrectionResult {
+  readonly kind: 'void' | 'amend';
+  readonly id: string;
+  /** The replacement record of an amend. */
+  readonly newId: string | null;
+  readonly voidedAt: string;
+  readonly voidedBy: string;
+  readonly reason: string;
+  /** True when the record was already voided: nothing changed (voiding is idempotent). */
+  readonly alreadyVoided: boolean;
+  /** Change of the months' total cost in nanos, re-pricing of later records included. */
+  readonly deltaCostNanos: number;
+  /** Later records whose cost changed by re-pricing. */
+  readonly repriced: number;
+}
+
+interface RecordRow {
+  seq: number;
+  id: string;
+  recorded_at: number;
+  customer_id: string;
+  user_id: string | null;
+  host_id: string;
+  service: string;
+  quantity: number;
+  cost_nanos: number;
+  metadata: string;
+  source: string;
+  voided_at: number | null;
+  voided_by: string | null;
+  void_reason: string | null;
+}
+
+interface Live {
+  seq: number;
+  recorded_at: number;
+  quantity: number;
+  cost_nanos: number;
+}
+
+interface Group {
+  readonly customerId: string;
+  readonly service: string;
+  readonly month: number;
+}
+
+/** Rollup change per period × bucket for one customer × service. */
+interface Delta {
+  period: 'hour' | 'day' | 'week' | 'month';
+  bucket: number;
+  customerId: string;
+  service: string;
+  count: number;
+  quantity: number;
+  cost: number;
+  /** A record left the bucket: its min/max must be re-read. */
+  removed: boolean;
+  added: number[];
+}
+
+const newUlid = monotonicFactory();
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+export function checkCorrection(req: { id: unknown; reason: unknown }): void {
+  if (typeof req.id !== 'string' || !ID.test(req.id)) throw invalid('id', 'must be the id of an event');
+  if (typeof req.reason !== 'string' || req.reason.trim().length === 0) throw invalid('reason', 'is required: say why');
+  if (req.reason.length > 500) throw invalid('reason', 'must be at most 500 characters');
+}
+
+export function voidRecord(writer: BatchedWriter, req: VoidRequest): Promise<CorrectionResult> {
+  checkCorrection(req);
+  return writer.correct((sqlite, registry, ctx) => applyCorrection(sqlite, registry, ctx, req, null));
+}
+
+export function amendRecord(writer: BatchedWriter, req: AmendRequest): Promise<CorrectionResult> {
+  checkCorrection(req);
+  if (req.quantity === undefined && req.metadata === undefined && req.recordedAt === undefined) {
+    throw invalid('quantity', 'an amend changes at least one of quantity, metadata, recorded_at');
+  }
+  return writer.correct((sqlite, registry, ctx) => applyCorrection(sqlite, registry, ctx, req, req));
+}
+
+function findRecord(sqlite: BetterSqlite3.Database, id: string): RecordRow {
+  const row = sqlite
+    .prepare(
+      `SELECT seq, id, recorded_at, customer_id, user_id, host_id, service, quantity, cost_nanos, metadata, source,
+              voided_at, voided_by, void_reason FROM usage_records WHERE id = ?`,
+    )
+    .get(id) as RecordRow | undefined;
+  if (row === undefined) throw new TallyError('not_found', `no event with id ${id}`, { field: 'id' });
+  return row;
+}
+
+/** The whole correction; runs inside the writer's IMMEDIATE transaction. */
+function applyCorrection(
+  sqlite: BetterSqlite3.Database,
+  registry: Registry,
+  ctx: ValidationContext,
+  req: VoidRequest,
+  amend: AmendRequest | null,
+): CorrectionResult {
+  const orig = findRecord(sqlite, req.id);
+  if (orig.voided_at !== null) {
+    if (amend !== null) {
+      throw new TallyError(
+        'conflict',
+        `event ${orig.id} was already voided (${toIso(orig.voided_at)} by ${orig.voided_by}): amend its replacement instead`,
+        { field: 'id' },
+      );
+    }
+    return {
+      kind: 'void',
+      id: orig.id,
+      newId: null,
+      voidedAt: toIso(orig.voided_at),
+      voidedBy: orig.voided_by ?? '',
+      reason: orig.void_reason ?? '',
+      alreadyVoided: true,
+      deltaCostNanos: 0,
+      repriced: 0,
+    };
+  }
+  const replacement = amend === null ? null : validateReplacement(orig, amend, ctx);
+  const groups = [{ customerId: orig.customer_id, service: orig.service, month: monthStart(orig.recorded_at) }];
+  if (replacement !== null && monthStart(replacement.recordedAt) !== groups[0]!.month) {
+    groups.push({ customerId: orig.customer_id, service: orig.service, month: monthStart(replacement.recordedAt) });
+  }
+  const before = groups.map((g) => liveRecords(sqlite, g));
+  const bases = groups.map((g, i) => archivedQuantity(sqlite, g, before[i]!));
+
+  const now = ctx.now;
+  sqlite
+    .prepare('UPDATE usage_records SET voided_at = ?, voided_by = ?, void_reason = ? WHERE seq = ?')
+    .run(now, req.actor, req.reason, orig.seq);
+  let newId: string | null = null;
+  let newSeq: number | null = null;
+  if (replacement !== null) {
+    newId = newUlid(now);
+    newSeq = Number(
+      sqlite
+        .prepare(
+          `INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, amends)
+           VALUES (?, ?, ?, ?, ?, ?, ?, '0', 0, ?, ?, ?)`,
+        )
+        .run(
+          newId,
+          replacement.recordedAt,
+          orig.customer_id,
+          orig.user_id,
+          orig.host_id,
+          orig.service,
+          replacement.quantity,
+          replacement.metadataJson,
+          orig.source,
+          orig.id,
+        ).lastInsertRowid,
+    );
+  }
+
+  const deltas = new Map<string, Delta>();
+  let deltaCost = 0;
+  let repriced = 0;
+  groups.forEach((g, i) => {
+    const after = reprice(sqlite, registry, g, bases[i]!);
+    const result = diffGroup(before[i]!, after, g, deltas);
+    deltaCost += result.cost;
+    repriced += result.repriced;
+  });
+  applyDeltas(sqlite, [...deltas.values()]);
+
+  sqlite
+    .prepare(
+      `INSERT INTO corrections (kind, record_id, record_seq, new_id, new_seq, customer_id, service, recorded_at, quantity, cost_nanos,
+         delta_cost_nanos, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      amend === null ? 'void' : 'amend',
+      orig.id,
+      orig.seq,
+      newId,
+      newSeq,
+      orig.customer_id,
+      orig.service,
+      orig.recorded_at,
+      orig.quantity,
+      orig.cost_nanos,
+      deltaCost,
+      req.reason,
+      req.actor,
+      now,
+    );
+  return {
+    kind: amend === null ? 'void' : 'amend',
+    id: orig.id,
+    newId,
+    voidedAt: toIso(now),
+    voidedBy: req.actor,
+    reason: req.reason,
+    alreadyVoided: false,
+    deltaCostNanos: deltaCost,
+    repriced,
+  };
+}
+
+function validateReplacement(orig: RecordRow, amend: AmendRequest, ctx: ValidationContext) {
+  return validateRecord(
+    {
+      service: orig.service,
+      quantity: amend.quantity ?? orig.quantity,
+      metadata: amend.metadata ?? (JSON.parse(orig.metadata) as Record<string, unknown>),
+      customerId: orig.customer_id,
+      userId: orig.user_id ?? undefined,
+      recordedAt: amend.recordedAt ?? orig.recorded_at,
+      source: orig.source,
+    },
+    ctx,
+  );
+}
+
+function liveRecords(sqlite: BetterSqlite3.Database, g: Group): Live[] {
+  return sqlite
+    .prepare(
+      `SELECT seq, recorded_at, quantity, cost_nanos FROM usage_records
+       WHERE service = ? AND recorded_at >= ? AND recorded_at < ? AND customer_id = ? AND voided_at IS NULL ORDER BY seq`,
+    )
+    .all(g.service, g.month, nextMonthStart(g.month), g.customerId) as Live[];
+}
+
+/** Quantity the month rollup holds beyond the live raw records: archived records, priced first. */
+function archivedQuantity(sqlite: BetterSqlite3.Database, g: Group, live: readonly Live[]): number {
+  const rolled = sqlite
+    .prepare(`SELECT sum_quantity FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`)
+    .pluck()
+    .get(g.month, g.customerId, g.service) as number | undefined;
+  const raw = live.reduce((s, r) => s + r.quantity, 0);
+  return Math.max(0, (rolled ?? 0) - raw);
+}
+
+/** Prices the group's live records again in the order they were stored; writes the costs that changed. */
+function reprice(sqlite: BetterSqlite3.Database, registry: Registry, g: Group, base: number): Live[] {
+  const live = liveRecords(sqlite, g);
+  const update = sqlite.prepare('UPDATE usage_records SET cost_nanos = ?, unit_price = ? WHERE seq = ?');
+  const unitPrices = sqlite.prepare('SELECT unit_price FROM usage_records WHERE seq = ?').pluck();
+  let before = base;
+  return live.map((r) => {
+    const after = before + r.quantity;
+    const price = registry.priceAt(g.service, r.recorded_at);
+    const cost = price.charge(after) - price.charge(before);
+    const unitPrice = price.unitPriceAt(after);
+    before = after;
+    if (cost !== r.cost_nanos || unitPrices.get(r.seq) !== unitPrice) update.run(cost, unitPrice, r.seq);
+    return { ...r, cost_nanos: cost };
+  });
+}
+
+const PERIODS: Array<[Delta['period'], (ms: number) => number]> = [
+  ['hour', hourStart],
+  ['day', dayStart],
+  ['week', weekStart],
+  ['month', monthStart],
+];
+
+/** Folds the difference between the live records before and after into per-bucket deltas. */
+function diffGroup(
+  before: readonly Live[],
+  after: readonly Live[],
+  g: Group,
+  deltas: Map<string, Delta>,
+): { cost: number; repriced: number } {
+  const old = new Map(before.map((r) => [r.seq, r]));
+  const now = new Map(after.map((r) => [r.seq, r]));
+  let cost = 0;
+  let repriced = 0;
+  const add = (r: Live, count: number, quantity: number, dc: number) => {
+    cost += dc;
+    for (const [period, start] of PERIODS) {
+      const bucket = start(r.recorded_at);
+      const key = `${period}\u0000${bucket}`;
+      let d = deltas.get(key + `\u0000${g.customerId}\u0000${g.service}`);
+      if (d === undefined) {
+        d = { period, bucket, customerId: g.customerId, service: g.service, count: 0, quantity: 0, cost: 0, removed: false, added: [] };
+        deltas.set(key + `\u0000${g.customerId}\u0000${g.service}`, d);
+      }
+      d.count += count;
+      d.quantity += quantity;
+      d.cost += dc;
+      if (count < 0) d.removed = true;
+      if (count > 0) d.added.push(r.quantity);
+    }
+  };
+  for (const r of before) if (!now.has(r.seq)) add(r, -1, -r.quantity, -r.cost_nanos);
+  for (const r of after) {
+    const was = old.get(r.seq);
+    if (was === undefined) add(r, 1, r.quantity, r.cost_nanos);
+    else if (was.cost_nanos !== r.cost_nanos) {
+      add(r, 0, 0, r.cost_nanos - was.cost_nanos);
+      repriced++;
+    }
+  }
+  return { cost, repriced };
+}
+
+function applyDeltas(sqlite: BetterSqlite3.Database, deltas: readonly Delta[]): void {
+  const upsert = sqlite.prepare(
+    `INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
+       event_count = event_count + excluded.event_count,
+       sum_quantity = sum_quantity + excluded.sum_quantity,
+       sum_cost_nanos = sum_cost_nanos + excluded.sum_cost_nanos,
+       min_quantity = min(min_quantity, excluded.min_quantity),
+       max_quantity = max(max_quantity, excluded.max_quantity)`,
+  );
+  const row = sqlite.prepare('SELECT event_count FROM rollups WHERE period = ? AND bucket_start = ? AND customer_id = ? AND service = ?');
+  const remove = sqlite.prepare('DELETE FROM rollups WHERE period = ? AND bucket_start = ? AND customer_id = ? AND service = ?');
+  const rawRange = sqlite.prepare(
+    `SELECT count(*) AS n, min(quantity) AS lo, max(quantity) AS hi FROM usage_records
+     WHERE service = ? AND recorded_at >= ? AND recorded_at < ? AND customer_id = ? AND voided_at IS NULL`,
+  );
+  const setRange = sqlite.prepare(
+    'UPDATE rollups SET min_quantity = ?, max_quantity = ? WHERE period = ? AND bucket_start = ? AND customer_id = ? AND service = ?',
+  );
+  for (const d of deltas) {
+    if (d.count === 0 && d.quantity === 0 && d.cost === 0) continue;
+    const lo = d.added.length ? Math.min(...d.added) : Number.MAX_VALUE;
+    const hi = d.added.length ? Math.max(...d.added) : -Number.MAX_VALUE;
+    upsert.run(d.period, d.bucket, d.customerId, d.service, d.count, d.quantity, d.cost, lo, hi);
+    if (!d.removed) continue;
+    const keys = [d.period, d.bucket, d.customerId, d.service] as const;
+    const count = (row.get(...keys) as { event_count: number }).event_count;
+    if (count <= 0) {
+      remove.run(...keys);
+      continue;
+    }
+    // min/max cannot be un-folded: read them from the live records, unless some were archived.
+    const end = PERIOD_END[d.period](d.bucket);
+    const raw = rawRange.get(d.service, d.bucket, end, d.customerId) as { n: number; lo: number; hi: number };
+    if (raw.n === count) setRange.run(raw.lo, raw.hi, ...keys);
+  }
+}
+
+const PERIOD_END: Record<Delta['period'], (start: number) => number> = {
+  hour: (s) => s + 3_600_000,
+  day: (s) => s + 86_400_000,
+  week: (s) => s + 7 * 86_400_000,
+  month: nextMonthStart,
+};

@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { formatNanos } from '../core/money';
-import { minimumChargeTopUp, ruleInForce, type PriceSpec } from '../core/pricing';
+import { describePrice, minimumChargeTopUp, ruleInForce } from '../core/pricing';
 import { listPriceRules } from '../storage/repos/services';
 import { toDisplay } from '../core/services';
 import { nextMonthStart, toIso } from '../core/time';
@@ -48,17 +48,7 @@ export interface Statement {
   readonly totalNanos: string;
 }
 
-export function describePrice(spec: PriceSpec | undefined, unit: string): string {
-  if (!spec) return 'free';
-  switch (spec.model) {
-    case 'per_unit':
-      return `${spec.unitPrice} per ${unit}`;
-    case 'package':
-      return `${spec.packagePrice} per ${spec.packageSize} ${unit}`;
-    case 'tiered':
-      return `tiered (${spec.tiers.length} tiers)`;
-  }
-}
+export { describePrice };
 
 export async function monthStatement(db: Kysely<Database>, q: StatementQuery): Promise<Statement> {
   const m = /^(\d{4})-(\d{2})$/.exec(q.month ?? '');

@@ -168,6 +168,24 @@ export interface BalanceAlertsTable {
   created_at: number;
 }
 
+export interface CustomersTable {
+  id: string;
+  display_name: string | null;
+  metadata: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  key_hash: string;
+  customer_id: string;
+  scope: 'ingest' | 'read';
+  name: string | null;
+  rate_per_minute: number | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface SchemaMigrationsTable {
   id: number;
   name: string;
@@ -185,6 +203,8 @@ export interface Database {
   collector_state: CollectorStateTable;
   settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;
+  customers: CustomersTable;
+  api_keys: ApiKeysTable;
   credit_grants: CreditGrantsTable;
   balance_alerts: BalanceAlertsTable;
   corrections: CorrectionsTable;

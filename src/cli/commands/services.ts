@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
 import { listPriceRules, listServices, installTemplate, setPriceRule, upsertService } from '../../storage/repos/services';
-import type { PriceSpec, Tier } from '../../core/pricing';
+import { describePrice as describeModel, type PriceSpec, type Tier } from '../../core/pricing';
 import { SERVICE_TEMPLATES } from '../../core/services';
 import { toIso } from '../../core/time';
 import { parseDateArg, parseNumberArg } from '../args';
@@ -126,13 +126,22 @@ export function registerServices(program: Command): void {
     .description('set a price; --from makes it take effect on a date without touching earlier records')
     .option('--from <date>', 'effective date (default: now)')
     .option('--tiers <spec>', 'graduated tiers "upTo:price,…,inf:price" in display units, e.g. "10000:0.0001,inf:0.00005"')
+    .option('--volume <spec>', 'volume tiers "upTo:price[:flat fee],…,inf:price": every unit at the price of the tier the total reaches')
     .option('--package <size:price>', 'package pricing: a price per started package of <size> display units')
+    .option('--percent <rate>', 'percentage of an amount in each event\'s metadata, e.g. 2.9')
+    .option('--amount-field <key>', 'with --percent: the metadata key of the amount (default: amount)')
+    .option('--fixed-fee <decimal>', 'with --percent: a fee added to every event')
+    .option('--min-per-event <decimal>', 'with --percent: the least one event is charged')
+    .option('--max-per-event <decimal>', 'with --percent: the most one event is charged')
+    .option('--per <field>', 'per-dimension rates: a price per display unit for each value of this metadata key')
+    .option('--rates <list>', 'with --per: "value=price,…", e.g. "gpt-4o=0.0000025,gpt-4o-mini=0.00000015"')
+    .option('--default-rate <decimal>', 'with --per: the price of values not listed (without it they are refused)')
     .option('--minimum <decimal>', 'minimum charge per month')
     .action(
       async (
         service: string,
         unitPrice: string | undefined,
-        o: { from?: string; tiers?: string; package?: string; minimum?: string },
+        o: PriceOptions & { from?: string; minimum?: string },
         cmd: Command,
       ) => {
         const g = globals(cmd);
@@ -148,21 +157,62 @@ export function registerServices(program: Command): void {
     );
 }
 
-export function priceSpecFrom(unitPrice: string | undefined, o: { tiers?: string; package?: string }): PriceSpec {
-  const given = [unitPrice !== undefined, o.tiers !== undefined, o.package !== undefined].filter(Boolean).length;
-  if (given !== 1) throw invalid('price', 'give exactly one of: a unit price, --tiers, or --package');
+export interface PriceOptions {
+  tiers?: string;
+  volume?: string;
+  package?: string;
+  percent?: string;
+  amountField?: string;
+  fixedFee?: string;
+  minPerEvent?: string;
+  maxPerEvent?: string;
+  per?: string;
+  rates?: string;
+  defaultRate?: string;
+}
+
+export function priceSpecFrom(unitPrice: string | undefined, o: PriceOptions): PriceSpec {
+  const given = [unitPrice, o.tiers, o.volume, o.package, o.percent, o.per].filter((v) => v !== undefined).length;
+  if (given !== 1) throw invalid('price', 'give exactly one of: a unit price, --tiers, --volume, --package, --percent or --per');
   if (unitPrice !== undefined) return { model: 'per_unit', unitPrice };
   if (o.package !== undefined) {
     const [size, packagePrice] = o.package.split(':');
     if (!size || !packagePrice) throw invalid('package', 'must be <size>:<price>, e.g. 1000:0.50');
     return { model: 'package', packageSize: parseNumberArg('package', size, { min: Number.MIN_VALUE }), packagePrice };
   }
-  const tiers: Tier[] = o.tiers!.split(',').map((part, i) => {
-    const [upTo, price] = part.split(':');
-    if (!upTo || !price) throw invalid(`tiers[${i}]`, 'must be <upTo>:<price>');
-    return { upTo: upTo === 'inf' ? null : parseNumberArg(`tiers[${i}]`, upTo, { min: 0 }), unitPrice: price };
+  if (o.percent !== undefined) {
+    return {
+      model: 'percentage',
+      rate: o.percent.replace(/%$/, ''),
+      amountField: o.amountField ?? 'amount',
+      ...(o.fixedFee !== undefined && { fixedFee: o.fixedFee }),
+      ...(o.minPerEvent !== undefined && { minPerEvent: o.minPerEvent }),
+      ...(o.maxPerEvent !== undefined && { maxPerEvent: o.maxPerEvent }),
+    };
+  }
+  if (o.per !== undefined) return { model: 'dimension', field: o.per, rates: ratesFrom(o.rates ?? ''), ...(o.defaultRate !== undefined && { defaultRate: o.defaultRate }) };
+  const field = o.tiers !== undefined ? 'tiers' : 'volume';
+  const tiers: Tier[] = (o.tiers ?? o.volume)!.split(',').map((part, i) => {
+    const [upTo, price, flatFee] = part.split(':');
+    if (!upTo || !price) throw invalid(`${field}[${i}]`, 'must be <upTo>:<price>[:<flat fee>]');
+    const tier = { upTo: upTo === 'inf' ? null : parseNumberArg(`${field}[${i}]`, upTo, { min: 0 }), unitPrice: price };
+    return flatFee === undefined ? tier : { ...tier, flatFee };
   });
-  return { model: 'tiered', tiers };
+  return { model: o.tiers !== undefined ? 'tiered' : 'volume', tiers };
+}
+
+/** "gpt-4o=0.0000025,gpt-4o-mini=0.00000015" → { 'gpt-4o': '0.0000025', … } */
+function ratesFrom(text: string): Record<string, string> {
+  const rates: Record<string, string> = {};
+  text
+    .split(',')
+    .filter((part) => part.trim() !== '')
+    .forEach((part, i) => {
+      const at = part.lastIndexOf('=');
+      if (at <= 0) throw invalid(`rates[${i}]`, 'must be <value>=<price>');
+      rates[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+    });
+  return rates;
 }
 
 export function describePrice(spec: PriceSpec | undefined): string {
@@ -173,6 +223,10 @@ export function describePrice(spec: PriceSpec | undefined): string {
     case 'package':
       return `${spec.packagePrice} per ${spec.packageSize}`;
     case 'tiered':
-      return spec.tiers.map((t) => `${t.upTo ?? '∞'}@${t.unitPrice}`).join(' ');
+    case 'volume':
+      return spec.tiers.map((t) => `${t.upTo ?? '∞'}@${t.unitPrice}${t.flatFee ? `+${t.flatFee}` : ''}`).join(' ');
+    case 'percentage':
+    case 'dimension':
+      return describeModel(spec, 'unit');
   }
 }

@@ -23,12 +23,14 @@ export const CollectorsSchema = z.strictObject({
     paths: z.array(AbsolutePath).max(256),
     /** Mount points (or any path on them) whose used bytes are recorded (statfs). */
     volumes: z.array(AbsolutePath).max(256),
-    /** A longer interval between two samples is a gap and is not billed; null: 3 × the schedule's interval. */
+    /** A longer interval between two samples is a gap (see gapPolicy); null: 3 × the schedule's interval. */
     maxGapSeconds: z
       .number()
       .min(1)
       .max(366 * 86_400)
       .nullable(),
+    /** A gap billed at the smaller of the readings around it and marked estimated, or not billed. */
+    gapPolicy: z.enum(['lower-bound', 'skip']),
     /** Filesystem calls in flight while walking a tree. */
     concurrency: z.number().int().min(1).max(256),
   }),
@@ -76,7 +78,15 @@ export const DEFAULT_SCHEDULE = '* * * * *';
 
 export function defaultCollectorsConfig(): CollectorsConfig {
   return {
-    storage: { enabled: true, schedule: DEFAULT_SCHEDULE, paths: [], volumes: ['/'], maxGapSeconds: null, concurrency: 8 },
+    storage: {
+      enabled: true,
+      schedule: DEFAULT_SCHEDULE,
+      paths: [],
+      volumes: ['/'],
+      maxGapSeconds: null,
+      gapPolicy: 'lower-bound',
+      concurrency: 8,
+    },
     bandwidth: {
       enabled: true,
       schedule: DEFAULT_SCHEDULE,

@@ -1,5 +1,5 @@
 // Storage: du-equal sizes (hard links once, symlinks not followed), unreadable entries counted,
-// and the time billed between samples (monotonic; gaps, reboots and clock jumps not billed).
+// and the time billed between samples (monotonic; reboots and clock jumps not billed; gaps as a lower bound).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -87,9 +87,15 @@ describe('storage time between samples', () => {
     expect(i.notes[0]!.msg).toMatch(/wall clock jumped or the machine was suspended/);
   });
 
-  it('a gap far longer than the schedule (agent stopped, process frozen) is reported and not billed', () => {
+  it('a gap far longer than the schedule (agent stopped, process frozen) is billed as a lower bound, marked estimated', () => {
     const i = storageInterval(mark(1_000, T0), mark(7_201_000, T0 + 7_200_000), 180);
-    expect(i.seconds).toBe(0);
+    expect(i).toMatchObject({ seconds: 7_200, estimated: true });
+    expect(i.notes[0]!.msg).toMatch(/gap .* billed as a lower bound/);
+  });
+
+  it('with gapPolicy "skip" a gap is reported and not billed', () => {
+    const i = storageInterval(mark(1_000, T0), mark(7_201_000, T0 + 7_200_000), 180, 'skip');
+    expect(i).toMatchObject({ seconds: 0, estimated: false });
     expect(i.notes[0]!.msg).toMatch(/gap .* not billed/);
   });
 
@@ -133,6 +139,49 @@ describe('storage collector', () => {
     expect(v!.metadata).toMatchObject({ path: root, volume: '/' });
     // Used bytes move while the suite runs: same order of magnitude as statfs says now.
     expect(Math.abs((v!.metadata!.bytes as number) - (st.blocks - st.bfree) * st.bsize)).toBeLessThan(500 * 2 ** 20);
+  });
+
+  it('a restart gap is billed at the smaller of the readings on either side, marked estimated; "skip" bills nothing', async () => {
+    const root = path.join(tempDir(), 'held');
+    fs.mkdirSync(root);
+    const file = path.join(root, 'data.bin');
+    let mono = 1_000;
+    const clocks = { monoMs: () => mono, wallMs: () => T0 + mono };
+    const run = async (policy: 'lower-bound' | 'skip') => {
+      const c = createStorageCollector({ ...settings([root]), gapPolicy: policy }, { clocks });
+      fs.writeFileSync(file, Buffer.alloc(4 * 2 ** 20, 1));
+      mono = 1_000;
+      const first = await c.collect({});
+      mono += 60_000;
+      const second = await c.collect(first.state); // a normal minute
+      const big = du(root);
+      fs.writeFileSync(file, Buffer.alloc(2 ** 20, 1)); // shrank while the agent was down
+      mono += 600_000; // a 10-minute restart: longer than maxGapSeconds (180)
+      const third = await c.collect(second.state);
+      return { second, third, big, small: du(root) };
+    };
+    const lower = await run('lower-bound');
+    expect(lower.second.records[0]).toMatchObject({ quantity: lower.big * 60 });
+    expect(lower.second.records[0]!.metadata!.estimated).toBeUndefined();
+    expect(lower.third.records).toHaveLength(1);
+    expect(lower.third.records[0]).toMatchObject({
+      quantity: lower.small * 600,
+      metadata: { path: root, bytes: lower.small, estimated: true },
+    });
+    expect(lower.small).toBeLessThan(lower.big);
+    const skip = await run('skip');
+    expect(skip.third.records).toEqual([]);
+    expect(skip.third.notes[0]!.msg).toMatch(/not billed/);
+  });
+
+  it('a gap with no reading before it bills nothing for that path', async () => {
+    const root = sampleTree();
+    let mono = 1_000;
+    const clocks = { monoMs: () => mono, wallMs: () => T0 + mono };
+    const first = await createStorageCollector(settings([]), { clocks }).collect({});
+    mono += 600_000;
+    const second = await createStorageCollector(settings([root]), { clocks }).collect(first.state);
+    expect(second.records).toEqual([]);
   });
 
   it('a configured path that is missing is reported and the others are still measured', async () => {

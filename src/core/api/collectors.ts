@@ -1,6 +1,7 @@
 // API contract: the `collectors` config section (what each collector measures and when), read and
 // saved from Settings. A saved section is written to the agent's config file and applies on the
 // next agent start: schedules and collectors are set up once, when the agent starts.
+import { z } from 'zod';
 
 export interface CollectorsSection {
   readonly storage: {
@@ -9,6 +10,7 @@ export interface CollectorsSection {
     readonly paths: readonly string[];
     readonly volumes: readonly string[];
     readonly maxGapSeconds: number | null;
+    readonly gapPolicy?: 'lower-bound' | 'skip';
     readonly concurrency: number;
   };
   readonly bandwidth: {
@@ -44,8 +46,15 @@ export interface CollectorsState {
   readonly restartNeeded: boolean;
 }
 
-export interface CollectorsHandlers {
-  'collectors.get': (args: Record<string, never>) => CollectorsState;
+export const collectorsArgs = {
+  'collectors.get': z.strictObject({}),
   /** Validates the whole resulting section; an invalid one names its field and changes nothing. */
-  'collectors.set': (args: { collectors: CollectorsPatch }) => CollectorsState;
+  'collectors.set': z.strictObject({
+    collectors: z.custom<CollectorsPatch>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object'),
+  }),
+};
+
+export interface CollectorsReplies {
+  'collectors.get': CollectorsState;
+  'collectors.set': CollectorsState;
 }

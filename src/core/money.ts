@@ -118,7 +118,7 @@ export function formatMoney(amount: number | bigint | string, currency: string |
  * A unit price for people, to its own precision: prices are often below the minor unit
  * ("$0.0001" per request), so they are never rounded, only padded to the minor unit.
  */
-export function formatUnitPrice(price: string, currency: string | Currency = 'USD'): string {
+export function formatUnitPrice(price: number | bigint | string, currency: string | Currency = 'USD'): string {
   const c = typeof currency === 'string' ? currencyOf(currency) : currency;
   const exact = formatNanos(toNanos(price), c.decimals);
   const negative = exact.startsWith('-');

@@ -6,6 +6,7 @@ import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageReport } from '../../src/analytics/usage';
+import { formatMoney, formatUnitPrice, roundLines } from '../../src/core/money';
 import { apiCall, go, launchBrowser, openDashboard, pageProblems, pixelsOfColour, startAgent, tally, type Agent } from './harness';
 
 const SCREENSHOTS = path.resolve('docs/screenshots');
@@ -51,10 +52,15 @@ describe('browser dashboard on a real agent', () => {
   it("shows this month's figures exactly as `tally report --json` does", async () => {
     const report = reportJson(agent);
     expect(report.totalEvents).toBeGreaterThan(0);
-    expect(await page.getByTestId('total-cost').innerText()).toBe(`$${report.totalCost}`);
+    // People see cents (the total is the sum of the rounded cards); the exact value is on hover.
+    expect(await page.getByTestId('total-cost').innerText()).toBe(formatMoney(roundLines(report.services.map((l) => l.cost)).total));
+    expect(await page.getByTestId('total-cost').getAttribute('title')).toBe(`exact ${formatUnitPrice(report.totalCost)}`);
     for (const line of report.services) {
       const card = await cardTexts(page, line.service);
-      expect(card.cost, line.service).toBe(`$${line.cost}`);
+      expect(card.cost, line.service).toBe(formatMoney(line.cost));
+      expect(await page.locator(`[data-testid="service-card-${line.service}"] [data-testid="cost"]`).getAttribute('title')).toBe(
+        formatUnitPrice(line.cost),
+      );
       expect(card.usage, line.service).toBe(line.usage);
       expect(card.meta.replace(/,/g, ''), line.service).toBe(`${line.events} events`);
     }
@@ -71,8 +77,8 @@ describe('browser dashboard on a real agent', () => {
       )
       .waitFor();
     await page.waitForSelector('[data-testid="overview"][data-ready="true"]');
-    expect(await page.getByTestId('total-cost').innerText()).toBe(`$${report.totalCost}`);
-    expect((await cardTexts(page, 'storage')).cost).toBe(`$${report.services.find((l) => l.service === 'storage')!.cost}`);
+    expect(await page.getByTestId('total-cost').innerText()).toBe(formatMoney(roundLines(report.services.map((l) => l.cost)).total));
+    expect((await cardTexts(page, 'storage')).cost).toBe(formatMoney(report.services.find((l) => l.service === 'storage')!.cost));
     await page.getByLabel('This month').check();
     await page.waitForSelector('[data-testid="overview"][data-ready="true"]');
   });
@@ -267,7 +273,7 @@ describe('browser dashboard on a real agent', () => {
     expect(records.length).toBe(report.totalEvents);
     const total = sumNanos(records.map((r) => r.cost!));
     expect(total).toBe(sumNanos([report.totalCost]));
-    expect(await page.getByTestId('export-done').innerText()).toContain(`$${report.totalCost}`);
+    expect(await page.getByTestId('export-done').innerText()).toContain(formatMoney(report.totalCost));
   });
 
   it('shows a record sent to the API within 5 seconds, without a reload', async () => {

@@ -20,7 +20,7 @@ describe('first run', () => {
 
   it('an empty database shows what to do, with zero totals', async () => {
     const page = await openDashboard(browser, agent);
-    expect(await page.getByTestId('total-cost').innerText()).toBe('$0.0000');
+    expect(await page.getByTestId('total-cost').innerText()).toBe('$0.00');
     expect(await page.getByText('No usage recorded in this period').isVisible()).toBe(true);
     expect(await page.getByText('No alerts in the last 30 days').isVisible()).toBe(true);
     await go(page, '#/trends', 'text=No usage in this range');

@@ -1,7 +1,7 @@
 // A quota as a bar coloured by level (ok / warning / critical / exceeded), with a marker where
 // the period is projected to end at the current rate.
 import type { QuotaStatus } from '../../../quotas/alerts';
-import { formatUsage } from '../format';
+import { formatUsage, wholePercent } from '../format';
 
 export type Level = 'ok' | 'warning' | 'critical' | 'exceeded';
 
@@ -13,7 +13,7 @@ export function QuotaBar({ status, showProjection = true }: { status: QuotaStatu
   const level = levelOf(status);
   const fill = Math.min(100, Math.max(0, status.percent));
   const projected = Math.min(100, Math.max(0, status.projectedPercent));
-  const label = `${status.period === 'day' ? 'Daily' : 'Monthly'} quota: ${formatUsage(status.usage)} of ${formatUsage(status.limit)} ${status.unit} (${Math.round(status.percent)} %), ${level}`;
+  const label = `${status.period === 'day' ? 'Daily' : 'Monthly'} quota: ${formatUsage(status.usage)} of ${formatUsage(status.limit)} ${status.unit} (${wholePercent(status.percent)}), ${level}`;
   return (
     <div className={`quota level-${level}`} data-testid={`quota-${status.service}-${status.period}`} data-level={level}>
       <div
@@ -22,20 +22,20 @@ export function QuotaBar({ status, showProjection = true }: { status: QuotaStatu
         aria-label={label}
         aria-valuemin={0}
         aria-valuemax={100}
-        aria-valuenow={Math.round(status.percent)}
+        aria-valuenow={Math.trunc(status.percent)}
       >
         <div className="quota-fill" style={{ width: `${fill}%` }} />
         {showProjection ? (
           <div
             className="quota-projection"
             style={{ left: `calc(${projected}% - 1px)` }}
-            title={`Projected ${Math.round(status.projectedPercent)} %`}
+            title={`Projected ${wholePercent(status.projectedPercent)}`}
           />
         ) : null}
       </div>
       <div className="quota-text">
         <span>
-          {Math.round(status.percent)} % of {formatUsage(status.limit)} {status.unit}
+          {wholePercent(status.percent)} of {formatUsage(status.limit)} {status.unit}
           {status.period === 'day' ? ' today' : ''}
         </span>
         <span className="badge">{level}</span>
@@ -43,7 +43,7 @@ export function QuotaBar({ status, showProjection = true }: { status: QuotaStatu
       {showProjection ? (
         <div className="quota-text">
           <span>
-            Projected {formatUsage(status.projected)} {status.unit} ({Math.round(status.projectedPercent)} %)
+            Projected {formatUsage(status.projected)} {status.unit} ({wholePercent(status.projectedPercent)})
           </span>
         </div>
       ) : null}

@@ -8,7 +8,7 @@ import { ChartCanvas, serviceColor } from '../components/Chart';
 import { Page } from '../components/Page';
 import { PeriodPicker } from '../components/PeriodPicker';
 import { Empty, ErrorState, Loading } from '../components/States';
-import { formatCount, formatUsage, money, unitNote } from '../format';
+import { exactMoney, formatCount, formatUsage, money, roundedTotal, unitNote } from '../format';
 import { describePeriod, periodArgs, type PeriodChoice } from '../period';
 import { OverviewExtras, QuotaSlot, RecentAlerts } from './overview-extras';
 
@@ -44,8 +44,8 @@ function OverviewBody({ report, period, onDrawn }: { report: UsageReport; period
       <div className="summary">
         <div className="summary-total">
           <span className="summary-label">Total cost · {periodLabel}</span>
-          <span className="summary-value" data-testid="total-cost">
-            {money(report.totalCost)}
+          <span className="summary-value" data-testid="total-cost" title={`exact ${exactMoney(report.totalCost)}`}>
+            {roundedTotal(report.services.map((l) => l.cost)).total}
           </span>
         </div>
         <div className="summary-events">
@@ -83,7 +83,7 @@ function OverviewBody({ report, period, onDrawn }: { report: UsageReport; period
                   {note ? <abbr title={note}>*</abbr> : null}
                 </span>
               </div>
-              <div className="card-cost" data-testid="cost">
+              <div className="card-cost" data-testid="cost" title={exactMoney(line.cost)}>
                 {money(line.cost)}
               </div>
               <div className="card-meta">{formatCount(line.events)} events</div>

@@ -6,16 +6,16 @@ import type { ApiError } from '../../../core/api/reply';
 import { useApi, useTransport } from '../api';
 import { Field, messageFor } from '../components/Field';
 import { ErrorState, Loading } from '../components/States';
-import { money, singular } from '../format';
+import { singular, unitPrice } from '../format';
 
 export function describeRule(rule: PriceRule | undefined, unit: string): string {
   if (!rule) return 'free';
   const spec = rule.spec;
   switch (spec.model) {
     case 'per_unit':
-      return `${money(spec.unitPrice)} per ${singular(unit)}`;
+      return `${unitPrice(spec.unitPrice)} per ${singular(unit)}`;
     case 'package':
-      return `${money(spec.packagePrice)} per ${spec.packageSize} ${unit}`;
+      return `${unitPrice(spec.packagePrice)} per ${spec.packageSize} ${unit}`;
     case 'tiered':
       return `tiered (${spec.tiers.length} tiers)`;
   }

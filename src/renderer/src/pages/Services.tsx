@@ -7,7 +7,8 @@ import { useApi } from '../api';
 import { Page } from '../components/Page';
 import { SortableTable, type Column } from '../components/SortableTable';
 import { Empty, ErrorState, Loading } from '../components/States';
-import { formatCount, formatUsage, money, unitNote } from '../format';
+import { Money } from '../components/Money';
+import { formatCount, formatUsage, unitNote } from '../format';
 import { periodArgs, type PeriodChoice } from '../period';
 import { PeriodPicker } from '../components/PeriodPicker';
 import type { Route } from '../router';
@@ -35,7 +36,7 @@ export function Services({ period, onPeriod }: { period: PeriodChoice; onPeriod:
             },
             { key: 'events', label: 'Events', value: (r) => r.events, render: (r) => formatCount(r.events), numeric: true },
             { key: 'usage', label: 'Usage', value: (r) => r.usage, render: (r) => `${formatUsage(r.usage)} ${r.unit}`, numeric: true },
-            { key: 'cost', label: 'Cost', value: (r) => r.costNanos, render: (r) => money(r.cost), numeric: true },
+            { key: 'cost', label: 'Cost', value: (r) => r.costNanos, render: (r) => <Money amount={r.cost} />, numeric: true },
           ]}
         />
       ) : null}
@@ -64,14 +65,14 @@ export function ServiceDetail({ route, period, onPeriod }: { route: Route; perio
     { key: 'day', label: 'Day', value: (r) => r.day },
     { key: 'events', label: 'Events', value: (r) => r.events, render: (r) => formatCount(r.events), numeric: true },
     { key: 'usage', label: `Usage (${unit})`, value: (r) => r.usage, render: (r) => formatUsage(r.usage), numeric: true },
-    { key: 'cost', label: 'Cost', value: (r) => r.costNanos, render: (r) => money(r.cost), numeric: true },
+    { key: 'cost', label: 'Cost', value: (r) => r.costNanos, render: (r) => <Money amount={r.cost} />, numeric: true },
   ];
   const keys = breakdown.status === 'ok' ? breakdown.data.keys : [];
   const byKey: Column<BreakdownRow>[] = [
     ...keys.map((k) => ({ key: `k:${k}`, label: k, value: (r: BreakdownRow) => String(r.values[k] ?? '—') })),
     { key: 'events', label: 'Events', value: (r) => r.events, render: (r) => formatCount(r.events), numeric: true },
     { key: 'usage', label: `Usage (${unit})`, value: (r) => r.usage, render: (r) => formatUsage(r.usage), numeric: true },
-    { key: 'cost', label: 'Cost', value: (r) => r.costNanos, render: (r) => money(r.cost), numeric: true },
+    { key: 'cost', label: 'Cost', value: (r) => r.costNanos, render: (r) => <Money amount={r.cost} />, numeric: true },
   ];
   return (
     <Page title={line?.displayName ?? service} testId="service-detail" tools={<PeriodPicker value={period} onChange={onPeriod} />}>
@@ -84,7 +85,9 @@ export function ServiceDetail({ route, period, onPeriod }: { route: Route; perio
         <div className="summary">
           <div className="summary-total">
             <span className="summary-label">Cost</span>
-            <span className="summary-value">{money(line.cost)}</span>
+            <span className="summary-value">
+              <Money amount={line.cost} />
+            </span>
           </div>
           <div className="summary-events">
             <span className="summary-label">Usage</span>

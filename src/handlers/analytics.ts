@@ -1,6 +1,6 @@
 // Service layer for analytics, quotas and alerts, the statement, exports, archive and maintenance.
 import path from 'node:path';
-import type { AnalyticsHandlers, WindowArgs } from '../core/api/analytics';
+import type { analyticsArgs, WindowArgs } from '../core/api/analytics';
 import { aggregate, breakdown } from '../analytics/aggregate';
 import { projection } from '../analytics/projection';
 import { monthStatement } from '../analytics/statement';
@@ -39,7 +39,7 @@ function requirePath(value: unknown, field = 'path'): string {
   return value;
 }
 
-export function analyticsHandlers(ctx: AgentContext): Implementation<AnalyticsHandlers> {
+export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeof analyticsArgs> {
   const db = ctx.tdb.db;
   const thresholds = () => ctx.config.alerts;
   return {

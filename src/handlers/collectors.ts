@@ -3,7 +3,7 @@
 // and their schedules are set up when the agent starts, so a saved section applies on the next start.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CollectorsHandlers, CollectorsPatch, CollectorsSection, CollectorsState } from '../core/api/collectors';
+import type { collectorsArgs, CollectorsPatch, CollectorsSection, CollectorsState } from '../core/api/collectors';
 import { invalid, TallyError } from '../core/errors';
 import { CollectorsSchema, defaultCollectorsConfig, type CollectorsConfig } from '../collectors/config';
 import { defaultConfigFile } from '../config/paths';
@@ -86,7 +86,7 @@ function writeConfigFile(file: string, content: Record<string, unknown>): void {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-export function collectorsHandlers(ctx: AgentContext): Implementation<CollectorsHandlers> {
+export function collectorsHandlers(ctx: AgentContext): Implementation<keyof typeof collectorsArgs> {
   const configFile = path.resolve(ctx.configFile ?? defaultConfigFile());
   const running = ctx.config.collectors;
 

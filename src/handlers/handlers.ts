@@ -1,37 +1,67 @@
-// The service layer: one implementation of the contract, shared by the HTTP API and Electron IPC.
-// Each domain contributes its handlers from its own file; errors are TallyErrors with a code.
+// The service layer: one implementation of the contract, shared by every face (HTTP, Electron
+// IPC, the CLI). Each domain contributes its handlers from its own file. `invoke` checks the
+// arguments against the contract's schema before any handler runs; `dispatch` wraps the outcome
+// in an ApiReply for the transports.
+import { argSchemas, type CheckedArgs, type HandlerArgs, type HandlerName, type HandlerResult, type Replies } from '../core/api/contract';
+import { parseArgs } from '../core/api/args';
 import type { ApiReply } from '../core/api/reply';
-import type { HandlerArgs, HandlerName, HandlerResult, Handlers } from '../core/api/contract';
-import { toTallyError } from '../core/errors';
+import { TallyError, toTallyError } from '../core/errors';
 import { analyticsHandlers } from './analytics';
 import { collectorsHandlers } from './collectors';
 import type { AgentContext } from './context';
 import { syncHandlers } from './sync';
 import { usageHandlers } from './usage';
+import { tenantHandlers } from './tenants';
+import { eventHandlers } from './events';
 
-/** A domain's handlers as the agent implements them: sync or async. */
-export type Implementation<H> = { [K in keyof H]: H[K] extends (args: infer A) => infer R ? (args: A) => R | Promise<R> : never };
+/** Some handlers as a domain implements them: checked arguments in, a reply (or its promise) out. */
+export type Implementation<K extends HandlerName> = {
+  [P in K]: (args: CheckedArgs<P>) => Replies[P] | Promise<Replies[P]>;
+};
+export type AllHandlers = Implementation<HandlerName>;
 
-export function createHandlers(ctx: AgentContext): Implementation<Handlers> {
-  return { ...usageHandlers(ctx), ...syncHandlers(ctx), ...analyticsHandlers(ctx), ...collectorsHandlers(ctx) };
+export function createHandlers(ctx: AgentContext): AllHandlers {
+  return {
+    ...usageHandlers(ctx),
+    ...syncHandlers(ctx),
+    ...analyticsHandlers(ctx),
+    ...collectorsHandlers(ctx),
+    ...tenantHandlers(ctx),
+    ...eventHandlers(ctx),
+  };
 }
 
-/** Runs one handler by name and wraps the outcome in an ApiReply; unknown errors become `internal` and are logged. */
-export async function dispatch<K extends HandlerName>(
-  handlers: Implementation<Handlers>,
+export function isHandlerName(name: string): name is HandlerName {
+  return Object.hasOwn(argSchemas, name);
+}
+
+/** Checks the arguments, then runs the handler. Throws what the handler throws. */
+export async function invoke<K extends HandlerName>(
+  handlers: AllHandlers,
   name: K,
-  args: HandlerArgs<K>,
-  log: (line: Record<string, unknown>) => void = () => undefined,
+  args: HandlerArgs<K> | unknown,
+): Promise<HandlerResult<K>> {
+  if (!isHandlerName(name)) throw new TallyError('not_found', `no such API call: ${String(name)}`);
+  const checked = parseArgs(argSchemas[name], args) as CheckedArgs<K>;
+  const handler = handlers[name] as (a: CheckedArgs<K>) => Replies[K] | Promise<Replies[K]>;
+  return handler(checked);
+}
+
+export type LogLine = (line: Record<string, unknown>) => void;
+
+/** Runs one call and wraps the outcome; an unknown failure is logged with its stack and answered `internal` without internals. */
+export async function dispatch<K extends HandlerName>(
+  handlers: AllHandlers,
+  name: K,
+  args: HandlerArgs<K> | unknown,
+  log: LogLine = () => undefined,
 ): Promise<ApiReply<HandlerResult<K>>> {
-  const handler = (handlers as Record<string, ((a: unknown) => unknown) | undefined>)[name];
-  if (typeof handler !== 'function' || !Object.hasOwn(handlers, name)) {
-    return { ok: false, error: { code: 'not_found', message: `no such API call: ${String(name)}` } };
-  }
   try {
-    return { ok: true, data: (await handler(args ?? {})) as HandlerResult<K> };
+    return { ok: true, data: await invoke(handlers, name, args) };
   } catch (err) {
     const e = toTallyError(err);
-    if (e.code === 'internal') log({ level: 'error', msg: 'api handler failed', call: name, error: e.message });
-    return { ok: false, error: e.toJSON() };
+    if (e.code !== 'internal') return { ok: false, error: e.toJSON() };
+    log({ level: 'error', msg: 'api handler failed', call: name, error: e.message, stack: (err as Error)?.stack });
+    return { ok: false, error: { code: 'internal', message: `${String(name)} failed unexpectedly; the agent's log has the details` } };
   }
 }

@@ -1,6 +1,6 @@
 // Service layer for sync: targets (tokens go in, never out), status, rejected records, and
 // passes on demand. The UI's Settings → Sync screen and the CLI use the same calls.
-import type { SyncHandlers } from '../core/api/sync';
+import type { syncArgs } from '../core/api/sync';
 import { invalid } from '../core/errors';
 import { targetView } from '../core/sync/targets';
 import { SqliteOutbox } from '../sync/store';
@@ -9,7 +9,7 @@ import { allTargets, findTarget, removeTarget, saveTarget } from '../sync/target
 import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
 
-export function syncHandlers(ctx: AgentContext): Implementation<SyncHandlers> {
+export function syncHandlers(ctx: AgentContext): Implementation<keyof typeof syncArgs> {
   const views = () => allTargets(ctx.config, ctx.tdb.sqlite).map(targetView);
   return {
     'sync.status': () => statusOf(ctx),

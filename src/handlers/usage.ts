@@ -1,34 +1,54 @@
 // Service layer for recording, services, prices and the usage report.
-import type { UsageHandlers } from '../core/api/usage';
-import { invalid } from '../core/errors';
-import { installTemplate, listPriceRules, listServices, setPriceRule, upsertService } from '../storage/repos/services';
 import { usageReport } from '../analytics/usage';
-import { SERVICE_TEMPLATES } from '../core/services';
-import { parseDateArg, parseRange } from '../cli/args';
+import type { ServiceInput, usageArgs } from '../core/api/usage';
+import { invalid } from '../core/errors';
+import { parseDecimalToNanos } from '../core/money';
+import { parseDateArg, parseRange } from '../core/period';
+import { SERVICE_TEMPLATES, type ServiceDefinition } from '../core/services';
+import { installTemplate, listPriceRules, listServices, setPriceRule, upsertService } from '../storage/repos/services';
 import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
 
-export function usageHandlers(ctx: AgentContext): Implementation<UsageHandlers> {
+/** A caller's service with the registry's defaults: units default to each other, the display name to the name. */
+export function serviceDefinition(s: ServiceInput): ServiceDefinition {
+  const displayUnit = s.displayUnit ?? s.baseUnit ?? '';
   return {
-    'records.add': async ({ records }) => {
-      if (!Array.isArray(records)) throw invalid('records', 'must be an array');
-      return ctx.writer.recordMany(records);
-    },
+    name: s.name,
+    displayName: s.displayName ?? s.name,
+    baseUnit: s.baseUnit ?? displayUnit,
+    displayUnit,
+    displayFactor: s.displayFactor ?? 1,
+    integerOnly: s.integerOnly ?? false,
+    requiredFields: s.requiredFields ?? [],
+    breakdownKeys: s.breakdownKeys ?? s.requiredFields ?? [],
+    builtin: false,
+  };
+}
+
+function checkUnitPrice(price: string): void {
+  try {
+    parseDecimalToNanos(price);
+  } catch (err) {
+    throw invalid('unitPrice', (err as Error).message);
+  }
+}
+
+export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof usageArgs> {
+  return {
+    'records.add': ({ records }) => ctx.writer.recordMany(records),
     'services.list': () => listServices(ctx.tdb.db),
-    'services.add': async (args) => {
+    'services.add': async ({ service, template, unitPrice }) => {
       const now = ctx.now();
-      if ('template' in args) {
-        const template = SERVICE_TEMPLATES.find((t) => t.name === args.template);
-        if (!template) throw invalid('template', `unknown template "${args.template}"`);
-        await installTemplate(ctx.tdb.db, template, now);
+      if (service === undefined) {
+        const found = SERVICE_TEMPLATES.find((t) => t.name === template);
+        if (!found) throw invalid('template', `unknown template "${template}" (known: ${SERVICE_TEMPLATES.map((t) => t.name).join(', ')})`);
+        await installTemplate(ctx.tdb.db, found, now);
       } else {
-        await upsertService(ctx.tdb.db, { ...args.service, builtin: false }, now);
-        if (args.unitPrice !== undefined) {
-          await setPriceRule(
-            ctx.tdb.db,
-            { service: args.service.name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: args.unitPrice } },
-            now,
-          );
+        const def = serviceDefinition(service);
+        if (unitPrice !== undefined) checkUnitPrice(unitPrice);
+        await upsertService(ctx.tdb.db, def, now, 'service.');
+        if (unitPrice !== undefined) {
+          await setPriceRule(ctx.tdb.db, { service: def.name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice } }, now);
         }
       }
       await ctx.writer.refresh();

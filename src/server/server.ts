@@ -9,8 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { TallyError } from '../core/errors';
 import type { AgentContext } from '../handlers/context';
-import { createHandlers, type Implementation } from '../handlers/handlers';
-import type { Handlers } from '../core/api/contract';
+import { createHandlers, type AllHandlers } from '../handlers/handlers';
 import { DISCOVERY_FILE, dataDirOf, readAgentInfo, type AgentInfo } from '../client/discovery';
 import { defaultDataDir } from '../config/paths';
 import { allowedHosts, isLoopbackHost, loadOrCreateToken, newSecret } from './auth';
@@ -90,7 +89,7 @@ function writeFileAtomic(file: string, text: string): void {
 
 export async function startHttpServer(
   ctx: AgentContext,
-  handlers: Implementation<Handlers> = createHandlers(ctx),
+  handlers: AllHandlers = createHandlers(ctx),
   options: HttpServerOptions = {},
 ): Promise<HttpServer> {
   checkExposure(ctx);

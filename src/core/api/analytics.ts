@@ -3,30 +3,16 @@
 // Periods follow PeriodArgs (usage.ts): YYYY-MM, YYYY-MM-DD or ISO 8601 (UTC); a date `to` is
 // inclusive, a time `to` exclusive. `customerId` absent means every customer, unless noted.
 // Quantities in results are in the service's display unit (GB = GiB); money is exact decimal text.
-import type { AggregateResult, BreakdownResult, Granularity } from '../../analytics/aggregate';
+import type { AggregateResult, BreakdownResult } from '../../analytics/aggregate';
 import type { Projection } from '../../analytics/projection';
 import type { Statement } from '../../analytics/statement';
 import type { UsageStats } from '../../analytics/stats';
 import type { PeaksResult, TrendsResult } from '../../analytics/trends';
 import type { ExportFormat, ExportSummary } from '../exports/shape';
 import type { Alert, CheckResult, QuotaStatus } from '../../quotas/alerts';
-import type { PlanName, Quota, QuotaPeriod } from '../../quotas/quotas';
-import type { PeriodArgs } from './usage';
-
-/** A window ending now: the last `days` days (default per call), or an explicit period. */
-export interface WindowArgs extends PeriodArgs {
-  readonly days?: number;
-}
-
-export interface ExportArgs extends PeriodArgs {
-  readonly format: ExportFormat;
-  /** Absolute path chosen by the user (desktop save dialog, or the dashboard's download folder). */
-  readonly path: string;
-  readonly service?: string;
-  readonly customerId?: string;
-  /** Replace an existing file. Without it an existing file is a `conflict` error. */
-  readonly overwrite?: boolean;
-}
+import type { Quota } from '../../quotas/quotas';
+import { z } from 'zod';
+import { customerField, periodFields, windowFields } from './args';
 
 export interface ExportFileResult {
   readonly file: string;
@@ -53,47 +39,99 @@ export interface MaintenanceRunResult {
   readonly bytesAfter: number;
 }
 
-export interface AnalyticsHandlers {
-  /** Rollup rows per bucket × service: service, period, event_count, total_quantity, total_cost, avg_quantity. Default: this month. */
-  'analytics.aggregate': (args: PeriodArgs & { granularity: Granularity; service?: string; customerId?: string }) => AggregateResult;
-  /** Count, total, average, min, max, p95/p99 (nearest rank, exact over raw records) of one service; default last 30 days. `note` says when archived data is outside the percentiles. */
-  'analytics.stats': (args: WindowArgs & { service: string; customerId?: string }) => UsageStats;
-  /** Daily totals with the previous day and % change; all services when `service` is absent; default last 14 days. */
-  'analytics.trends': (args: WindowArgs & { service?: string; customerId?: string }) => TrendsResult;
-  /** Top `top` (default 10) hours or days by usage; default last 30 days. */
-  'analytics.peaks': (args: WindowArgs & { service: string; by?: 'hour' | 'day'; top?: number; customerId?: string }) => PeaksResult;
-  /** Period-end projection per customer × service, next to its quota (default period: month). */
-  'analytics.projection': (args: { period?: QuotaPeriod; service?: string; customerId?: string }) => Projection;
-  /** Usage of one service by metadata keys (default per service: api endpoint+method, bandwidth interface+direction, …); default this month. */
-  'analytics.breakdown': (
-    args: PeriodArgs & { service: string; keys?: string[]; perDay?: boolean; customerId?: string },
-  ) => BreakdownResult;
+const granularity = z.enum(['hourly', 'daily', 'monthly']);
+const quotaPeriod = z.enum(['day', 'month']);
+const service = z.string().min(1);
 
-  'quotas.list': (args: { customerId?: string; service?: string }) => Quota[];
-  /** `limit` in display units (requests, GB, GB-hours, CPU-hours…); customerId defaults to the configured customer. Returns that customer's quotas. */
-  'quotas.set': (args: { service: string; limit: number; period: QuotaPeriod; customerId?: string }) => Quota[];
+export const analyticsArgs = {
+  /** Rollup rows per bucket × service: service, period, event_count, total_quantity, total_cost, avg_quantity. Default: this month. */
+  'analytics.aggregate': z.strictObject({ ...periodFields, ...customerField, granularity, service: service.optional() }),
+  /** Count, total, average, min, max, p95/p99 (nearest rank, exact over raw records) of one service; default last 30 days. */
+  'analytics.stats': z.strictObject({ ...windowFields, ...customerField, service }),
+  /** Daily totals with the previous day and % change; all services when `service` is absent; default last 14 days. */
+  'analytics.trends': z.strictObject({ ...windowFields, ...customerField, service: service.optional() }),
+  /** Top `top` (default 10) hours or days by usage; default last 30 days. */
+  'analytics.peaks': z.strictObject({
+    ...windowFields,
+    ...customerField,
+    service,
+    by: z.enum(['hour', 'day']).optional(),
+    top: z.number().int().min(1).max(1000).optional(),
+  }),
+  /** Period-end projection per customer × service, next to its quota (default period: month). */
+  'analytics.projection': z.strictObject({ ...customerField, period: quotaPeriod.optional(), service: service.optional() }),
+  /** Usage of one service by metadata keys (default per service: api endpoint+method, …); default this month. */
+  'analytics.breakdown': z.strictObject({
+    ...periodFields,
+    ...customerField,
+    service,
+    keys: z.array(z.string().min(1)).max(8).optional(),
+    perDay: z.boolean().optional(),
+  }),
+
+  'quotas.list': z.strictObject({ ...customerField, service: service.optional() }),
+  /** `limit` in display units (requests, GB, GB-hours, CPU-hours…); customerId defaults to the configured customer. */
+  'quotas.set': z.strictObject({ ...customerField, service, limit: z.number().positive(), period: quotaPeriod }),
   /** Without `period` both day and month quotas of the service go. */
-  'quotas.remove': (args: { service: string; period?: QuotaPeriod; customerId?: string }) => { removed: number; quotas: Quota[] };
+  'quotas.remove': z.strictObject({ ...customerField, service, period: quotaPeriod.optional() }),
   /** Replaces the customer's monthly quotas with a plan's; enterprise removes them. */
-  'quotas.applyPlan': (args: { plan: PlanName; customerId?: string }) => Quota[];
+  'quotas.applyPlan': z.strictObject({ ...customerField, plan: z.enum(['free', 'starter', 'pro', 'enterprise']) }),
 
   /** History, newest first; default last 30 days. */
-  'alerts.list': (args: { days?: number; customerId?: string; service?: string }) => Alert[];
+  'alerts.list': z.strictObject({ ...customerField, days: z.number().positive().max(3660).optional(), service: service.optional() }),
   /** Runs the check now with the configured thresholds; new alerts are also emitted as 'alerts.new'. */
-  'alerts.check': (args: { customerId?: string }) => CheckResult;
+  'alerts.check': z.strictObject({ ...customerField }),
   /** Every quota's usage, percent, level and projection in its current period (nothing is logged). */
-  'alerts.current': (args: { customerId?: string }) => QuotaStatus[];
+  'alerts.current': z.strictObject({ ...customerField }),
 
   /** The month's billable lines (tiers, minimum charges, quota overage) and an exact total. */
-  'statement.month': (args: { month: string; customerId?: string }) => Statement;
+  'statement.month': z.strictObject({ ...customerField, month: z.string() }),
   /** Writes a CSV, JSON or XLSX export of raw records to `path` (streaming). Default period: this month. */
-  'export.file': (args: ExportArgs) => ExportFileResult;
+  'export.file': z.strictObject({
+    ...periodFields,
+    ...customerField,
+    format: z.enum(['csv', 'json', 'xlsx']),
+    /** Absolute path chosen by the user (desktop save dialog, or the dashboard's download folder). */
+    path: z.string().min(1),
+    service: service.optional(),
+    /** Replace an existing file. Without it an existing file is a `conflict` error. */
+    overwrite: z.boolean().optional(),
+  }),
   /** Archives records older than `olderThanDays` (default 90) to `path` (default beside the database) and deletes them. */
-  'archive.run': (args: { olderThanDays?: number; path?: string; includeUnsynced?: boolean; overwrite?: boolean }) => ArchiveRunResult;
+  'archive.run': z.strictObject({
+    olderThanDays: z.number().positive().max(36600).optional(),
+    path: z.string().min(1).optional(),
+    includeUnsynced: z.boolean().optional(),
+    overwrite: z.boolean().optional(),
+  }),
   /** Restores an archive file; idempotent. */
-  'archive.restore': (args: { path: string }) => { file: string; records: number; restored: number; alreadyPresent: number };
+  'archive.restore': z.strictObject({ path: z.string().min(1) }),
   /** Checkpoint + optimize, and VACUUM when at least 20 % and 8 MiB of the file are free. */
-  'maintenance.run': (args: { vacuum?: 'auto' | 'always' | 'never' }) => MaintenanceRunResult;
+  'maintenance.run': z.strictObject({ vacuum: z.enum(['auto', 'always', 'never']).optional() }),
+};
+
+export type WindowArgs = z.input<z.ZodObject<typeof windowFields>>;
+export type ExportArgs = z.input<(typeof analyticsArgs)['export.file']>;
+
+export interface AnalyticsReplies {
+  'analytics.aggregate': AggregateResult;
+  'analytics.stats': UsageStats;
+  'analytics.trends': TrendsResult;
+  'analytics.peaks': PeaksResult;
+  'analytics.projection': Projection;
+  'analytics.breakdown': BreakdownResult;
+  'quotas.list': Quota[];
+  'quotas.set': Quota[];
+  'quotas.remove': { removed: number; quotas: Quota[] };
+  'quotas.applyPlan': Quota[];
+  'alerts.list': Alert[];
+  'alerts.check': CheckResult;
+  'alerts.current': QuotaStatus[];
+  'statement.month': Statement;
+  'export.file': ExportFileResult;
+  'archive.run': ArchiveRunResult;
+  'archive.restore': { file: string; records: number; restored: number; alreadyPresent: number };
+  'maintenance.run': MaintenanceRunResult;
 }
 
 export interface AnalyticsEvents {

@@ -1,21 +1,59 @@
-// The one typed API contract, implemented by the agent's service layer (src/handlers) and
-// reached through two transports: Electron IPC (src/preload) and HTTP (src/server).
-// Each domain declares its handlers and events in its own file; this file only combines them.
-import type { AnalyticsEvents, AnalyticsHandlers } from './analytics';
-import type { CollectorsHandlers } from './collectors';
-import type { SyncEvents, SyncHandlers } from './sync';
-import type { UsageEvents, UsageHandlers } from './usage';
+// The one API contract, implemented by the service layer (src/handlers) and reached through
+// every face: Electron IPC (src/preload), HTTP (/api/call and /v1 in src/server) and the CLI.
+// Each domain declares its argument schemas, replies and events in its own file; this file
+// combines them. Argument types derive from the schemas, so the runtime check and the types
+// cannot drift apart.
+import type { z } from 'zod';
+import { analyticsArgs, type AnalyticsEvents, type AnalyticsReplies } from './analytics';
+import { collectorsArgs, type CollectorsReplies } from './collectors';
+import type { ApiReply } from './reply';
+import { syncArgs, type SyncEvents, type SyncReplies } from './sync';
+import { usageArgs, type UsageEvents, type UsageReplies } from './usage';
+import { tenantArgs, type TenantReplies } from './tenants';
+import { eventArgs, type EventReplies } from './events';
 
-export type Handlers = UsageHandlers & SyncHandlers & AnalyticsHandlers & CollectorsHandlers;
+export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs };
+export type ArgSchemas = typeof argSchemas;
+export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies;
+
+export type HandlerName = keyof ArgSchemas & keyof Replies;
+/** What a caller sends (defaults may be left out). */
+export type HandlerArgs<K extends HandlerName> = z.input<ArgSchemas[K]>;
+/** What a handler receives: the arguments after the schema checked them and filled defaults. */
+export type CheckedArgs<K extends HandlerName> = z.output<ArgSchemas[K]>;
+export type HandlerResult<K extends HandlerName> = Replies[K];
+export type Handlers = { [K in HandlerName]: (args: HandlerArgs<K>) => Replies[K] };
+
 export type Events = UsageEvents & SyncEvents & AnalyticsEvents;
-
-export type HandlerName = keyof Handlers;
-export type HandlerArgs<K extends HandlerName> = Parameters<Handlers[K]>[0];
-export type HandlerResult<K extends HandlerName> = ReturnType<Handlers[K]>;
 export type EventName = keyof Events;
+
+/** Calls that change nothing: a CLI runs them on a read-only connection, a read key may make them. */
+export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
+  'services.list',
+  'prices.list',
+  'report.usage',
+  'sync.status',
+  'sync.targets.list',
+  'sync.rejected.list',
+  'analytics.aggregate',
+  'analytics.stats',
+  'analytics.trends',
+  'analytics.peaks',
+  'analytics.projection',
+  'analytics.breakdown',
+  'quotas.list',
+  'alerts.list',
+  'alerts.current',
+  'statement.month',
+  'collectors.get',
+  'customers.list',
+  'customers.get',
+  'events.list',
+  'events.get',
+]);
 
 /** What the renderer holds: one call per handler, replies as ApiReply, and event subscriptions. */
 export interface TallyClient {
-  call<K extends HandlerName>(name: K, args: HandlerArgs<K>): Promise<import('./reply').ApiReply<HandlerResult<K>>>;
+  call<K extends HandlerName>(name: K, args: HandlerArgs<K>): Promise<ApiReply<HandlerResult<K>>>;
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
 }

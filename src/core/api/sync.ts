@@ -1,7 +1,8 @@
 // API contract: sync targets, their status, and the records endpoints refused.
 // Tokens go in (sync.targets.set) and never come back out: views carry `tokenSet` only.
 import type { RejectedRecord } from '../sync/outbox';
-import type { TargetInput, TargetView } from '../sync/targets';
+import { z } from 'zod';
+import { TargetInputSchema, type TargetView } from '../sync/targets';
 
 export interface SyncTargetStatus {
   readonly name: string;
@@ -34,16 +35,28 @@ export interface SyncPassResult {
   readonly error?: string;
 }
 
-export interface SyncHandlers {
-  'sync.status': (args: Record<string, never>) => SyncTargetStatus[];
-  'sync.targets.list': (args: Record<string, never>) => TargetView[];
+const targetName = z.string().min(1).max(64);
+
+export const syncArgs = {
+  'sync.status': z.strictObject({}),
+  'sync.targets.list': z.strictObject({}),
   /** Adds or replaces a target; omit `token` to keep the stored one. */
-  'sync.targets.set': (args: { target: TargetInput }) => TargetView[];
-  'sync.targets.remove': (args: { name: string }) => TargetView[];
-  'sync.rejected.list': (args: { target?: string; limit?: number }) => RejectedRecord[];
-  'sync.retryRejected': (args: { target: string }) => { delivered: number; stillRejected: number; error?: string };
+  'sync.targets.set': z.strictObject({ target: TargetInputSchema }),
+  'sync.targets.remove': z.strictObject({ name: targetName }),
+  'sync.rejected.list': z.strictObject({ target: targetName.optional(), limit: z.number().int().min(1).max(10_000).optional() }),
+  'sync.retryRejected': z.strictObject({ target: targetName }),
   /** Runs a pass now (ignoring backoff), returns when it ends or after `waitSeconds` (default 30). */
-  'sync.now': (args: { target?: string; waitSeconds?: number }) => SyncPassResult[];
+  'sync.now': z.strictObject({ target: targetName.optional(), waitSeconds: z.number().min(0).max(600).optional() }),
+};
+
+export interface SyncReplies {
+  'sync.status': SyncTargetStatus[];
+  'sync.targets.list': TargetView[];
+  'sync.targets.set': TargetView[];
+  'sync.targets.remove': TargetView[];
+  'sync.rejected.list': RejectedRecord[];
+  'sync.retryRejected': { delivered: number; stillRejected: number; error?: string };
+  'sync.now': SyncPassResult[];
 }
 
 export interface SyncEvents {

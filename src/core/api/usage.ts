@@ -1,24 +1,68 @@
 // API contract: recording, the service registry, the price book and the usage report.
-import type { PriceRule, PriceSpec } from '../pricing';
-import type { RecordInput } from '../records';
+// Arguments are zod schemas (checked at runtime before any handler runs); their types derive
+// from them. Replies are plain JSON described by the types below.
+import { z } from 'zod';
 import type { UsageReport } from '../../analytics/usage';
+import type { PriceRule, PriceSpec } from '../pricing';
 import type { ServiceDefinition } from '../services';
 import type { StoredRef } from '../tracking';
+import { customerField, periodFields } from './args';
 
-/** A period as ISO dates/times (YYYY-MM, YYYY-MM-DD or ISO 8601, UTC); `to` is exclusive for times, inclusive for dates. */
-export interface PeriodArgs {
-  readonly from?: string;
-  readonly to?: string;
-  readonly month?: string;
-}
+export type PeriodArgs = z.input<z.ZodObject<typeof periodFields>>;
 
-export interface UsageHandlers {
-  'records.add': (args: { records: RecordInput[] }) => StoredRef[];
-  'services.list': (args: Record<string, never>) => ServiceDefinition[];
-  'services.add': (args: { service: ServiceDefinition; unitPrice?: string } | { template: string }) => ServiceDefinition[];
-  'prices.list': (args: { service?: string }) => PriceRule[];
-  'prices.set': (args: { service: string; spec: PriceSpec; effectiveFrom?: string; minimumCharge?: string | null }) => PriceRule[];
-  'report.usage': (args: PeriodArgs & { service?: string; customerId?: string; detailed?: boolean }) => UsageReport;
+const metadataKeys = z.array(z.string()).max(64);
+
+/** A custom service as callers describe it; names and units are checked by the registry. */
+export const ServiceInputSchema = z.strictObject({
+  name: z.string(),
+  displayName: z.string().optional(),
+  baseUnit: z.string().optional(),
+  displayUnit: z.string().optional(),
+  displayFactor: z.number().positive().optional(),
+  integerOnly: z.boolean().optional(),
+  requiredFields: metadataKeys.optional(),
+  breakdownKeys: metadataKeys.optional(),
+  builtin: z.literal(false).optional(),
+});
+export type ServiceInput = z.input<typeof ServiceInputSchema>;
+
+/** A price spec's shape is checked by the price book (checkPriceSpec), which knows every model. */
+export const PriceSpecSchema = z.custom<PriceSpec>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { model?: unknown }).model === 'string',
+  'must be an object with a model',
+);
+
+export const usageArgs = {
+  'records.add': z.strictObject({ records: z.array(z.unknown()).min(1).max(10_000) }),
+  'services.list': z.strictObject({}),
+  'services.add': z
+    .strictObject({ service: ServiceInputSchema.optional(), unitPrice: z.string().optional(), template: z.string().optional() })
+    .refine((a) => (a.service === undefined) !== (a.template === undefined), {
+      path: ['service'],
+      message: 'give either a service or a template',
+    }),
+  'prices.list': z.strictObject({ service: z.string().optional() }),
+  'prices.set': z.strictObject({
+    service: z.string().min(1),
+    spec: PriceSpecSchema,
+    effectiveFrom: z.string().optional(),
+    minimumCharge: z.string().nullable().optional(),
+  }),
+  'report.usage': z.strictObject({
+    ...periodFields,
+    ...customerField,
+    service: z.string().optional(),
+    detailed: z.boolean().optional(),
+  }),
+};
+
+export interface UsageReplies {
+  'records.add': StoredRef[];
+  'services.list': ServiceDefinition[];
+  'services.add': ServiceDefinition[];
+  'prices.list': PriceRule[];
+  'prices.set': PriceRule[];
+  'report.usage': UsageReport;
 }
 
 export interface UsageEvents {

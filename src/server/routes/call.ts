@@ -1,13 +1,12 @@
 // POST /api/call/:name: the typed contract for the UI, dispatched to the same handlers as IPC.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { HandlerName, Handlers } from '../../core/api/contract';
-import { dispatch, type Implementation } from '../../handlers/handlers';
+import { dispatch, type AllHandlers } from '../../handlers/handlers';
 import { errorBody, isObject } from '../errors';
 
-export function callRoutes(app: FastifyInstance, handlers: Implementation<Handlers>, log: (line: object) => void): void {
+export function callRoutes(app: FastifyInstance, handlers: AllHandlers, log: (line: object) => void): void {
   app.post('/api/call/:name', async (req: FastifyRequest<{ Params: { name: string } }>) => {
     const args = req.body ?? {};
     if (!isObject(args)) return errorBody('invalid_input', 'args: must be a JSON object', 'args');
-    return dispatch(handlers, req.params.name as HandlerName, args as never, log as (line: Record<string, unknown>) => void);
+    return dispatch(handlers, req.params.name as never, args, log as (line: Record<string, unknown>) => void);
   });
 }

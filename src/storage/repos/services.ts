@@ -39,29 +39,30 @@ export async function getService(db: Kysely<Database>, name: string): Promise<Se
   return row ? rowToService(row) : null;
 }
 
-/** Checks a service definition from outside; throws invalid(...) naming the field. */
-export function checkServiceDefinition(def: ServiceDefinition): void {
-  if (!SERVICE_NAME.test(def.name)) throw invalid('name', 'must start with a-z and contain only a-z, 0-9 and _ (at most 63 characters)');
-  if (!def.displayName.trim()) throw invalid('displayName', 'must not be empty');
-  if (!def.baseUnit.trim()) throw invalid('baseUnit', 'must not be empty');
-  if (!def.displayUnit.trim()) throw invalid('displayUnit', 'must not be empty');
-  if (!(Number.isFinite(def.displayFactor) && def.displayFactor > 0)) throw invalid('displayFactor', 'must be a number > 0');
+/** Checks a service definition from outside; throws invalid(...) naming the field as `${prefix}name`. */
+export function checkServiceDefinition(def: ServiceDefinition, prefix = ''): void {
+  const bad = (field: string, problem: string) => invalid(`${prefix}${field}`, problem);
+  if (!SERVICE_NAME.test(def.name)) throw bad('name', 'must start with a-z and contain only a-z, 0-9 and _ (at most 63 characters)');
+  if (!def.displayName.trim()) throw bad('displayName', 'must not be empty');
+  if (!def.baseUnit.trim()) throw bad('baseUnit', 'must not be empty');
+  if (!def.displayUnit.trim()) throw bad('displayUnit', 'must not be empty');
+  if (!(Number.isFinite(def.displayFactor) && def.displayFactor > 0)) throw bad('displayFactor', 'must be a number > 0');
   for (const [field, keys] of [
     ['requiredFields', def.requiredFields],
     ['breakdownKeys', def.breakdownKeys],
   ] as const) {
     keys.forEach((k, i) => {
       if (typeof k !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k))
-        throw invalid(`${field}[${i}]`, 'must be a metadata key (letters, digits, _)');
+        throw bad(`${field}[${i}]`, 'must be a metadata key (letters, digits, _)');
     });
   }
 }
 
 /** Registers or updates a service. Built-in services cannot be redefined. */
-export async function upsertService(db: Kysely<Database>, def: ServiceDefinition, now: number): Promise<void> {
-  checkServiceDefinition(def);
+export async function upsertService(db: Kysely<Database>, def: ServiceDefinition, now: number, prefix = ''): Promise<void> {
+  checkServiceDefinition(def, prefix);
   const existing = await getService(db, def.name);
-  if (existing?.builtin && !def.builtin) throw invalid('name', `"${def.name}" is a built-in service and cannot be redefined`);
+  if (existing?.builtin && !def.builtin) throw invalid(`${prefix}name`, `"${def.name}" is a built-in service and cannot be redefined`);
   const row = {
     name: def.name,
     display_name: def.displayName,

@@ -1,0 +1,67 @@
+// Building blocks for the contract's argument schemas, and the one translation of a schema's
+// complaint into a TallyError that names the field as the caller sent it ("service.name",
+// "records[2]"). Every face (HTTP, IPC, CLI) reaches a handler through this check.
+import { z } from 'zod';
+import { invalid, type TallyError } from '../errors';
+
+/** A period as ISO dates/times (YYYY-MM, YYYY-MM-DD or ISO 8601, UTC); `to` is exclusive for times, inclusive for dates. */
+export const periodFields = {
+  from: z.string().optional(),
+  to: z.string().optional(),
+  month: z.string().optional(),
+};
+
+/** A window ending now: the last `days` days, or an explicit period. */
+export const windowFields = { ...periodFields, days: z.number().positive().max(3660).optional() };
+
+export const customerField = { customerId: z.string().min(1).max(128).optional() };
+
+export const noArgs = z.strictObject({});
+
+/** "records[2].quantity" from ['records', 2, 'quantity']. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? String(part) : `.${String(part)}`;
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue): { field: string; problem: string } {
+  const field = fieldPath(issue.path);
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined
+        ? { field, problem: 'is required' }
+        : { field, problem: `must be ${article(issue.expected)}, not ${kindOf(issue.input)}` };
+    case 'unrecognized_keys': {
+      const key = issue.keys[0] ?? '';
+      return { field: field === '' ? key : `${field}.${key}`, problem: 'is not a known argument' };
+    }
+    case 'invalid_union':
+      return { field, problem: 'has the wrong shape' };
+    default:
+      return { field, problem: issue.message.replace(/^Invalid input: /, '') };
+  }
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return article(typeof v);
+}
+
+/** Parses `args` with `schema`; the first complaint becomes an invalid_input error naming its field. */
+export function parseArgs<S extends z.ZodType>(schema: S, args: unknown): z.output<S> {
+  const parsed = schema.safeParse(args ?? {});
+  if (parsed.success) return parsed.data;
+  const { field, problem } = describe(parsed.error.issues[0]!);
+  return throwInvalid(field === '' ? 'args' : field, problem);
+}
+
+function throwInvalid(field: string, problem: string): never {
+  const e: TallyError = invalid(field, problem);
+  throw e;
+}

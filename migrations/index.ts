@@ -6,9 +6,9 @@ import m0004 from './0004_sync.sql';
 import m0005 from './0005_time_index.sql';
 import m0006 from './0006_rollups_covering.sql';
 import m0007 from './0007_corrections.sql';
-import m0008 from './0008_tenants.sql';
 import m0009 from './0009_exact_quantities.sql';
 import m0010 from './0010_metering.sql';
+import m0011 from './0011_tenants.sql';
 
 export interface Migration {
   readonly id: number;
@@ -23,7 +23,7 @@ export const migrations: readonly Migration[] = [
   { id: 5, name: 'time_index', sql: m0005 },
   { id: 6, name: 'rollups_covering', sql: m0006 },
   { id: 7, name: 'corrections', sql: m0007 },
-  { id: 8, name: 'tenants', sql: m0008 },
   { id: 9, name: 'exact_quantities', sql: m0009 },
   { id: 10, name: 'metering', sql: m0010 },
+  { id: 11, name: 'tenants', sql: m0011 },
 ];

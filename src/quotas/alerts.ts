@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { AlertRow, Database } from '../storage/schema';
 import { invalid } from '../core/errors';
+import { formatPercent } from '../core/money';
 import { listServices } from '../storage/repos/services';
 import { toDisplay, type ServiceDefinition } from '../core/services';
 import { bucketEnd, bucketStart, MS, toIso } from '../core/time';
@@ -63,6 +64,8 @@ export interface CheckOptions {
   /** Only these customer × service pairs (after a flush); default every quota. */
   readonly touched?: ReadonlyArray<{ customerId: string; service: string }> | undefined;
   readonly customerId?: string | undefined;
+  /** Only this service's quotas (the seed's usage_check_service_alert). */
+  readonly service?: string | undefined;
   /** Log forecast alerts (default true). */
   readonly forecast?: boolean | undefined;
   /** Only report the status; log nothing. */
@@ -97,7 +100,11 @@ function amount(def: ServiceDefinition | undefined, base: number): string {
   return def?.displayFactor === 1 ? String(Math.round(v)) : String(Number(v.toFixed(2)));
 }
 
-/** "WARNING: api usage at 78% - 78000/100000" (units other than counts are named: "… - 7.50/10 GB"). */
+/**
+ * The seed's alert output: "WARNING: api usage at 78% - 78000/100000", "CRITICAL: storage usage at
+ * 92% - 9.2GB/10GB", "QUOTA EXCEEDED: bandwidth - 105GB/100GB (105%)" (units other than counts
+ * follow the amounts). Percentages truncate (core/money.ts formatPercent): never 100 % before it is.
+ */
 export function alertMessage(
   level: AlertLevel,
   service: string,
@@ -106,10 +113,12 @@ export function alertMessage(
   usage: number,
   limit: number,
 ): string {
-  const unit = def && def.displayFactor !== 1 ? ` ${def.displayUnit}` : '';
-  const shown = Number.isFinite(percent) ? Math.floor(percent) : '∞';
+  const unit = def && def.displayFactor !== 1 ? def.displayUnit : '';
+  const shown = Number.isFinite(percent) ? formatPercent(percent / 100) : '∞%';
+  const amounts = `${amount(def, usage)}${unit}/${amount(def, limit)}${unit}`;
+  if (level === 'exceeded') return `${LABEL[level]}: ${service} - ${amounts} (${shown})`;
   const verb = level === 'forecast' ? 'projected at' : 'at';
-  return `${LABEL[level]}: ${service} usage ${verb} ${shown}% - ${amount(def, usage)}/${amount(def, limit)}${unit}`;
+  return `${LABEL[level]}: ${service} usage ${verb} ${shown} - ${amounts}`;
 }
 
 export function rowToAlert(row: AlertRow, services: Map<string, ServiceDefinition>): Alert {
@@ -121,7 +130,8 @@ export function rowToAlert(row: AlertRow, services: Map<string, ServiceDefinitio
     period: row.period as QuotaPeriod,
     periodStart: toIso(row.period_start),
     level: row.level,
-    percent: Math.round(row.percent * 10) / 10,
+    // Truncated like every percentage people see (core/money.ts formatPercent).
+    percent: Math.trunc(row.percent * 10) / 10,
     usage: roundDisplay(def ? toDisplay(def, row.usage_quantity) : row.usage_quantity),
     limit: roundDisplay(def ? toDisplay(def, row.limit_quantity) : row.limit_quantity),
     unit: def?.displayUnit ?? '',
@@ -141,6 +151,7 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
   checkThresholds(o.thresholds);
   let quotaQ = db.selectFrom('quotas').selectAll();
   if (o.customerId) quotaQ = quotaQ.where('customer_id', '=', o.customerId);
+  if (o.service) quotaQ = quotaQ.where('service', '=', o.service);
   let quotas = await quotaQ.execute();
   if (o.touched) {
     const touched = new Set(o.touched.map((t) => `${t.customerId}\u0000${t.service}`));
@@ -178,10 +189,10 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
       usage: roundDisplay(def ? toDisplay(def, usage) : usage),
       limit: roundDisplay(def ? toDisplay(def, limit) : limit),
       unit: def?.displayUnit ?? '',
-      percent: Math.round(percent * 10) / 10,
+      percent: Math.trunc(percent * 10) / 10,
       level,
       projected: roundDisplay(def ? toDisplay(def, projected) : projected),
-      projectedPercent: Math.round(projectedPercent * 10) / 10,
+      projectedPercent: Math.trunc(projectedPercent * 10) / 10,
       message: level ? alertMessage(level, quota.service, def, percent, usage, limit) : null,
     });
     if (o.dryRun) continue;
@@ -255,8 +266,13 @@ export async function listAlerts(db: Kysely<Database>, q: AlertListQuery): Promi
   return (await query.execute()).map((r) => rowToAlert(r, services));
 }
 
-/** A history line: "2026-11-22 14:03:00 WARNING: api usage at 78% - 78000/100000 (customer default, month from 2026-11)". */
+/** The seed's alert log line, UTC: "[2026-01-30 14:23:45] warning ALERT for api: 78000/100000 (78%)". */
 export function formatAlertLine(a: Alert): string {
   const when = a.createdAt.replace('T', ' ').slice(0, 19);
-  return `${when} ${a.message} (customer ${a.customerId}, ${a.period} from ${a.periodStart.slice(0, a.period === 'month' ? 7 : 10)})`;
+  const pct = Number.isFinite(a.percent) && a.percent < 1e8 ? formatPercent(a.percent / 100) : '∞%';
+  return `[${when}] ${a.level} ALERT for ${a.service}: ${shownAmount(a.usage)}/${shownAmount(a.limit)} (${pct})`;
+}
+
+function shownAmount(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(2)));
 }

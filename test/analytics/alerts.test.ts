@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAlerts, listAlerts, DEFAULT_THRESHOLDS } from '../../src/quotas/alerts';
+import { checkAlerts, formatAlertLine, listAlerts, DEFAULT_THRESHOLDS } from '../../src/quotas/alerts';
 import { applyPlan, listQuotas, removeQuota, setQuota } from '../../src/quotas/quotas';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
@@ -36,10 +36,13 @@ describe('quota alerts', () => {
     expect(seen).toEqual([
       'WARNING: api usage at 80% - 800/1000',
       'CRITICAL: api usage at 90% - 900/1000',
-      'QUOTA EXCEEDED: api usage at 100% - 1000/1000',
+      'QUOTA EXCEEDED: api - 1000/1000 (100%)',
     ]);
     const history = await listAlerts(tdb.db, { since: 0 });
     expect(history.map((a) => a.level)).toEqual(['exceeded', 'critical', 'warning']);
+    // The seed's alert log line, literally.
+    expect(formatAlertLine(history[2]!)).toBe('[2026-11-10 12:08:00] warning ALERT for api: 800/1000 (80%)');
+    expect(formatAlertLine(history[0]!)).toMatch(/^\[2026-11-10 12:\d\d:00\] exceeded ALERT for api: 1000\/1000 \(100%\)$/);
 
     // A new month starts clean: the same crossing logs again, once.
     clock.set(Date.UTC(2026, 11, 1, 0, 5));
@@ -59,7 +62,7 @@ describe('quota alerts', () => {
     const r = await checkAlerts(tdb.db, { now: clock.now(), thresholds: DEFAULT_THRESHOLDS, forecast: false });
     expect(r.alerts.map((a) => a.level)).toEqual(['exceeded']);
     expect(r.exceeded).toBe(true);
-    expect(r.status[0]!.message).toBe('QUOTA EXCEEDED: api usage at 120% - 1200/1000');
+    expect(r.status[0]!.message).toBe('QUOTA EXCEEDED: api - 1200/1000 (120%)');
     expect((await checkAlerts(tdb.db, { now: clock.now(), thresholds: DEFAULT_THRESHOLDS })).alerts).toEqual([]);
     await writer.close();
     await tdb.close();

@@ -65,7 +65,7 @@ describe('tally analytics commands', () => {
     expect(tally(['quota', 'set', 'api', '10', '--period', 'day']).code).toBe(0);
     const over = tally(['alerts', 'check']);
     expect(over.code).toBe(3);
-    expect(over.out).toMatch(/^QUOTA EXCEEDED: api usage at \d+% - \d+\/10$/m);
+    expect(over.out).toMatch(/^QUOTA EXCEEDED: api - \d+\/10 \(\d+%\)$/m);
     expect(tally(['alerts', 'check']).code).toBe(3);
     const history = tally(['alerts', 'list']).out.trim().split('\n');
     expect(history.filter((l) => l.includes('QUOTA EXCEEDED'))).toHaveLength(1);

@@ -5,7 +5,9 @@ import { daysToMs } from '../../analytics/common';
 import { invalid } from '../../core/errors';
 import { checkAlerts, formatAlertLine, listAlerts } from '../../quotas/alerts';
 import { PLAN_NAMES, applyPlan, listQuotas, removeQuota, setQuota, type QuotaPeriod } from '../../quotas/quotas';
+import { formatPercent } from '../../core/money';
 import { formatCompact } from '../../core/services';
+import { listServices } from '../../storage/repos/services';
 import { parseNumberArg } from '../args';
 import { configFor, globals, withReader } from '../context';
 import { formatTable, print, printJson } from '../output';
@@ -109,19 +111,22 @@ export function registerQuota(program: Command): void {
   alerts
     .command('check')
     .description(`compare this period's usage with each quota; exit code ${EXIT_QUOTA_EXCEEDED} when one is exceeded`)
-    .action(async (_o: unknown, cmd: Command) => {
+    .option('--service <name>', "only this service's quotas (the seed's usage_check_service_alert)")
+    .action(async (o: { service?: string }, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const r = await withReader(config, (tdb) =>
-        checkAlerts(tdb.db, { now: Date.now(), thresholds: config.alerts, customerId: g.customer }),
-      );
+      const r = await withReader(config, async (tdb) => {
+        if (o.service !== undefined && !(await listServices(tdb.db)).some((s) => s.name === o.service))
+          throw invalid('service', `unknown service "${o.service}" (tally services lists them)`);
+        return checkAlerts(tdb.db, { now: Date.now(), thresholds: config.alerts, customerId: g.customer, service: o.service });
+      });
       if (g.json) printJson(r);
       else if (r.status.length === 0) print('no quotas to check');
       else {
         for (const s of r.status) {
           print(
             s.message ??
-              `OK: ${s.service} usage at ${Math.floor(s.percent)}% - ${formatCompact(s.usage)}/${formatCompact(s.limit)} ${s.unit} (${s.customerId}, ${s.period})`,
+              `OK: ${s.service} usage at ${formatPercent(s.percent / 100)} - ${formatCompact(s.usage)}/${formatCompact(s.limit)} ${s.unit} (${s.customerId}, ${s.period})`,
           );
         }
         for (const a of r.alerts.filter((x) => x.level === 'forecast')) print(a.message);

@@ -2,11 +2,13 @@
 // process's clock starts at that instant and then advances in real time, so `tally` runs,
 // the agent's schedules and the data they make agree on "today" whatever the machine's date.
 // Imported first by the CLI's entry so every module sees the shifted clock.
+import { DATE_FORMS, parseInstant } from '../core/time';
+
 const text = process.env.TALLY_NOW;
 if (text) {
-  const start = Date.parse(text);
-  if (!Number.isFinite(start)) {
-    process.stderr.write(`tally: TALLY_NOW: "${text}" is not an ISO 8601 time\n`);
+  const start = parseInstant(text);
+  if (start === null) {
+    process.stderr.write(`tally: TALLY_NOW: "${text}" is not a date; accepted: ${DATE_FORMS}\n`);
     process.exit(1);
   }
   const RealDate = Date;

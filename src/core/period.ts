@@ -1,13 +1,13 @@
 // Periods as callers give them (YYYY-MM, YYYY-MM-DD or ISO 8601, UTC) turned into [from, to)
 // milliseconds. One parser for every face: the CLI's flags, the API's arguments, the UI's picker.
 import { invalid } from './errors';
-import { parseDateInput } from './time';
+import { DATE_FORMS, parseDateInput } from './time';
 
 export function parseDateArg(name: string, text: string, end = false): number {
   // Values from the API may arrive as any JSON type.
   if (typeof text !== 'string') throw invalid(name, 'must be a date string (YYYY-MM, YYYY-MM-DD or ISO 8601)');
   const ms = parseDateInput(text, end);
-  if (ms === null) throw invalid(name, `"${text}" is not a date (use YYYY-MM, YYYY-MM-DD or an ISO 8601 time)`);
+  if (ms === null) throw invalid(name, `"${text.slice(0, 40)}" is not a date; accepted: YYYY-MM, ${DATE_FORMS}`);
   return ms;
 }
 

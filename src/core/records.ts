@@ -3,6 +3,7 @@
 // ingestion hot path; every failure names its field.
 import { invalid } from './errors';
 import { CUSTOMER_ID, type ServiceDefinition } from './services';
+import { DATE_FORMS, parseInstant } from './time';
 
 /** What a caller sends. Quantity is in the service's base unit. */
 export interface RecordInput {
@@ -121,10 +122,12 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
   const at = r.recordedAt;
   if (at !== undefined && at !== null) {
     if (typeof at === 'number') recordedAt = at;
-    else if (typeof at === 'string') recordedAt = Date.parse(at);
+    else if (typeof at === 'string') recordedAt = parseInstant(at) ?? Number.NaN;
     else if (at instanceof Date) recordedAt = at.getTime();
-    else throw invalid(f('recordedAt'), 'must be an ISO 8601 time or milliseconds since the epoch');
-    if (!Number.isInteger(recordedAt)) throw invalid(f('recordedAt'), 'must be an ISO 8601 time or whole milliseconds since the epoch');
+    else throw invalid(f('recordedAt'), `must be ${DATE_FORMS}, or milliseconds since the epoch`);
+    if (typeof at === 'string' && Number.isNaN(recordedAt))
+      throw invalid(f('recordedAt'), `"${at.slice(0, 40)}" is not a date; accepted: ${DATE_FORMS}`);
+    if (!Number.isInteger(recordedAt)) throw invalid(f('recordedAt'), `must be ${DATE_FORMS}, or whole milliseconds since the epoch`);
     if (recordedAt > ctx.now + MAX_FUTURE_MS) throw invalid(f('recordedAt'), 'is more than 5 minutes in the future');
     if (recordedAt < ctx.now - MAX_PAST_MS) throw invalid(f('recordedAt'), 'is more than 5 years in the past');
   }

@@ -58,31 +58,67 @@ export function bucketEnd(period: Period, ms: number): number {
 
 export const MS = { HOUR, DAY } as const;
 
+/** What every date field accepts, for error messages. */
+export const DATE_FORMS =
+  'RFC 3339 / ISO 8601 (2026-11-22T14:05:00Z, 2026-11-22T15:05:00+01:00, 2026-11-22) or "2026-11-22 14:05:00" (UTC)';
+
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** "+05:30" / "-0800" / "Z" → minutes east of UTC, or null when impossible. */
+function offsetMinutes(zone: string | undefined): number | null {
+  if (zone === undefined || zone === 'Z' || zone === 'z') return 0;
+  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
+  const h = Number(m[2]);
+  const min = Number(m[3]);
+  if (h > 23 || min > 59) return null;
+  return (m[1] === '-' ? -1 : 1) * (h * 60 + min);
+}
+
 /**
- * Parses a user's date: "2026-11", "2026-11-22", or a full ISO timestamp. Without a zone it
- * is UTC. `end` makes a date-only or month-only value mean the end of that day/month
- * (exclusive), so `--to 2026-11-30` includes all of the 30th.
+ * The one strict parser for instants (API, CLI, imports, config): RFC 3339 / ISO 8601 with "T"
+ * or a space, a date alone (midnight UTC), no zone meaning UTC. Every field is range-checked, so
+ * an impossible date ("2024-02-30") is refused instead of rolling into the next month.
+ * (RFC 3339 allows the space; Python's str(datetime) writes it.)
+ */
+export function parseInstant(text: string): number | null {
+  const m = INSTANT.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, sec, frac, zone] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (h === undefined) return Date.UTC(year, month - 1, day);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = sec === undefined ? 0 : Number(sec);
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const offset = offsetMinutes(zone);
+  if (offset === null) return null;
+  const ms = frac === undefined ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset * 60_000;
+}
+
+/**
+ * Parses a user's date for a range: "2026-11", "2026-11-22", or an instant (parseInstant).
+ * `end` makes a date-only or month-only value mean the end of that day/month (exclusive), so
+ * `--to 2026-11-30` includes all of the 30th.
  */
 export function parseDateInput(text: string, end = false): number | null {
   const t = text.trim();
-  let m = /^(\d{4})-(\d{2})$/.exec(t);
-  if (m) {
-    const y = Number(m[1]);
-    const mo = Number(m[2]) - 1;
+  const month = /^(\d{4})-(\d{2})$/.exec(t);
+  if (month) {
+    const mo = Number(month[2]) - 1;
     if (mo < 0 || mo > 11) return null;
-    return Date.UTC(y, end ? mo + 1 : mo, 1);
+    return Date.UTC(Number(month[1]), end ? mo + 1 : mo, 1);
   }
-  m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t);
-  if (m) {
-    const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-    const back = new Date(ms);
-    if (back.getUTCDate() !== Number(m[3]) || back.getUTCMonth() !== Number(m[2]) - 1) return null;
-    return end ? ms + DAY : ms;
-  }
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(t)) return null;
-  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(t);
-  const ms = Date.parse(hasZone ? t : `${t}Z`);
-  return Number.isNaN(ms) ? null : ms;
+  const ms = parseInstant(t);
+  if (ms === null) return null;
+  return end && /^\d{4}-\d{2}-\d{2}$/.test(t) ? ms + DAY : ms;
 }
 
 export function toIso(ms: number): string {

@@ -195,10 +195,16 @@ export function createClient(options: ClientOptions): TallyHttpClient {
           const index = Number(bad[1]);
           const [record] = batch.splice(index, 1);
           report(
-            new TallyError('invalid_input', e.message.replace(/^events\[\d+\]/, `record ${(record as { id?: string }).id ?? index}`), {
-              field: e.field,
-              cause: e,
-            }),
+            // The field stays as the server named it; the message names the record by its id.
+            new TallyError(
+              'invalid_input',
+              `record ${(record as { id?: string }).id ?? index}${e.field!.slice(bad[0].length)}: ${e.problem ?? e.message}`,
+              {
+                field: e.field,
+                problem: e.problem,
+                cause: e,
+              },
+            ),
             [record!],
           );
           continue;

@@ -16,12 +16,19 @@ export class TallyError extends Error {
   override readonly name = 'TallyError';
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  /** What is wrong with `field`, without the field's name: errors are rebuilt from these, never edited. */
+  readonly problem: string | undefined;
   readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown; retryAfterMs?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { field?: string; problem?: string; cause?: unknown; retryAfterMs?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options.field;
+    this.problem = options.problem;
     this.retryAfterMs = options.retryAfterMs;
   }
 
@@ -33,8 +40,13 @@ export class TallyError extends Error {
 }
 
 /** An input error that names its field: `invalid('quantity', 'must be ≥ 0')` → "quantity: must be ≥ 0". */
-export function invalid(field: string, problem: string): TallyError {
-  return new TallyError('invalid_input', `${field}: ${problem}`, { field });
+export function invalid(field: string, problem: string, cause?: unknown): TallyError {
+  return new TallyError('invalid_input', `${field}: ${problem}`, { field, problem, cause });
+}
+
+/** The same input error, blamed on the field as the caller named it ("events[2].qty" for "records[2].quantity"). */
+export function renamed(err: TallyError, field: string): TallyError {
+  return invalid(field, err.problem ?? err.message, err);
 }
 
 /** Anything that is not a TallyError becomes `internal`, keeping the original as the cause. */

@@ -1,7 +1,7 @@
 // The body of POST /v1/events, turned into record inputs for the writer: one event, an array,
 // {events: [...]}, or CloudEvents (structured or batch). Field names in errors are the ones the
 // caller sent: `events[3].data.quantity` for a CloudEvent, `customer_id` for snake_case.
-import { invalid, TallyError } from '../core/errors';
+import { invalid, renamed as renamedError, TallyError } from '../core/errors';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -174,6 +174,5 @@ export function renameField(err: TallyError, parsed: ParsedEvents): TallyError {
   const renamedHead = alias?.[head] ?? head;
   const renamed = [prefix, renamedHead + tail].filter((s) => s !== '').join('.');
   if (renamed === field) return err;
-  const message = err.message.startsWith(field) ? renamed + err.message.slice(field.length) : err.message;
-  return new TallyError('invalid_input', message, { field: renamed, cause: err });
+  return renamedError(err, renamed);
 }

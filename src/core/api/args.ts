@@ -25,13 +25,22 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function describe(issue: z.core.$ZodIssue): { field: string; problem: string } {
+function valueAt(args: unknown, path: readonly PropertyKey[]): unknown {
+  let v = args;
+  for (const key of path) v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
+}
+
+function describe(issue: z.core.$ZodIssue, args: unknown): { field: string; problem: string } {
   const field = fieldPath(issue.path);
+  if (issue.code !== 'unrecognized_keys' && issue.path.length > 0 && valueAt(args, issue.path) === undefined) {
+    return { field, problem: 'is required' };
+  }
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined
-        ? { field, problem: 'is required' }
-        : { field, problem: `must be ${article(issue.expected)}, not ${kindOf(issue.input)}` };
+      return { field, problem: `must be ${article(issue.expected)}, not ${kindOf(issue.input)}` };
+    case 'invalid_value':
+      return { field, problem: `must be one of ${issue.values.map(String).join(', ')}` };
     case 'unrecognized_keys': {
       const key = issue.keys[0] ?? '';
       return { field: field === '' ? key : `${field}.${key}`, problem: 'is not a known argument' };
@@ -57,7 +66,7 @@ function kindOf(v: unknown): string {
 export function parseArgs<S extends z.ZodType>(schema: S, args: unknown): z.output<S> {
   const parsed = schema.safeParse(args ?? {});
   if (parsed.success) return parsed.data;
-  const { field, problem } = describe(parsed.error.issues[0]!);
+  const { field, problem } = describe(parsed.error.issues[0]!, args);
   return throwInvalid(field === '' ? 'args' : field, problem);
 }
 

@@ -1,6 +1,7 @@
 // The `sync` section of the agent's config: worker timing and the targets given by file.
 import { z } from 'zod';
 import { checkEndpointUrl, TargetInputSchema } from './targets';
+import { TallyError } from '../errors';
 
 export const SyncConfigSchema = z.strictObject({
   /** Pause between passes when everything is delivered. */
@@ -14,7 +15,7 @@ export const SyncConfigSchema = z.strictObject({
         try {
           checkEndpointUrl('url', t.url);
         } catch (err) {
-          ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message.replace(/^url: /, '') });
+          ctx.addIssue({ code: 'custom', path: ['url'], message: err instanceof TallyError ? (err.problem ?? err.message) : String(err) });
         }
       }),
     )

@@ -40,6 +40,15 @@ export const HANDLER_NAMES = [
   'maintenance.run',
   'collectors.get',
   'collectors.set',
+  'customers.list',
+  'customers.get',
+  'customers.add',
+  'customers.update',
+  'keys.create',
+  'keys.list',
+  'keys.revoke',
+  'events.list',
+  'events.get',
 ] as const satisfies readonly HandlerName[];
 
 export const EVENT_NAMES = ['records.flushed', 'sync.status', 'alerts.new'] as const satisfies readonly EventName[];

@@ -1,9 +1,14 @@
 // The gates every request passes before a route: the Host header must be the agent's own address
 // (DNS rebinding), a browser's Origin must be the agent's own origin (cross-site requests), and
-// /v1, /api and /metrics need the token (Authorization: Bearer) or the dashboard's session cookie.
+// /v1, /api and /metrics need a credential: the admin token (Authorization: Bearer), the
+// dashboard's session cookie, or a scoped API key (Bearer or X-API-Key) that may reach only the
+// routes of its scope, for its own customer, at its own rate.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody } from './errors';
+import { TallyError } from '../core/errors';
+import type { ApiKeysTable } from '../storage/schema';
+import { errorBody, retryAfterSeconds } from './errors';
 import { readCookie, sameSecret } from './auth';
+import type { RateLimiter } from './ratelimit';
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -18,6 +23,40 @@ export interface GateState {
   port: number;
   hosts: Set<string>;
   origins: Set<string>;
+  /** A presented scoped key → its stored row (revoked ones included), or undefined. */
+  readonly findKey: (key: string) => ApiKeysTable | undefined;
+  readonly limiter: RateLimiter;
+  /** Requests per minute for keys without a rate of their own. */
+  readonly defaultRate: number;
+}
+
+/** Who made a request that passed the gates: the admin (token or cookie) or a scoped key. */
+export type Principal = { readonly kind: 'admin' } | { readonly kind: 'key'; readonly key: ApiKeysTable };
+
+const ADMIN: Principal = { kind: 'admin' };
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+export function principalOf(req: FastifyRequest): Principal {
+  return principals.get(req) ?? ADMIN;
+}
+
+/** What each scope may reach, by method and matched route. */
+const SCOPE_ROUTES: Record<ApiKeysTable['scope'], ReadonlySet<string>> = {
+  ingest: new Set(['POST /v1/events', 'POST /api/v1/events']),
+  read: new Set(['GET /v1/report', 'GET /v1/events', 'GET /v1/events/:id', 'GET /api/v1/events']),
+};
+
+/**
+ * The customer a request may see: a key's own (asking for another is 403), or for the admin
+ * whatever was asked (undefined: all customers).
+ */
+export function scopedCustomer(req: FastifyRequest, asked: string | undefined, field = 'customer'): string | undefined {
+  const p = principalOf(req);
+  if (p.kind === 'admin') return asked;
+  if (asked !== undefined && asked !== p.key.customer_id) {
+    throw new TallyError('forbidden', `${field}: this API key belongs to another customer`, { field });
+  }
+  return p.key.customer_id;
 }
 
 export const cookieName = (port: number) => `tally_session_${port}`;
@@ -64,13 +103,47 @@ function refusedAsForeign(req: FastifyRequest, reply: FastifyReply, gate: GateSt
   return false;
 }
 
-/** The admin token or the session cookie; true when the request was refused. */
+/** A scoped key: revoked → 401, over its rate → 429, outside its scope → 403; true when refused. */
+function refusedForKey(req: FastifyRequest, reply: FastifyReply, gate: GateState, key: ApiKeysTable): boolean {
+  if (key.revoked_at !== null) {
+    reply.header('www-authenticate', 'Bearer error="invalid_token"');
+    refuse(reply, 401, errorBody('unauthorized', `authorization: API key ${key.id} was revoked`, 'authorization'));
+    return true;
+  }
+  const rate = key.rate_per_minute ?? gate.defaultRate;
+  const waitMs = gate.limiter.take(key.id, rate);
+  if (waitMs > 0) {
+    reply.header('retry-after', retryAfterSeconds(waitMs));
+    refuse(reply, 429, errorBody('queue_full', `rate: API key ${key.id} may make ${rate} requests per minute; retry later`, 'rate'));
+    return true;
+  }
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  if (!SCOPE_ROUTES[key.scope].has(`${method} ${req.routeOptions.url ?? ''}`)) {
+    const allowed = [...SCOPE_ROUTES[key.scope]].join(', ');
+    refuse(reply, 403, errorBody('forbidden', `authorization: a ${key.scope} key may only call ${allowed}`, 'authorization'));
+    return true;
+  }
+  principals.set(req, { kind: 'key', key });
+  return false;
+}
+
+/** The admin token, a scoped key or the session cookie; true when the request was refused. */
 function refusedAsUnknown(req: FastifyRequest, reply: FastifyReply, gate: GateState): boolean {
   const auth = req.headers.authorization;
+  const apiKey = req.headers['x-api-key'];
+  if (typeof apiKey === 'string') {
+    const key = gate.findKey(apiKey.trim());
+    if (key) return refusedForKey(req, reply, gate, key);
+    refuse(reply, 401, errorBody('unauthorized', 'x-api-key: unknown API key (tally keys list shows the ids of valid ones)', 'x-api-key'));
+    return true;
+  }
   if (auth !== undefined) {
-    if (auth.startsWith('Bearer ') && sameSecret(auth.slice(7).trim(), gate.token)) return false;
+    const given = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+    if (given !== '' && sameSecret(given, gate.token)) return false;
+    const key = given === '' ? undefined : gate.findKey(given);
+    if (key) return refusedForKey(req, reply, gate, key);
     reply.header('www-authenticate', 'Bearer error="invalid_token"');
-    const message = 'authorization: wrong token (the token is in agent.token beside the database)';
+    const message = 'authorization: wrong token or API key (the admin token is in agent.token beside the database)';
     refuse(reply, 401, errorBody('unauthorized', message, 'authorization'));
     return true;
   }

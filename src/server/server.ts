@@ -1,6 +1,7 @@
 // The agent's local HTTP API on Fastify, composed from one module per job: gates.ts (Host,
 // Origin, token), errors.ts (TallyError → HTTP status, once), the route groups in routes/
-// (ingestion, reports and services, the UI's typed contract, dashboard, health and metrics),
+// (ingestion, reports and services, the event log, the UI's typed contract, dashboard, health
+// and metrics),
 // sse.ts (server-sent events) and telemetry.ts (the server's metrics). This file only wires them,
 // listens, and writes the discovery file.
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import type { AgentContext } from '../handlers/context';
 import { createHandlers, type AllHandlers } from '../handlers/handlers';
 import { DISCOVERY_FILE, dataDirOf, readAgentInfo, type AgentInfo } from '../client/discovery';
 import { defaultDataDir } from '../config/paths';
+import { keyFinder } from '../storage/repos/keys';
 import { allowedHosts, isLoopbackHost, loadOrCreateToken, newSecret } from './auth';
 import { installErrorHandler, installJsonParser } from './errors';
 import { installGates, type GateState } from './gates';
@@ -21,6 +23,8 @@ import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { ingestRoutes } from './routes/ingest';
 import { reportRoutes } from './routes/reports';
+import { eventLogRoutes } from './routes/event-log';
+import { RateLimiter } from './ratelimit';
 import { installEventStream } from './sse';
 import { installTelemetry } from './telemetry';
 
@@ -96,7 +100,16 @@ export async function startHttpServer(
   const { host, port, allowNonLoopback, bodyLimitBytes } = ctx.config.http;
   const log = options.log ?? ((line: object) => process.stderr.write(JSON.stringify(line) + '\n'));
   const dataDir = ctx.config.db === ':memory:' ? defaultDataDir() : dataDirOf(ctx.config.db);
-  const gate: GateState = { token: loadOrCreateToken(dataDir, log), session: newSecret(), port, hosts: new Set(), origins: new Set() };
+  const gate: GateState = {
+    token: loadOrCreateToken(dataDir, log),
+    session: newSecret(),
+    port,
+    hosts: new Set(),
+    origins: new Set(),
+    findKey: keyFinder(ctx.tdb.sqlite),
+    limiter: new RateLimiter(),
+    defaultRate: ctx.config.http.rateLimitPerMinute,
+  };
   const metrics = options.metrics ?? new Metrics();
 
   // Loaded here, not at the top: CLI commands that never serve HTTP do not pay for Fastify.
@@ -111,6 +124,7 @@ export async function startHttpServer(
   healthRoutes(app, ctx, metrics, options.version ?? AGENT_VERSION);
   ingestRoutes(app, ctx);
   reportRoutes(app, ctx, handlers);
+  eventLogRoutes(app, handlers);
   callRoutes(app, handlers, log);
   const stopStreams = installEventStream(app, ctx.events, options.heartbeatMs ?? 15_000);
 

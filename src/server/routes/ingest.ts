@@ -1,10 +1,32 @@
 // POST /v1/events: one event, an array, {events: [...]} or CloudEvents, acknowledged after the
-// commit that holds them (concurrent requests share one commit).
-import type { FastifyInstance } from 'fastify';
+// commit that holds them (concurrent requests share one commit). An ingest key writes only for
+// its own customer: events without one are stamped with it, an event naming another refuses the
+// whole request before anything is stored.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TallyError } from '../../core/errors';
 import type { AgentContext } from '../../handlers/context';
-import { errorBody } from '../errors';
-import { parseEventsBody, renameField } from '../events';
+import { errorBody, isObject } from '../errors';
+import { parseEventsBody, renameField, type ParsedEvents } from '../events';
+import { principalOf } from '../gates';
+
+export function stampCustomer(req: FastifyRequest, parsed: ParsedEvents): void {
+  const p = principalOf(req);
+  if (p.kind === 'admin') return;
+  const own = p.key.customer_id;
+  parsed.inputs.forEach((input, i) => {
+    if (!isObject(input)) return; // the writer's validation names it
+    const given = input.customerId;
+    if (given === undefined || given === null) {
+      input.customerId = own;
+      return;
+    }
+    if (given !== own) {
+      const name = parsed.aliases.get(i)?.customerId ?? 'customerId';
+      const field = parsed.single ? name : `events[${i}].${name}`;
+      throw new TallyError('forbidden', `${field}: this API key may only record for customer "${own}"; nothing was stored`, { field });
+    }
+  });
+}
 
 export function ingestRoutes(app: FastifyInstance, ctx: AgentContext): void {
   const writer = ctx.writer;
@@ -15,6 +37,7 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext): void {
       const message = `events: ${parsed.inputs.length} events exceed the writer queue (writer.maxQueue ${maxQueue}); send smaller batches`;
       return reply.code(413).send(errorBody('invalid_input', message, 'events'));
     }
+    stampCustomer(req, parsed);
     let stored;
     try {
       stored = await writer.recordMany(parsed.inputs, parsed.single ? 'record' : 'events');

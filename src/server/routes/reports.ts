@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../core/errors';
 import type { AgentContext } from '../../handlers/context';
 import { invoke, type AllHandlers } from '../../handlers/handlers';
+import { scopedCustomer } from '../gates';
 
 const REPORT_PARAMS = new Set(['from', 'to', 'month', 'service', 'customer', 'customerId', 'detailed']);
 
@@ -33,7 +34,8 @@ export function reportArgs(query: Record<string, unknown>, knownService: (name: 
 export function reportRoutes(app: FastifyInstance, ctx: AgentContext, handlers: AllHandlers): void {
   app.get('/v1/report', async (req) => {
     const args = reportArgs(req.query as Record<string, unknown>, (name) => ctx.writer.services.has(name));
-    return invoke(handlers, 'report.usage', args);
+    const customerId = scopedCustomer(req, args.customerId);
+    return invoke(handlers, 'report.usage', { ...args, customerId });
   });
 
   app.get('/v1/services', async () => invoke(handlers, 'services.list', {}));

@@ -1,0 +1,94 @@
+// The event log: raw usage records newest first, paged by a keyset cursor on (recorded_at, seq)
+// that the time index serves. A page starts strictly after the last row of the previous one, so
+// events arriving meanwhile never shift a page: nothing is skipped or repeated.
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { EventEntry } from '../../core/api/events';
+import { invalid } from '../../core/errors';
+import { formatNanos } from '../../core/money';
+import type { Database, UsageRecordRow } from '../schema';
+
+export interface EventFilter {
+  readonly customer?: string | undefined;
+  readonly service?: string | undefined;
+  readonly user?: string | undefined;
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+}
+
+export function rowToEvent(row: UsageRecordRow): EventEntry {
+  return {
+    id: row.id,
+    seq: row.seq,
+    recordedAt: new Date(row.recorded_at).toISOString(),
+    customer: row.customer_id,
+    user: row.user_id,
+    host: row.host_id,
+    service: row.service,
+    // Exact: a quantity beyond 2^53 travels as a decimal string.
+    quantity: typeof row.quantity === 'bigint' ? row.quantity.toString() : row.quantity,
+    unitPrice: row.unit_price,
+    cost: formatNanos(row.cost_nanos),
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    source: row.source,
+    voidedAt: row.voided_at === null ? null : new Date(row.voided_at).toISOString(),
+  };
+}
+
+interface Cursor {
+  readonly at: number;
+  readonly seq: number;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(`${c.at}.${c.seq}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(text: string): Cursor {
+  const m = /^(-?\d{1,16})\.(\d{1,16})$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
+  if (!m) throw invalid('cursor', 'is not a cursor this agent gave out (pass next_cursor as it came)');
+  return { at: Number(m[1]), seq: Number(m[2]) };
+}
+
+function filtered<O>(q: SelectQueryBuilder<Database, 'usage_records', O>, f: EventFilter) {
+  if (f.customer !== undefined) q = q.where('customer_id', '=', f.customer);
+  if (f.service !== undefined) q = q.where('service', '=', f.service);
+  if (f.user !== undefined) q = q.where('user_id', '=', f.user);
+  if (f.from !== undefined) q = q.where('recorded_at', '>=', f.from);
+  if (f.to !== undefined) q = q.where('recorded_at', '<', f.to);
+  return q;
+}
+
+export async function listEvents(
+  db: Kysely<Database>,
+  f: EventFilter,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ events: EventEntry[]; total_count: number; next_cursor: string | null }> {
+  let q = filtered(db.selectFrom('usage_records').selectAll(), f);
+  if (page.cursor !== undefined) {
+    const c = decodeCursor(page.cursor);
+    q = q.where((eb) => eb.or([eb('recorded_at', '<', c.at), eb.and([eb('recorded_at', '=', c.at), eb('seq', '<', c.seq)])]));
+  }
+  // One row more than asked says whether another page exists.
+  const rows = await q
+    .orderBy('recorded_at', 'desc')
+    .orderBy('seq', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const count = await filtered(
+    db.selectFrom('usage_records').select((eb) => eb.fn.countAll<number>().as('n')),
+    f,
+  ).executeTakeFirstOrThrow();
+  const more = rows.length > page.limit;
+  const shown = more ? rows.slice(0, page.limit) : rows;
+  const last = shown[shown.length - 1];
+  return {
+    events: shown.map(rowToEvent),
+    total_count: Number(count.n),
+    next_cursor: more && last ? encodeCursor({ at: last.recorded_at, seq: last.seq }) : null,
+  };
+}
+
+export async function getEvent(db: Kysely<Database>, id: string): Promise<EventEntry | null> {
+  const row = await db.selectFrom('usage_records').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? rowToEvent(row) : null;
+}

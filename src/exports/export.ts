@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { invalid, TallyError } from '../core/errors';
-import { formatNanos } from '../core/money';
+import { currencyOf, formatNanos, roundingNote, roundLines } from '../core/money';
 import { listServices } from '../storage/repos/services';
 import { toDisplay, type ServiceDefinition } from '../core/services';
 import { toIso } from '../core/time';
@@ -23,6 +23,8 @@ import {
   type ExportFormat,
   type ExportSummary,
   type RawRecord,
+  seedPeriod,
+  seedSummary,
 } from '../core/exports/shape';
 import { openDatabase, type TallyDb } from '../storage/open';
 import { BufferedWriter, checkTarget, fsyncDir, partialName } from './files';
@@ -42,6 +44,8 @@ export interface ExportOptions {
   readonly now: number;
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
   readonly pageSize?: number | undefined;
+  /** ISO 4217 code for the XLSX display format (default USD). */
+  readonly currency?: string | undefined;
 }
 
 export interface ExportResult {
@@ -113,10 +117,23 @@ export function checkExportOptions(o: Pick<ExportOptions, 'format' | 'from' | 't
   if (!(Number.isFinite(o.from) && Number.isFinite(o.to) && o.to > o.from)) throw invalid('to', 'must be after from');
 }
 
+/** `--out DIR/` (or an existing folder) names the file inside it, as the seed's monthly cron wants. */
+function isFolder(out: string): boolean {
+  if (out.endsWith('/') || out.endsWith(path.sep)) return true;
+  try {
+    return fs.statSync(out).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function resolveExportPath(o: ExportOptions): string {
-  const file = o.out ?? path.join(o.dir ?? process.cwd(), defaultExportName(o.format, o.from, o.to, o.service, o.customerId));
+  const folder = o.out !== undefined && isFolder(o.out) ? o.out : undefined;
+  const out = folder === undefined ? o.out : undefined;
+  const file = out ?? path.join(folder ?? o.dir ?? process.cwd(), defaultExportName(o.format, o.from, o.to, o.service, o.customerId));
+  if (folder !== undefined && !fs.existsSync(folder)) throw invalid('out', `the folder ${folder} does not exist`);
   const lower = file.toLowerCase();
-  if (o.out && !lower.endsWith(`.${o.format}`)) throw invalid('out', `a ${o.format.toUpperCase()} export needs a .${o.format} file name`);
+  if (out && !lower.endsWith(`.${o.format}`)) throw invalid('out', `a ${o.format.toUpperCase()} export needs a .${o.format} file name`);
   return checkTarget(file, o.force ?? false);
 }
 
@@ -198,7 +215,7 @@ async function writeJson(run: Run): Promise<{ summary: ExportSummary; count: num
   const head = {
     customer_id: run.o.customerId ?? null,
     export_date: toIso(run.o.now),
-    period: { from: toIso(run.o.from), to: toIso(run.o.to) },
+    period: seedPeriod(run.o.from, run.o.to),
     service: run.o.service ?? null,
   };
   // The seed's structure, written as it streams: the header keys, the records, then the summary.
@@ -211,12 +228,17 @@ async function writeJson(run: Run): Promise<{ summary: ExportSummary; count: num
   }
   tick(n);
   const summary = totals.summary(run.services);
-  await out.write(`${n === 0 ? '' : '\n  '}],\n  "summary": ${JSON.stringify(summary, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
+  const shown = seedSummary(summary);
+  await out.write(`${n === 0 ? '' : '\n  '}],\n  "summary": ${JSON.stringify(shown, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
   await out.end();
   return { summary, count: n };
 }
 
-const COST_FORMAT = '#,##0.0000#####';
+/** Amounts show in the currency's minor unit (the value stays exact; "Cost (exact)" beside it). */
+function costFormat(currency = 'USD'): string {
+  const c = currencyOf(currency);
+  return `"${c.prefix.replace(/"/g, '')}"#,##0${c.decimals > 0 ? `.${'0'.repeat(c.decimals)}` : ''}`;
+}
 const DATE_FORMAT = 'yyyy-mm-dd hh:mm:ss';
 
 async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: number }> {
@@ -232,6 +254,12 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
   // Summary and Daily come from the snapshot's aggregates and are committed before the
   // records, so the zip never holds an open sheet while a million rows go by.
   const quotas = quotaMap(run);
+  const COST_FORMAT = costFormat(o.currency);
+  // Summary lines are rounded to the minor unit and the TOTAL sums them, so the sheet adds up.
+  const rounded = roundLines(
+    agg.perService.map((s) => s.cost),
+    o.currency ?? 'USD',
+  );
   const summarySheet = wb.addWorksheet('Summary', { views: frozen });
   summarySheet.columns = [
     { header: 'Service', key: 'service', width: 14 },
@@ -245,7 +273,7 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
   summarySheet.getRow(1).font = bold.font;
   let total = 0n;
   let events = 0;
-  for (const s of agg.perService) {
+  for (const [i, s] of agg.perService.entries()) {
     const def = services.get(s.service);
     total += s.cost;
     events += s.events;
@@ -255,7 +283,7 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
         events: s.events,
         usage: def ? roundDisplay(toDisplay(def, s.quantity)) : s.quantity,
         unit: unitLabel(def),
-        cost: Number(s.cost) / 1e9,
+        cost: Number(rounded.lines[i]!) / 1e9,
         exact: formatNanos(s.cost),
         quota: quotas.get(s.service) ?? null,
       })
@@ -265,12 +293,13 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
   const totalRow = summarySheet.addRow({
     service: 'TOTAL',
     events: lines > 0 ? { formula: `SUM(B2:B${lines + 1})`, result: events } : 0,
-    cost: lines > 0 ? { formula: `SUM(E2:E${lines + 1})`, result: Number(total) / 1e9 } : 0,
+    cost: lines > 0 ? { formula: `SUM(E2:E${lines + 1})`, result: Number(rounded.total) / 1e9 } : 0,
     exact: formatNanos(total),
   });
   totalRow.font = bold.font;
   totalRow.commit();
   summarySheet.addRow({}).commit();
+  if (rounded.difference !== 0n) summarySheet.addRow({ service: roundingNote(rounded, o.currency ?? 'USD') }).commit();
   summarySheet.addRow({ service: `Period ${toIso(o.from)} to ${toIso(o.to)} (end exclusive, UTC). GB = GiB (2^30 bytes).` }).commit();
   summarySheet.commit();
 

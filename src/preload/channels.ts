@@ -49,6 +49,7 @@ export const HANDLER_NAMES = [
   'keys.revoke',
   'events.list',
   'events.get',
+  'events.tail',
 ] as const satisfies readonly HandlerName[];
 
 export const EVENT_NAMES = ['records.flushed', 'sync.status', 'alerts.new'] as const satisfies readonly EventName[];

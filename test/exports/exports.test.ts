@@ -8,7 +8,7 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregate } from '../../src/analytics/aggregate';
 import { demoRecords } from '../../src/core/demo';
-import { parseDecimalToNanos } from '../../src/core/money';
+import { formatMoney, parseDecimalToNanos, roundLines } from '../../src/core/money';
 import { usageReport } from '../../src/analytics/usage';
 import { exportRecords } from '../../src/exports/export';
 import type { TallyDb } from '../../src/storage/open';
@@ -57,8 +57,22 @@ describe('exports', () => {
 
     const rows = parse(fs.readFileSync(csv.file), { columns: true, record_delimiter: ['\r\n'] }) as Array<Record<string, string>>;
     expect(rows).toHaveLength(total);
-    const csvSum = rows.reduce((n, r) => n + nanos(r.cost!), 0n);
-    const jsonSum = doc.usage_records.reduce((n: bigint, r: { cost: string }) => n + nanos(r.cost), 0n);
+    const csvSum = rows.reduce((n, r) => n + nanos(r.total_cost!), 0n);
+    const jsonSum = doc.usage_records.reduce((n: bigint, r: { total_cost_exact: string }) => n + nanos(r.total_cost_exact), 0n);
+    // The seed's JSON shape: seed keys first in each record, `services` a list, numbers for totals, exact strings beside them.
+    expect(Object.keys(doc.usage_records[0]).slice(0, 6)).toEqual([
+      'timestamp',
+      'service',
+      'quantity',
+      'unit_cost',
+      'total_cost',
+      'metadata',
+    ]);
+    expect(typeof doc.usage_records[0].total_cost).toBe('number');
+    expect(doc.period).toMatchObject({ start: '2026-11-01', end: '2026-11-30' });
+    expect(Object.keys(doc.summary).slice(0, 3)).toEqual(['total_events', 'total_cost', 'services']);
+    expect(doc.summary.services).toEqual(report.services.filter((l) => l.events > 0).map((l) => l.service));
+    expect(doc.summary.total_cost).toBe(Number(report.totalCost));
 
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.readFile(xlsx.file);
@@ -68,14 +82,14 @@ describe('exports', () => {
 
     const expected = report.totalCost;
     expect(agg.totals.total_cost).toBe(expected);
-    expect(doc.summary.total_cost).toBe(expected);
+    expect(doc.summary.total_cost_exact).toBe(expected);
     expect(csv.summary.total_cost).toBe(expected);
     expect(xlsx.summary.total_cost).toBe(expected);
     expect(csvSum).toBe(nanos(expected));
     expect(jsonSum).toBe(nanos(expected));
     expect(totalRow.getCell(6).value).toBe(expected);
     for (const line of report.services.filter((l) => l.events > 0)) {
-      expect(doc.summary.services[line.service].cost).toBe(line.cost);
+      expect(doc.summary.by_service[line.service].cost).toBe(line.cost);
       const r = summary.getRows(2, summary.rowCount)!.find((x) => x.getCell(1).value === line.service)!;
       expect([r.getCell(2).value, r.getCell(6).value]).toEqual([line.events, line.cost]);
     }
@@ -86,7 +100,9 @@ describe('exports', () => {
     await exportRecords({ dbPath: tdb.path, format: 'csv', out, from: NOV, to: DEC, now: DEC, service: 'api' });
     const text = fs.readFileSync(out, 'utf8');
     expect(
-      text.startsWith('id,timestamp,customer_id,user_id,service,quantity,base_unit,usage,unit,unit_price,cost,metadata,host_id,source\r\n'),
+      text.startsWith(
+        'timestamp,service,quantity,unit_cost,total_cost,metadata,id,customer_id,user_id,base_quantity,base_unit,unit,host_id,source\r\n',
+      ),
     ).toBe(true);
     const rows = parse(text, { columns: true, record_delimiter: ['\r\n'], relax_quotes: false, relax_column_count: false }) as Array<
       Record<string, string>
@@ -156,8 +172,9 @@ describe('exports', () => {
     const summary = parse(fs.readFileSync(path.join(conv, 'lo-Summary.csv')), { relax_column_count: true }) as string[][];
     const totalLine = summary.find((row) => row[0] === 'TOTAL')!;
     expect(totalLine[5]).toBe(r.summary.total_cost);
-    // The numeric Cost cell, as LibreOffice computed the SUM, shows the same amount.
-    expect(Number(totalLine[4]!.replace(/,/g, ''))).toBeCloseTo(Number(r.summary.total_cost), 6);
+    // The Cost cells show the minor unit, and the TOTAL LibreOffice computed is the sum of the rounded lines.
+    const rounded = roundLines(Object.values(r.summary.services).map((x) => x.cost));
+    expect(totalLine[4]).toBe(formatMoney(rounded.total));
     const recs = parse(fs.readFileSync(path.join(conv, 'lo-Records.csv'))) as string[][];
     expect(recs).toHaveLength(r.records + 1);
     const nasty = recs.find((row) => row[12]?.includes('line one'))!;

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { EXPORT_FORMATS, type ExportFormat } from '../../core/exports/shape';
 import { invalid } from '../../core/errors';
+import { formatMoney } from '../../core/money';
 import { exportRecords } from '../../exports/export';
 import { parseRange } from '../args';
 import { configFor, globals } from '../context';
@@ -13,7 +14,7 @@ export function registerExport(program: Command): void {
     .command('export')
     .description('export raw records as CSV (RFC 4180), JSON or XLSX, newest first (default: this month)')
     .argument('<format>', 'csv, json or xlsx')
-    .option('--out <file>', 'target file (default: tally-usage-<from>_<to>.<format> here)')
+    .option('--out <file>', 'target file, or a folder ending in / (default name: tally-usage-<from>_<to>.<format> here)')
     .option('--from <date>', 'start (YYYY-MM, YYYY-MM-DD or ISO time; UTC)')
     .option('--to <date>', 'end, inclusive for dates')
     .option('--month <YYYY-MM>', 'a whole month')
@@ -39,12 +40,15 @@ export function registerExport(program: Command): void {
             service: o.service,
             customerId: g.customer,
             force: o.force,
+            currency: config.currency,
             now: Date.now(),
             onProgress: (done, total) => bar.update(done, total),
           });
           bar.stop();
           if (g.json) return printJson(r);
-          print(`exported ${r.records} records (total cost ${r.summary.total_cost}) to ${r.file}`);
+          print(
+            `exported ${r.records} records (total cost ${formatMoney(r.summary.total_cost, config.currency)}, exact ${r.summary.total_cost}) to ${r.file}`,
+          );
         } finally {
           bar.stop();
         }

@@ -50,6 +50,7 @@ export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
   'customers.get',
   'events.list',
   'events.get',
+  'events.tail',
 ]);
 
 /** What the renderer holds: one call per handler, replies as ApiReply, and event subscriptions. */

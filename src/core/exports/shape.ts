@@ -24,42 +24,54 @@ export interface RawRecord {
   readonly source: string;
 }
 
-/** The exported record: the seed's columns plus the display unit; cost as exact decimal text. */
+/**
+ * The exported record: the seed's keys first (timestamp, service, quantity in the display unit,
+ * unit_cost, total_cost as numbers, metadata), then the exact decimal strings beside them and
+ * Tally's own fields.
+ */
 export interface ExportRecord {
-  readonly id: string;
   readonly timestamp: string;
+  readonly service: string;
+  /** Display units (GB = GiB). */
+  readonly quantity: number;
+  readonly unit_cost: number;
+  readonly total_cost: number;
+  readonly metadata: Record<string, unknown>;
+  readonly unit_cost_exact: string;
+  readonly total_cost_exact: string;
+  readonly id: string;
   readonly customer_id: string;
   readonly user_id: string | null;
-  readonly service: string;
-  /** Base units. */
-  readonly quantity: number;
+  /** Base units, exact. */
+  readonly base_quantity: number;
   readonly base_unit: string;
-  /** Display units (GB = GiB). */
-  readonly usage: number;
   readonly unit: string;
-  readonly unit_price: string;
-  readonly cost: string;
-  readonly metadata: Record<string, unknown>;
   readonly host_id: string;
   readonly source: string;
 }
 
+/** The seed's CSV header in its order, then Tally's columns (total_cost is exact decimal text). */
 export const CSV_COLUMNS = [
-  'id',
   'timestamp',
-  'customer_id',
-  'user_id',
   'service',
   'quantity',
-  'base_unit',
-  'usage',
-  'unit',
-  'unit_price',
-  'cost',
+  'unit_cost',
+  'total_cost',
   'metadata',
+  'id',
+  'customer_id',
+  'user_id',
+  'base_quantity',
+  'base_unit',
+  'unit',
   'host_id',
   'source',
 ] as const;
+
+/** The price in force per display unit, exact as the price book holds it ("0.0001"). */
+function unitCost(r: RawRecord): string {
+  return r.unit_price;
+}
 
 export function toExportRecord(r: RawRecord, def: ServiceDefinition | undefined): ExportRecord {
   let metadata: Record<string, unknown>;
@@ -68,19 +80,22 @@ export function toExportRecord(r: RawRecord, def: ServiceDefinition | undefined)
   } catch {
     metadata = {};
   }
+  const cost = formatNanos(r.cost_nanos);
   return {
-    id: r.id,
     timestamp: toIso(r.recorded_at),
+    service: r.service,
+    quantity: def ? roundDisplay(toDisplay(def, r.quantity)) : r.quantity,
+    unit_cost: Number(unitCost(r)),
+    total_cost: Number(cost),
+    metadata,
+    unit_cost_exact: unitCost(r),
+    total_cost_exact: cost,
+    id: r.id,
     customer_id: r.customer_id,
     user_id: r.user_id,
-    service: r.service,
-    quantity: r.quantity,
+    base_quantity: r.quantity,
     base_unit: def?.baseUnit ?? '',
-    usage: def ? roundDisplay(toDisplay(def, r.quantity)) : r.quantity,
     unit: def?.displayUnit ?? '',
-    unit_price: r.unit_price,
-    cost: formatNanos(r.cost_nanos),
-    metadata,
     host_id: r.host_id,
     source: r.source,
   };
@@ -100,18 +115,18 @@ export function csvLine(values: ReadonlyArray<string | number | null | undefined
 /** One record as a CSV line; metadata is its JSON text (stored JSON is kept byte for byte). */
 export function csvRecordLine(r: RawRecord, def: ServiceDefinition | undefined): string {
   return csvLine([
-    r.id,
     toIso(r.recorded_at),
-    r.customer_id,
-    r.user_id,
     r.service,
-    r.quantity,
-    def?.baseUnit ?? '',
     def ? roundDisplay(toDisplay(def, r.quantity)) : r.quantity,
-    def?.displayUnit ?? '',
-    r.unit_price,
+    unitCost(r),
     formatNanos(r.cost_nanos),
     r.metadata,
+    r.id,
+    r.customer_id,
+    r.user_id,
+    r.quantity,
+    def?.baseUnit ?? '',
+    def?.displayUnit ?? '',
     r.host_id,
     r.source,
   ]);
@@ -171,4 +186,23 @@ export class Totals {
     }
     return { total_events: events, total_cost: formatNanos(cost), services: out };
   }
+}
+
+/**
+ * The JSON file's summary in the seed's shape: `services` a list of names and `total_cost` a
+ * number, with the exact string and the per-service totals beside them.
+ */
+export function seedSummary(summary: ExportSummary): Record<string, unknown> {
+  return {
+    total_events: summary.total_events,
+    total_cost: Number(summary.total_cost),
+    services: Object.keys(summary.services),
+    total_cost_exact: summary.total_cost,
+    by_service: summary.services,
+  };
+}
+
+/** The seed's period ("start"/"end" as dates, end inclusive) and the exact instants (to exclusive). */
+export function seedPeriod(from: number, to: number): Record<string, string> {
+  return { start: toIso(from).slice(0, 10), end: toIso(Math.max(from, to - 1)).slice(0, 10), from: toIso(from), to: toIso(to) };
 }

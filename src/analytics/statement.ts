@@ -11,11 +11,16 @@ import { listPriceRules } from '../storage/repos/services';
 import { toDisplay } from '../core/services';
 import { nextMonthStart, toIso } from '../core/time';
 import { roundDisplay, serviceMap } from './common';
+import { creditsForMonth, describeCredits, monthKey, type ChargeOf, type CustomerCredits } from './credits';
+import type { MonthCredits } from '../core/credits';
+import { customersWithGrants } from '../storage/repos/credits';
 
 export interface StatementQuery {
   /** YYYY-MM */
   readonly month: string;
   readonly customerId?: string | undefined;
+  /** Apply prepaid credits (default true; false gives the charges credits are drawn against). */
+  readonly withCredits?: boolean | undefined;
 }
 
 export interface StatementLine {
@@ -46,6 +51,11 @@ export interface Statement {
   readonly customers: ReadonlyArray<{ readonly customerId: string; readonly total: string }>;
   readonly total: string;
   readonly totalNanos: string;
+  /** Prepaid credits drawn per customer (priority, then earliest expiry), and what is left to pay. */
+  readonly credits: readonly CustomerCredits[];
+  readonly creditsApplied: string;
+  readonly amountDue: string;
+  readonly amountDueNanos: string;
 }
 
 export { describePrice };
@@ -113,6 +123,8 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
       });
     }
   }
+  const credits = q.withCredits === false ? [] : await statementCredits(db, from, q.customerId, perCustomer);
+  const applied = credits.reduce((s, c) => s + c.appliedNanos, 0n);
   return {
     month: q.month,
     from: toIso(from),
@@ -122,5 +134,31 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
     customers: [...perCustomer].map(([customerId, t]) => ({ customerId, total: formatNanos(t) })),
     total: formatNanos(total),
     totalNanos: total.toString(),
+    credits: credits.map((c) => describeCredits(c.customerId, c)),
+    creditsApplied: formatNanos(applied),
+    amountDue: formatNanos(total - applied),
+    amountDueNanos: (total - applied).toString(),
   };
+}
+
+/** A month's total before credits for one customer: what grants are drawn against. */
+export function chargeBeforeCredits(db: Kysely<Database>): ChargeOf {
+  return async (customerId, monthStartMs) =>
+    BigInt((await monthStatement(db, { month: monthKey(monthStartMs), customerId, withCredits: false })).totalNanos);
+}
+
+async function statementCredits(
+  db: Kysely<Database>,
+  from: number,
+  customerId: string | undefined,
+  perCustomer: ReadonlyMap<string, bigint>,
+): Promise<Array<MonthCredits & { customerId: string }>> {
+  const holders = customerId === undefined ? await customersWithGrants(db) : [customerId];
+  const chargeOf = chargeBeforeCredits(db);
+  const out: Array<MonthCredits & { customerId: string }> = [];
+  for (const c of holders) {
+    const m = await creditsForMonth(db, c, from, perCustomer.get(c) ?? 0n, chargeOf);
+    if (m.appliedNanos > 0n || customerId !== undefined) out.push({ ...m, customerId: c });
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import type { ApiReply } from '../core/api/reply';
 import { TallyError, toTallyError } from '../core/errors';
 import { analyticsHandlers } from './analytics';
 import { collectorsHandlers } from './collectors';
+import { creditsHandlers } from './credits';
 import type { AgentContext } from './context';
 import { syncHandlers } from './sync';
 import { usageHandlers } from './usage';
@@ -28,6 +29,7 @@ export function createHandlers(ctx: AgentContext): AllHandlers {
     ...collectorsHandlers(ctx),
     ...tenantHandlers(ctx),
     ...eventHandlers(ctx),
+    ...creditsHandlers(ctx),
   };
 }
 

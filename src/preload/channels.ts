@@ -49,6 +49,11 @@ export const HANDLER_NAMES = [
   'keys.revoke',
   'events.list',
   'events.get',
+  'credits.grant',
+  'credits.list',
+  'credits.balance',
+  'credits.void',
+  'credits.check',
   'events.tail',
 ] as const satisfies readonly HandlerName[];
 

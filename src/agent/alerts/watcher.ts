@@ -2,6 +2,7 @@
 // covering every customer × service the flushes since the last check touched. Each new alert
 // is emitted as 'alerts.new' on the event bus (the UI turns it into a notification).
 import { checkAlerts, type Alert } from '../../quotas/alerts';
+import { balanceAlertsFor } from '../../quotas/balance';
 import type { FlushInfo } from '../../storage/writer';
 import type { AgentContext } from '../../handlers/context';
 
@@ -29,7 +30,15 @@ export function createAlertWatcher(
     const batch = [...touched.values()];
     touched.clear();
     last = Date.now();
-    const pending = checkAlerts(ctx.tdb.db, { now: ctx.now(), thresholds: ctx.config.alerts, touched: batch }).then((r) => r.alerts);
+    const pending = checkAlerts(ctx.tdb.db, { now: ctx.now(), thresholds: ctx.config.alerts, touched: batch }).then(async (r) => [
+      ...r.alerts,
+      // Prepaid credits fall as usage is priced: their balance alerts travel the same way.
+      ...(await balanceAlertsFor(
+        ctx.tdb.db,
+        ctx.now(),
+        batch.map((t) => t.customerId),
+      )),
+    ]);
     running = pending;
     try {
       const alerts = await pending;

@@ -1,6 +1,7 @@
 // Every command group registers itself here; one line per group keeps the CLI's shape visible.
 import type { Command } from 'commander';
 import { registerCollector } from './collector';
+import { registerCredits } from './credits';
 import { registerAgent } from './agent';
 import { registerAnalytics } from './analytics';
 import { registerDemo } from './demo';
@@ -20,4 +21,5 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerService,
   registerSync,
   registerCollector,
+  registerCredits,
 ];

@@ -6,15 +6,16 @@
 import type { z } from 'zod';
 import { analyticsArgs, type AnalyticsEvents, type AnalyticsReplies } from './analytics';
 import { collectorsArgs, type CollectorsReplies } from './collectors';
+import { creditsArgs, type CreditsReplies } from './credits';
 import type { ApiReply } from './reply';
 import { syncArgs, type SyncEvents, type SyncReplies } from './sync';
 import { usageArgs, type UsageEvents, type UsageReplies } from './usage';
 import { tenantArgs, type TenantReplies } from './tenants';
 import { eventArgs, type EventReplies } from './events';
 
-export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs };
+export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...creditsArgs };
 export type ArgSchemas = typeof argSchemas;
-export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies;
+export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & CreditsReplies;
 
 export type HandlerName = keyof ArgSchemas & keyof Replies;
 /** What a caller sends (defaults may be left out). */
@@ -45,6 +46,8 @@ export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
   'alerts.list',
   'alerts.current',
   'statement.month',
+  'credits.list',
+  'credits.balance',
   'collectors.get',
   'customers.list',
   'customers.get',

@@ -1,0 +1,127 @@
+// tally credits grant|list|balance|void|check: prepaid credits. Each runs the credits handler
+// in-process on its own connection (a grant is not a usage record, so the writer lock is not
+// needed), with the same argument checks as the API.
+import { Command } from 'commander';
+import { creditsArgs, type CreditsReplies } from '../../core/api/credits';
+import { parseArgs } from '../../core/api/args';
+import { invalid } from '../../core/errors';
+import { EventBus, type AgentContext } from '../../handlers/context';
+import { creditsHandlers } from '../../handlers/credits';
+import { parseNumberArg } from '../args';
+import { configFor, globals, withReader, type GlobalOptions } from '../context';
+import { formatTable, print, printJson } from '../output';
+
+type Call = keyof typeof creditsArgs;
+
+async function call<K extends Call>(g: GlobalOptions, name: K, args: unknown): Promise<CreditsReplies[K]> {
+  const config = configFor(g);
+  const checked = parseArgs(creditsArgs[name], args);
+  return withReader(config, async (tdb) => {
+    // The credits handlers use the database, the clock and the event bus only.
+    const ctx = { config, tdb, events: new EventBus(), now: Date.now } as unknown as AgentContext;
+    const handler = creditsHandlers(ctx)[name] as (a: typeof checked) => CreditsReplies[K] | Promise<CreditsReplies[K]>;
+    return handler(checked);
+  });
+}
+
+function customerOf(g: GlobalOptions): string {
+  if (!g.customer) throw invalid('customer', 'is required: --customer <id>');
+  return g.customer;
+}
+
+export function registerCredits(program: Command): void {
+  const credits = program.command('credits').description('prepaid credits: grants drawn down by statements, balances and balance alerts');
+
+  credits
+    .command('grant')
+    .description('grant prepaid credit to a customer (--customer): statements draw it before anything is due')
+    .requiredOption('--amount <decimal>', 'amount in the currency, e.g. 50 or 12.50')
+    .option('--expires <date>', 'the grant covers months that start before this date (YYYY-MM-DD or ISO 8601)')
+    .option('--from <date>', 'the grant covers months that end after this date (default: now)')
+    .option('--priority <n>', '0–100, lower is drawn first (default 50)')
+    .option('--note <text>', 'why the credit was granted')
+    .action(async (o: { amount: string; expires?: string; from?: string; priority?: string; note?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const grant = await call(g, 'credits.grant', {
+        customerId: customerOf(g),
+        amount: o.amount,
+        ...(o.priority !== undefined && { priority: parseNumberArg('priority', o.priority, { integer: true, min: 0 }) }),
+        ...(o.from !== undefined && { effectiveAt: o.from }),
+        ...(o.expires !== undefined && { expiresAt: o.expires }),
+        ...(o.note !== undefined && { note: o.note }),
+      });
+      if (g.json) return printJson(grant);
+      print(
+        `granted ${grant.amount} to ${grant.customerId} (grant ${grant.id}, priority ${grant.priority}${grant.expiresAt ? `, expires ${grant.expiresAt}` : ''})`,
+      );
+    });
+
+  credits
+    .command('list')
+    .description('credit grants (all customers unless --customer)')
+    .action(async (_o, cmd: Command) => {
+      const g = globals(cmd);
+      const list = await call(g, 'credits.list', g.customer ? { customerId: g.customer } : {});
+      if (g.json) return printJson(list);
+      if (list.length === 0) return print('no credit grants: add one with `tally credits grant --customer ID --amount 50`');
+      print(
+        formatTable(
+          ['id', 'customer', 'amount', 'priority', 'from', 'expires', 'voided', 'note'],
+          list.map((c) => [
+            c.id,
+            c.customerId,
+            c.amount,
+            c.priority,
+            c.effectiveAt,
+            c.expiresAt ?? 'never',
+            c.voidedAt ? `${c.voidedAt} (${c.voidReason})` : '',
+            c.note ?? '',
+          ]),
+        ),
+      );
+    });
+
+  credits
+    .command('balance')
+    .description("a customer's (--customer) remaining credit now, this month's usage included")
+    .action(async (_o, cmd: Command) => {
+      const g = globals(cmd);
+      const b = await call(g, 'credits.balance', { customerId: customerOf(g) });
+      if (g.json) return printJson(b);
+      print(`${b.customerId}: ${b.remaining} left of ${b.granted} granted (${b.used} used)`);
+      if (b.grants.length > 0)
+        print(
+          formatTable(
+            ['grant', 'amount', 'used', 'remaining', 'priority', 'expires', 'status'],
+            b.grants.map((x) => [x.id, x.amount, x.used, x.remaining, x.priority, x.expiresAt ?? 'never', x.status]),
+          ),
+        );
+    });
+
+  credits
+    .command('void')
+    .description('void a grant: it stops covering statements; the row stays with the reason')
+    .argument('<id>')
+    .requiredOption('--reason <text>', 'why the grant is voided')
+    .action(async (id: string, o: { reason: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const grant = await call(g, 'credits.void', { id: parseNumberArg('id', id, { integer: true, min: 1 }), reason: o.reason });
+      if (g.json) return printJson(grant);
+      print(`voided grant ${grant.id} of ${grant.customerId} (${grant.amount}): ${grant.voidReason}`);
+    });
+
+  credits
+    .command('check')
+    .description('log balance alerts (default at 25% and 0 left), each once per threshold')
+    .option('--at <list>', 'thresholds, e.g. "25%,10%,0"')
+    .action(async (o: { at?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const r = await call(g, 'credits.check', {
+        ...(g.customer && { customerId: g.customer }),
+        ...(o.at !== undefined && { thresholds: o.at.split(',').map((t) => t.trim()) }),
+      });
+      if (g.json) return printJson(r);
+      if (r.alerts.length === 0) return print('no new balance alerts');
+      for (const a of r.alerts) print(a.message);
+    });
+}

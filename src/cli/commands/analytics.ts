@@ -6,6 +6,7 @@ import { projection } from '../../analytics/projection';
 import { usageStats } from '../../analytics/stats';
 import { peaks, trends } from '../../analytics/trends';
 import { invalid } from '../../core/errors';
+import { formatMoney, formatPercent, roundingNote, roundLines } from '../../core/money';
 import { formatCompact } from '../../core/services';
 import { trendRange, windowRange } from '../../handlers/analytics';
 import { parseNumberArg, parseRange } from '../args';
@@ -26,7 +27,8 @@ export function registerAnalytics(program: Command): void {
 }
 
 const num = (n: number | null) => (n === null ? '—' : formatCompact(n));
-const pct = (n: number | null) => (n === null ? '—' : `${n > 0 ? '+' : ''}${n.toFixed(1)}%`);
+// One rule for percentages (core/money.ts): truncated toward zero at the digit shown.
+const pct = (n: number | null) => (n === null ? '—' : formatPercent(n / 100, { decimals: 1, sign: true }));
 
 interface WindowOpts {
   days?: string;
@@ -69,6 +71,7 @@ function registerAggregate(program: Command): void {
           throw invalid('granularity', `"${granularity}" must be hourly, daily or monthly`);
         const format = g.json ? 'json' : o.format;
         if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
+        const currency = configFor(g).currency;
         const result = await withReader(configFor(g), (tdb) =>
           aggregate(tdb.db, { granularity: granularity as Granularity, service: o.service, customerId: g.customer, ...parseRange(o) }),
         );
@@ -85,21 +88,26 @@ function registerAggregate(program: Command): void {
           return print(lines.join('\r\n') + '\r\n');
         }
         print(`${granularity} usage ${result.from} → ${result.to}${result.customerId ? ` (${result.customerId})` : ''}`);
+        const money = roundLines(
+          result.rows.map((r) => r.total_cost),
+          currency,
+        );
         print(
           formatTable(
             header,
-            result.rows.map((r) => [
+            result.rows.map((r, i) => [
               r.service,
               r.period.slice(0, granularity === 'hourly' ? 16 : 10),
               r.event_count,
               formatCompact(r.total_quantity),
               r.unit,
-              r.total_cost,
+              formatMoney(money.lines[i]!, currency),
               formatCompact(r.avg_quantity),
             ]),
           ),
         );
-        print(`TOTAL  ${result.totals.event_count} events  cost ${result.totals.total_cost}   (GB = GiB)`);
+        print(`TOTAL  ${result.totals.event_count} events  cost ${formatMoney(money.total, currency)}   (GB = GiB)`);
+        if (money.difference !== 0n) print(roundingNote(money, currency));
       },
     );
 
@@ -122,21 +130,27 @@ function registerAggregate(program: Command): void {
         breakdown(tdb.db, { service, keys, perDay: o.perDay, customerId: g.customer, ...parseRange(o) }),
       );
       if (g.json) return printJson(r);
+      const currency = configFor(g).currency;
+      const money = roundLines(
+        r.rows.map((row) => row.cost),
+        currency,
+      );
       print(`${r.service} by ${r.keys.join(', ')}  ${r.from.slice(0, 10)} → ${r.to.slice(0, 10)}`);
       print(
         formatTable(
           [...(o.perDay ? ['day'] : []), ...r.keys, 'events', 'usage', 'unit', 'cost'],
-          r.rows.map((row) => [
+          r.rows.map((row, i) => [
             ...(row.day ? [row.day] : []),
             ...r.keys.map((k) => String(row.values[k] ?? '—')),
             row.events,
             formatCompact(row.usage),
             r.unit,
-            row.cost,
+            formatMoney(money.lines[i]!, currency),
           ]),
         ),
       );
-      print(`TOTAL  ${r.totalEvents} events  cost ${r.totalCost}`);
+      print(`TOTAL  ${r.totalEvents} events  cost ${formatMoney(money.total, currency)}`);
+      if (money.difference !== 0n) print(roundingNote(money, currency));
     });
 }
 
@@ -153,18 +167,34 @@ function registerStats(program: Command): void {
     const s = await withReader(configFor(g), (tdb) => usageStats(tdb.db, { service, customerId: g.customer, ...range }));
     if (g.json) return printJson(s);
     print(`${s.service} ${s.from.slice(0, 16)} → ${s.to.slice(0, 16)} UTC${s.customerId ? ` (${s.customerId})` : ''}`);
+    // One row, the seed's columns first (usage_get_stats), then Tally's.
     print(
       formatTable(
-        ['stat', 'value'],
         [
-          ['total events', s.totalEvents],
-          [`total quantity (${s.unit})`, num(s.totalQuantity)],
-          ['average', num(s.average)],
-          ['min', num(s.min)],
-          ['max', num(s.max)],
-          ['p95', num(s.p95)],
-          ['p99', num(s.p99)],
-          ['total cost', s.totalCost],
+          'service_name',
+          'total_events',
+          'total_quantity',
+          'avg_quantity',
+          'p95_quantity',
+          'p99_quantity',
+          'min',
+          'max',
+          'unit',
+          'total_cost',
+        ],
+        [
+          [
+            s.service,
+            s.totalEvents,
+            num(s.totalQuantity),
+            num(s.average),
+            num(s.p95),
+            num(s.p99),
+            num(s.min),
+            num(s.max),
+            s.unit,
+            formatMoney(s.totalCost, configFor(g).currency),
+          ],
         ],
       ),
     );
@@ -188,7 +218,16 @@ function registerStats(program: Command): void {
     print(
       formatTable(
         ['day', 'service', 'events', 'usage', 'unit', 'previous', 'change', 'cost'],
-        t.rows.map((r) => [r.day, r.service, r.events, formatCompact(r.usage), r.unit, num(r.previous), pct(r.changePercent), r.cost]),
+        t.rows.map((r) => [
+          r.day,
+          r.service,
+          r.events,
+          formatCompact(r.usage),
+          r.unit,
+          num(r.previous),
+          pct(r.changePercent),
+          formatMoney(r.cost, configFor(g).currency),
+        ]),
       ),
     );
   });
@@ -214,7 +253,14 @@ function registerStats(program: Command): void {
     print(
       formatTable(
         ['rank', o.by, 'events', 'usage', 'unit', 'cost'],
-        p.rows.map((r) => [r.rank, r.start.slice(0, o.by === 'hour' ? 16 : 10), r.events, formatCompact(r.usage), r.unit, r.cost]),
+        p.rows.map((r) => [
+          r.rank,
+          r.start.slice(0, o.by === 'hour' ? 16 : 10),
+          r.events,
+          formatCompact(r.usage),
+          r.unit,
+          formatMoney(r.cost, configFor(g).currency),
+        ]),
       ),
     );
   });
@@ -231,7 +277,7 @@ function registerStats(program: Command): void {
         projection(tdb.db, { now: Date.now(), period: o.period as 'month' | 'day', service: o.service, customerId: g.customer }),
       );
       if (g.json) return printJson(p);
-      print(`projection to the end of the ${p.period} (linear run rate, ${Math.round((p.lines[0]?.elapsed ?? 0) * 100)}% elapsed)`);
+      print(`projection to the end of the ${p.period} (linear run rate, ${formatPercent(p.lines[0]?.elapsed ?? 0)} elapsed)`);
       print(
         formatTable(
           ['customer', 'service', 'usage', 'projected', 'unit', 'quota', 'now', 'at end', 'cost', 'projected cost'],
@@ -242,10 +288,10 @@ function registerStats(program: Command): void {
             formatCompact(l.projected),
             l.unit,
             num(l.limit),
-            l.percent === null ? '—' : `${l.percent}%`,
-            l.projectedPercent === null ? '—' : `${l.projectedPercent}%`,
-            l.cost,
-            l.projectedCost,
+            l.percent === null ? '—' : formatPercent(l.percent / 100),
+            l.projectedPercent === null ? '—' : formatPercent(l.projectedPercent / 100),
+            formatMoney(l.cost, configFor(g).currency),
+            formatMoney(l.projectedCost, configFor(g).currency),
           ]),
         ),
       );

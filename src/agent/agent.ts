@@ -212,6 +212,12 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
   } finally {
     // Reverse order of setup: HTTP, sync, alerts, schedules, writer (flushes), database, lock. A failing step
     // is logged and the rest still run, so the lock is never left behind by a live process.
+    // A writer starting meanwhile (a restart) waits for us instead of failing.
+    try {
+      lock.markStopping();
+    } catch {
+      // the lock stays as it was; release() still runs last
+    }
     for (const step of cleanup) {
       try {
         await step();

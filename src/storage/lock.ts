@@ -1,5 +1,9 @@
-// One writer per database: a lock file beside it names the holder (pid, host, command, since).
-// A lock left by a process that is gone (crash, kill -9, reboot) is taken over.
+// One writer per database file: a lock file beside the file's REAL path names the holder (pid,
+// host, command, since, and the file's device and inode). The lock follows the file's identity,
+// not the name it was opened by: a symlink resolves to the same lock, and a hard-linked database
+// (two names, one inode: SQLite's -wal and -shm files follow the name, so two writers would
+// corrupt it) is refused, naming the holder when one is found. A lock left by a process that is
+// gone (crash, kill -9, reboot) is taken over; a holder that is stopping is waited for briefly.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,12 +15,27 @@ export interface LockHolder {
   readonly command: string;
   readonly since: string;
   readonly bootId: string | null;
+  /** The database file's identity when the lock was taken (absent in locks written by older versions). */
+  readonly dev?: number;
+  readonly ino?: number;
+  readonly realPath?: string;
+  /** Set by a holder that is shutting down: a new writer waits for it instead of failing. */
+  readonly stopping?: boolean;
 }
 
 export interface WriterLock {
   readonly path: string;
+  /** Tells would-be writers this holder is exiting, so they wait for it (see acquireWriterLock). */
+  markStopping(): void;
   release(): void;
 }
+
+export interface LockOptions {
+  /** How long to wait for a holder that is stopping (or a zombie) before refusing. */
+  readonly waitMs?: number;
+}
+
+const DEFAULT_WAIT_MS = 5_000;
 
 function bootId(): string | null {
   try {
@@ -35,6 +54,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A zombie has exited (its files are closed) but still answers kill(pid, 0) until reaped. */
+function zombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
+}
+
 export function readLockHolder(lockPath: string): LockHolder | null {
   try {
     return JSON.parse(fs.readFileSync(lockPath, 'utf8')) as LockHolder;
@@ -48,40 +78,116 @@ export function holderIsAlive(holder: LockHolder): boolean {
   if (holder.hostname !== os.hostname()) return true; // a shared folder: we cannot tell, assume live
   const boot = bootId();
   if (boot && holder.bootId && boot !== holder.bootId) return false;
-  return alive(holder.pid);
+  return alive(holder.pid) && !zombie(holder.pid);
+}
+
+/** The file's real path: symlinks resolved (for a file not created yet, its folder's). */
+export function realDbPath(dbPath: string): string {
+  const abs = path.resolve(dbPath);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    try {
+      return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
+    } catch {
+      return abs;
+    }
+  }
 }
 
 export function lockPathFor(dbPath: string): string {
-  return `${dbPath}.lock`;
+  return `${realDbPath(dbPath)}.lock`;
 }
 
-export function acquireWriterLock(dbPath: string, command = process.argv.slice(1).join(' ')): WriterLock {
-  const lockPath = lockPathFor(dbPath);
-  fs.mkdirSync(path.dirname(path.resolve(lockPath)), { recursive: true });
-  const me: LockHolder = { pid: process.pid, hostname: os.hostname(), command, since: new Date().toISOString(), bootId: bootId() };
+function describeHolder(h: LockHolder): string {
+  return `pid ${h.pid} on ${h.hostname} (${h.command || 'unknown command'}), since ${h.since}`;
+}
+
+function sameFileAs(dbPath: string, real: string): string {
+  return path.resolve(dbPath) === real ? '' : ` (the same file as ${real})`;
+}
+
+/** A live holder of the same inode under another name in the file's folder (a hard link's lock). */
+function holderOfInode(real: string, st: fs.Stats): LockHolder | null {
+  const dir = path.dirname(real);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.lock') || path.join(dir, name) === `${real}.lock`) continue;
+    const h = readLockHolder(path.join(dir, name));
+    if (h && h.dev === st.dev && h.ino === st.ino && holderIsAlive(h)) return h;
+  }
+  return null;
+}
+
+function refuseHardLink(dbPath: string, real: string, st: fs.Stats): never {
+  const holder = holderOfInode(real, st);
+  throw new TallyError(
+    'locked',
+    holder
+      ? `database ${dbPath} is a hard link to a database in use by another writer: ${describeHolder(holder)}${holder.realPath ? ` as ${holder.realPath}` : ''}. ` +
+          'Send records through that agent, or stop it first; then keep one name for the file.'
+      : `database ${dbPath} has ${st.nlink} hard links: SQLite keeps its -wal and -shm files by name, so two names can corrupt it. ` +
+          'Keep one name (remove the other links, or copy the file with `tally backup`).',
+  );
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Waits (bounded) while a stopping holder finishes; returns the holder still there, if any. */
+function waitForStoppingHolder(lockPath: string, waitMs: number): LockHolder | null {
+  const until = Date.now() + waitMs;
+  let holder = readLockHolder(lockPath);
+  while (holder && holder.stopping === true && holderIsAlive(holder) && Date.now() < until) {
+    sleepSync(100);
+    holder = readLockHolder(lockPath);
+  }
+  return holder;
+}
+
+function writeHolder(lockPath: string, holder: LockHolder, flag: 'wx' | 'w'): void {
+  // Readable by others: the desktop app and `tally service status` look for a running agent.
+  const fd = fs.openSync(lockPath, flag, 0o644);
+  try {
+    fs.writeSync(fd, JSON.stringify(holder));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function acquireWriterLock(dbPath: string, command = process.argv.slice(1).join(' '), o: LockOptions = {}): WriterLock {
+  const real = realDbPath(dbPath);
+  const lockPath = `${real}.lock`;
+  fs.mkdirSync(path.dirname(lockPath), { recursive: true });
+  const st = fs.statSync(real, { throwIfNoEntry: false });
+  if (st && st.nlink > 1) refuseHardLink(dbPath, real, st);
+  const me: LockHolder = {
+    pid: process.pid,
+    hostname: os.hostname(),
+    command,
+    since: new Date().toISOString(),
+    bootId: bootId(),
+    realPath: real,
+    ...(st ? { dev: st.dev, ino: st.ino } : {}),
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = fs.openSync(lockPath, 'wx', 0o644);
-      fs.writeSync(fd, JSON.stringify(me));
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      let released = false;
-      return {
-        path: lockPath,
-        release() {
-          if (released) return;
-          released = true;
-          const holder = readLockHolder(lockPath);
-          if (holder?.pid === process.pid) fs.rmSync(lockPath, { force: true });
-        },
-      };
+      writeHolder(lockPath, me, 'wx');
+      return heldLock(lockPath, me);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = readLockHolder(lockPath);
+      const holder = waitForStoppingHolder(lockPath, o.waitMs ?? DEFAULT_WAIT_MS);
       if (holder && holderIsAlive(holder)) {
         throw new TallyError(
           'locked',
-          `database ${dbPath} is in use by another writer: pid ${holder.pid} on ${holder.hostname} (${holder.command || 'unknown command'}), since ${holder.since}. ` +
+          `database ${dbPath}${sameFileAs(dbPath, real)} is in use by another writer: ${describeHolder(holder)}. ` +
             'Send records through that agent (tally track uses it automatically), or stop it first.',
         );
       }
@@ -90,4 +196,25 @@ export function acquireWriterLock(dbPath: string, command = process.argv.slice(1
     }
   }
   throw new TallyError('locked', `could not take the writer lock ${lockPath}`);
+}
+
+function heldLock(lockPath: string, me: LockHolder): WriterLock {
+  let released = false;
+  const mine = () => !released && readLockHolder(lockPath)?.pid === process.pid;
+  return {
+    path: lockPath,
+    markStopping() {
+      if (!mine()) return;
+      // Renamed over the lock: a reader sees the old JSON or the new one, never half of it.
+      const tmp = `${lockPath}.${process.pid}.tmp`;
+      writeHolder(tmp, { ...me, stopping: true }, 'w');
+      fs.renameSync(tmp, lockPath);
+    },
+    release() {
+      if (released) return;
+      const own = mine();
+      released = true;
+      if (own) fs.rmSync(lockPath, { force: true });
+    },
+  };
 }

@@ -2,7 +2,7 @@
 import type { eventArgs } from '../core/api/events';
 import { TallyError } from '../core/errors';
 import { parseDateArg } from '../core/period';
-import { getEvent, listEvents } from '../storage/repos/events';
+import { getEvent, listEvents, tailEvents } from '../storage/repos/events';
 import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
 
@@ -23,5 +23,6 @@ export function eventHandlers(ctx: AgentContext): Implementation<keyof typeof ev
       if (!e) throw new TallyError('not_found', `id: no event "${id.slice(0, 64)}"`, { field: 'id' });
       return e;
     },
+    'events.tail': ({ afterSeq, limit, ...f }) => tailEvents(ctx.tdb.db, f, afterSeq, limit),
   };
 }

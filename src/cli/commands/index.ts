@@ -2,6 +2,9 @@
 import type { Command } from 'commander';
 import { registerCollector } from './collector';
 import { registerCredits } from './credits';
+import { registerCustomers } from './customers';
+import { registerEvents } from './events';
+import { registerKeys } from './keys';
 import { registerAgent } from './agent';
 import { registerAnalytics } from './analytics';
 import { registerDemo } from './demo';
@@ -22,4 +25,7 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerSync,
   registerCollector,
   registerCredits,
+  registerCustomers,
+  registerKeys,
+  registerEvents,
 ];

@@ -50,9 +50,24 @@ export const eventArgs = {
     cursor: z.string().max(100).optional(),
   }),
   'events.get': z.strictObject({ id: z.string().min(1).max(64) }),
+  /** Events stored after `afterSeq` (in the order they arrived): what `tally events tail` follows. */
+  'events.tail': z.strictObject({
+    customer: eventFilterFields.customer,
+    service: eventFilterFields.service,
+    user: eventFilterFields.user,
+    afterSeq: z.number().int().min(0).optional(),
+    limit: z.number().int().min(1).max(EVENTS_MAX_LIMIT).default(100),
+  }),
 };
+
+export interface EventTail {
+  readonly events: EventEntry[];
+  /** Pass as afterSeq next time; without afterSeq, the newest seq now (nothing is returned). */
+  readonly lastSeq: number;
+}
 
 export interface EventReplies {
   'events.list': EventPage;
   'events.get': EventEntry;
+  'events.tail': EventTail;
 }

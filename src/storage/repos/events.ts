@@ -92,3 +92,25 @@ export async function getEvent(db: Kysely<Database>, id: string): Promise<EventE
   const row = await db.selectFrom('usage_records').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? rowToEvent(row) : null;
 }
+
+/** Events stored after `afterSeq`, oldest first; without it, only where the log ends now. */
+export async function tailEvents(
+  db: Kysely<Database>,
+  f: EventFilter,
+  afterSeq: number | undefined,
+  limit: number,
+): Promise<{ events: EventEntry[]; lastSeq: number }> {
+  if (afterSeq === undefined) {
+    const top = await db
+      .selectFrom('usage_records')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst();
+    return { events: [], lastSeq: Number(top?.seq ?? 0) };
+  }
+  const rows = await filtered(db.selectFrom('usage_records').selectAll(), f)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return { events: rows.map(rowToEvent), lastSeq: rows.at(-1)?.seq ?? afterSeq };
+}

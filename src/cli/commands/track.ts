@@ -9,6 +9,7 @@ import { parseDateArg, parseJsonObjectArg, parseNumberArg } from '../args';
 import { configFor, globals } from '../context';
 import { print, printJson } from '../output';
 import { withSink } from '../sink';
+import { checkApiArgs, checkDatabaseArgs, checkStorageArgs, withUsage } from './track-checks';
 
 interface RecordFlags {
   user?: string;
@@ -37,6 +38,15 @@ async function store(cmd: Command, inputs: RecordInput[]): Promise<void> {
   for (const s of stored) print(`${s.inserted ? 'recorded' : 'already recorded'} ${s.id}  cost ${formatNanos(s.costNanos)}`);
 }
 
+/** Runs a `tally track` action; an argument error also says which order is expected. */
+async function checked(kind: string, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    throw withUsage(kind, err);
+  }
+}
+
 function withRecordFlags(cmd: Command): Command {
   return cmd
     .option('--user <id>', 'user id beside the customer (second seed: tenant users)')
@@ -50,27 +60,34 @@ export function registerTrack(program: Command): void {
   withRecordFlags(track.command('api').argument('<endpoint>').argument('<method>').argument('<status>'))
     .description('an API request: endpoint, method, status')
     .action(async (endpoint: string, method: string, status: string, _o, cmd: Command) =>
-      store(cmd, [build.api(endpoint, method, parseNumberArg('status', status, { integer: true, min: 100 }), trackOptions(cmd))]),
+      checked('api', () => {
+        checkApiArgs(endpoint, method);
+        const code = parseNumberArg('status', status, { integer: true, min: 100 });
+        if (code > 599) throw invalid('status', `${code} is not an HTTP status (100 to 599)`);
+        return store(cmd, [build.api(endpoint, method, code, trackOptions(cmd))]);
+      }),
     );
 
   withRecordFlags(track.command('storage').argument('<bytes>').argument('<hours>'))
     .description('storage held: bytes for hours (recorded as byte-seconds, shown as GB-hours)')
     .action(async (bytes: string, hours: string, _o, cmd: Command) =>
-      store(cmd, [
-        build.storage(
-          parseNumberArg('bytes', bytes, { integer: true, min: 0 }),
-          parseNumberArg('hours', hours, { min: 0 }),
-          trackOptions(cmd),
-        ),
-      ]),
+      checked('storage', () => {
+        const b = parseNumberArg('bytes', bytes, { integer: true, min: 0 });
+        const h = parseNumberArg('hours', hours, { min: 0 });
+        checkStorageArgs(b, h);
+        return store(cmd, [build.storage(b, h, trackOptions(cmd))]);
+      }),
     );
 
   withRecordFlags(track.command('bandwidth').argument('<bytes>').argument('<direction>', 'ingress or egress'))
     .description('bytes transferred in one direction')
-    .action(async (bytes: string, direction: string, _o, cmd: Command) => {
-      if (direction !== 'ingress' && direction !== 'egress') throw invalid('direction', `"${direction}" must be ingress or egress`);
-      await store(cmd, [build.bandwidth(parseNumberArg('bytes', bytes, { integer: true, min: 0 }), direction, trackOptions(cmd))]);
-    });
+    .action(async (bytes: string, direction: string, _o, cmd: Command) =>
+      checked('bandwidth', () => {
+        const b = parseNumberArg('bytes', bytes, { integer: true, min: 0 });
+        if (direction !== 'ingress' && direction !== 'egress') throw invalid('direction', `"${direction}" must be ingress or egress`);
+        return store(cmd, [build.bandwidth(b, direction, trackOptions(cmd))]);
+      }),
+    );
 
   withRecordFlags(track.command('compute').argument('<cpu_seconds>').argument('[metadata]', 'JSON object, e.g. {"instance":"web-1"}'))
     .description('CPU-seconds used (shown as CPU-hours)')
@@ -86,7 +103,10 @@ export function registerTrack(program: Command): void {
   withRecordFlags(track.command('database').argument('<type>', 'SELECT, INSERT, …').argument('<duration_ms>'))
     .description('a database query: type and duration')
     .action(async (type: string, duration: string, _o, cmd: Command) =>
-      store(cmd, [build.database(type, parseNumberArg('duration_ms', duration, { min: 0 }), trackOptions(cmd))]),
+      checked('database', () => {
+        checkDatabaseArgs(type);
+        return store(cmd, [build.database(type, parseNumberArg('duration_ms', duration, { min: 0 }), trackOptions(cmd))]);
+      }),
     );
 
   withRecordFlags(track.command('function').argument('<name>').argument('<duration_ms>').argument('<memory_mb>'))

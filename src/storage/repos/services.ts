@@ -1,7 +1,8 @@
 // Service registry and price book: SQL for `services` and `price_rules`, mapped to domain values.
 import type { Kysely } from 'kysely';
 import type { Database, PriceRuleRow, ServiceRow } from '../schema';
-import { invalid } from '../../core/errors';
+import { invalid, TallyError } from '../../core/errors';
+import { serviceDifference } from '../../core/service-diff';
 import { checkPriceSpec, type PriceRule, type PriceSpec } from '../../core/pricing';
 import { BUILTIN_SERVICES, DEFAULT_PRICES, SERVICE_NAME, type DefaultPrice, type ServiceDefinition } from '../../core/services';
 
@@ -58,11 +59,27 @@ export function checkServiceDefinition(def: ServiceDefinition, prefix = ''): voi
   }
 }
 
-/** Registers or updates a service. Built-in services cannot be redefined. */
-export async function upsertService(db: Kysely<Database>, def: ServiceDefinition, now: number, prefix = ''): Promise<void> {
+/**
+ * Registers or updates a service. Built-in services cannot be redefined; a custom service
+ * registered again with another definition is refused with the difference unless `update`.
+ */
+export async function upsertService(
+  db: Kysely<Database>,
+  def: ServiceDefinition,
+  now: number,
+  prefix = '',
+  o: { update?: boolean } = {},
+): Promise<void> {
   checkServiceDefinition(def, prefix);
   const existing = await getService(db, def.name);
   if (existing?.builtin && !def.builtin) throw invalid(`${prefix}name`, `"${def.name}" is a built-in service and cannot be redefined`);
+  const changes = existing && !existing.builtin && !o.update ? serviceDifference(existing, def) : [];
+  if (changes.length > 0)
+    throw new TallyError(
+      'conflict',
+      `${prefix}name: "${def.name}" is already registered differently (${changes.join('; ')}); pass --update (update: true) to change it`,
+      { field: `${prefix}name`, problem: `is already registered differently (${changes.join('; ')})` },
+    );
   const row = {
     name: def.name,
     display_name: def.displayName,
@@ -149,6 +166,7 @@ export async function installTemplate(
   template: { services: readonly ServiceDefinition[]; prices: readonly DefaultPrice[] },
   now: number,
 ): Promise<void> {
-  for (const def of template.services) await upsertService(db, def, now);
+  // Installing a template again brings its services up to the template's definition.
+  for (const def of template.services) await upsertService(db, def, now, '', { update: true });
   await addDefaultPrices(db, template.prices, now);
 }

@@ -4,6 +4,7 @@
 // a re-sent batch harmless) and fold the rows actually inserted into the rollups in the same
 // statement, so org-wide reports read rollups and are never stale. The request text itself goes
 // to PostgreSQL (jsonb_to_recordset), minus the refused records: nothing is re-encoded in JS.
+// (That is the PostgreSQL store; the ClickHouse store's insert is in clickhouse/store.ts.)
 import { sql, type Kysely } from 'kysely';
 import { TallyError } from '../core/errors';
 import { isDecimalString } from '../core/money';
@@ -11,6 +12,7 @@ import { CUSTOMER_ID } from '../core/services';
 import type { NativeReply } from '../core/sync/native';
 import type { Rejection } from '../core/sync/types';
 import type { CollectorDatabase } from './schema';
+import type { CollectorStore } from './store';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const SERVICE = /^[a-z][a-z0-9_.-]{0,63}$/;
@@ -84,13 +86,14 @@ export async function storeBatch(db: Kysely<CollectorDatabase>, text: string, sk
     WITH input AS (
       -- jsonb, not json: with a key given twice, PostgreSQL then reads the value JS validated (the last).
       SELECT * FROM ROWS FROM (jsonb_to_recordset((${text}::jsonb) -> 'records')
-        AS ("id" text, "recordedAt" int8, "customerId" text, "userId" text, "hostId" text, "service" text, "quantity" float8,
+        AS ("id" text, "recordedAt" int8, "customerId" text, "userId" text, "hostId" text, "service" text, "quantity" numeric,
             "unitPrice" text, "costNanos" int8, "metadata" jsonb, "source" text)) WITH ORDINALITY
         AS t(id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, ord)
       WHERE NOT (ord - 1 = ANY(${[...skip]}::int[]))
     ), ins AS (
       INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at)
-      SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata::text, source, ${now}::int8 FROM input
+      -- numeric from jsonb is the number as sent; 6 decimals, as the agents keep (quantity.ts).
+      SELECT id, recorded_at, customer_id, user_id, host_id, service, round(quantity, 6), unit_price, cost_nanos, metadata::text, source, ${now}::int8 FROM input
       ON CONFLICT (id) DO NOTHING
       RETURNING recorded_at, customer_id, service, quantity, cost_nanos
     ), days AS (
@@ -121,11 +124,9 @@ export async function storeBatch(db: Kysely<CollectorDatabase>, text: string, sk
   return result.rows[0]!.inserted;
 }
 
-const RETRYABLE_PG = new Set(['40P01', '40001']); // deadlock, serialization failure
-
-/** Validates and stores one request's records; retries a deadlock against another agent's batch. */
+/** Validates and stores one request's records in the store. */
 export async function ingest(
-  db: Kysely<CollectorDatabase>,
+  store: CollectorStore,
   body: { text: string; value: unknown },
   hostId: string,
   now: number,
@@ -133,18 +134,7 @@ export async function ingest(
   const { count, rejected } = readBatch(body.value, hostId);
   const good = count - rejected.length;
   if (good === 0) return { inserted: 0, duplicates: 0, rejected };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const inserted = await storeBatch(
-        db,
-        body.text,
-        rejected.map((r) => r.index),
-        now,
-      );
-      return { inserted, duplicates: good - inserted, rejected };
-    } catch (err) {
-      if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;
-      throw err;
-    }
-  }
+  const records = (body.value as { records: unknown[] }).records;
+  const inserted = await store.store({ text: body.text, records, skip: rejected.map((r) => r.index) }, hostId, now);
+  return { inserted, duplicates: good - inserted, rejected };
 }

@@ -1,15 +1,17 @@
-// Org-wide reports: the core's usageReport over the collector's rollups (every host), through
-// kysely's Postgres dialect. The tables it reads (services, price_rules, rollups, usage_records)
-// have the same columns on both databases; the pool returns bigint/numeric as numbers (db.ts).
+// Org-wide reports: the core's usageReport over the collector's rollups (every host): service
+// definitions from the PostgreSQL control tables, sums from the store (PostgreSQL or ClickHouse).
+// The PostgreSQL tables have the agent's columns; the pool returns bigint/numeric as numbers (db.ts).
 // Agents may record custom services the collector was never told about: before a report, each
 // service seen in the rollups gets a definition (a known template's, or a plain one counting
 // base units), so no usage is left out of an org-wide total.
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import { ensureBuiltins } from '../storage/repos/services';
 import { usageReport, type ReportQuery, type UsageReport } from '../analytics/usage';
 import { SERVICE_TEMPLATES, type ServiceDefinition } from '../core/services';
+import { pgStore } from './pg-store';
 import type { CollectorDatabase } from './schema';
+import type { CollectorStore } from './store';
 
 /** The collector's db seen through the agent's row types, for the shared repositories. */
 export function asCoreDb(db: Kysely<CollectorDatabase>): Kysely<Database> {
@@ -32,12 +34,10 @@ function definitionFor(name: string): ServiceDefinition {
   };
 }
 
-async function ensureSeenServices(db: Kysely<CollectorDatabase>, now: number): Promise<void> {
-  const missing = await sql<{ service: string }>`
-    SELECT DISTINCT r.service FROM rollups r WHERE r.period = 'month' AND NOT EXISTS (SELECT 1 FROM services s WHERE s.name = r.service)`.execute(
-    db,
-  );
-  for (const { service } of missing.rows) {
+async function ensureSeenServices(db: Kysely<CollectorDatabase>, store: CollectorStore, now: number): Promise<void> {
+  const known = new Set((await db.selectFrom('services').select('name').execute()).map((s) => s.name));
+  for (const service of await store.seenServices()) {
+    if (known.has(service)) continue;
     const d = definitionFor(service);
     await db
       .insertInto('services')
@@ -58,9 +58,15 @@ async function ensureSeenServices(db: Kysely<CollectorDatabase>, now: number): P
   }
 }
 
-export async function collectorReport(db: Kysely<CollectorDatabase>, q: ReportQuery, now: number = Date.now()): Promise<UsageReport> {
-  await ensureSeenServices(db, now);
-  return usageReport(asCoreDb(db), q);
+/** The org-wide report: service definitions from the control db, sums from the store (PostgreSQL's own rollups by default). */
+export async function collectorReport(
+  db: Kysely<CollectorDatabase>,
+  q: ReportQuery,
+  now: number = Date.now(),
+  store: CollectorStore = pgStore({ db }),
+): Promise<UsageReport> {
+  await ensureSeenServices(db, store, now);
+  return usageReport(asCoreDb(db), q, store.report);
 }
 
 export async function ensureCollectorServices(db: Kysely<CollectorDatabase>, now: number): Promise<void> {

@@ -13,6 +13,7 @@ export interface CollectorRecordsTable {
   user_id: string | null;
   host_id: string;
   service: string;
+  /** numeric (migration 2): exact to 6 decimals; read back as a number (db.ts). */
   quantity: number;
   unit_price: string;
   cost_nanos: number;
@@ -99,6 +100,19 @@ CREATE TABLE sync_rejections (
   target text NOT NULL, seq bigint NOT NULL, id text NOT NULL,
   kind text NOT NULL CHECK (kind IN ('rejected', 'review')), reason text NOT NULL, at bigint NOT NULL,
   PRIMARY KEY (target, seq));
+`,
+  },
+  {
+    // Exact quantities, as in the agents' SQLite (0009) and the ClickHouse store: a double loses
+    // whole units past 2^53 (a month of one storage volume is ~1.8e17 byte-seconds).
+    id: 2,
+    name: 'exact quantities',
+    sql: `
+ALTER TABLE usage_records ALTER COLUMN quantity TYPE numeric USING round(quantity::numeric, 6);
+ALTER TABLE rollups
+  ALTER COLUMN sum_quantity TYPE numeric USING round(sum_quantity::numeric, 6),
+  ALTER COLUMN min_quantity TYPE numeric USING round(min_quantity::numeric, 6),
+  ALTER COLUMN max_quantity TYPE numeric USING round(max_quantity::numeric, 6);
 `,
   },
 ];

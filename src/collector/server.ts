@@ -6,12 +6,17 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { TallyError, toTallyError } from '../core/errors';
 import { ingest } from './ingest';
+import { pgStore } from './pg-store';
 import { TokenBuckets } from './ratelimit';
 import type { CollectorDatabase } from './schema';
+import type { CollectorStore } from './store';
 import { verifyToken } from './tokens';
 
 export interface CollectorServerOptions {
+  /** The control store: tokens (and, by default, the records too). */
   readonly db: Kysely<CollectorDatabase>;
+  /** Where records go; PostgreSQL's `db` when not given. */
+  readonly store?: CollectorStore;
   readonly host?: string;
   readonly port?: number;
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
@@ -50,6 +55,7 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
   ) as FastifyInstance;
   const rate = o.rate ?? { perSecond: 50, burst: 100 };
   const buckets = new TokenBuckets(rate.perSecond, rate.burst, now);
+  const store = o.store ?? pgStore({ db: o.db });
 
   app.setErrorHandler((err, _req, reply) => {
     const fastifyStatus = (err as { statusCode?: number }).statusCode;
@@ -64,7 +70,7 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
     return reply.code(status).send({ error: e.code === 'internal' ? { code: 'internal', message: 'internal error' } : e.toJSON() });
   });
 
-  // Keep the request text: after validation it goes to PostgreSQL as it came (see ingest.ts).
+  // Keep the request text: after validation the PostgreSQL store sends it as it came (see ingest.ts).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
     try {
@@ -100,7 +106,7 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
       const body = req.body as { text: string; value: unknown } | undefined;
       if (!body || typeof body.text !== 'string')
         throw new TallyError('invalid_input', 'send the records as application/json', { field: 'body' });
-      const reply = await ingest(o.db, body, who.hostId, now());
+      const reply = await ingest(store, body, who.hostId, now());
       if (reply.rejected.length)
         log({ level: 'warn', msg: 'records refused', host: who.hostId, count: reply.rejected.length, first: reply.rejected[0]!.reason });
       return reply;

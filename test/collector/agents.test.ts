@@ -91,8 +91,9 @@ describe('agents → collector', () => {
       const parts = local.map((r) => r.services.find((l) => l.service === line.service)!);
       expect(line.events).toBe(parts.reduce((n, l) => n + l.events, 0));
       expect(line.costNanos).toBe(parts.reduce((n, l) => n + l.costNanos, 0));
-      expect(line.quantity).toBeCloseTo(
-        parts.reduce((n, l) => n + l.quantity, 0),
+      // Number(): quantities are exact decimal text in reports.
+      expect(Number(line.quantity)).toBeCloseTo(
+        parts.reduce((n, l) => n + Number(l.quantity), 0),
         3,
       );
     }

@@ -1,8 +1,8 @@
-// tally collector: the central receiver for many agents, on PostgreSQL. serve (HTTP or HTTPS),
+// tally collector: the central receiver for many agents, on PostgreSQL (records optionally in
+// ClickHouse: --store clickhouse). serve (HTTP or HTTPS),
 // per-agent tokens (issue/revoke/list), org-wide report and export over every host, and
 // forwarding the collected records to OpenMeter / Lago / Stripe with the agents' sync worker.
 import fs from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
 import { formatReportCsv, formatReportTable } from '../../analytics/usage';
@@ -10,6 +10,7 @@ import { defaultSyncConfig, SyncConfigSchema, type SyncConfig } from '../../core
 import { resolveTarget } from '../../core/sync/targets';
 import { migrateCollector, openCollectorDb, type CollectorDb } from '../../collector/db';
 import { PgOutbox } from '../../collector/outbox';
+import { copyStoreToClickHouse, openCollector, type OpenCollector, type StoreOptions } from '../../collector/open';
 import { collectorReport, ensureCollectorServices } from '../../collector/report';
 import { startCollector } from '../../collector/server';
 import { issueToken, listTokens, revokeTokens } from '../../collector/tokens';
@@ -63,15 +64,31 @@ function forwardEngine(c: CollectorDb, sync: SyncConfig, log?: (l: Record<string
   return { engine, targets: sync.targets.map((t, i) => resolveTarget(t, 'config', `sync.targets.${i}`)) };
 }
 
+/** Control db and record store (--store, --clickhouse, --cluster), migrated, closed after fn. */
+async function withCollector<T>(o: { pg?: string } & StoreOptions, fn: (c: OpenCollector) => Promise<T>): Promise<T> {
+  const c = await openCollector(pgUrl(o), o);
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+function storeFlags(cmd: Command): Command {
+  return cmd
+    .option('--store <kind>', 'where records are kept: postgres or clickhouse (env TALLY_COLLECTOR_STORE)')
+    .option('--clickhouse <urls>', 'ClickHouse HTTP URL(s), comma-separated shards: http://host:8123/db (env TALLY_COLLECTOR_CLICKHOUSE)')
+    .option('--cluster <name>', 'the ClickHouse cluster (remote_servers) whose shards the URLs are');
+}
+
 const logLine = (l: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...l }) + '\n');
 
 export function registerCollector(program: Command): void {
   const collector = program.command('collector').description('the central receiver for many agents, on PostgreSQL');
 
-  collector
-    .command('serve')
+  storeFlags(collector.command('serve'))
     .description('receive records from agents (POST /v1/records with an agent token)')
-    .option('--pg <url>', 'PostgreSQL connection URL (env TALLY_COLLECTOR_PG)')
+    .option('--pg <url>', 'PostgreSQL connection URL: tokens, services, forwarding (env TALLY_COLLECTOR_PG)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', '7879')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
@@ -80,16 +97,18 @@ export function registerCollector(program: Command): void {
     .option('--burst <n>', 'requests an agent token may send at once', '100')
     .option('--forward-config <file>', 'also forward every record to the targets in this file ({"sync": {"targets": […]}})')
     .action(
-      async (o: {
-        pg?: string;
-        host: string;
-        port: string;
-        tlsCert?: string;
-        tlsKey?: string;
-        rate: string;
-        burst: string;
-        forwardConfig?: string;
-      }) => {
+      async (
+        o: StoreOptions & {
+          pg?: string;
+          host: string;
+          port: string;
+          tlsCert?: string;
+          tlsKey?: string;
+          rate: string;
+          burst: string;
+          forwardConfig?: string;
+        },
+      ) => {
         if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
           throw invalid(o.tlsCert ? 'tls-key' : 'tls-cert', 'give both --tls-cert and --tls-key');
         const port = parseNumberArg('port', o.port, { integer: true, min: 0 });
@@ -98,11 +117,15 @@ export function registerCollector(program: Command): void {
           burst: parseNumberArg('burst', o.burst, { integer: true, min: 1 }),
         };
         const forward = o.forwardConfig ? readForwardConfig(o.forwardConfig) : null;
-        const c = openCollectorDb(pgUrl(o), { max: 20 });
-        await migrateCollector(c.pool);
+        // Forwarding reads the records by the PostgreSQL store's seq; ClickHouse has none.
+        if (forward && o.store === 'clickhouse')
+          throw invalid('forward-config', 'forwarding needs --store postgres (it reads records in seq order)');
+        const opened = await openCollector(pgUrl(o), o, { max: 20 });
+        const c = opened.control;
         await ensureCollectorServices(c.db, Date.now());
         const running = await startCollector({
           db: c.db,
+          store: opened.store,
           host: o.host,
           port,
           rate,
@@ -128,7 +151,7 @@ export function registerCollector(program: Command): void {
         stop.abort();
         await running.close();
         await forwarding.catch(() => undefined);
-        await c.close();
+        await opened.close();
       },
     );
 
@@ -192,8 +215,7 @@ export function registerCollector(program: Command): void {
       );
     });
 
-  collector
-    .command('report')
+  storeFlags(collector.command('report'))
     .description('usage and cost per service over every host (default: this month)')
     .option('--pg <url>')
     .option('--from <date>')
@@ -205,7 +227,7 @@ export function registerCollector(program: Command): void {
     .option('--detailed', 'add a per-day breakdown (json)')
     .action(
       async (
-        o: {
+        o: StoreOptions & {
           pg?: string;
           from?: string;
           to?: string;
@@ -221,9 +243,10 @@ export function registerCollector(program: Command): void {
         const format = g.json ? 'json' : o.format;
         if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
         const range = parseRange(o);
-        const report = await withCollectorDb(o, async (c) => {
-          await ensureCollectorServices(c.db, Date.now());
-          return collectorReport(c.db, { ...range, service: o.service, customerId: o.customer, detailed: o.detailed });
+        const report = await withCollector(o, async (c) => {
+          await ensureCollectorServices(c.control.db, Date.now());
+          const q = { ...range, service: o.service, customerId: o.customer, detailed: o.detailed };
+          return collectorReport(c.control.db, q, Date.now(), c.store);
         });
         if (format === 'json') return printJson(report);
         if (format === 'csv') return print(formatReportCsv(report));
@@ -231,31 +254,30 @@ export function registerCollector(program: Command): void {
       },
     );
 
-  collector
-    .command('export')
-    .description('every record of a period, all hosts, as CSV (streamed by PostgreSQL COPY)')
+  storeFlags(collector.command('export'))
+    .description('every record of a period, all hosts, as CSV (PostgreSQL: streamed by COPY)')
     .option('--pg <url>')
     .option('--from <date>')
     .option('--to <date>')
     .option('--month <YYYY-MM>')
     .option('--out <file>', 'write here instead of stdout')
-    .action(async (o: { pg?: string; from?: string; to?: string; month?: string; out?: string }) => {
+    .action(async (o: StoreOptions & { pg?: string; from?: string; to?: string; month?: string; out?: string }) => {
       const range = parseRange(o);
-      await withCollectorDb(o, async (c) => {
-        const { to: copyTo } = await import('pg-copy-streams');
-        const client = await c.pool.connect();
-        try {
-          // Bounds are numbers parsed above, so inlining them is safe (COPY takes no parameters).
-          const source = client.query(
-            copyTo(
-              `COPY (SELECT id, to_char(to_timestamp(recorded_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source
-               FROM usage_records WHERE recorded_at >= ${Math.trunc(range.from)} AND recorded_at < ${Math.trunc(range.to)} ORDER BY recorded_at, id) TO STDOUT WITH (FORMAT csv, HEADER)`,
-            ),
-          );
-          await pipeline(source, o.out ? fs.createWriteStream(o.out) : process.stdout);
-        } finally {
-          client.release();
-        }
+      await withCollector(o, (c) => c.store.exportCsv(range, o.out ? fs.createWriteStream(o.out) : process.stdout));
+    });
+
+  collector
+    .command('migrate-store')
+    .description("copy the PostgreSQL store's records into ClickHouse (skips ids already there: safe to run again)")
+    .option('--pg <url>')
+    .option('--clickhouse <urls>', 'ClickHouse HTTP URL(s), comma-separated shards (env TALLY_COLLECTOR_CLICKHOUSE)')
+    .option('--cluster <name>', 'the ClickHouse cluster whose shards the URLs are')
+    .action(async (o: StoreOptions & { pg?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const done = await copyStoreToClickHouse(pgUrl(o), o, (p) => {
+        if (!g.json) process.stderr.write(`copied ${p.read} records (${p.inserted} new)\n`);
       });
+      if (g.json) return printJson(done);
+      print(`${done.read} records read from PostgreSQL, ${done.inserted} new in ClickHouse`);
     });
 }

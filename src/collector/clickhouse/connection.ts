@@ -1,0 +1,115 @@
+// The collector's ClickHouse connection over the HTTP interface (@clickhouse/client). One URL is a
+// single server; several (comma-separated) are the shards of `--cluster NAME`: DDL runs on each
+// of them (18.16 has no ON CLUSTER without ZooKeeper), reads and writes go through the first one's
+// Distributed tables. The database is the URL's path (default `default`).
+import { createRequire } from 'node:module';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { invalid, TallyError } from '../../core/errors';
+
+export interface ClickHouseTarget {
+  readonly urls: readonly string[];
+  readonly database: string;
+  readonly cluster: string | null;
+}
+
+export interface ChTables {
+  /** Where events are inserted and read: the local table, or the Distributed one over a cluster. */
+  readonly events: string;
+  readonly rollups: string;
+}
+
+export interface ChConnection {
+  readonly target: ClickHouseTarget;
+  readonly tables: ChTables;
+  /** The server every query and insert goes to. */
+  readonly entry: ClickHouseClient;
+  /** Every shard's server (the entry first), for DDL. */
+  readonly servers: readonly ClickHouseClient[];
+  close(): Promise<void>;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** Parses `--clickhouse url[,url…]` and `--cluster`; errors name the flag. */
+export function parseClickHouseTarget(urls: string | undefined, cluster: string | undefined): ClickHouseTarget {
+  if (!urls)
+    throw invalid('clickhouse', 'is required with --store clickhouse: --clickhouse http://host:8123[/database][,http://shard2:8123…]');
+  const parsed = urls.split(',').map((u) => {
+    let url: URL;
+    try {
+      url = new URL(u.trim());
+    } catch {
+      throw invalid('clickhouse', `"${u}" is not a URL (http://host:8123/database)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw invalid('clickhouse', `"${u}" must start with http:// or https:// (the HTTP interface)`);
+    return url;
+  });
+  const databases = new Set(parsed.map((u) => u.pathname.replace(/^\/+|\/+$/g, '') || 'default'));
+  if (databases.size > 1) throw invalid('clickhouse', 'every shard URL must name the same database');
+  const database = [...databases][0]!;
+  if (!NAME.test(database)) throw invalid('clickhouse', `database "${database}" must be letters, digits and _`);
+  if (cluster !== undefined && !NAME.test(cluster))
+    throw invalid('cluster', `"${cluster}" must be letters, digits and _ (a name in remote_servers)`);
+  if (cluster === undefined && parsed.length > 1) throw invalid('cluster', 'is required when --clickhouse lists several servers');
+  return { urls: parsed.map((u) => `${u.protocol}//${u.host}`), database, cluster: cluster ?? null };
+}
+
+// Loaded when a ClickHouse store is opened, not when any `tally` command starts.
+const requireClient = () => createRequire(import.meta.url)('@clickhouse/client') as typeof import('@clickhouse/client');
+
+function client(url: string, database: string): ClickHouseClient {
+  const ch = requireClient();
+  return ch.createClient({
+    url,
+    database,
+    request_timeout: 120_000,
+    // The collector reports errors itself; the client's own console logging would duplicate them.
+    log: { level: ch.ClickHouseLogLevel.OFF },
+    clickhouse_settings: { max_query_size: '67108864' } as never,
+  });
+}
+
+export function openClickHouse(target: ClickHouseTarget): ChConnection {
+  const servers = target.urls.map((u) => client(u, target.database));
+  const tables: ChTables = target.cluster ? { events: 'events', rollups: 'rollups' } : { events: 'events_local', rollups: 'rollups_local' };
+  let closed = false;
+  return {
+    target,
+    tables,
+    entry: servers[0]!,
+    servers,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
+
+/** A SQL string literal. Values are validated before they get here; this keeps them literal anyway. */
+export function str(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** ClickHouse sends 64-bit integers as JSON strings: exact numbers, or refused past 2^53. */
+export function exactNumber(v: string | number): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) && typeof v === 'string' && /^-?\d+$/.test(v))
+    throw new TallyError('unsupported', `a total of ${v} is beyond exact JS numbers (2^53)`);
+  return n;
+}
+
+/** Rows of a SELECT as objects. */
+export async function rows<T>(c: ClickHouseClient, query: string): Promise<T[]> {
+  const rs = await c.query({ query, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+/** A ClickHouse that cannot be reached is `unavailable` (503 to agents, who retry), not internal. */
+export function unreachable(err: unknown): TallyError | null {
+  const code = (err as { code?: string }).code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH')
+    return new TallyError('unavailable', `ClickHouse cannot be reached (${code})`, { cause: err });
+  return null;
+}

@@ -1,0 +1,69 @@
+// The collector's ClickHouse schema, numbered like the SQLite and PostgreSQL migrations. Each
+// migration is a list of idempotent statements (ClickHouse has no transactional DDL: a migration
+// cut half-way is simply run again), run on every shard's server, recorded in tally_migrations.
+//
+// events_local: one row per record. ReplacingMergeTree collapses rows with the same sorting key,
+// and an id always comes with the same customer, service and time, so a re-sent record is one
+// row again after merges; the store also drops ids it already holds before inserting (store.ts),
+// so the materialized rollups never see a duplicate. Partitioned by UTC month; ordered by
+// customer, service, time for the per-customer reports and the id look-ups before insert.
+// rollups_local: hour/day/week/month sums per customer × service, filled by one materialized view
+// per period on every insert into events_local (on each shard, for its own customers).
+// Quantities are Decimal(38, 6): exact sums past 2^53, equal to PostgreSQL's numeric ones.
+// events / rollups: Distributed tables over the cluster, sharded by customer, when there is one.
+export interface ChLayout {
+  readonly database: string;
+  readonly cluster: string | null;
+}
+
+export interface ChMigration {
+  readonly id: number;
+  readonly name: string;
+  /** Statements for one shard's server. */
+  statements(l: ChLayout): string[];
+}
+
+const UTC_SECONDS = "toDateTime(intDiv(recorded_at, 1000), 'UTC')";
+
+function rollupView(period: 'hour' | 'day' | 'week' | 'month', bucket: string): string {
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS rollups_${period}_mv TO rollups_local AS
+    SELECT '${period}' AS period, ${bucket} AS bucket_start, customer_id, service,
+      count() AS event_count, sum(quantity) AS sum_quantity, sum(cost_nanos) AS sum_cost_nanos
+    FROM events_local GROUP BY bucket_start, customer_id, service`;
+}
+
+const DAY = 'recorded_at - recorded_at % 86400000';
+
+export const CLICKHOUSE_MIGRATIONS: readonly ChMigration[] = [
+  {
+    id: 1,
+    name: 'events and rollups',
+    statements: (l) => [
+      `CREATE TABLE IF NOT EXISTS events_local (
+        id String, recorded_at Int64, customer_id String, user_id Nullable(String), host_id String, service String,
+        quantity Decimal(38, 6), unit_price String, cost_nanos Int64, metadata String, source String, received_at Int64)
+      ENGINE = ReplacingMergeTree(received_at)
+      PARTITION BY toYYYYMM(${UTC_SECONDS})
+      ORDER BY (customer_id, service, recorded_at, id)`,
+      `CREATE TABLE IF NOT EXISTS rollups_local (
+        period String, bucket_start Int64, customer_id String, service String,
+        event_count UInt64, sum_quantity Decimal(38, 6), sum_cost_nanos Int64)
+      ENGINE = SummingMergeTree((event_count, sum_quantity, sum_cost_nanos))
+      PARTITION BY period
+      ORDER BY (period, bucket_start, customer_id, service)`,
+      rollupView('hour', 'recorded_at - recorded_at % 3600000'),
+      rollupView('day', DAY),
+      // Weeks start on Monday: the epoch was a Thursday.
+      rollupView('week', `(${DAY}) - ((intDiv(recorded_at, 86400000) + 3) % 7) * 86400000`),
+      rollupView('month', `toInt64(toUInt32(toDateTime(toStartOfMonth(${UTC_SECONDS}), 'UTC'))) * 1000`),
+      ...(l.cluster
+        ? [
+            `CREATE TABLE IF NOT EXISTS events AS events_local
+              ENGINE = Distributed(${l.cluster}, ${l.database}, events_local, cityHash64(customer_id))`,
+            `CREATE TABLE IF NOT EXISTS rollups AS rollups_local
+              ENGINE = Distributed(${l.cluster}, ${l.database}, rollups_local, cityHash64(customer_id))`,
+          ]
+        : []),
+    ],
+  },
+];

@@ -1,0 +1,241 @@
+// The ClickHouse store. Exactly once without unique keys: before inserting a batch, the store asks
+// which of its ids ClickHouse already holds (by customer and time range, so the primary key finds
+// them) and inserts only the others; batches of one host are stored one at a time (an id only ever
+// arrives with its own host's token, so a re-sent batch cannot race its first delivery). The
+// materialized rollups therefore see every id once, and reports read them. ReplacingMergeTree is
+// the second line: rows with one id collapse when parts merge, and the raw-record reads (partial
+// hours, export) count each id once (GROUP BY id / LIMIT 1 BY id) whatever merges have happened.
+import { Readable, type Writable } from 'node:stream';
+import type { DaySums, ReportQuery, ReportSource, Sums } from '../../analytics/usage';
+import { rollupPeriodFor } from '../../analytics/usage';
+import { dayStart, hourStart, toIso } from '../../core/time';
+import type { NativeRecord } from '../../core/sync/native';
+import { quantityText, trimDecimal } from '../quantity';
+import { EXPORT_COLUMNS, goodRecords, type CollectorStore, type ValidBatch } from '../store';
+import { exactNumber, rows, str, unreachable, type ChConnection } from './connection';
+
+interface SumRow {
+  service: string;
+  events: string;
+  quantity: string;
+  cost: string;
+}
+
+// Quantities and costs stay exact text (toString of the Decimal and Int64 sums); events is a count.
+const toSums = (r: SumRow): Sums => ({
+  service: r.service,
+  events: exactNumber(r.events),
+  quantity: trimDecimal(r.quantity),
+  cost: r.cost,
+});
+
+function filters(q: ReportQuery): string {
+  return (q.service ? ` AND service = ${str(q.service)}` : '') + (q.customerId ? ` AND customer_id = ${str(q.customerId)}` : '');
+}
+
+/** Runs `fn` after every earlier call with the same key has settled. */
+function serializer() {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => tails.get(key) === tail && tails.delete(key));
+    return run;
+  };
+}
+
+function row(r: NativeRecord, now: number): ChRow {
+  return {
+    id: r.id,
+    recorded_at: r.recordedAt,
+    customer_id: r.customerId,
+    user_id: r.userId ?? null,
+    host_id: r.hostId,
+    service: r.service,
+    quantity: quantityText(r.quantity),
+    unit_price: r.unitPrice,
+    cost_nanos: r.costNanos,
+    metadata: JSON.stringify(r.metadata),
+    source: r.source,
+    received_at: now,
+  };
+}
+
+export interface ChRow {
+  id: string;
+  recorded_at: number;
+  customer_id: string;
+  user_id: string | null;
+  host_id: string;
+  service: string;
+  /** Decimal text, 6 places at most (quantity.ts). */
+  quantity: string;
+  unit_price: string;
+  cost_nanos: number;
+  /** JSON text. */
+  metadata: string;
+  source: string;
+  received_at: number;
+}
+
+/** The ids of `values` that ClickHouse already holds. */
+async function heldIds(c: ChConnection, values: readonly ChRow[]): Promise<Set<string>> {
+  if (values.length === 0) return new Set();
+  let lo = Infinity;
+  let hi = -Infinity;
+  const customers = new Set<string>();
+  for (const r of values) {
+    lo = Math.min(lo, r.recorded_at);
+    hi = Math.max(hi, r.recorded_at);
+    customers.add(r.customer_id);
+  }
+  const found = await rows<{ id: string }>(
+    c.entry,
+    `SELECT id FROM ${c.tables.events}
+     WHERE customer_id IN (${[...customers].map(str).join(',')}) AND recorded_at >= ${lo} AND recorded_at <= ${hi}
+       AND id IN (${values.map((r) => str(r.id)).join(',')})`,
+  );
+  return new Set(found.map((f) => f.id));
+}
+
+/** One JSONEachRow line; the quantity goes in as a bare decimal literal so Decimal(38, 6) reads it exactly. */
+function jsonLine({ quantity, ...rest }: ChRow): string {
+  return `{"quantity":${quantity},${JSON.stringify(rest).slice(1)}\n`;
+}
+
+async function insertRows(c: ChConnection, values: readonly ChRow[]): Promise<void> {
+  if (values.length === 0) return;
+  const result = await c.entry.exec({
+    query: `INSERT INTO ${c.tables.events} FORMAT JSONEachRow`,
+    values: Readable.from([values.map(jsonLine).join('')]),
+    // Over a Distributed table, answer only once every shard has the rows (not when queued locally).
+    ...(c.target.cluster ? { clickhouse_settings: { insert_distributed_sync: 1 } as never } : {}),
+  });
+  result.stream.resume();
+}
+
+/** Inserts the rows whose ids ClickHouse does not hold yet (the first of an id given twice); returns how many. */
+export async function insertNew(c: ChConnection, values: readonly ChRow[]): Promise<number> {
+  const seen = new Set<string>();
+  const unique = values.filter((r) => !seen.has(r.id) && seen.add(r.id));
+  const held = await heldIds(c, unique);
+  const fresh = unique.filter((r) => !held.has(r.id));
+  await insertRows(c, fresh);
+  return fresh.length;
+}
+
+function reportSource(c: ChConnection): ReportSource {
+  const { events, rollups } = c.tables;
+  return {
+    async sums(q) {
+      const period = rollupPeriodFor(q.from, q.to);
+      const query =
+        period !== null
+          ? `SELECT service, sum(event_count) AS events, toString(sum(sum_quantity)) AS quantity, toString(sum(sum_cost_nanos)) AS cost FROM ${rollups}
+             WHERE period = '${period}' AND bucket_start >= ${q.from} AND bucket_start < ${q.to}${filters(q)} GROUP BY service`
+          : // Edges inside an hour: the raw records, each id once.
+            `SELECT s AS service, count() AS events, toString(sum(qty)) AS quantity, toString(sum(c)) AS cost FROM (
+               SELECT id, any(service) AS s, any(quantity) AS qty, any(cost_nanos) AS c FROM ${events}
+               WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to}${filters(q)} GROUP BY id)
+             GROUP BY s`;
+      return (await rows<SumRow>(c.entry, query)).map(toSums);
+    },
+    async daySums(q): Promise<DaySums[]> {
+      const period = dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : 'hour';
+      const found = await rows<SumRow & { day: string }>(
+        c.entry,
+        `SELECT service, intDiv(bucket_start, 86400000) * 86400000 AS day, sum(event_count) AS events,
+           toString(sum(sum_quantity)) AS quantity, toString(sum(sum_cost_nanos)) AS cost FROM ${rollups}
+         WHERE period = '${period}' AND bucket_start >= ${hourStart(q.from)} AND bucket_start < ${q.to}${filters(q)}
+         GROUP BY day, service ORDER BY day, service`,
+      );
+      return found.map((r) => ({ ...toSums(r), day: exactNumber(r.day) }));
+    },
+  };
+}
+
+/** A CSV field as PostgreSQL's COPY … CSV writes it: quoted only when it must be; NULL empty. */
+function csvField(v: string | null): string {
+  if (v === null) return '';
+  return v === '' || /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+interface ExportRow {
+  id: string;
+  recorded_at: string;
+  customer_id: string;
+  user_id: string | null;
+  host_id: string;
+  service: string;
+  quantity: string;
+  unit_price: string;
+  cost_nanos: string;
+  metadata: string;
+  source: string;
+}
+
+function csvLine(r: ExportRow): string {
+  return (
+    [
+      r.id,
+      toIso(Number(r.recorded_at)),
+      r.customer_id,
+      r.user_id,
+      r.host_id,
+      r.service,
+      trimDecimal(r.quantity),
+      r.unit_price,
+      r.cost_nanos,
+      r.metadata,
+      r.source,
+    ]
+      .map(csvField)
+      .join(',') + '\n'
+  );
+}
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await new Promise((r) => out.once('drain', r));
+}
+
+async function exportCsv(c: ChConnection, range: { from: number; to: number }, out: Writable): Promise<void> {
+  const rs = await c.entry.query({
+    query: `SELECT ${EXPORT_COLUMNS.map((k) => (k === 'quantity' ? 'toString(quantity) AS quantity' : k)).join(', ')} FROM ${c.tables.events}
+            WHERE recorded_at >= ${Math.trunc(range.from)} AND recorded_at < ${Math.trunc(range.to)}
+            ORDER BY recorded_at, id LIMIT 1 BY id`,
+    format: 'JSONEachRow',
+  });
+  await write(out, EXPORT_COLUMNS.join(',') + '\n');
+  for await (const batch of rs.stream<ExportRow>()) {
+    let text = '';
+    for (const r of batch) text += csvLine(r.json());
+    await write(out, text);
+  }
+}
+
+export function clickhouseStore(c: ChConnection): CollectorStore {
+  const serial = serializer();
+  return {
+    kind: 'clickhouse',
+    async store(batch: ValidBatch, hostId: string, now: number) {
+      try {
+        return await serial(hostId, () =>
+          insertNew(
+            c,
+            goodRecords(batch).map((r) => row(r, now)),
+          ),
+        );
+      } catch (err) {
+        throw unreachable(err) ?? err;
+      }
+    },
+    report: reportSource(c),
+    async seenServices() {
+      const found = await rows<{ service: string }>(c.entry, `SELECT DISTINCT service FROM ${c.tables.rollups} WHERE period = 'month'`);
+      return found.map((r) => r.service);
+    },
+    exportCsv: (range, out) => exportCsv(c, range, out),
+    close: () => c.close(),
+  };
+}

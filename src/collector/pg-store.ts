@@ -1,0 +1,102 @@
+// The PostgreSQL store: records and rollups in the same database as the control tables. Inserts
+// are ON CONFLICT (id) DO NOTHING with the rollups folded in the same statement (ingest.ts).
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { rollupPeriodFor, type DaySums, type ReportQuery, type ReportSource, type Sums } from '../analytics/usage';
+import { dayStart, hourStart } from '../core/time';
+import { trimDecimal } from './quantity';
+import type { CollectorDatabase } from './schema';
+import type { CollectorDb } from './db';
+import { storeBatch } from './ingest';
+import type { CollectorStore } from './store';
+
+interface SumRow {
+  service: string;
+  events: number;
+  quantity: string;
+  cost: string;
+}
+
+const toSums = (r: SumRow): Sums => ({ ...r, quantity: trimDecimal(r.quantity) });
+
+function where(q: ReportQuery) {
+  return sql.join(
+    [...(q.service ? [sql`service = ${q.service}`] : []), ...(q.customerId ? [sql`customer_id = ${q.customerId}`] : []), sql`true`],
+    sql` AND `,
+  );
+}
+
+/** Sums as exact text (numeric quantities, bigint costs summed as numeric). */
+function pgReportSource(db: Kysely<CollectorDatabase>): ReportSource {
+  return {
+    async sums(q) {
+      const period = rollupPeriodFor(q.from, q.to);
+      const r =
+        period !== null
+          ? await sql<SumRow>`SELECT service, sum(event_count)::int8 AS events, sum(sum_quantity)::text AS quantity, sum(sum_cost_nanos)::text AS cost
+              FROM rollups WHERE period = ${period} AND bucket_start >= ${q.from} AND bucket_start < ${q.to} AND ${where(q)} GROUP BY service`.execute(
+              db,
+            )
+          : await sql<SumRow>`SELECT service, count(*)::int8 AS events, sum(quantity)::text AS quantity, sum(cost_nanos)::text AS cost
+              FROM usage_records WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to} AND ${where(q)} GROUP BY service`.execute(db);
+      return r.rows.map(toSums);
+    },
+    async daySums(q): Promise<DaySums[]> {
+      const period = dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : 'hour';
+      const r = await sql<SumRow & { day: number }>`
+        SELECT service, (bucket_start / 86400000) * 86400000 AS day, sum(event_count)::int8 AS events,
+          sum(sum_quantity)::text AS quantity, sum(sum_cost_nanos)::text AS cost
+        FROM rollups WHERE period = ${period} AND bucket_start >= ${hourStart(q.from)} AND bucket_start < ${q.to} AND ${where(q)}
+        GROUP BY day, service ORDER BY day, service`.execute(db);
+      return r.rows.map(toSums) as DaySums[];
+    },
+  };
+}
+
+const RETRYABLE_PG = new Set(['40P01', '40001']); // deadlock, serialization failure
+
+/** `pool` is needed for the export (COPY); `close` closes what the store owns, if anything. */
+export function pgStore(
+  c: { db: CollectorDb['db']; pool?: CollectorDb['pool'] },
+  options: { close?: () => Promise<void> } = {},
+): CollectorStore {
+  return {
+    kind: 'postgres',
+    async store(batch, _hostId, now) {
+      // Concurrent agents touching the same rollup rows may deadlock: retry a few times.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await storeBatch(c.db, batch.text, batch.skip, now);
+        } catch (err) {
+          if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;
+          throw err;
+        }
+      }
+    },
+    report: pgReportSource(c.db),
+    async seenServices() {
+      const r = await sql<{ service: string }>`SELECT DISTINCT service FROM rollups WHERE period = 'month'`.execute(c.db);
+      return r.rows.map((x) => x.service);
+    },
+    async exportCsv(range, out: Writable) {
+      if (!c.pool) throw new Error('pgStore: the export needs the pool');
+      const { to: copyTo } = await import('pg-copy-streams');
+      const client = await c.pool.connect();
+      try {
+        // Bounds are numbers, so inlining them is safe (COPY takes no parameters).
+        const source = client.query(
+          copyTo(
+            `COPY (SELECT id, to_char(to_timestamp(recorded_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, customer_id, user_id, host_id, service, trim_scale(quantity) AS quantity, unit_price, cost_nanos, metadata, source
+             FROM usage_records WHERE recorded_at >= ${Math.trunc(range.from)} AND recorded_at < ${Math.trunc(range.to)} ORDER BY recorded_at, id) TO STDOUT WITH (FORMAT csv, HEADER)`,
+          ),
+        );
+        await pipeline(source, out);
+      } finally {
+        client.release();
+      }
+    },
+    close: options.close ?? (async () => undefined),
+  };
+}

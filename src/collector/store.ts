@@ -1,0 +1,48 @@
+// Where the collector keeps the records it receives: PostgreSQL (the default) or ClickHouse.
+// Tokens, service definitions and the forwarding state stay in PostgreSQL either way (the
+// control store, db.ts): small, transactional, shared by every collector process. The store
+// holds the records and their rollups, and answers the org-wide report and export.
+import type { Writable } from 'node:stream';
+import type { ReportSource } from '../analytics/usage';
+import type { NativeRecord } from '../core/sync/native';
+
+/** A validated request: its JSON text, the parsed records, and the indexes refused. */
+export interface ValidBatch {
+  readonly text: string;
+  readonly records: readonly unknown[];
+  readonly skip: readonly number[];
+}
+
+export interface CollectorStore {
+  readonly kind: 'postgres' | 'clickhouse';
+  /** Stores the good records of one batch of `hostId`; returns how many were new (the rest were held already). */
+  store(batch: ValidBatch, hostId: string, now: number): Promise<number>;
+  /** Sums for the core's usage report. */
+  readonly report: ReportSource;
+  /** Every service with rollups, for definitions the control store lacks. */
+  seenServices(): Promise<string[]>;
+  /** Every record of [from, to) as CSV with a header, ordered by time then id. */
+  exportCsv(range: { from: number; to: number }, out: Writable): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The good records of a batch, in order. */
+export function goodRecords(batch: ValidBatch): NativeRecord[] {
+  const skip = new Set(batch.skip);
+  return batch.records.filter((_, i) => !skip.has(i)) as NativeRecord[];
+}
+
+/** The export's columns, the same for both stores. */
+export const EXPORT_COLUMNS = [
+  'id',
+  'recorded_at',
+  'customer_id',
+  'user_id',
+  'host_id',
+  'service',
+  'quantity',
+  'unit_price',
+  'cost_nanos',
+  'metadata',
+  'source',
+] as const;

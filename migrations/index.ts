@@ -9,6 +9,8 @@ import m0007 from './0007_corrections.sql';
 import m0009 from './0009_exact_quantities.sql';
 import m0010 from './0010_metering.sql';
 import m0011 from './0011_tenants.sql';
+import m0012 from './0012_hooks_schedule.sql';
+import m0013 from './0013_customer_timezone.sql';
 
 export interface Migration {
   readonly id: number;
@@ -26,4 +28,6 @@ export const migrations: readonly Migration[] = [
   { id: 9, name: 'exact_quantities', sql: m0009 },
   { id: 10, name: 'metering', sql: m0010 },
   { id: 11, name: 'tenants', sql: m0011 },
+  { id: 12, name: 'hooks_schedule', sql: m0012 },
+  { id: 13, name: 'customer_timezone', sql: m0013 },
 ];

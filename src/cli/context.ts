@@ -1,12 +1,15 @@
 // What every command needs: the resolved config, and the database opened as a reader or as
 // the (locked) writer. Commands stay small and never open SQLite themselves.
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError } from '../core/errors';
 import { ensureBuiltins } from '../storage/repos/services';
 import { loadConfig, type Config, type ConfigInput } from '../config/config';
 import { openDatabase, type TallyDb } from '../storage/open';
 import { acquireWriterLock } from '../storage/lock';
+import { schemaState } from '../storage/migrate';
 import { BatchedWriter } from '../storage/writer';
+import { closeDueMonths } from '../analytics/closing';
 
 export interface GlobalOptions {
   db?: string;
@@ -32,6 +35,32 @@ export function configFor(opts: GlobalOptions): Readonly<Config> {
     overrides.writer = { durability: opts.durability };
   }
   return loadConfig({ file: opts.config, overrides });
+}
+
+/**
+ * Opens the database read-only (query_only) for a command that changes nothing: it works on a
+ * read-only file or folder and while an agent writes. A missing database is refused, never
+ * created. A database older than this code is upgraded first when nobody else writes it.
+ */
+export async function withReadOnly<T>(config: Readonly<Config>, fn: (tdb: TallyDb) => Promise<T>): Promise<T> {
+  if (config.db !== ':memory:' && !fs.existsSync(config.db)) {
+    throw new TallyError(
+      'not_found',
+      `no database at ${config.db}: check --db (or TALLY_DB), or create one by recording something (tally track …) or with tally demo`,
+      { field: 'db' },
+    );
+  }
+  let tdb = openDatabase(config.db, { readonly: true });
+  if (schemaState(tdb.sqlite) === 'older') {
+    await tdb.close();
+    await withWriter(config, async () => undefined); // applies the migrations under the writer lock
+    tdb = openDatabase(config.db, { readonly: true });
+  }
+  try {
+    return await fn(tdb);
+  } finally {
+    await tdb.close();
+  }
 }
 
 /** Opens the database for reading (migrating it first if it is new or older than this code). */
@@ -74,5 +103,7 @@ export function writerOptions(config: Readonly<Config>) {
     hostId: config.hostId,
     defaultCustomerId: config.customerId,
     defaultSource: 'cli',
+    // A month past its grace period is frozen before a late event for it is stored.
+    beforeFlush: (tdb: TallyDb, now: number) => closeDueMonths(tdb.db, { now, graceDays: config.billing.graceDays }),
   };
 }

@@ -3,17 +3,19 @@ import path from 'node:path';
 import type { analyticsArgs, WindowArgs } from '../core/api/analytics';
 import { aggregate, breakdown } from '../analytics/aggregate';
 import { projection } from '../analytics/projection';
-import { monthStatement } from '../analytics/statement';
+import { billingStatement } from '../analytics/closing';
+import { billingClock } from './corrections';
 import { usageStats } from '../analytics/stats';
 import { peaks, trends } from '../analytics/trends';
 import { daysToMs } from '../analytics/common';
 import { invalid } from '../core/errors';
 import { checkAlerts, listAlerts } from '../quotas/alerts';
 import { applyPlan, listQuotas, removeQuota, setQuota } from '../quotas/quotas';
+import { listServices } from '../storage/repos/services';
 import { dayStart } from '../core/time';
 import { archiveRecords, restoreArchive } from '../archive/archive';
 import { runMaintenance } from '../archive/maintenance';
-import { parseRange } from '../cli/args';
+import { parseRange } from '../core/period';
 import { exportRecords } from '../exports/export';
 import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
@@ -69,15 +71,18 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
     'quotas.applyPlan': ({ plan, customerId }) => applyPlan(db, plan, customerId ?? ctx.config.customerId, ctx.now()),
 
     'alerts.list': ({ days, customerId, service }) => listAlerts(db, { since: ctx.now() - daysToMs(days ?? 30), customerId, service }),
-    'alerts.check': async ({ customerId }) => {
-      const result = await checkAlerts(db, { now: ctx.now(), thresholds: thresholds(), customerId });
+    'alerts.check': async ({ customerId, service }) => {
+      if (service !== undefined && !(await listServices(db)).some((s) => s.name === service))
+        throw invalid('service', `unknown service "${service}" (tally services lists them)`);
+      const result = await checkAlerts(db, { now: ctx.now(), thresholds: thresholds(), customerId, service });
       for (const a of result.alerts) ctx.events.emit('alerts.new', a);
       return result;
     },
     'alerts.current': async ({ customerId }) =>
       (await checkAlerts(db, { now: ctx.now(), thresholds: thresholds(), customerId, forecast: false, dryRun: true })).status,
 
-    'statement.month': ({ month, customerId }) => monthStatement(db, { month, customerId }),
+    // A closed month is printed from its frozen text; an open one carries adjustments for closed months.
+    'statement.month': ({ month, customerId }) => billingStatement(db, { month, customerId }, billingClock(ctx)),
     'export.file': async ({ format, path: file, service, customerId, overwrite, ...period }) => {
       await ctx.writer.flush();
       return exportRecords({
@@ -87,6 +92,7 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
         force: overwrite ?? false,
         service,
         customerId,
+        currency: ctx.config.currency,
         now: ctx.now(),
         ...parseRange(period, ctx.now()),
       });

@@ -61,7 +61,11 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
       await ctx.writer.refresh();
       return listPriceRules(ctx.tdb.db, service);
     },
-    'report.usage': ({ service, customerId, detailed, ...period }) =>
-      usageReport(ctx.tdb.db, { ...parseRange(period, ctx.now()), service, customerId, detailed }),
+    'report.usage': async ({ service, customerId, detailed, ...period }) => {
+      const range = parseRange(period, ctx.now());
+      if (service !== undefined && !(await listServices(ctx.tdb.db)).some((s) => s.name === service))
+        throw invalid('service', `unknown service "${service}" (tally services lists them)`);
+      return usageReport(ctx.tdb.db, { ...range, service, customerId, detailed });
+    },
   };
 }

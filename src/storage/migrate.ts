@@ -60,3 +60,21 @@ export function migrate(
   }
   return done;
 }
+
+/**
+ * Where a database stands against this code without changing it (for read-only opens):
+ * 'current', 'older' (needs migrations a writer applies), or refused when it is from a newer Tally.
+ */
+export function schemaState(sqlite: BetterSqlite3.Database, list: readonly Migration[] = knownMigrations): 'current' | 'older' {
+  const applied = appliedMigrations(sqlite);
+  applied.forEach((a, i) => {
+    if (list[i]?.id !== a.id) {
+      throw new TallyError(
+        'unsupported',
+        `this database has schema ${applied.at(-1)!.id}, written by a newer Tally (this one knows up to ${latestVersion(list)}). ` +
+          'Upgrade Tally, or point --db at another database.',
+      );
+    }
+  });
+  return applied.length === list.length ? 'current' : 'older';
+}

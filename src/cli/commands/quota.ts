@@ -1,15 +1,14 @@
 // tally quota set|list|remove|plan, tally alerts check|list.
 // `tally alerts check` exits with code 3 when a quota is exceeded (for cron), 0 otherwise.
 import { Command } from 'commander';
-import { daysToMs } from '../../analytics/common';
 import { invalid } from '../../core/errors';
-import { checkAlerts, formatAlertLine, listAlerts } from '../../quotas/alerts';
-import { PLAN_NAMES, applyPlan, listQuotas, removeQuota, setQuota, type QuotaPeriod } from '../../quotas/quotas';
+import { formatAlertLine } from '../../quotas/alerts';
+import { PLAN_NAMES, type PlanName, type QuotaPeriod } from '../../quotas/quotas';
 import { formatPercent } from '../../core/money';
 import { formatCompact } from '../../core/services';
-import { listServices } from '../../storage/repos/services';
 import { parseNumberArg } from '../args';
-import { configFor, globals, withReader } from '../context';
+import { callHandler } from '../call';
+import { configFor, globals } from '../context';
 import { formatTable, print, printJson } from '../output';
 
 /** Exit code of `tally alerts check` when a quota is exceeded. */
@@ -41,7 +40,8 @@ export function registerQuota(program: Command): void {
       const limit = parseNumberArg('limit', limitText, { min: 0 });
       const config = configFor(g);
       const customerId = g.customer ?? config.customerId;
-      const q = await withReader(config, (tdb) => setQuota(tdb.db, { customerId, service, period: period(o.period), limit }, Date.now()));
+      const quotas = await callHandler(config, 'quotas.set', { customerId, service, period: period(o.period), limit });
+      const q = quotas.find((x) => x.service === service && x.period === o.period)!;
       if (g.json) return printJson(q);
       print(`quota set: ${q.customerId} ${q.service} ${formatCompact(q.limit)} ${q.unit} per ${q.period}`);
     });
@@ -52,7 +52,7 @@ export function registerQuota(program: Command): void {
     .option('--service <name>')
     .action(async (o: { service?: string }, cmd: Command) => {
       const g = globals(cmd);
-      const list = await withReader(configFor(g), (tdb) => listQuotas(tdb.db, { customerId: g.customer, service: o.service }));
+      const list = await callHandler(configFor(g), 'quotas.list', { customerId: g.customer, service: o.service });
       if (g.json) return printJson(list);
       if (list.length === 0) return print('no quotas: set one with `tally quota set <service> <limit>` or `tally quota plan <plan>`');
       print(
@@ -72,9 +72,11 @@ export function registerQuota(program: Command): void {
       const g = globals(cmd);
       const config = configFor(g);
       const customerId = g.customer ?? config.customerId;
-      const removed = await withReader(config, (tdb) =>
-        removeQuota(tdb.db, { customerId, service, period: o.period === undefined ? undefined : period(o.period) }),
-      );
+      const { removed } = await callHandler(config, 'quotas.remove', {
+        customerId,
+        service,
+        period: o.period === undefined ? undefined : period(o.period),
+      });
       if (g.json) return printJson({ removed });
       print(
         removed === 0
@@ -91,7 +93,8 @@ export function registerQuota(program: Command): void {
       const g = globals(cmd);
       const config = configFor(g);
       const customerId = g.customer ?? config.customerId;
-      const list = await withReader(config, (tdb) => applyPlan(tdb.db, plan, customerId, Date.now()));
+      if (!(PLAN_NAMES as readonly string[]).includes(plan)) throw invalid('plan', `"${plan}" must be one of ${PLAN_NAMES.join(', ')}`);
+      const list = await callHandler(config, 'quotas.applyPlan', { plan: plan as PlanName, customerId });
       if (g.json) return printJson(list);
       print(`plan ${plan} applied to ${customerId}`);
       if (list.length)
@@ -115,11 +118,7 @@ export function registerQuota(program: Command): void {
     .action(async (o: { service?: string }, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const r = await withReader(config, async (tdb) => {
-        if (o.service !== undefined && !(await listServices(tdb.db)).some((s) => s.name === o.service))
-          throw invalid('service', `unknown service "${o.service}" (tally services lists them)`);
-        return checkAlerts(tdb.db, { now: Date.now(), thresholds: config.alerts, customerId: g.customer, service: o.service });
-      });
+      const r = await callHandler(config, 'alerts.check', { customerId: g.customer, service: o.service });
       if (g.json) printJson(r);
       else if (r.status.length === 0) print('no quotas to check');
       else {
@@ -142,9 +141,7 @@ export function registerQuota(program: Command): void {
     .action(async (o: { days: string; service?: string }, cmd: Command) => {
       const g = globals(cmd);
       const days = parseNumberArg('days', o.days, { integer: true, min: 1 });
-      const list = await withReader(configFor(g), (tdb) =>
-        listAlerts(tdb.db, { since: Date.now() - daysToMs(days), customerId: g.customer, service: o.service }),
-      );
+      const list = await callHandler(configFor(g), 'alerts.list', { days, customerId: g.customer, service: o.service });
       if (g.json) return printJson(list);
       if (list.length === 0) return print(`no alerts in the last ${days} days`);
       for (const a of list) print(formatAlertLine(a));

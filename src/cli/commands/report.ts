@@ -1,10 +1,10 @@
 // tally report: the period's usage and cost per service.
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
-import { formatReportCsv, formatReportTable, usageReport } from '../../analytics/usage';
+import { formatReportCsv, formatReportTable } from '../../analytics/usage';
 import { formatCompact } from '../../core/services';
-import { parseRange } from '../args';
-import { configFor, globals, withReader } from '../context';
+import { callHandler } from '../call';
+import { configFor, globals } from '../context';
 import { formatTable, print, printJson } from '../output';
 
 export function registerReport(program: Command): void {
@@ -23,12 +23,13 @@ export function registerReport(program: Command): void {
         const format = g.json ? 'json' : o.format;
         if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
         const config = configFor(g);
-        const range = parseRange(o);
-        const report = await withReader(config, async (tdb) => {
-          if (o.service && !(await tdb.db.selectFrom('services').select('name').where('name', '=', o.service).executeTakeFirst())) {
-            throw invalid('service', `unknown service "${o.service}"`);
-          }
-          return usageReport(tdb.db, { ...range, service: o.service, customerId: g.customer, detailed: o.detailed });
+        const report = await callHandler(config, 'report.usage', {
+          from: o.from,
+          to: o.to,
+          month: o.month,
+          service: o.service,
+          customerId: g.customer,
+          detailed: o.detailed,
         });
         if (format === 'json') return printJson(report);
         if (format === 'csv') return print(formatReportCsv(report));

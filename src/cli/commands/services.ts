@@ -1,12 +1,12 @@
 // tally services list|add, tally price list|set
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
-import { listPriceRules, listServices, installTemplate, setPriceRule, upsertService } from '../../storage/repos/services';
 import { describePrice as describeModel, type PriceSpec, type Tier } from '../../core/pricing';
 import { SERVICE_TEMPLATES } from '../../core/services';
 import { toIso } from '../../core/time';
 import { parseDateArg, parseNumberArg } from '../args';
-import { configFor, globals, withReader } from '../context';
+import { callHandler } from '../call';
+import { configFor, globals } from '../context';
 import { formatTable, print, printJson } from '../output';
 
 function list(value: string | undefined): string[] {
@@ -26,10 +26,9 @@ export function registerServices(program: Command): void {
     .description('list services with their units and current prices')
     .action(async (_o, cmd: Command) => {
       const g = globals(cmd);
-      const { defs, rules } = await withReader(configFor(g), async (tdb) => ({
-        defs: await listServices(tdb.db),
-        rules: await listPriceRules(tdb.db),
-      }));
+      const config = configFor(g);
+      const defs = await callHandler(config, 'services.list', {});
+      const rules = await callHandler(config, 'prices.list', {});
       const now = Date.now();
       const current = (name: string) => rules.filter((r) => r.service === name && r.effectiveFrom <= now).at(-1);
       if (g.json) return printJson(defs.map((d) => ({ ...d, price: current(d.name) ?? null })));
@@ -64,15 +63,10 @@ export function registerServices(program: Command): void {
     .action(async (name: string | undefined, o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const now = Date.now();
-      if (o.template) {
-        const template = SERVICE_TEMPLATES.find((t) => t.name === o.template);
-        if (!template)
-          throw invalid('template', `unknown template "${String(o.template)}" (known: ${SERVICE_TEMPLATES.map((t) => t.name).join(', ')})`);
-        await withReader(config, (tdb) => installTemplate(tdb.db, template, now));
-        return g.json
-          ? printJson({ installed: template.services.map((s) => s.name) })
-          : print(`installed ${template.services.map((s) => s.name).join(', ')}`);
+      if (typeof o.template === 'string') {
+        await callHandler(config, 'services.add', { template: o.template });
+        const installed = SERVICE_TEMPLATES.find((t) => t.name === o.template)!.services.map((s) => s.name);
+        return g.json ? printJson({ installed }) : print(`installed ${installed.join(', ')}`);
       }
       if (!name) throw invalid('name', 'is required (or use --template)');
       if (typeof o.unit !== 'string') throw invalid('unit', 'is required: the display unit, e.g. --unit tokens');
@@ -87,11 +81,8 @@ export function registerServices(program: Command): void {
         breakdownKeys: list((o.breakdown ?? o.required) as string | undefined),
         builtin: false,
       };
-      await withReader(config, async (tdb) => {
-        await upsertService(tdb.db, def, now);
-        if (typeof o.price === 'string')
-          await setPriceRule(tdb.db, { service: name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: o.price } }, now);
-      });
+      const { builtin: _builtin, ...service } = def;
+      await callHandler(config, 'services.add', { service, ...(typeof o.price === 'string' ? { unitPrice: o.price } : {}) });
       return g.json ? printJson(def) : print(`registered ${name} (${def.displayUnit})`);
     });
 
@@ -103,7 +94,7 @@ export function registerServices(program: Command): void {
     .description('price rules, with the dates they take effect')
     .action(async (service: string | undefined, _o, cmd: Command) => {
       const g = globals(cmd);
-      const rules = await withReader(configFor(g), (tdb) => listPriceRules(tdb.db, service));
+      const rules = await callHandler(configFor(g), 'prices.list', service === undefined ? {} : { service });
       if (g.json) return printJson(rules);
       print(
         formatTable(
@@ -128,7 +119,7 @@ export function registerServices(program: Command): void {
     .option('--tiers <spec>', 'graduated tiers "upTo:price,…,inf:price" in display units, e.g. "10000:0.0001,inf:0.00005"')
     .option('--volume <spec>', 'volume tiers "upTo:price[:flat fee],…,inf:price": every unit at the price of the tier the total reaches')
     .option('--package <size:price>', 'package pricing: a price per started package of <size> display units')
-    .option('--percent <rate>', 'percentage of an amount in each event\'s metadata, e.g. 2.9')
+    .option('--percent <rate>', "percentage of an amount in each event's metadata, e.g. 2.9")
     .option('--amount-field <key>', 'with --percent: the metadata key of the amount (default: amount)')
     .option('--fixed-fee <decimal>', 'with --percent: a fee added to every event')
     .option('--min-per-event <decimal>', 'with --percent: the least one event is charged')
@@ -137,24 +128,20 @@ export function registerServices(program: Command): void {
     .option('--rates <list>', 'with --per: "value=price,…", e.g. "gpt-4o=0.0000025,gpt-4o-mini=0.00000015"')
     .option('--default-rate <decimal>', 'with --per: the price of values not listed (without it they are refused)')
     .option('--minimum <decimal>', 'minimum charge per month')
-    .action(
-      async (
-        service: string,
-        unitPrice: string | undefined,
-        o: PriceOptions & { from?: string; minimum?: string },
-        cmd: Command,
-      ) => {
-        const g = globals(cmd);
-        const spec = priceSpecFrom(unitPrice, o);
-        const effectiveFrom = o.from ? parseDateArg('from', o.from) : Date.now();
-        await withReader(configFor(g), (tdb) =>
-          setPriceRule(tdb.db, { service, effectiveFrom, spec, minimumCharge: o.minimum ?? null }, Date.now()),
-        );
-        return g.json
-          ? printJson({ service, effectiveFrom: toIso(effectiveFrom), spec })
-          : print(`${service}: ${describePrice(spec)} from ${toIso(effectiveFrom)}`);
-      },
-    );
+    .action(async (service: string, unitPrice: string | undefined, o: PriceOptions & { from?: string; minimum?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const spec = priceSpecFrom(unitPrice, o);
+      const effectiveFrom = o.from ? parseDateArg('from', o.from) : Date.now();
+      await callHandler(configFor(g), 'prices.set', {
+        service,
+        spec,
+        effectiveFrom: new Date(effectiveFrom).toISOString(),
+        minimumCharge: o.minimum ?? null,
+      });
+      return g.json
+        ? printJson({ service, effectiveFrom: toIso(effectiveFrom), spec })
+        : print(`${service}: ${describePrice(spec)} from ${toIso(effectiveFrom)}`);
+    });
 }
 
 export interface PriceOptions {
@@ -190,7 +177,13 @@ export function priceSpecFrom(unitPrice: string | undefined, o: PriceOptions): P
       ...(o.maxPerEvent !== undefined && { maxPerEvent: o.maxPerEvent }),
     };
   }
-  if (o.per !== undefined) return { model: 'dimension', field: o.per, rates: ratesFrom(o.rates ?? ''), ...(o.defaultRate !== undefined && { defaultRate: o.defaultRate }) };
+  if (o.per !== undefined)
+    return {
+      model: 'dimension',
+      field: o.per,
+      rates: ratesFrom(o.rates ?? ''),
+      ...(o.defaultRate !== undefined && { defaultRate: o.defaultRate }),
+    };
   const field = o.tiers !== undefined ? 'tiers' : 'volume';
   const tiers: Tier[] = (o.tiers ?? o.volume)!.split(',').map((part, i) => {
     const [upTo, price, flatFee] = part.split(':');

@@ -5,12 +5,12 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
 import type { SyncTargetStatus } from '../../core/api/sync';
-import { targetView, type TargetInput } from '../../core/sync/targets';
+import type { TargetInput } from '../../core/sync/targets';
 import { syncUntilDone, engineFor } from '../../sync/run';
-import { SqliteOutbox } from '../../sync/store';
-import { allTargets, findTarget, removeTarget, saveTarget } from '../../sync/targets';
+import { allTargets, findTarget } from '../../sync/targets';
 import { parseNumberArg } from '../args';
-import { configFor, globals, withReader } from '../context';
+import { agentFor, callHandler } from '../call';
+import { configFor, globals, withWriter } from '../context';
 import { formatTable, print, printJson } from '../output';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -81,28 +81,32 @@ export function registerSync(program: Command): void {
       const g = globals(cmd);
       const config = configFor(g);
       const timeout = o.timeout === undefined ? undefined : parseNumberArg('timeout', o.timeout, { min: 0 });
-      const results = await withReader(config, async (tdb) => {
-        const engine = engineFor(
-          config,
-          tdb.sqlite,
-          Date.now,
-          g.json ? undefined : (l) => process.stderr.write(`tally sync: ${l.target}: ${l.error}\n`),
-        );
-        const targets = o.target ? [findTarget(config, tdb.sqlite, o.target)] : allTargets(config, tdb.sqlite);
-        if (targets.length === 0) throw invalid('target', 'no sync targets configured (`tally sync target add …`)');
-        for (const t of targets) await engine.clearBackoff(t.name);
-        const abort = new AbortController();
-        const onSignal = () => abort.abort();
-        process.once('SIGINT', onSignal);
-        try {
-          return await syncUntilDone(engine, targets, {
-            signal: abort.signal,
-            ...(timeout === undefined ? {} : { deadline: Date.now() + timeout * 1000 }),
+      // While an agent runs it does the sync (it is the database's only writer); else this process does, under the lock.
+      const agent = await agentFor(config);
+      const results = agent
+        ? await callHandler(config, 'sync.now', { target: o.target, waitSeconds: Math.min(timeout ?? 600, 600) })
+        : await withWriter(config, async (_writer, tdb) => {
+            const engine = engineFor(
+              config,
+              tdb.sqlite,
+              Date.now,
+              g.json ? undefined : (l) => process.stderr.write(`tally sync: ${l.target}: ${l.error}\n`),
+            );
+            const targets = o.target ? [findTarget(config, tdb.sqlite, o.target)] : allTargets(config, tdb.sqlite);
+            if (targets.length === 0) throw invalid('target', 'no sync targets configured (`tally sync target add …`)');
+            for (const t of targets) await engine.clearBackoff(t.name);
+            const abort = new AbortController();
+            const onSignal = () => abort.abort();
+            process.once('SIGINT', onSignal);
+            try {
+              return await syncUntilDone(engine, targets, {
+                signal: abort.signal,
+                ...(timeout === undefined ? {} : { deadline: Date.now() + timeout * 1000 }),
+              });
+            } finally {
+              process.off('SIGINT', onSignal);
+            }
           });
-        } finally {
-          process.off('SIGINT', onSignal);
-        }
-      });
       if (g.json) printJson(results);
       else
         for (const r of results)
@@ -116,10 +120,7 @@ export function registerSync(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const rows = await withReader(config, async (tdb) => {
-        const engine = engineFor(config, tdb.sqlite);
-        return Promise.all(allTargets(config, tdb.sqlite).map((t) => engine.status(t)));
-      });
+      const rows = await callHandler(config, 'sync.status', {});
       if (g.json) return printJson(rows);
       printStatus(rows);
     });
@@ -167,7 +168,9 @@ export function registerSync(program: Command): void {
         enabled: !o.disabled,
         ...(Object.keys(options).length ? { options } : {}),
       };
-      const view = await withReader(config, async (tdb) => targetView(saveTarget(config, tdb.sqlite, input, Date.now())));
+      // The contract's schema checks the flags' values (kind, url, …) and names the one that is wrong.
+      const views = await callHandler(config, 'sync.targets.set', { target: input as TargetInput });
+      const view = views.find((v) => v.name === name)!;
       if (g.json) return printJson(view);
       print(`sync target ${view.name} (${view.kind}) → ${view.url}${view.tokenSet ? ', token set' : ''}`);
     });
@@ -178,7 +181,7 @@ export function registerSync(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const views = await withReader(config, async (tdb) => allTargets(config, tdb.sqlite).map(targetView));
+      const views = await callHandler(config, 'sync.targets.list', {});
       if (g.json) return printJson(views);
       if (views.length === 0) return print('no sync targets');
       print(
@@ -196,7 +199,7 @@ export function registerSync(program: Command): void {
     .action(async (name: string, _o, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      await withReader(config, async (tdb) => removeTarget(config, tdb.sqlite, name));
+      await callHandler(config, 'sync.targets.remove', { name });
       if (!g.json) print(`removed sync target ${name}`);
     });
 
@@ -209,10 +212,7 @@ export function registerSync(program: Command): void {
       const g = globals(cmd);
       const config = configFor(g);
       const limit = parseNumberArg('limit', o.limit, { integer: true, min: 1 });
-      const rows = await withReader(config, async (tdb) => {
-        if (o.target) findTarget(config, tdb.sqlite, o.target);
-        return new SqliteOutbox(tdb.sqlite).rejected(o.target ?? null, limit);
-      });
+      const rows = await callHandler(config, 'sync.rejected.list', { target: o.target, limit });
       if (g.json) return printJson(rows);
       if (rows.length === 0) return print('no rejected records');
       print(
@@ -230,9 +230,7 @@ export function registerSync(program: Command): void {
     .action(async (o: { target: string }, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const result = await withReader(config, async (tdb) =>
-        engineFor(config, tdb.sqlite).retryRejected(findTarget(config, tdb.sqlite, o.target)),
-      );
+      const result = await callHandler(config, 'sync.retryRejected', { target: o.target });
       if (g.json) return printJson(result);
       print(`${result.delivered} delivered, ${result.stillRejected} still rejected${result.error ? ` (${result.error})` : ''}`);
       if (result.error) process.exitCode = 1;

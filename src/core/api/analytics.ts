@@ -5,7 +5,7 @@
 // Quantities in results are in the service's display unit (GB = GiB); money is exact decimal text.
 import type { AggregateResult, BreakdownResult } from '../../analytics/aggregate';
 import type { Projection } from '../../analytics/projection';
-import type { Statement } from '../../analytics/statement';
+import type { BillingStatement } from '../../analytics/closing';
 import type { UsageStats } from '../../analytics/stats';
 import type { PeaksResult, TrendsResult } from '../../analytics/trends';
 import type { ExportFormat, ExportSummary } from '../exports/shape';
@@ -80,7 +80,7 @@ export const analyticsArgs = {
   /** History, newest first; default last 30 days. */
   'alerts.list': z.strictObject({ ...customerField, days: z.number().positive().max(3660).optional(), service: service.optional() }),
   /** Runs the check now with the configured thresholds; new alerts are also emitted as 'alerts.new'. */
-  'alerts.check': z.strictObject({ ...customerField }),
+  'alerts.check': z.strictObject({ ...customerField, service: service.optional() }),
   /** Every quota's usage, percent, level and projection in its current period (nothing is logged). */
   'alerts.current': z.strictObject({ ...customerField }),
 
@@ -127,7 +127,7 @@ export interface AnalyticsReplies {
   'alerts.list': Alert[];
   'alerts.check': CheckResult;
   'alerts.current': QuotaStatus[];
-  'statement.month': Statement;
+  'statement.month': BillingStatement;
   'export.file': ExportFileResult;
   'archive.run': ArchiveRunResult;
   'archive.restore': { file: string; records: number; restored: number; alreadyPresent: number };

@@ -3,10 +3,24 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import { invalid } from '../core/errors';
-import { formatNanos } from '../core/money';
-import { toDisplay } from '../core/services';
+import { formatNanos, toNanos } from '../core/money';
+import { joinLimbs } from '../core/quantity';
 import { bucketEnd, bucketStart, toIso, type Period } from '../core/time';
-import { checkRange, requireService, roundDisplay, serviceMap, type Range } from './common';
+import {
+  checkRange,
+  exact,
+  rawCostText,
+  rawQuantityHi,
+  rawQuantityLo,
+  requireService,
+  rollupCostText,
+  rollupQuantityHi,
+  rollupQuantityLo,
+  roundDisplay,
+  serviceMap,
+  unitsToDisplay,
+  type Range,
+} from './common';
 
 export type Granularity = 'hourly' | 'daily' | 'monthly';
 export const GRANULARITIES: readonly Granularity[] = ['hourly', 'daily', 'monthly'];
@@ -57,8 +71,9 @@ export async function aggregate(db: Kysely<Database>, q: AggregateQuery): Promis
       'service',
       'bucket_start',
       sql<number>`sum(event_count)`.as('events'),
-      sql<number>`sum(sum_quantity)`.as('quantity'),
-      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+      rollupQuantityHi.as('hi'),
+      rollupQuantityLo.as('lo'),
+      rollupCostText.as('cost'),
     ])
     .where('period', '=', period)
     .where('bucket_start', '>=', from)
@@ -70,22 +85,24 @@ export async function aggregate(db: Kysely<Database>, q: AggregateQuery): Promis
   if (q.customerId) query = query.where('customer_id', '=', q.customerId);
   const rows = (await query.execute()).map((r): AggregateRow => {
     const def = services.get(r.service);
-    const usage = def ? toDisplay(def, r.quantity) : r.quantity;
+    const units = joinLimbs(r.hi, r.lo);
+    const usage = def ? unitsToDisplay(def, units) : Number(units);
+    const cost = exact(r.cost);
     return {
       service: r.service,
       period: toIso(r.bucket_start),
       event_count: r.events,
       total_quantity: roundDisplay(usage),
       unit: def?.displayUnit ?? '',
-      total_cost: formatNanos(r.cost),
-      total_cost_nanos: r.cost,
+      total_cost: formatNanos(cost),
+      total_cost_nanos: Number(cost),
       avg_quantity: r.events > 0 ? roundDisplay(usage / r.events) : 0,
     };
   });
   let cost = 0n;
   let events = 0;
   for (const r of rows) {
-    cost += BigInt(r.total_cost_nanos);
+    cost += toNanos(r.total_cost);
     events += r.event_count;
   }
   return {
@@ -158,8 +175,9 @@ export async function breakdown(db: Kysely<Database>, q: BreakdownQuery): Promis
       ...groups,
       sql<number>`(recorded_at / 86400000) * 86400000`.as('day'),
       sql<number>`count(*)`.as('events'),
-      sql<number>`sum(quantity)`.as('quantity'),
-      sql<number>`sum(cost_nanos)`.as('cost'),
+      rawQuantityHi.as('hi'),
+      rawQuantityLo.as('lo'),
+      rawCostText.as('cost'),
     ])
     .where('service', '=', def.name)
     .where('recorded_at', '>=', q.from)
@@ -178,9 +196,11 @@ export async function breakdown(db: Kysely<Database>, q: BreakdownQuery): Promis
     const rec = r as unknown as Record<string, string | number | null>;
     const values: Record<string, string | number | null> = {};
     keys.forEach((k, i) => (values[k] = rec[`k${i}`] ?? null));
-    total += BigInt(r.cost);
+    const cost = exact(r.cost);
+    total += cost;
     events += r.events;
-    const row = { values, events: r.events, usage: roundDisplay(toDisplay(def, r.quantity)), cost: formatNanos(r.cost), costNanos: r.cost };
+    const usage = roundDisplay(unitsToDisplay(def, joinLimbs(r.hi, r.lo)));
+    const row = { values, events: r.events, usage, cost: formatNanos(cost), costNanos: Number(cost) };
     return q.perDay ? { day: toIso(r.day).slice(0, 10), ...row } : row;
   });
   return {

@@ -5,6 +5,7 @@ import type { Database } from '../storage/schema';
 import { formatNanos } from '../core/money';
 import { listPriceRules } from '../storage/repos/services';
 import { Registry } from '../core/registry';
+import { decimalsOf, joinLimbs, unitsToNumber } from '../core/quantity';
 import { toDisplay } from '../core/services';
 import { bucketEnd, bucketStart, toIso } from '../core/time';
 import { roundDisplay, serviceMap } from './common';
@@ -61,7 +62,7 @@ export async function projection(db: Kysely<Database>, q: ProjectionQuery): Prom
   const elapsed = Math.min(1, Math.max(0, (q.now - start) / (end - start)));
   let usageQ = db
     .selectFrom('rollups')
-    .select(['customer_id', 'service', 'sum_quantity', 'sum_cost_nanos'])
+    .select(['customer_id', 'service', 'sum_quantity_hi', 'sum_quantity_lo', 'sum_cost_nanos'])
     .where('period', '=', period)
     .where('bucket_start', '=', start);
   let quotaQ = db.selectFrom('quotas').select(['customer_id', 'service', 'limit_quantity']).where('period', '=', period);
@@ -76,14 +77,18 @@ export async function projection(db: Kysely<Database>, q: ProjectionQuery): Prom
   const [usage, quotas] = await Promise.all([usageQ.execute(), quotaQ.execute()]);
   const keys = new Map<string, { customerId: string; service: string; quantity: number; cost: number; limit: number | null }>();
   const key = (c: string, s: string) => `${c}\u0000${s}`;
-  for (const u of usage)
+  for (const u of usage) {
+    const def = services.get(u.service);
+    // Base quantities as doubles: projections and percentages are estimates of a rate.
+    const quantity = unitsToNumber(joinLimbs(u.sum_quantity_hi, u.sum_quantity_lo), def ? decimalsOf(def) : 0);
     keys.set(key(u.customer_id, u.service), {
       customerId: u.customer_id,
       service: u.service,
-      quantity: u.sum_quantity,
+      quantity,
       cost: u.sum_cost_nanos,
       limit: null,
     });
+  }
   for (const l of quotas) {
     const k = key(l.customer_id, l.service);
     const e = keys.get(k);

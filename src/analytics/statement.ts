@@ -10,7 +10,8 @@ import { describePrice, minimumChargeTopUp, ruleInForce } from '../core/pricing'
 import { listPriceRules } from '../storage/repos/services';
 import { toDisplay } from '../core/services';
 import { nextMonthStart, toIso } from '../core/time';
-import { roundDisplay, serviceMap } from './common';
+import { exact, rollupCostText, rollupQuantityHi, rollupQuantityLo, roundDisplay, serviceMap, unitsToBase } from './common';
+import { decimalsOf, joinLimbs, unitsToNumber } from '../core/quantity';
 import { creditsForMonth, describeCredits, monthKey, type ChargeOf, type CustomerCredits } from './credits';
 import type { MonthCredits } from '../core/credits';
 import { customersWithGrants } from '../storage/repos/credits';
@@ -30,6 +31,9 @@ export interface StatementLine {
   /** Display units. */
   readonly usage: number;
   readonly unit: string;
+  /** Exact quantity in the service's base unit, as decimal text (it may pass 2^53). */
+  readonly quantity: string;
+  readonly baseUnit: string;
   /** How the service is priced, e.g. "0.0001 per requests", "tiered (3 tiers)". */
   readonly pricing: string;
   readonly usageCost: string;
@@ -73,8 +77,9 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
       'customer_id',
       'service',
       sql<number>`sum(event_count)`.as('events'),
-      sql<number>`sum(sum_quantity)`.as('quantity'),
-      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+      rollupQuantityHi.as('hi'),
+      rollupQuantityLo.as('lo'),
+      rollupCostText.as('cost'),
     ])
     .where('period', '=', 'month')
     .where('bucket_start', '=', from)
@@ -98,13 +103,15 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
         rules.filter((r) => r.service === def.name),
         to - 1,
       );
-      const cost = u?.cost ?? 0;
+      const exactCost = exact(u?.cost);
+      const cost = Number(exactCost);
       const topUp = minimumChargeTopUp(rule, cost);
       // A service with neither usage nor a minimum charge has nothing to bill.
       if (!u && topUp === 0) continue;
-      const quantity = u?.quantity ?? 0;
+      const units = joinLimbs(u?.hi, u?.lo);
+      const quantity = unitsToNumber(units, decimalsOf(def));
       const limit = quotas.get(`${customerId}\u0000${def.name}`);
-      const lineTotal = BigInt(cost) + BigInt(topUp);
+      const lineTotal = exactCost + BigInt(topUp);
       total += lineTotal;
       perCustomer.set(customerId, (perCustomer.get(customerId) ?? 0n) + lineTotal);
       lines.push({
@@ -113,8 +120,10 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
         events: u?.events ?? 0,
         usage: roundDisplay(toDisplay(def, quantity)),
         unit: def.displayUnit,
+        quantity: unitsToBase(def, units),
+        baseUnit: def.baseUnit,
         pricing: describePrice(rule?.spec, def.displayUnit),
-        usageCost: formatNanos(cost),
+        usageCost: formatNanos(exactCost),
         minimumTopUp: formatNanos(topUp),
         lineTotal: formatNanos(lineTotal),
         lineTotalNanos: Number(lineTotal),

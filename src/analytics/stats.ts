@@ -6,9 +6,20 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import { formatNanos } from '../core/money';
-import { toDisplay } from '../core/services';
+import { joinLimbs } from '../core/quantity';
 import { hourStart, toIso } from '../core/time';
-import { checkRange, requireService, roundDisplay, serviceMap, type Range } from './common';
+import {
+  checkRange,
+  exact,
+  rawCostText,
+  rawQuantityHi,
+  rawQuantityLo,
+  requireService,
+  roundDisplay,
+  serviceMap,
+  unitsToDisplay,
+  type Range,
+} from './common';
 
 export interface StatsQuery extends Range {
   readonly service: string;
@@ -55,10 +66,11 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
   const agg = await base
     .select([
       sql<number>`count(*)`.as('n'),
-      sql<number | null>`sum(quantity)`.as('total'),
+      rawQuantityHi.as('hi'),
+      rawQuantityLo.as('lo'),
       sql<number | null>`min(quantity)`.as('min'),
       sql<number | null>`max(quantity)`.as('max'),
-      sql<number | null>`sum(cost_nanos)`.as('cost'),
+      rawCostText.as('cost'),
     ])
     .executeTakeFirstOrThrow();
   const n = agg.n;
@@ -76,8 +88,8 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
       .orderBy('quantity', 'desc')
       .limit(n - r95 + 1)
       .execute();
-    p95 = top[n - r95]!.quantity;
-    p99 = top[n - r99]!.quantity;
+    p95 = Number(top[n - r95]!.quantity);
+    p99 = Number(top[n - r99]!.quantity);
   }
   // Compare with the rollups over the whole hours the range touches: a shortfall is archived data.
   let roll = db
@@ -97,8 +109,10 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
   if (q.customerId) rawWide = rawWide.where('customer_id', '=', q.customerId);
   const [rolled, raw] = await Promise.all([roll.executeTakeFirst(), rawWide.executeTakeFirstOrThrow()]);
   const archivedEvents = Math.max(0, (rolled?.n ?? 0) - raw.n);
-  const total = agg.total ?? 0;
-  const d = (x: number | null) => (x === null ? null : roundDisplay(toDisplay(def, x)));
+  const total = joinLimbs(agg.hi, agg.lo);
+  const cost = exact(agg.cost);
+  // Units → display units; the average divides exactly before the one conversion to a double.
+  const d = (x: number | bigint | null) => (x === null ? null : roundDisplay(unitsToDisplay(def, x)));
   return {
     service: def.name,
     unit: def.displayUnit,
@@ -107,14 +121,14 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
     customerId: q.customerId ?? null,
     totalEvents: n,
     totalQuantity: d(total)!,
-    average: n > 0 ? d(total / n)! : 0,
+    average: n > 0 ? roundDisplay(unitsToDisplay(def, total) / n) : 0,
     min: d(agg.min),
     max: d(agg.max),
     p95: d(p95),
     p99: d(p99),
     percentileMethod: 'nearest-rank',
-    totalCost: formatNanos(agg.cost ?? 0),
-    totalCostNanos: agg.cost ?? 0,
+    totalCost: formatNanos(cost),
+    totalCostNanos: Number(cost),
     archivedEvents,
     note:
       archivedEvents > 0

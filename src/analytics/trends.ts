@@ -5,9 +5,20 @@ import type { Database } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { formatNanos } from '../core/money';
 import type { DailyLine } from './usage';
-import { toDisplay } from '../core/services';
+import { joinLimbs } from '../core/quantity';
 import { toIso } from '../core/time';
-import { checkRange, requireService, roundDisplay, serviceMap, type Range } from './common';
+import {
+  checkRange,
+  exact,
+  requireService,
+  rollupCostText,
+  rollupQuantityHi,
+  rollupQuantityLo,
+  roundDisplay,
+  serviceMap,
+  unitsToDisplay,
+  type Range,
+} from './common';
 
 export interface TrendsQuery extends Range {
   /** One service, or every service with usage in the range. */
@@ -43,8 +54,9 @@ export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<Tren
       'service',
       'bucket_start',
       sql<number>`sum(event_count)`.as('events'),
-      sql<number>`sum(sum_quantity)`.as('quantity'),
-      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+      rollupQuantityHi.as('hi'),
+      rollupQuantityLo.as('lo'),
+      rollupCostText.as('cost'),
     ])
     .where('period', '=', 'day')
     .where('bucket_start', '>=', from)
@@ -69,15 +81,17 @@ export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<Tren
     let previous: number | null = null;
     for (let day = from; day < q.to; day += DAY) {
       const r = days.get(day);
-      const usage = roundDisplay(def ? toDisplay(def, r?.quantity ?? 0) : (r?.quantity ?? 0));
+      const units = joinLimbs(r?.hi, r?.lo);
+      const usage = roundDisplay(def ? unitsToDisplay(def, units) : Number(units));
+      const cost = exact(r?.cost);
       rows.push({
         day: toIso(day).slice(0, 10),
         service,
         events: r?.events ?? 0,
         usage,
         unit: def?.displayUnit ?? '',
-        cost: formatNanos(r?.cost ?? 0),
-        costNanos: r?.cost ?? 0,
+        cost: formatNanos(cost),
+        costNanos: Number(cost),
         previous,
         changePercent: previous === null || previous === 0 ? null : Math.round(((usage - previous) / previous) * 1000) / 10,
       });
@@ -122,15 +136,17 @@ export async function peaks(db: Kysely<Database>, q: PeaksQuery): Promise<PeaksR
     .select([
       'bucket_start',
       sql<number>`sum(event_count)`.as('events'),
-      sql<number>`sum(sum_quantity)`.as('quantity'),
-      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+      rollupQuantityHi.as('hi'),
+      rollupQuantityLo.as('lo'),
+      rollupCostText.as('cost'),
     ])
     .where('period', '=', q.by)
     .where('service', '=', def.name)
     .where('bucket_start', '>=', q.from)
     .where('bucket_start', '<', q.to)
     .groupBy('bucket_start')
-    .orderBy(sql`sum(sum_quantity)`, 'desc')
+    // The limbs joined as a double: enough to rank by (the figures shown are exact).
+    .orderBy(sql`sum(sum_quantity_hi) * 4294967296.0 + sum(sum_quantity_lo)`, 'desc')
     .orderBy('bucket_start')
     .limit(q.top);
   if (q.customerId) query = query.where('customer_id', '=', q.customerId);
@@ -138,9 +154,9 @@ export async function peaks(db: Kysely<Database>, q: PeaksQuery): Promise<PeaksR
     rank: i + 1,
     start: toIso(r.bucket_start),
     events: r.events,
-    usage: roundDisplay(toDisplay(def, r.quantity)),
+    usage: roundDisplay(unitsToDisplay(def, joinLimbs(r.hi, r.lo))),
     unit: def.displayUnit,
-    cost: formatNanos(r.cost),
+    cost: formatNanos(exact(r.cost)),
   }));
   return { service: def.name, by: q.by, from: toIso(q.from), to: toIso(q.to), rows };
 }

@@ -2,7 +2,18 @@
 // (the coarsest rollup the period's edges allow), so it costs the same at 10 M records as at 10.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
-import { currencyOf, formatMoney, formatNanos, roundingNote, roundLines } from '../core/money';
+import { currencyOf, formatMoney, formatNanos, roundingNote, roundLines, toNanos } from '../core/money';
+import { joinLimbs } from '../core/quantity';
+import {
+  rawCostText,
+  rawQuantityHi,
+  rawQuantityLo,
+  rollupCostText,
+  rollupQuantityHi,
+  rollupQuantityLo,
+  serviceMap,
+  unitsToBase,
+} from './common';
 import { listServices } from '../storage/repos/services';
 import { formatCompact, toDisplay, type ServiceDefinition } from '../core/services';
 import { dayStart, hourStart, monthStart, toIso, type Period } from '../core/time';
@@ -21,8 +32,8 @@ export interface ReportLine {
   readonly service: string;
   readonly displayName: string;
   readonly events: number;
-  /** Quantity in the service's base unit. */
-  readonly quantity: number;
+  /** Exact quantity in the service's base unit, as decimal text (it may pass 2^53). */
+  readonly quantity: string;
   readonly baseUnit: string;
   /** Quantity in the display unit (GB-hours, GB, CPU-hours, …). */
   readonly usage: number;
@@ -63,8 +74,13 @@ export function rollupPeriodFor(from: number, to: number): Period | null {
 export interface Sums {
   service: string;
   events: number;
-  quantity: number;
-  cost: number;
+  /**
+   * Base quantity. The agent's SQLite gives the exact sum as decimal text; a store that keeps
+   * quantities as doubles (the collector's PostgreSQL and ClickHouse) gives a number.
+   */
+  quantity: string | number;
+  /** Cost in nanos: decimal text when exact past 2^53, else a number. */
+  cost: string | number;
 }
 
 export interface DaySums extends Sums {
@@ -78,11 +94,32 @@ export interface ReportSource {
   daySums(q: ReportQuery): Promise<DaySums[]>;
 }
 
+/** Sums from the agent's SQLite: integer units, two-limb rollup sums (migration 0009), read exactly. */
 export function sqlReportSource(db: Kysely<Database>): ReportSource {
-  return { sums: (q) => sums(db, q), daySums: (q) => daySums(db, q) };
+  return {
+    sums: async (q) => exactSums(db, await sums(db, q)),
+    daySums: async (q) => exactSums(db, await daySums(db, q)),
+  };
 }
 
-async function sums(db: Kysely<Database>, q: ReportQuery): Promise<Sums[]> {
+interface SumRow {
+  service: string;
+  events: number;
+  hi: string | number | null;
+  lo: string | number | null;
+  cost: string | number | null;
+}
+
+/** Limb sums → exact decimal base quantities (units scaled by each service's decimals). */
+async function exactSums<R extends SumRow>(db: Kysely<Database>, rows: R[]): Promise<Array<Omit<R, 'hi' | 'lo'> & Sums>> {
+  const services = await serviceMap(db);
+  return rows.map(({ hi, lo, ...r }) => {
+    const quantity = unitsToBase(services.get(r.service) ?? { integerOnly: true }, joinLimbs(hi, lo));
+    return { ...r, quantity, cost: r.cost ?? 0 };
+  });
+}
+
+async function sums(db: Kysely<Database>, q: ReportQuery): Promise<SumRow[]> {
   const period = rollupPeriodFor(q.from, q.to);
   if (period !== null) {
     let query = db
@@ -90,8 +127,9 @@ async function sums(db: Kysely<Database>, q: ReportQuery): Promise<Sums[]> {
       .select([
         'service',
         sql<number>`sum(event_count)`.as('events'),
-        sql<number>`sum(sum_quantity)`.as('quantity'),
-        sql<number>`sum(sum_cost_nanos)`.as('cost'),
+        rollupQuantityHi.as('hi'),
+        rollupQuantityLo.as('lo'),
+        rollupCostText.as('cost'),
       ])
       .where('period', '=', period)
       .where('bucket_start', '>=', q.from)
@@ -106,8 +144,9 @@ async function sums(db: Kysely<Database>, q: ReportQuery): Promise<Sums[]> {
     .select([
       'service',
       sql<number>`count(*)`.as('events'),
-      sql<number>`sum(quantity)`.as('quantity'),
-      sql<number>`sum(cost_nanos)`.as('cost'),
+      rawQuantityHi.as('hi'),
+      rawQuantityLo.as('lo'),
+      rawCostText.as('cost'),
     ])
     .where('recorded_at', '>=', q.from)
     .where('recorded_at', '<', q.to)
@@ -119,18 +158,23 @@ async function sums(db: Kysely<Database>, q: ReportQuery): Promise<Sums[]> {
 
 function line(def: ServiceDefinition, s: Sums | undefined): ReportLine {
   const quantity = s?.quantity ?? 0;
-  const costNanos = s?.cost ?? 0;
+  const cost = exactCost(s?.cost);
   return {
     service: def.name,
     displayName: def.displayName,
     events: s?.events ?? 0,
-    quantity,
+    quantity: String(quantity),
     baseUnit: def.baseUnit,
-    usage: toDisplay(def, quantity),
+    usage: toDisplay(def, Number(quantity)),
     unit: def.displayUnit,
-    costNanos,
-    cost: formatNanos(costNanos),
+    costNanos: Number(cost),
+    cost: formatNanos(cost),
   };
+}
+
+/** Nanos as text or number → bigint (a double cost is already whole nanos). */
+function exactCost(cost: string | number | undefined): bigint {
+  return typeof cost === 'number' ? BigInt(Math.round(cost)) : BigInt(cost ?? 0);
 }
 
 /** Service definitions from `db`; sums from `source` (by default the same db's rollups). */
@@ -140,20 +184,21 @@ export async function usageReport(db: Kysely<Database>, q: ReportQuery, source: 
   const lines = services
     .filter((def) => (q.service ? def.name === q.service : def.builtin || byName.has(def.name)))
     .map((def) => line(def, byName.get(def.name)));
-  const totalCostNanos = lines.reduce((n, l) => n + l.costNanos, 0);
+  const totalCost = lines.reduce((n, l) => n + toNanos(l.cost), 0n);
+  const totalCostNanos = Number(totalCost);
   const report: UsageReport = {
     period: { from: toIso(q.from), to: toIso(q.to) },
     customerId: q.customerId ?? null,
     services: lines,
     totalEvents: lines.reduce((n, l) => n + l.events, 0),
     totalCostNanos,
-    totalCost: formatNanos(totalCostNanos),
+    totalCost: formatNanos(totalCost),
   };
   if (!q.detailed) return report;
   return { ...report, daily: dailyLines(await source.daySums(q), new Map(services.map((s) => [s.name, s]))) };
 }
 
-async function daySums(db: Kysely<Database>, q: ReportQuery): Promise<DaySums[]> {
+async function daySums(db: Kysely<Database>, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
   // Day rollups when the edges are whole days; hour rollups otherwise (edges to the hour).
   const period: Period = dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : 'hour';
   let query = db
@@ -162,8 +207,9 @@ async function daySums(db: Kysely<Database>, q: ReportQuery): Promise<DaySums[]>
       'service',
       sql<number>`(bucket_start / 86400000) * 86400000`.as('day'),
       sql<number>`sum(event_count)`.as('events'),
-      sql<number>`sum(sum_quantity)`.as('quantity'),
-      sql<number>`sum(sum_cost_nanos)`.as('cost'),
+      rollupQuantityHi.as('hi'),
+      rollupQuantityLo.as('lo'),
+      rollupCostText.as('cost'),
     ])
     .where('period', '=', period)
     .where('bucket_start', '>=', hourStart(q.from))
@@ -183,10 +229,10 @@ function dailyLines(rows: readonly DaySums[], services: Map<string, ServiceDefin
       day: toIso(r.day).slice(0, 10),
       service: r.service,
       events: r.events,
-      usage: def ? toDisplay(def, r.quantity) : r.quantity,
+      usage: def ? toDisplay(def, Number(r.quantity)) : Number(r.quantity),
       unit: def?.displayUnit ?? '',
-      costNanos: r.cost,
-      cost: formatNanos(r.cost),
+      costNanos: Number(r.cost),
+      cost: formatNanos(exactCost(r.cost)),
     };
   });
 }

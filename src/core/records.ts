@@ -2,13 +2,14 @@
 // Validation is hand-written rather than schema-driven because it runs once per record on the
 // ingestion hot path; every failure names its field.
 import { invalid } from './errors';
+import { decimalsOf, MAX_UNITS, toUnits, unitsToNumber } from './quantity';
 import { CUSTOMER_ID, type ServiceDefinition } from './services';
 import { DATE_FORMS, parseInstant } from './time';
 
-/** What a caller sends. Quantity is in the service's base unit. */
+/** What a caller sends. Quantity is in the service's base unit (a bigint, in-process, past 2^53). */
 export interface RecordInput {
   readonly service: string;
-  readonly quantity: number;
+  readonly quantity: number | bigint;
   readonly metadata?: Record<string, unknown> | undefined;
   readonly customerId?: string | undefined;
   readonly userId?: string | undefined;
@@ -23,7 +24,10 @@ export interface RecordInput {
 export interface ValidRecord {
   readonly id: string | null;
   readonly service: string;
+  /** The base quantity as a double (for display); `units` is the exact figure. */
   readonly quantity: number;
+  /** Exact integer quantity as stored: base units × 10^decimalsOf(service) (src/core/quantity.ts). */
+  readonly units: bigint;
   readonly metadataJson: string;
   readonly customerId: string;
   readonly userId: string | null;
@@ -79,14 +83,7 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
     throw invalid(f('service'), `unknown service "${serviceName.slice(0, 64)}" (known: ${[...ctx.services.keys()].join(', ')})`);
   }
 
-  const quantity = r.quantity;
-  if (typeof quantity !== 'number') throw invalid(f('quantity'), 'must be a number');
-  if (!Number.isFinite(quantity)) throw invalid(f('quantity'), 'must be finite');
-  if (quantity < 0) throw invalid(f('quantity'), 'must be ≥ 0');
-  if (service.integerOnly && !Number.isInteger(quantity)) {
-    throw invalid(f('quantity'), `must be a whole number of ${service.baseUnit}`);
-  }
-  if (quantity > Number.MAX_SAFE_INTEGER) throw invalid(f('quantity'), 'is too large');
+  const { quantity, units } = validQuantity(r.quantity, service, f('quantity'));
 
   let metadataJson = '{}';
   const metadata = r.metadata;
@@ -143,12 +140,32 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
     id: id as string | null,
     service: serviceName,
     quantity,
+    units,
     metadataJson,
     customerId,
     userId: userId as string | null,
     recordedAt,
     source,
   };
+}
+
+/** A number (or, in-process, a bigint) of base units → exact units; throws naming `field`. */
+function validQuantity(q: unknown, service: ServiceDefinition, field: string): { quantity: number; units: bigint } {
+  const decimals = decimalsOf(service);
+  if (typeof q === 'bigint') {
+    if (q < 0n) throw invalid(field, 'must be ≥ 0');
+    const units = q * 10n ** BigInt(decimals);
+    if (units > MAX_UNITS) throw invalid(field, 'is too large for one record (split it)');
+    return { quantity: Number(q), units };
+  }
+  if (typeof q !== 'number') throw invalid(field, 'must be a number');
+  try {
+    const units = toUnits(q, decimals);
+    return { quantity: decimals === 0 ? q : unitsToNumber(units, decimals), units };
+  } catch (err) {
+    const problem = (err as Error).message;
+    throw invalid(field, problem === 'must be a whole number' ? `must be a whole number of ${service.baseUnit}` : problem);
+  }
 }
 
 /** All or nothing: validates every record first; the first bad one fails the whole call. */

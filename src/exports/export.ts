@@ -11,7 +11,8 @@ import { currencyOf, formatNanos, roundingNote, roundLines } from '../core/money
 import { listServices } from '../storage/repos/services';
 import { toDisplay, type ServiceDefinition } from '../core/services';
 import { toIso } from '../core/time';
-import { roundDisplay } from '../analytics/common';
+import { roundDisplay, unitsToBase, unitsToDisplay } from '../analytics/common';
+import { joinLimbs } from '../core/quantity';
 import {
   CSV_COLUMNS,
   csvLine,
@@ -70,30 +71,32 @@ interface Aggregates {
   count: number;
   maxMetadata: number;
   maxCustomer: number;
-  perService: Array<{ service: string; events: number; quantity: number; cost: bigint }>;
+  /** quantity: exact units (src/core/quantity.ts). */
+  perService: Array<{ service: string; events: number; quantity: bigint; cost: bigint }>;
 }
 
 function aggregates(sqlite: BetterSqlite3.Database, f: Filters): Aggregates {
   const rows = sqlite
     .prepare(
-      `SELECT service, count(*) AS events, sum(quantity) AS quantity, sum(cost_nanos) AS cost,
+      `SELECT service, count(*) AS events, sum(quantity >> 32) AS qhi, sum(quantity & 4294967295) AS qlo, sum(cost_nanos) AS cost,
               max(length(metadata)) AS meta, max(length(customer_id)) AS cust
        FROM usage_records WHERE ${WHERE} GROUP BY service ORDER BY service`,
     )
     .safeIntegers(true)
-    .all(f) as Array<{ service: string; events: bigint; quantity: number; cost: bigint; meta: bigint; cust: bigint }>;
+    .all(f) as Array<{ service: string; events: bigint; qhi: bigint; qlo: bigint; cost: bigint; meta: bigint; cust: bigint }>;
   return {
     count: rows.reduce((n, r) => n + Number(r.events), 0),
     maxMetadata: rows.reduce((n, r) => Math.max(n, Number(r.meta)), 0),
     maxCustomer: rows.reduce((n, r) => Math.max(n, Number(r.cust)), 0),
-    perService: rows.map((r) => ({ service: r.service, events: Number(r.events), quantity: Number(r.quantity), cost: r.cost })),
+    perService: rows.map((r) => ({ service: r.service, events: Number(r.events), quantity: joinLimbs(r.qhi, r.qlo), cost: r.cost })),
   };
 }
 
 /** Every matching record, newest first, in keyset pages. */
 function* records(sqlite: BetterSqlite3.Database, f: Filters, pageSize: number): Generator<RawRecord> {
   const page = sqlite.prepare(
-    `SELECT seq, id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source
+    `SELECT seq, id, recorded_at, customer_id, user_id, host_id, service, CAST(quantity AS TEXT) AS quantity, unit_price, cost_nanos,
+            metadata, source
      FROM usage_records
      WHERE ${WHERE} AND recorded_at <= @atAt AND (recorded_at < @atAt OR seq < @atSeq)
      ORDER BY recorded_at DESC, seq DESC LIMIT @limit`,
@@ -281,7 +284,7 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
       .addRow({
         service: s.service,
         events: s.events,
-        usage: def ? roundDisplay(toDisplay(def, s.quantity)) : s.quantity,
+        usage: def ? roundDisplay(unitsToDisplay(def, s.quantity)) : Number(s.quantity),
         unit: unitLabel(def),
         cost: Number(rounded.lines[i]!) / 1e9,
         exact: formatNanos(s.cost),
@@ -316,7 +319,8 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
   daily.getRow(1).font = bold.font;
   const days = run.tdb.sqlite
     .prepare(
-      `SELECT (recorded_at / 86400000) * 86400000 AS day, service, count(*) AS events, sum(quantity) AS quantity, sum(cost_nanos) AS cost
+      `SELECT (recorded_at / 86400000) * 86400000 AS day, service, count(*) AS events,
+              sum(quantity >> 32) AS qhi, sum(quantity & 4294967295) AS qlo, sum(cost_nanos) AS cost
        FROM usage_records WHERE ${WHERE} GROUP BY day, service ORDER BY day DESC, service`,
     )
     .safeIntegers(true);
@@ -324,7 +328,8 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
     day: bigint;
     service: string;
     events: bigint;
-    quantity: number;
+    qhi: bigint;
+    qlo: bigint;
     cost: bigint;
   }>) {
     const def = services.get(d.service);
@@ -333,7 +338,7 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
         day: new Date(Number(d.day)),
         service: d.service,
         events: Number(d.events),
-        usage: def ? roundDisplay(toDisplay(def, d.quantity)) : d.quantity,
+        usage: def ? roundDisplay(unitsToDisplay(def, joinLimbs(d.qhi, d.qlo))) : Number(joinLimbs(d.qhi, d.qlo)),
         unit: unitLabel(def),
         cost: Number(d.cost) / 1e9,
         exact: formatNanos(d.cost),
@@ -386,15 +391,18 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
   let n = 0;
   for (const r of records(run.tdb.sqlite, run.f, run.pageSize)) {
     const def = services.get(r.service);
+    const units = BigInt(r.quantity);
+    const base = unitsToBase(def ?? { integerOnly: true }, units);
     const row = sheet.addRow([
       r.id,
       new Date(r.recorded_at),
       r.customer_id,
       r.user_id,
       r.service,
-      r.quantity,
+      // A number cell while a double holds it exactly; exact text beyond (Excel keeps 15 digits).
+      Number.isSafeInteger(Number(units)) ? Number(base) : base,
       def?.baseUnit ?? '',
-      def ? roundDisplay(toDisplay(def, r.quantity)) : r.quantity,
+      def ? roundDisplay(unitsToDisplay(def, units)) : Number(units),
       def?.displayUnit ?? '',
       r.unit_price,
       r.cost_nanos / 1e9,

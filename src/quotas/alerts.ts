@@ -10,6 +10,7 @@ import { listServices } from '../storage/repos/services';
 import { toDisplay, type ServiceDefinition } from '../core/services';
 import { bucketEnd, bucketStart, MS, toIso } from '../core/time';
 import { roundDisplay } from '../analytics/common';
+import { decimalsOf, joinLimbs, unitsToNumber } from '../core/quantity';
 import type { QuotaPeriod } from './quotas';
 
 export type AlertLevel = 'warning' | 'critical' | 'exceeded' | 'forecast';
@@ -167,13 +168,15 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
     const end = bucketEnd(period, o.now);
     const usageRow = await db
       .selectFrom('rollups')
-      .select('sum_quantity')
+      .select(['sum_quantity_hi', 'sum_quantity_lo'])
       .where('period', '=', period)
       .where('bucket_start', '=', start)
       .where('customer_id', '=', quota.customer_id)
       .where('service', '=', quota.service)
       .executeTakeFirst();
-    const usage = usageRow?.sum_quantity ?? 0;
+    const svc = services.get(quota.service);
+    // Limits are base quantities (doubles): compare as a ratio.
+    const usage = unitsToNumber(joinLimbs(usageRow?.sum_quantity_hi, usageRow?.sum_quantity_lo), svc ? decimalsOf(svc) : 0);
     const limit = quota.limit_quantity;
     const percent = limit > 0 ? (usage / limit) * 100 : usage > 0 ? Infinity : 0;
     const elapsed = o.now - start;

@@ -14,6 +14,7 @@ import { monotonicFactory } from 'ulid';
 import { TallyError, toTallyError } from '../core/errors';
 import { validateRecord, validateRecords, type ValidRecord, type ValidationContext } from '../core/records';
 import { Registry } from '../core/registry';
+import { decimalsOf, joinLimbs, splitLimbs } from '../core/quantity';
 import { chargeEvent } from '../core/pricing';
 import { listPriceRules, listServices } from './repos/services';
 import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
@@ -62,10 +63,11 @@ interface Fold {
   service: string;
   bucket: number;
   count: number;
-  sumQuantity: number;
+  /** Exact units (src/core/quantity.ts). */
+  sumQuantity: bigint;
   sumCost: number;
-  min: number;
-  max: number;
+  min: bigint;
+  max: bigint;
 }
 
 export interface WriterMetrics {
@@ -79,7 +81,10 @@ export interface WriterMetrics {
 
 interface MonthToDate {
   readonly month: number;
-  qty: number;
+  /** Exact units. */
+  qty: bigint;
+  /** Units per base unit (10^decimals): pricing reads base quantities. */
+  readonly scale: number;
   /** The hourly fold this entry last added to, valid within flush number `flush`. */
   flush: number;
   hour: number;
@@ -91,6 +96,31 @@ const INSERT_HEAD =
 const ROW_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const COLUMNS = 11;
 const ROWS_PER_INSERT = 64;
+
+/**
+ * Adds one fold to a rollup row. The sum is two limbs (hi × 2^32 + lo, see migration 0009): lo
+ * stays below 2^32 and carries into hi, so neither overflows 64 bits. Parameters: rollupParams.
+ * Exported for other code that adjusts rollups in the writer's transaction (corrections).
+ */
+export const UPSERT_ROLLUP = `INSERT INTO rollups (period, bucket_start, customer_id, service, event_count,
+    sum_quantity_hi, sum_quantity_lo, sum_cost_nanos, min_quantity, max_quantity)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
+    event_count = event_count + excluded.event_count,
+    sum_quantity_hi = sum_quantity_hi + excluded.sum_quantity_hi + ((sum_quantity_lo + excluded.sum_quantity_lo) >> 32),
+    sum_quantity_lo = (sum_quantity_lo + excluded.sum_quantity_lo) & 4294967295,
+    sum_cost_nanos = sum_cost_nanos + excluded.sum_cost_nanos,
+    min_quantity = min(min_quantity, excluded.min_quantity),
+    max_quantity = max(max_quantity, excluded.max_quantity)`;
+
+/** UPSERT_ROLLUP's parameters for a fold (a negative sum, a correction's, splits the same way). */
+export function rollupParams(
+  period: 'hour' | 'day' | 'week' | 'month',
+  f: { bucket: number; customerId: string; service: string; count: number; sumQuantity: bigint; sumCost: number; min: bigint; max: bigint },
+): unknown[] {
+  const [hi, lo] = splitLimbs(f.sumQuantity);
+  return [period, f.bucket, f.customerId, f.service, f.count, hi, lo, f.sumCost, f.min, f.max];
+}
 
 const RETRYABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR']);
 
@@ -151,19 +181,10 @@ export class BatchedWriter extends EventEmitter {
     };
     this.stmt = {
       insertOne: this.sqlite.prepare(`${INSERT_HEAD} VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`),
-      upsertRollup: this.sqlite.prepare(
-        `INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
-           event_count = event_count + excluded.event_count,
-           sum_quantity = sum_quantity + excluded.sum_quantity,
-           sum_cost_nanos = sum_cost_nanos + excluded.sum_cost_nanos,
-           min_quantity = min(min_quantity, excluded.min_quantity),
-           max_quantity = max(max_quantity, excluded.max_quantity)`,
+      upsertRollup: this.sqlite.prepare(UPSERT_ROLLUP),
+      monthQuantity: this.sqlite.prepare(
+        `SELECT sum_quantity_hi AS hi, sum_quantity_lo AS lo FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
       ),
-      monthQuantity: this.sqlite
-        .prepare(`SELECT sum_quantity FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`)
-        .pluck(),
       dataVersion: this.sqlite.prepare('PRAGMA data_version').pluck(),
     };
     this.dataVersion = this.stmt.dataVersion.get() as number;
@@ -360,8 +381,10 @@ export class BatchedWriter extends EventEmitter {
     const key = `${month}\u0000${cs}`;
     let entry = this.otherMonths.get(key);
     if (entry === undefined) {
-      const qty = (this.stmt.monthQuantity.get(month, customerId, service) as number | undefined) ?? 0;
-      entry = { month, qty, flush: -1, hour: -1, fold: null };
+      const row = this.stmt.monthQuantity.get(month, customerId, service) as { hi: number; lo: number } | undefined;
+      const def = this.registry.services.get(service);
+      const scale = 10 ** (def === undefined ? 0 : decimalsOf(def));
+      entry = { month, qty: joinLimbs(row?.hi, row?.lo), scale, flush: -1, hour: -1, fold: null };
     }
     if (current === undefined || month > current.month) {
       this.monthToDate.set(cs, entry);
@@ -407,12 +430,13 @@ export class BatchedWriter extends EventEmitter {
         const cs = `${r.customerId}\u0000${r.service}`;
         const entry = this.monthEntry(cs, this.monthStartOf(r.recordedAt), r.customerId, r.service);
         const before = entry.qty;
-        const after = before + r.quantity;
+        const after = before + r.units;
         const price = registry.priceAt(r.service, r.recordedAt);
         // Percentage and per-dimension prices charge each event on its metadata (pricing.ts).
         const own = price.perEvent === undefined ? null : chargeEvent(price, r.quantity, r.metadataJson);
-        const cost = own === null ? price.charge(after) - price.charge(before) : own.cost;
-        const unitPrice = own === null ? price.unitPriceAt(after) : own.unitPrice;
+        const afterBase = Number(after) / entry.scale;
+        const cost = own === null ? price.charge(afterBase) - price.charge(Number(before) / entry.scale) : own.cost;
+        const unitPrice = own === null ? price.unitPriceAt(afterBase) : own.unitPrice;
         if (r.id !== null) {
           if (
             insertOne.run(
@@ -422,7 +446,7 @@ export class BatchedWriter extends EventEmitter {
               r.userId,
               hostId,
               r.service,
-              r.quantity,
+              r.units,
               unitPrice,
               cost,
               r.metadataJson,
@@ -441,7 +465,7 @@ export class BatchedWriter extends EventEmitter {
           params[p++] = r.userId;
           params[p++] = hostId;
           params[p++] = r.service;
-          params[p++] = r.quantity;
+          params[p++] = r.units;
           params[p++] = unitPrice;
           params[p++] = cost;
           params[p++] = r.metadataJson;
@@ -466,10 +490,10 @@ export class BatchedWriter extends EventEmitter {
               service: r.service,
               bucket: hour,
               count: 0,
-              sumQuantity: 0,
+              sumQuantity: 0n,
               sumCost: 0,
-              min: r.quantity,
-              max: r.quantity,
+              min: r.units,
+              max: r.units,
             };
             hourlyByKey.set(key, f);
             hourly.push(f);
@@ -479,15 +503,15 @@ export class BatchedWriter extends EventEmitter {
           entry.fold = f;
         }
         f.count++;
-        f.sumQuantity += r.quantity;
+        f.sumQuantity += r.units;
         f.sumCost += cost;
-        if (r.quantity < f.min) f.min = r.quantity;
-        if (r.quantity > f.max) f.max = r.quantity;
+        if (r.units < f.min) f.min = r.units;
+        if (r.units > f.max) f.max = r.units;
       }
       if (buffered > 0) this.insertStatement(buffered).run(params.slice(0, buffered * COLUMNS));
 
       // Coarser periods fold from the hourly folds: a few rows, not one pass per record.
-      for (const f of hourly) upsertRollup.run('hour', f.bucket, f.customerId, f.service, f.count, f.sumQuantity, f.sumCost, f.min, f.max);
+      for (const f of hourly) upsertRollup.run(...rollupParams('hour', f));
       const coarse: Array<['day' | 'week' | 'month', (ms: number) => number]> = [
         ['day', dayStart],
         ['week', weekStart],
@@ -504,12 +528,11 @@ export class BatchedWriter extends EventEmitter {
             f.count += h.count;
             f.sumQuantity += h.sumQuantity;
             f.sumCost += h.sumCost;
-            f.min = Math.min(f.min, h.min);
-            f.max = Math.max(f.max, h.max);
+            if (h.min < f.min) f.min = h.min;
+            if (h.max > f.max) f.max = h.max;
           }
         }
-        for (const f of folds.values())
-          upsertRollup.run(period, f.bucket, f.customerId, f.service, f.count, f.sumQuantity, f.sumCost, f.min, f.max);
+        for (const f of folds.values()) upsertRollup.run(...rollupParams(period, f));
       }
     });
     run.immediate();

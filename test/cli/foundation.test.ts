@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acquireWriterLock } from '../../src/storage/lock';
 import { formatMoney, formatNanos, roundLines } from '../../src/core/money';
+import { formatUnits } from '../../src/core/quantity';
 import type { UsageReport } from '../../src/analytics/usage';
 import { tally, tallyJson } from '../helpers/cli';
 import { tempDir } from '../helpers/db';
@@ -36,9 +37,11 @@ describe('tally report', () => {
     const db = new BetterSqlite3(demoDb, { readonly: true });
     const raw = db
       .prepare(
-        'SELECT service, count(*) AS n, sum(quantity) AS q, sum(cost_nanos) AS c FROM usage_records WHERE recorded_at >= ? AND recorded_at < ? GROUP BY service',
+        `SELECT service, count(*) AS n, CAST(sum(quantity) AS TEXT) AS q, sum(cost_nanos) AS c,
+                (SELECT integer_only FROM services s WHERE s.name = service) AS whole
+         FROM usage_records WHERE recorded_at >= ? AND recorded_at < ? GROUP BY service`,
       )
-      .all(from, to) as Array<{ service: string; n: number; q: number; c: number }>;
+      .all(from, to) as Array<{ service: string; n: number; q: string; c: number; whole: number }>;
     const total = db
       .prepare('SELECT sum(cost_nanos) FROM usage_records WHERE recorded_at >= ? AND recorded_at < ?')
       .pluck()
@@ -49,7 +52,8 @@ describe('tally report', () => {
       const line = report.services.find((l) => l.service === r.service)!;
       expect(line.events).toBe(r.n);
       expect(line.cost).toBe(formatNanos(r.c));
-      expect(line.quantity).toBeCloseTo(r.q, 0);
+      // Exact: integer units summed by SQLite, shown in the base unit (CPU-seconds to the µs).
+      expect(line.quantity).toBe(formatUnits(BigInt(r.q), r.whole === 1 ? 0 : 6));
     }
     expect(report.totalCost).toBe(formatNanos(total));
   });

@@ -87,22 +87,22 @@ describe('crash safety (kill -9 while ingesting)', () => {
     for (const [period, bucket] of Object.entries(bucketSql)) {
       const raw = db
         .prepare(
-          `SELECT ${bucket} AS b, customer_id, service, count(*) AS n, sum(quantity) AS q, sum(cost_nanos) AS c
+          `SELECT ${bucket} AS b, customer_id, service, count(*) AS n, CAST(sum(quantity) AS TEXT) AS q, sum(cost_nanos) AS c
            FROM usage_records GROUP BY b, customer_id, service ORDER BY b, customer_id, service`,
         )
-        .all() as Array<{ b: number; customer_id: string; service: string; n: number; q: number; c: number }>;
+        .all() as Array<{ b: number; customer_id: string; service: string; n: number; q: string; c: number }>;
       const rolled = db
         .prepare(
-          `SELECT bucket_start AS b, customer_id, service, event_count AS n, sum_quantity AS q, sum_cost_nanos AS c
+          `SELECT bucket_start AS b, customer_id, service, event_count AS n, sum_quantity_hi AS hi, sum_quantity_lo AS lo, sum_cost_nanos AS c
            FROM rollups WHERE period = ? ORDER BY b, customer_id, service`,
         )
-        .all(period) as typeof raw;
+        .all(period) as Array<(typeof raw)[number] & { hi: number; lo: number }>;
       expect(
         rolled.map((r) => [r.b, r.customer_id, r.service, r.n, r.c]),
         period,
       ).toEqual(raw.map((r) => [r.b, r.customer_id, r.service, r.n, r.c]));
-      // Quantities are REAL: the same values summed in another order may differ in the last bits.
-      rolled.forEach((r, i) => expect(r.q).toBeCloseTo(raw[i]!.q, 3));
+      // Quantities are integer units: the rollup's two limbs equal the raw sum exactly.
+      expect(rolled.map((r) => (BigInt(r.hi) * 2n ** 32n + BigInt(r.lo)).toString())).toEqual(raw.map((r) => r.q));
     }
     db.close();
   }, 180_000);

@@ -12,7 +12,7 @@ async function plan(sql: string, ...params: unknown[]): Promise<string> {
 describe('query plans', () => {
   it('a report over a period reads the rollups by primary key range', async () => {
     const p = await plan(
-      "SELECT service, sum(event_count), sum(sum_quantity), sum(sum_cost_nanos) FROM rollups WHERE period = 'month' AND bucket_start >= ? AND bucket_start < ? GROUP BY service",
+      "SELECT service, sum(event_count), sum(sum_quantity_hi), sum(sum_quantity_lo), sum(sum_cost_nanos) FROM rollups WHERE period = 'month' AND bucket_start >= ? AND bucket_start < ? GROUP BY service",
       0,
       1,
     );
@@ -34,7 +34,7 @@ describe('query plans', () => {
 
   it('peaks over a long range read the covering rollup index alone', async () => {
     const p = await plan(
-      "SELECT bucket_start, sum(event_count), sum(sum_quantity), sum(sum_cost_nanos) FROM rollups WHERE period = 'hour' AND service = ? AND bucket_start >= ? AND bucket_start < ? GROUP BY bucket_start ORDER BY sum(sum_quantity) DESC LIMIT 10",
+      "SELECT bucket_start, sum(event_count), sum(sum_quantity_hi), sum(sum_quantity_lo), sum(sum_cost_nanos) FROM rollups WHERE period = 'hour' AND service = ? AND bucket_start >= ? AND bucket_start < ? GROUP BY bucket_start ORDER BY sum(sum_quantity_hi) * 4294967296.0 + sum(sum_quantity_lo) DESC LIMIT 10",
       'api',
       0,
       1,

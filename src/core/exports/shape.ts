@@ -3,6 +3,7 @@
 import { formatNanos } from '../money';
 import { toDisplay, type ServiceDefinition } from '../services';
 import { toIso } from '../time';
+import { decimalsOf, formatUnits, unitsToNumber } from '../quantity';
 import { roundDisplay } from '../../analytics/common';
 
 export type ExportFormat = 'csv' | 'json' | 'xlsx';
@@ -17,7 +18,8 @@ export interface RawRecord {
   readonly user_id: string | null;
   readonly host_id: string;
   readonly service: string;
-  readonly quantity: number;
+  /** Exact integer units (src/core/quantity.ts); decimal text when read with CAST(… AS TEXT). */
+  readonly quantity: number | string;
   readonly unit_price: string;
   readonly cost_nanos: number;
   readonly metadata: string;
@@ -42,8 +44,8 @@ export interface ExportRecord {
   readonly id: string;
   readonly customer_id: string;
   readonly user_id: string | null;
-  /** Base units, exact. */
-  readonly base_quantity: number;
+  /** Base units, exact decimal text (it may pass 2^53). */
+  readonly base_quantity: string;
   readonly base_unit: string;
   readonly unit: string;
   readonly host_id: string;
@@ -81,10 +83,11 @@ export function toExportRecord(r: RawRecord, def: ServiceDefinition | undefined)
     metadata = {};
   }
   const cost = formatNanos(r.cost_nanos);
+  const q = quantities(r, def);
   return {
     timestamp: toIso(r.recorded_at),
     service: r.service,
-    quantity: def ? roundDisplay(toDisplay(def, r.quantity)) : r.quantity,
+    quantity: q.display,
     unit_cost: Number(unitCost(r)),
     total_cost: Number(cost),
     metadata,
@@ -93,12 +96,20 @@ export function toExportRecord(r: RawRecord, def: ServiceDefinition | undefined)
     id: r.id,
     customer_id: r.customer_id,
     user_id: r.user_id,
-    base_quantity: r.quantity,
+    base_quantity: q.base,
     base_unit: def?.baseUnit ?? '',
     unit: def?.displayUnit ?? '',
     host_id: r.host_id,
     source: r.source,
   };
+}
+
+/** A record's units as the exact base quantity (text) and the display quantity (a double). */
+function quantities(r: RawRecord, def: ServiceDefinition | undefined): { base: string; display: number } {
+  const units = BigInt(r.quantity);
+  const decimals = def ? decimalsOf(def) : 0;
+  const base = unitsToNumber(units, decimals);
+  return { base: formatUnits(units, decimals), display: def ? roundDisplay(toDisplay(def, base)) : base };
 }
 
 /** RFC 4180: a field with a comma, quote, CR or LF is quoted, and its quotes are doubled. */
@@ -114,17 +125,18 @@ export function csvLine(values: ReadonlyArray<string | number | null | undefined
 
 /** One record as a CSV line; metadata is its JSON text (stored JSON is kept byte for byte). */
 export function csvRecordLine(r: RawRecord, def: ServiceDefinition | undefined): string {
+  const q = quantities(r, def);
   return csvLine([
     toIso(r.recorded_at),
     r.service,
-    def ? roundDisplay(toDisplay(def, r.quantity)) : r.quantity,
+    q.display,
     unitCost(r),
     formatNanos(r.cost_nanos),
     r.metadata,
     r.id,
     r.customer_id,
     r.user_id,
-    r.quantity,
+    q.base,
     def?.baseUnit ?? '',
     def?.displayUnit ?? '',
     r.host_id,
@@ -143,7 +155,8 @@ export function defaultExportName(format: ExportFormat, from: number, to: number
 export interface ServiceTotal {
   readonly service: string;
   readonly events: number;
-  readonly quantity: number;
+  /** Exact base quantity, decimal text. */
+  readonly quantity: string;
   readonly usage: number;
   readonly unit: string;
   readonly cost: string;
@@ -154,19 +167,20 @@ export interface ServiceTotal {
 export interface ExportSummary {
   readonly total_events: number;
   readonly total_cost: string;
-  readonly services: Record<string, { events: number; quantity: number; usage: number; unit: string; cost: string }>;
+  /** quantity: exact base quantity as decimal text. */
+  readonly services: Record<string, { events: number; quantity: string; usage: number; unit: string; cost: string }>;
 }
 
-/** Running totals while records stream past; costs summed as BigInt. */
+/** Running totals while records stream past; quantities (units) and costs summed as BigInt. */
 export class Totals {
-  private readonly by = new Map<string, { events: number; quantity: number; cost: bigint }>();
-  add(service: string, quantity: number, costNanos: number): void {
+  private readonly by = new Map<string, { events: number; quantity: bigint; cost: bigint }>();
+  add(service: string, units: number | string | bigint, costNanos: number): void {
     const t = this.by.get(service);
     if (t) {
       t.events++;
-      t.quantity += quantity;
+      t.quantity += BigInt(units);
       t.cost += BigInt(costNanos);
-    } else this.by.set(service, { events: 1, quantity, cost: BigInt(costNanos) });
+    } else this.by.set(service, { events: 1, quantity: BigInt(units), cost: BigInt(costNanos) });
   }
   summary(services: ReadonlyMap<string, ServiceDefinition>): ExportSummary {
     let events = 0;
@@ -176,10 +190,12 @@ export class Totals {
       const def = services.get(name);
       events += t.events;
       cost += t.cost;
+      const decimals = def ? decimalsOf(def) : 0;
+      const base = unitsToNumber(t.quantity, decimals);
       out[name] = {
         events: t.events,
-        quantity: t.quantity,
-        usage: def ? roundDisplay(toDisplay(def, t.quantity)) : t.quantity,
+        quantity: formatUnits(t.quantity, decimals),
+        usage: def ? roundDisplay(toDisplay(def, base)) : base,
         unit: def?.displayUnit ?? '',
         cost: formatNanos(t.cost),
       };

@@ -42,6 +42,8 @@ export const ConfigSchema = z.strictObject({
   }),
   collectors: CollectorsSchema,
   sync: SyncConfigSchema,
+  /** A month closes graceDays after it ends (0: at once); later events bill as adjustments. */
+  billing: z.strictObject({ graceDays: z.number().int().min(0).max(365) }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -63,6 +65,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     alerts: { warning: 75, critical: 90, exceeded: 100 },
     collectors: defaultCollectorsConfig(),
     sync: defaultSyncConfig(),
+    billing: { graceDays: 3 },
   };
 }
 

@@ -8,6 +8,7 @@ import type { ApiReply } from '../core/api/reply';
 import { TallyError, toTallyError } from '../core/errors';
 import { analyticsHandlers } from './analytics';
 import { collectorsHandlers } from './collectors';
+import { correctionHandlers } from './corrections';
 import { creditsHandlers } from './credits';
 import type { AgentContext } from './context';
 import { syncHandlers } from './sync';
@@ -29,6 +30,7 @@ export function createHandlers(ctx: AgentContext): AllHandlers {
     ...collectorsHandlers(ctx),
     ...tenantHandlers(ctx),
     ...eventHandlers(ctx),
+    ...correctionHandlers(ctx),
     ...creditsHandlers(ctx),
   };
 }

@@ -19,6 +19,7 @@ import { installErrorHandler, installJsonParser } from './errors';
 import { installGates, type GateState } from './gates';
 import { Metrics } from './metrics';
 import { callRoutes } from './routes/call';
+import { correctionRoutes } from './routes/corrections';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { ingestRoutes } from './routes/ingest';
@@ -125,6 +126,7 @@ export async function startHttpServer(
   ingestRoutes(app, ctx);
   reportRoutes(app, ctx, handlers);
   eventLogRoutes(app, handlers);
+  correctionRoutes(app, handlers);
   callRoutes(app, handlers, log);
   const stopStreams = installEventStream(app, ctx.events, options.heartbeatMs ?? 15_000);
 

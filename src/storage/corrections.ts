@@ -8,12 +8,16 @@
 //     the sums of the live records;
 //   - appends the correction to the outbox the sync targets read.
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
 import { monotonicFactory } from 'ulid';
 import { invalid, TallyError } from '../core/errors';
+import { chargeEvent } from '../core/pricing';
+import { decimalsOf, joinLimbs } from '../core/quantity';
 import { validateRecord, type ValidationContext } from '../core/records';
 import type { Registry } from '../core/registry';
 import { dayStart, hourStart, monthStart, nextMonthStart, toIso, weekStart } from '../core/time';
-import type { BatchedWriter } from './writer';
+import type { Database } from './schema';
+import { rollupParams, UPSERT_ROLLUP, type BatchedWriter } from './writer';
 
 export interface VoidRequest {
   readonly id: string;
@@ -43,6 +47,8 @@ export interface CorrectionResult {
   readonly deltaCostNanos: number;
   /** Later records whose cost changed by re-pricing. */
   readonly repriced: number;
+  /** Start of each month the correction changed (the original's, and a replacement's). */
+  readonly months: readonly number[];
 }
 
 interface RecordRow {
@@ -53,7 +59,8 @@ interface RecordRow {
   user_id: string | null;
   host_id: string;
   service: string;
-  quantity: number;
+  /** Exact units (core/quantity.ts). */
+  quantity: bigint;
   cost_nanos: number;
   metadata: string;
   source: string;
@@ -65,8 +72,9 @@ interface RecordRow {
 interface Live {
   seq: number;
   recorded_at: number;
-  quantity: number;
+  quantity: bigint;
   cost_nanos: number;
+  metadata: string;
 }
 
 interface Group {
@@ -82,11 +90,11 @@ interface Delta {
   customerId: string;
   service: string;
   count: number;
-  quantity: number;
+  quantity: bigint;
   cost: number;
   /** A record left the bucket: its min/max must be re-read. */
   removed: boolean;
-  added: number[];
+  added: bigint[];
 }
 
 const newUlid = monotonicFactory();
@@ -114,12 +122,12 @@ export function amendRecord(writer: BatchedWriter, req: AmendRequest): Promise<C
 function findRecord(sqlite: BetterSqlite3.Database, id: string): RecordRow {
   const row = sqlite
     .prepare(
-      `SELECT seq, id, recorded_at, customer_id, user_id, host_id, service, quantity, cost_nanos, metadata, source,
-              voided_at, voided_by, void_reason FROM usage_records WHERE id = ?`,
+      `SELECT seq, id, recorded_at, customer_id, user_id, host_id, service, CAST(quantity AS TEXT) AS quantity, cost_nanos, metadata,
+              source, voided_at, voided_by, void_reason FROM usage_records WHERE id = ?`,
     )
-    .get(id) as RecordRow | undefined;
+    .get(id) as (Omit<RecordRow, 'quantity'> & { quantity: string }) | undefined;
   if (row === undefined) throw new TallyError('not_found', `no event with id ${id}`, { field: 'id' });
-  return row;
+  return { ...row, quantity: BigInt(row.quantity) };
 }
 
 /** The whole correction; runs inside the writer's IMMEDIATE transaction. */
@@ -149,9 +157,11 @@ function applyCorrection(
       alreadyVoided: true,
       deltaCostNanos: 0,
       repriced: 0,
+      months: [],
     };
   }
-  const replacement = amend === null ? null : validateReplacement(orig, amend, ctx);
+  const decimals = decimalsOf(ctx.services.get(orig.service) ?? { integerOnly: true });
+  const replacement = amend === null ? null : validateReplacement(orig, amend, ctx, decimals);
   const groups = [{ customerId: orig.customer_id, service: orig.service, month: monthStart(orig.recorded_at) }];
   if (replacement !== null && monthStart(replacement.recordedAt) !== groups[0]!.month) {
     groups.push({ customerId: orig.customer_id, service: orig.service, month: monthStart(replacement.recordedAt) });
@@ -180,7 +190,7 @@ function applyCorrection(
           orig.user_id,
           orig.host_id,
           orig.service,
-          replacement.quantity,
+          replacement.units,
           replacement.metadataJson,
           orig.source,
           orig.id,
@@ -192,7 +202,7 @@ function applyCorrection(
   let deltaCost = 0;
   let repriced = 0;
   groups.forEach((g, i) => {
-    const after = reprice(sqlite, registry, g, bases[i]!);
+    const after = reprice(sqlite, registry, g, bases[i]!, 10 ** decimals);
     const result = diffGroup(before[i]!, after, g, deltas);
     deltaCost += result.cost;
     repriced += result.repriced;
@@ -213,7 +223,7 @@ function applyCorrection(
       orig.customer_id,
       orig.service,
       orig.recorded_at,
-      orig.quantity,
+      Number(orig.quantity) / 10 ** decimals,
       orig.cost_nanos,
       deltaCost,
       req.reason,
@@ -230,14 +240,15 @@ function applyCorrection(
     alreadyVoided: false,
     deltaCostNanos: deltaCost,
     repriced,
+    months: groups.map((g) => g.month),
   };
 }
 
-function validateReplacement(orig: RecordRow, amend: AmendRequest, ctx: ValidationContext) {
-  return validateRecord(
+function validateReplacement(orig: RecordRow, amend: AmendRequest, ctx: ValidationContext, decimals: number) {
+  const valid = validateRecord(
     {
       service: orig.service,
-      quantity: amend.quantity ?? orig.quantity,
+      quantity: amend.quantity ?? Number(orig.quantity) / 10 ** decimals,
       metadata: amend.metadata ?? (JSON.parse(orig.metadata) as Record<string, unknown>),
       customerId: orig.customer_id,
       userId: orig.user_id ?? undefined,
@@ -246,38 +257,46 @@ function validateReplacement(orig: RecordRow, amend: AmendRequest, ctx: Validati
     },
     ctx,
   );
+  // An unchanged quantity is copied exactly, not through a double.
+  return amend.quantity === undefined ? { ...valid, units: orig.quantity } : valid;
 }
 
 function liveRecords(sqlite: BetterSqlite3.Database, g: Group): Live[] {
-  return sqlite
+  const rows = sqlite
     .prepare(
-      `SELECT seq, recorded_at, quantity, cost_nanos FROM usage_records
+      `SELECT seq, recorded_at, CAST(quantity AS TEXT) AS quantity, cost_nanos, metadata FROM usage_records
        WHERE service = ? AND recorded_at >= ? AND recorded_at < ? AND customer_id = ? AND voided_at IS NULL ORDER BY seq`,
     )
-    .all(g.service, g.month, nextMonthStart(g.month), g.customerId) as Live[];
+    .all(g.service, g.month, nextMonthStart(g.month), g.customerId) as Array<Omit<Live, 'quantity'> & { quantity: string }>;
+  return rows.map((r) => ({ ...r, quantity: BigInt(r.quantity) }));
 }
 
 /** Quantity the month rollup holds beyond the live raw records: archived records, priced first. */
-function archivedQuantity(sqlite: BetterSqlite3.Database, g: Group, live: readonly Live[]): number {
+function archivedQuantity(sqlite: BetterSqlite3.Database, g: Group, live: readonly Live[]): bigint {
   const rolled = sqlite
-    .prepare(`SELECT sum_quantity FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`)
-    .pluck()
-    .get(g.month, g.customerId, g.service) as number | undefined;
-  const raw = live.reduce((s, r) => s + r.quantity, 0);
-  return Math.max(0, (rolled ?? 0) - raw);
+    .prepare(
+      `SELECT CAST(sum_quantity_hi AS TEXT) AS hi, CAST(sum_quantity_lo AS TEXT) AS lo FROM rollups
+       WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
+    )
+    .get(g.month, g.customerId, g.service) as { hi: string; lo: string } | undefined;
+  const archived = joinLimbs(rolled?.hi, rolled?.lo) - live.reduce((s, r) => s + r.quantity, 0n);
+  return archived > 0n ? archived : 0n;
 }
 
 /** Prices the group's live records again in the order they were stored; writes the costs that changed. */
-function reprice(sqlite: BetterSqlite3.Database, registry: Registry, g: Group, base: number): Live[] {
+function reprice(sqlite: BetterSqlite3.Database, registry: Registry, g: Group, base: bigint, scale: number): Live[] {
   const live = liveRecords(sqlite, g);
   const update = sqlite.prepare('UPDATE usage_records SET cost_nanos = ?, unit_price = ? WHERE seq = ?');
   const unitPrices = sqlite.prepare('SELECT unit_price FROM usage_records WHERE seq = ?').pluck();
   let before = base;
   return live.map((r) => {
+    // The same charge as the writer's (writer.ts commit): cumulative, or per event on its metadata.
     const after = before + r.quantity;
     const price = registry.priceAt(g.service, r.recorded_at);
-    const cost = price.charge(after) - price.charge(before);
-    const unitPrice = price.unitPriceAt(after);
+    const own = price.perEvent === undefined ? null : chargeEvent(price, Number(r.quantity) / scale, r.metadata);
+    const afterBase = Number(after) / scale;
+    const cost = own === null ? price.charge(afterBase) - price.charge(Number(before) / scale) : own.cost;
+    const unitPrice = own === null ? price.unitPriceAt(afterBase) : own.unitPrice;
     before = after;
     if (cost !== r.cost_nanos || unitPrices.get(r.seq) !== unitPrice) update.run(cost, unitPrice, r.seq);
     return { ...r, cost_nanos: cost };
@@ -302,14 +321,14 @@ function diffGroup(
   const now = new Map(after.map((r) => [r.seq, r]));
   let cost = 0;
   let repriced = 0;
-  const add = (r: Live, count: number, quantity: number, dc: number) => {
+  const add = (r: Live, count: number, quantity: bigint, dc: number) => {
     cost += dc;
     for (const [period, start] of PERIODS) {
       const bucket = start(r.recorded_at);
       const key = `${period}\u0000${bucket}`;
       let d = deltas.get(key + `\u0000${g.customerId}\u0000${g.service}`);
       if (d === undefined) {
-        d = { period, bucket, customerId: g.customerId, service: g.service, count: 0, quantity: 0, cost: 0, removed: false, added: [] };
+        d = { period, bucket, customerId: g.customerId, service: g.service, count: 0, quantity: 0n, cost: 0, removed: false, added: [] };
         deltas.set(key + `\u0000${g.customerId}\u0000${g.service}`, d);
       }
       d.count += count;
@@ -324,7 +343,7 @@ function diffGroup(
     const was = old.get(r.seq);
     if (was === undefined) add(r, 1, r.quantity, r.cost_nanos);
     else if (was.cost_nanos !== r.cost_nanos) {
-      add(r, 0, 0, r.cost_nanos - was.cost_nanos);
+      add(r, 0, 0n, r.cost_nanos - was.cost_nanos);
       repriced++;
     }
   }
@@ -332,30 +351,25 @@ function diffGroup(
 }
 
 function applyDeltas(sqlite: BetterSqlite3.Database, deltas: readonly Delta[]): void {
-  const upsert = sqlite.prepare(
-    `INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
-       event_count = event_count + excluded.event_count,
-       sum_quantity = sum_quantity + excluded.sum_quantity,
-       sum_cost_nanos = sum_cost_nanos + excluded.sum_cost_nanos,
-       min_quantity = min(min_quantity, excluded.min_quantity),
-       max_quantity = max(max_quantity, excluded.max_quantity)`,
-  );
+  const upsert = sqlite.prepare(UPSERT_ROLLUP);
   const row = sqlite.prepare('SELECT event_count FROM rollups WHERE period = ? AND bucket_start = ? AND customer_id = ? AND service = ?');
   const remove = sqlite.prepare('DELETE FROM rollups WHERE period = ? AND bucket_start = ? AND customer_id = ? AND service = ?');
-  const rawRange = sqlite.prepare(
-    `SELECT count(*) AS n, min(quantity) AS lo, max(quantity) AS hi FROM usage_records
+  const rawRange = sqlite
+    .prepare(
+      `SELECT count(*) AS n, min(quantity) AS lo, max(quantity) AS hi FROM usage_records
      WHERE service = ? AND recorded_at >= ? AND recorded_at < ? AND customer_id = ? AND voided_at IS NULL`,
-  );
+    )
+    .safeIntegers(true);
   const setRange = sqlite.prepare(
     'UPDATE rollups SET min_quantity = ?, max_quantity = ? WHERE period = ? AND bucket_start = ? AND customer_id = ? AND service = ?',
   );
   for (const d of deltas) {
-    if (d.count === 0 && d.quantity === 0 && d.cost === 0) continue;
-    const lo = d.added.length ? Math.min(...d.added) : Number.MAX_VALUE;
-    const hi = d.added.length ? Math.max(...d.added) : -Number.MAX_VALUE;
-    upsert.run(d.period, d.bucket, d.customerId, d.service, d.count, d.quantity, d.cost, lo, hi);
+    if (d.count === 0 && d.quantity === 0n && d.cost === 0) continue;
+    // Nothing added: bounds that leave min/max as they are.
+    const min = d.added.reduce((m, q) => (q < m ? q : m), MAX_I64);
+    const max = d.added.reduce((m, q) => (q > m ? q : m), -MAX_I64);
+    const f = { bucket: d.bucket, customerId: d.customerId, service: d.service, count: d.count, sumQuantity: d.quantity, sumCost: d.cost };
+    upsert.run(rollupParams(d.period, { ...f, min, max }));
     if (!d.removed) continue;
     const keys = [d.period, d.bucket, d.customerId, d.service] as const;
     const count = (row.get(...keys) as { event_count: number }).event_count;
@@ -365,10 +379,12 @@ function applyDeltas(sqlite: BetterSqlite3.Database, deltas: readonly Delta[]): 
     }
     // min/max cannot be un-folded: read them from the live records, unless some were archived.
     const end = PERIOD_END[d.period](d.bucket);
-    const raw = rawRange.get(d.service, d.bucket, end, d.customerId) as { n: number; lo: number; hi: number };
-    if (raw.n === count) setRange.run(raw.lo, raw.hi, ...keys);
+    const raw = rawRange.get(d.service, d.bucket, end, d.customerId) as { n: bigint; lo: bigint; hi: bigint };
+    if (raw.n === BigInt(count)) setRange.run(raw.lo, raw.hi, ...keys);
   }
 }
+
+const MAX_I64 = 2n ** 63n - 1n;
 
 const PERIOD_END: Record<Delta['period'], (start: number) => number> = {
   hour: (s) => s + 3_600_000,
@@ -376,3 +392,43 @@ const PERIOD_END: Record<Delta['period'], (start: number) => number> = {
   week: (s) => s + 7 * 86_400_000,
   month: nextMonthStart,
 };
+
+export interface CorrectionRow {
+  readonly seq: number;
+  readonly kind: 'void' | 'amend';
+  readonly recordId: string;
+  readonly newId: string | null;
+  readonly customerId: string;
+  readonly service: string;
+  readonly recordedAt: number;
+  readonly quantity: number;
+  readonly costNanos: number;
+  readonly deltaCostNanos: number;
+  readonly reason: string;
+  readonly actor: string;
+  readonly at: number;
+}
+
+/** The audit trail, newest first; `id` narrows it to one record (as original or replacement). */
+export async function listCorrections(db: Kysely<Database>, q: { id?: string | undefined; limit: number }): Promise<CorrectionRow[]> {
+  let query = db.selectFrom('corrections').selectAll().orderBy('seq', 'desc').limit(q.limit);
+  if (q.id !== undefined) {
+    const id = q.id;
+    query = query.where((eb) => eb.or([eb('record_id', '=', id), eb('new_id', '=', id)]));
+  }
+  return (await query.execute()).map((r) => ({
+    seq: r.seq,
+    kind: r.kind,
+    recordId: r.record_id,
+    newId: r.new_id,
+    customerId: r.customer_id,
+    service: r.service,
+    recordedAt: r.recorded_at,
+    quantity: r.quantity,
+    costNanos: r.cost_nanos,
+    deltaCostNanos: r.delta_cost_nanos,
+    reason: r.reason,
+    actor: r.actor,
+    at: r.at,
+  }));
+}

@@ -34,6 +34,8 @@ export interface WriterOptions {
   readonly idleCheckpointMs?: number;
   readonly clock?: () => number;
   readonly newId?: () => string;
+  /** Runs before each flush takes its batch (closing months whose grace period ended: analytics/closing.ts). */
+  readonly beforeFlush?: (tdb: TallyDb, now: number) => Promise<unknown>;
 }
 
 export interface Stored {
@@ -315,6 +317,8 @@ export class BatchedWriter extends EventEmitter {
     }
     // Another process changed services or prices: price this batch with the new book.
     if ((this.stmt.dataVersion.get() as number) !== this.dataVersion) await this.refresh();
+    // Its failure must never hold records back: reported, and the flush goes on.
+    if (this.options.beforeFlush) await this.options.beforeFlush(this.tdb, this.clock()).catch((err) => this.emit('before-flush-error', err));
 
     const items = this.items;
     const ids = this.ids;

@@ -3,18 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { amendRecord, voidRecord } from '../../src/storage/corrections';
 import { setPriceRule } from '../../src/storage/repos/services';
 import { TallyError } from '../../src/core/errors';
+import { joinLimbs } from '../../src/core/quantity';
 import { dayStart, hourStart, monthStart, weekStart } from '../../src/core/time';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
 const NOV = Date.UTC(2026, 10, 1);
 const at = (day: number, hour = 10) => NOV + (day - 1) * 86_400_000 + hour * 3_600_000;
 
-/** Rollups recomputed from the live raw records: every period, every bucket, every column. */
+/** Rollups recomputed from the live raw records: every period, every bucket, every column (exact units). */
 function rollupsFromRaw(sqlite: BetterSqlite3.Database): string[] {
   const rows = sqlite
-    .prepare('SELECT recorded_at, customer_id, service, quantity, cost_nanos FROM usage_records WHERE voided_at IS NULL')
-    .all() as Array<{ recorded_at: number; customer_id: string; service: string; quantity: number; cost_nanos: number }>;
-  const folds = new Map<string, { n: number; q: number; c: number; lo: number; hi: number }>();
+    .prepare(
+      'SELECT recorded_at, customer_id, service, CAST(quantity AS TEXT) AS quantity, cost_nanos FROM usage_records WHERE voided_at IS NULL',
+    )
+    .all() as Array<{ recorded_at: number; customer_id: string; service: string; quantity: string; cost_nanos: number }>;
+  const folds = new Map<string, { n: number; q: bigint; c: number; lo: bigint; hi: bigint }>();
   const starts: Array<[string, (ms: number) => number]> = [
     ['hour', hourStart],
     ['day', dayStart],
@@ -22,14 +25,15 @@ function rollupsFromRaw(sqlite: BetterSqlite3.Database): string[] {
     ['month', monthStart],
   ];
   for (const r of rows) {
+    const q = BigInt(r.quantity);
     for (const [p, start] of starts) {
       const key = `${p}|${start(r.recorded_at)}|${r.customer_id}|${r.service}`;
-      const f = folds.get(key) ?? { n: 0, q: 0, c: 0, lo: Infinity, hi: -Infinity };
+      const f = folds.get(key) ?? { n: 0, q: 0n, c: 0, lo: q, hi: q };
       f.n++;
-      f.q += r.quantity;
+      f.q += q;
       f.c += r.cost_nanos;
-      f.lo = Math.min(f.lo, r.quantity);
-      f.hi = Math.max(f.hi, r.quantity);
+      if (q < f.lo) f.lo = q;
+      if (q > f.hi) f.hi = q;
       folds.set(key, f);
     }
   }
@@ -37,15 +41,26 @@ function rollupsFromRaw(sqlite: BetterSqlite3.Database): string[] {
 }
 
 function rollupsStored(sqlite: BetterSqlite3.Database): string[] {
-  return (
-    sqlite
-      .prepare(
-        'SELECT period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity FROM rollups',
-      )
-      .raw()
-      .all() as unknown[][]
-  )
-    .map((r) => r.join('|'))
+  const rows = sqlite
+    .prepare(
+      `SELECT period, bucket_start, customer_id, service, event_count, CAST(sum_quantity_hi AS TEXT) AS hi, CAST(sum_quantity_lo AS TEXT) AS lo,
+              sum_cost_nanos, min_quantity, max_quantity FROM rollups`,
+    )
+    .all() as Array<Record<string, string | number>>;
+  return rows
+    .map((r) =>
+      [
+        r.period,
+        r.bucket_start,
+        r.customer_id,
+        r.service,
+        r.event_count,
+        joinLimbs(r.hi as string, r.lo as string),
+        r.sum_cost_nanos,
+        r.min_quantity,
+        r.max_quantity,
+      ].join('|'),
+    )
     .sort();
 }
 
@@ -137,7 +152,7 @@ describe('void and amend in storage', () => {
     const r = await amendRecord(w, { id: a.id, reason: 'wrong month', actor: 'admin', recordedAt: '2026-10-31T23:00:00Z' });
     expect(rollupsStored(tdb.sqlite)).toEqual(rollupsFromRaw(tdb.sqlite));
     const oct = tdb.sqlite
-      .prepare("SELECT sum_quantity FROM rollups WHERE period = 'month' AND bucket_start = ?")
+      .prepare("SELECT sum_quantity_lo FROM rollups WHERE period = 'month' AND bucket_start = ?")
       .pluck()
       .get(Date.UTC(2026, 9, 1));
     expect(oct).toBe(6);

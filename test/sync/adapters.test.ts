@@ -214,7 +214,7 @@ describe('Stripe (v2 meter event stream)', () => {
         kind: 'stripe',
         url: stripe.url,
         token: 'sk_test_tally',
-        options: { streamUrl: stripe.url, customers: { acme: 'cus_Acme123' } },
+        options: { api: 'v2', streamUrl: stripe.url, customers: { acme: 'cus_Acme123' } },
       },
       'settings',
     );
@@ -249,7 +249,7 @@ describe('Stripe (v2 meter event stream)', () => {
     const stripe = await fake(startStripeFake({ now: clock.now }));
     const { tdb, engine, ids } = await agent(clock, apiRecords(10, clock.now()));
     const target = resolveTarget(
-      { name: 'stripe', kind: 'stripe', url: stripe.url, token: 'sk_test_tally', options: { streamUrl: stripe.url } },
+      { name: 'stripe', kind: 'stripe', url: stripe.url, token: 'sk_test_tally', options: { api: 'v2', streamUrl: stripe.url } },
       'settings',
     );
     // The stream answers 502 after (maybe) taking the batch; then the agent is off for a day.

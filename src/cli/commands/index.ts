@@ -1,6 +1,7 @@
 // Every command group registers itself here; one line per group keeps the CLI's shape visible.
 import type { Command } from 'commander';
 import { registerCollector } from './collector';
+import { registerCorrections } from './corrections';
 import { registerCredits } from './credits';
 import { registerCustomers } from './customers';
 import { registerEvents } from './events';
@@ -28,4 +29,5 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerCustomers,
   registerKeys,
   registerEvents,
+  registerCorrections, // after events and statement: adds subcommands to them
 ];

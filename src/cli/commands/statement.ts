@@ -2,11 +2,14 @@
 import path from 'node:path';
 import { Command } from 'commander';
 
-import { monthStatement, type Statement } from '../../analytics/statement';
+import type { Statement } from '../../analytics/statement';
 import { invalid } from '../../core/errors';
+import type { BillingStatement } from '../../analytics/closing';
+import { formatMoney } from '../../core/money';
+import { callHandler } from '../call';
 import { printStatement } from '../../analytics/statement-print';
 import { checkTarget } from '../../exports/files';
-import { configFor, globals, withReader } from '../context';
+import { configFor, globals } from '../context';
 import { formatTable, print, printJson } from '../output';
 
 export function registerStatement(program: Command): void {
@@ -22,7 +25,8 @@ export function registerStatement(program: Command): void {
       const format = g.json ? 'json' : o.format;
       if (!['table', 'json', 'xlsx'].includes(format)) throw invalid('format', `"${format}" must be table, json or xlsx`);
       const month = o.month ?? new Date().toISOString().slice(0, 7);
-      const s = await withReader(configFor(g), (tdb) => monthStatement(tdb.db, { month, customerId: g.customer }));
+      // Through the service layer: a closed month prints its frozen statement, byte for byte.
+      const s = await callHandler(configFor(g), 'statement.month', { month, ...(g.customer !== undefined && { customerId: g.customer }) });
       if (format === 'json') return printJson(s);
       if (format === 'xlsx') {
         const file = checkTarget(
@@ -37,8 +41,16 @@ export function registerStatement(program: Command): void {
       print(formatTable(p.header, p.rows));
       for (const [customer, subtotal] of p.subtotals) print(`  ${customer}: ${subtotal}`);
       print(`TOTAL ${p.total}   (GB = GiB)`);
+      printBilling(s, configFor(g).currency);
       if (p.note) print(p.note);
     });
+}
+
+/** Adjustment lines for closed months, and whether this month is open or closed. */
+function printBilling(s: BillingStatement, currency: string): void {
+  for (const a of s.adjustments) print(`  ${a.description}`);
+  if (s.adjustments.length) print(`TOTAL WITH ADJUSTMENTS ${formatMoney(s.billTotal, currency)}`);
+  print(s.state === 'closed' ? `closed ${s.closedAt}` : `open: closes ${s.closesAt}`);
 }
 
 async function writeStatementXlsx(s: Statement, file: string): Promise<void> {

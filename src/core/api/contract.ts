@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { analyticsArgs, type AnalyticsEvents, type AnalyticsReplies } from './analytics';
 import { collectorsArgs, type CollectorsReplies } from './collectors';
+import { correctionArgs, type CorrectionReplies } from './corrections';
 import { creditsArgs, type CreditsReplies } from './credits';
 import type { ApiReply } from './reply';
 import { syncArgs, type SyncEvents, type SyncReplies } from './sync';
@@ -13,9 +14,9 @@ import { usageArgs, type UsageEvents, type UsageReplies } from './usage';
 import { tenantArgs, type TenantReplies } from './tenants';
 import { eventArgs, type EventReplies } from './events';
 
-export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...creditsArgs };
+export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...correctionArgs, ...creditsArgs };
 export type ArgSchemas = typeof argSchemas;
-export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & CreditsReplies;
+export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & CorrectionReplies & CreditsReplies;
 
 export type HandlerName = keyof ArgSchemas & keyof Replies;
 /** What a caller sends (defaults may be left out). */
@@ -53,6 +54,7 @@ export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
   'customers.get',
   'events.list',
   'events.get',
+  'corrections.list',
   'events.tail',
 ]);
 

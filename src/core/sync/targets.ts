@@ -7,6 +7,7 @@ import { lagoAdapter } from './lago';
 import { nativeAdapter } from './native';
 import { openMeterAdapter } from './openmeter';
 import { STRIPE_DEDUP_MS, STRIPE_TIMESTAMP_WINDOW_MS, stripeAdapter } from './stripe';
+import { stripeV1Adapter } from './stripe-v1';
 import { TARGET_KINDS, type Adapter, type TargetKind, type TargetOptions, type TargetSpec } from './types';
 
 export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -19,7 +20,7 @@ export function adapterFor(spec: TargetSpec, now: () => number): Adapter {
     case 'lago':
       return lagoAdapter(spec, now);
     case 'stripe':
-      return stripeAdapter(spec, now);
+      return spec.options.api === 'v2' ? stripeAdapter(spec, now) : stripeV1Adapter(spec, now);
     case 'tally':
       return nativeAdapter(spec, now);
   }
@@ -57,6 +58,7 @@ export const TargetOptionsSchema = z.strictObject({
     .regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, 'a Stripe API version such as 2026-04-22.preview')
     .optional(),
   valueProperty: z.string().min(1).max(128).optional(),
+  api: z.enum(['v1', 'v2']).optional(),
 });
 
 /** What a user gives for a target (config file, CLI, UI). */

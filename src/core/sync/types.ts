@@ -68,6 +68,8 @@ export interface TargetOptions {
   readonly streamUrl?: string;
   /** Stripe: the Stripe-Version header. */
   readonly stripeVersion?: string;
+  /** Stripe: v1 meter events (one form-encoded request per event, the default) or the v2 meter event stream. */
+  readonly api?: 'v1' | 'v2';
   /** Lago: the property the billable metric aggregates (default "value"). */
   readonly valueProperty?: string;
 }

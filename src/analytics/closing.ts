@@ -1,0 +1,276 @@
+// Closed months. A month closes `billing.graceDays` days after it ends (or by hand): its
+// statement is frozen as JSON with a content hash and is printed from the frozen text forever.
+// What changes a closed month later (a late event, a void, an amend) still lands in its
+// rollups and reports, and is billed as an adjustment line on the first open statement after
+// it: the month's live figures minus what was billed for it (the frozen basis plus adjustments
+// that later closed statements already carried).
+import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { invalid } from '../core/errors';
+import { formatMoney, formatNanos } from '../core/money';
+import { decimalsOf, formatUnits, unitsToNumber } from '../core/quantity';
+import { toDisplay } from '../core/services';
+import { monthStart, nextMonthStart, toIso } from '../core/time';
+import type { Database } from '../storage/schema';
+import {
+  currentSeqs,
+  firstUsageMonth,
+  getClosedStatement,
+  insertClosedStatement,
+  listClosedStatements,
+  monthFigures,
+  type ClosedStatement,
+  type MonthFigure,
+} from '../storage/repos/statements';
+import { roundDisplay, serviceMap } from './common';
+import { monthStatement, type Statement } from './statement';
+
+const DAY = 86_400_000;
+
+export interface AdjustmentLine {
+  /** The closed month the change belongs to (YYYY-MM). */
+  readonly forMonth: string;
+  readonly customerId: string;
+  readonly service: string;
+  /** Changes against what was billed for that month: events, exact base quantity, display usage, cost. */
+  readonly events: number;
+  readonly quantity: string;
+  /** The quantity change in exact stored units (core/quantity.ts), as text. */
+  readonly quantityUnits: string;
+  readonly usage: number;
+  readonly unit: string;
+  readonly cost: string;
+  readonly costNanos: number;
+  /** "adjustment for 2026-10: +1 234 requests, +0.12" */
+  readonly description: string;
+}
+
+export type BillingStatement = Statement & {
+  readonly state: 'open' | 'closed';
+  /** When the month closes (or closed) by the grace period. */
+  readonly closesAt: string;
+  readonly closedAt: string | null;
+  readonly adjustments: readonly AdjustmentLine[];
+  readonly adjustmentsTotal: string;
+  /** total + adjustmentsTotal, exact. */
+  readonly billTotal: string;
+};
+
+export interface BillingClock {
+  readonly now: number;
+  readonly graceDays: number;
+  /** ISO 4217 code for the adjustment lines' text (default USD). */
+  readonly currency?: string | undefined;
+}
+
+export function parseMonth(month: string): number {
+  const m = /^(\d{4})-(\d{2})$/.exec(month ?? '');
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw invalid('month', `"${month}" must be YYYY-MM`);
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, 1);
+}
+
+export function monthKey(start: number): string {
+  return toIso(start).slice(0, 7);
+}
+
+export function closesAt(start: number, graceDays: number): number {
+  return nextMonthStart(start) + graceDays * DAY;
+}
+
+/** The statement of a month: the frozen one when closed, else computed now (with adjustments when it is the first open month). */
+export async function billingStatement(
+  db: Kysely<Database>,
+  q: { month: string; customerId?: string | undefined },
+  clock: BillingClock,
+): Promise<BillingStatement> {
+  const start = parseMonth(q.month);
+  const closed = await getClosedStatement(db, q.month);
+  const whole = closed ? (JSON.parse(closed.body) as BillingStatement) : await liveStatement(db, start, clock);
+  return q.customerId === undefined ? whole : scoped(whole, q.customerId);
+}
+
+async function liveStatement(db: Kysely<Database>, start: number, clock: BillingClock, closedAt?: number): Promise<BillingStatement> {
+  const month = monthKey(start);
+  const base = await monthStatement(db, { month });
+  const deadline = closesAt(start, clock.graceDays);
+  // Past the deadline the month is closed even before the next write freezes it: the frozen
+  // text is then this very statement, so printing it before and after is byte-identical.
+  const closedAtMs = closedAt ?? (clock.now >= deadline ? deadline : null);
+  const adjustments = await adjustmentsFor(db, start, clock.currency ?? 'USD');
+  const adjustmentsNanos = adjustments.reduce((s, a) => s + BigInt(a.costNanos), 0n);
+  return {
+    ...base,
+    state: closedAtMs === null ? 'open' : 'closed',
+    closesAt: toIso(deadline),
+    closedAt: closedAtMs === null ? null : toIso(closedAtMs),
+    adjustments,
+    adjustmentsTotal: formatNanos(adjustmentsNanos),
+    billTotal: formatNanos(BigInt(base.totalNanos) + adjustmentsNanos),
+  };
+}
+
+/** One customer's part of a statement (the frozen one included): its lines, adjustments and totals. */
+function scoped(s: BillingStatement, customerId: string): BillingStatement {
+  const lines = s.lines.filter((l) => l.customerId === customerId);
+  const adjustments = s.adjustments.filter((a) => a.customerId === customerId);
+  const total = lines.reduce((t, l) => t + BigInt(l.lineTotalNanos), 0n);
+  const adj = adjustments.reduce((t, a) => t + BigInt(a.costNanos), 0n);
+  return {
+    ...s,
+    customerId,
+    lines,
+    customers: s.customers.filter((c) => c.customerId === customerId),
+    total: formatNanos(total),
+    totalNanos: total.toString(),
+    adjustments,
+    adjustmentsTotal: formatNanos(adj),
+    billTotal: formatNanos(total + adj),
+  };
+}
+
+/**
+ * Adjustment lines for the statement of `start`: for each closed month right before it (a
+ * contiguous run of closed months ending the month before), live figures minus billed ones.
+ */
+async function adjustmentsFor(db: Kysely<Database>, start: number, currency: string): Promise<AdjustmentLine[]> {
+  const closed = await listClosedStatements(db);
+  const byMonth = new Map(closed.map((c) => [c.monthStart, c]));
+  const run: ClosedStatement[] = [];
+  for (let m = monthStart(start - 1); byMonth.has(m); m = monthStart(m - 1)) run.unshift(byMonth.get(m)!);
+  if (run.length === 0) return [];
+  const services = await serviceMap(db);
+  const out: AdjustmentLine[] = [];
+  for (const c of run) {
+    const billed = billedFor(c, closed);
+    for (const live of await monthFigures(db, c.monthStart)) {
+      const key = `${live.customerId}\u0000${live.service}`;
+      const b = billed.get(key);
+      billed.delete(key);
+      out.push(...adjustment(c.month, live, b, services, currency));
+    }
+    // Billed but now gone entirely (every event voided).
+    for (const b of billed.values()) out.push(...adjustment(c.month, { ...b, events: 0, units: '0', costNanos: 0 }, b, services, currency));
+  }
+  return out;
+}
+
+/** What was billed for closed month `c`: its basis plus adjustments for it on later closed statements. */
+function billedFor(c: ClosedStatement, closed: readonly ClosedStatement[]): Map<string, MonthFigure> {
+  const billed = new Map(c.basis.map((f) => [`${f.customerId}\u0000${f.service}`, f]));
+  for (const later of closed) {
+    if (later.monthStart <= c.monthStart) continue;
+    const adjustments = (JSON.parse(later.body) as BillingStatement).adjustments ?? [];
+    for (const a of adjustments) {
+      if (a.forMonth !== c.month) continue;
+      const key = `${a.customerId}\u0000${a.service}`;
+      const f = billed.get(key) ?? { customerId: a.customerId, service: a.service, events: 0, units: '0', costNanos: 0 };
+      billed.set(key, {
+        ...f,
+        events: f.events + a.events,
+        units: (BigInt(f.units) + BigInt(a.quantityUnits)).toString(),
+        costNanos: f.costNanos + a.costNanos,
+      });
+    }
+  }
+  return billed;
+}
+
+function adjustment(
+  forMonth: string,
+  live: MonthFigure,
+  billed: MonthFigure | undefined,
+  services: Awaited<ReturnType<typeof serviceMap>>,
+  currency: string,
+): AdjustmentLine[] {
+  const events = live.events - (billed?.events ?? 0);
+  const units = BigInt(live.units) - BigInt(billed?.units ?? '0');
+  const cost = live.costNanos - (billed?.costNanos ?? 0);
+  if (events === 0 && units === 0n && cost === 0) return [];
+  const def = services.get(live.service);
+  const decimals = def ? decimalsOf(def) : 0;
+  const usage = roundDisplay(def ? toDisplay(def, unitsToNumber(units, decimals)) : unitsToNumber(units, decimals));
+  const unit = def?.displayUnit ?? live.service;
+  const sign = (n: number | bigint) => (n < 0 ? '' : '+');
+  return [
+    {
+      forMonth,
+      customerId: live.customerId,
+      service: live.service,
+      events,
+      quantity: formatUnits(units, decimals),
+      quantityUnits: units.toString(),
+      usage,
+      unit,
+      cost: formatNanos(cost),
+      costNanos: cost,
+      description: `adjustment for ${forMonth}: ${sign(usage)}${grouped(usage)} ${unit}, ${sign(cost)}${formatMoney(cost, currency)}`,
+    },
+  ];
+}
+
+/** 1234.5 → "1 234.5": the statement's quantities, grouped and never abbreviated. */
+function grouped(n: number): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: 6 }).replace(/,/g, ' ');
+}
+
+export interface CloseResult {
+  readonly month: string;
+  readonly closedAt: string;
+  readonly closedBy: string;
+  readonly sha256: string;
+  readonly billTotal: string;
+  /** False when the month was already closed (closing is idempotent). */
+  readonly closedNow: boolean;
+}
+
+/** Freezes a month's statement. Refuses a month that has not ended. */
+export async function closeMonth(db: Kysely<Database>, month: string, clock: BillingClock, by: string): Promise<CloseResult> {
+  const start = parseMonth(month);
+  const existing = await getClosedStatement(db, month);
+  if (existing) return closeResult(existing, false);
+  if (clock.now < nextMonthStart(start)) throw invalid('month', `${month} has not ended yet; a month closes after its last day`);
+  const deadline = closesAt(start, clock.graceDays);
+  const closedAt = by === 'grace' ? deadline : Math.min(clock.now, deadline);
+  const s = await liveStatement(db, start, clock, closedAt);
+  const body = JSON.stringify(s);
+  const row: ClosedStatement = {
+    month,
+    monthStart: start,
+    body,
+    sha256: crypto.createHash('sha256').update(body).digest('hex'),
+    basis: await monthFigures(db, start),
+    ...(await currentSeqs(db)),
+    closedAt,
+    closedBy: by,
+  };
+  const stored = await insertClosedStatement(db, row);
+  return closeResult(stored ? row : ((await getClosedStatement(db, month)) ?? row), stored);
+}
+
+function closeResult(c: ClosedStatement, closedNow: boolean): CloseResult {
+  const s = JSON.parse(c.body) as BillingStatement;
+  return { month: c.month, closedAt: toIso(c.closedAt), closedBy: c.closedBy, sha256: c.sha256, billTotal: s.billTotal, closedNow };
+}
+
+const checked = new WeakMap<object, number>();
+
+/**
+ * Closes every month whose grace period has ended, oldest first, from the first month with
+ * usage. Cheap when nothing is due (one comparison): the writer calls it before each flush, so
+ * a month is frozen before the first late event for it is stored.
+ */
+export async function closeDueMonths(db: Kysely<Database>, clock: BillingClock): Promise<string[]> {
+  let due = monthStart(clock.now);
+  while (closesAt(due, clock.graceDays) > clock.now) due = monthStart(due - 1);
+  if (checked.get(db) === due) return [];
+  const first = await firstUsageMonth(db);
+  const done: string[] = [];
+  if (first !== null) {
+    for (let m = monthStart(first); m <= due; m = nextMonthStart(m)) {
+      const r = await closeMonth(db, monthKey(m), clock, 'grace');
+      if (r.closedNow) done.push(r.month);
+    }
+  }
+  checked.set(db, due);
+  return done;
+}

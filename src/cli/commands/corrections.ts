@@ -1,0 +1,111 @@
+// tally events void|amend|corrections and tally statement close: corrections with an audit
+// trail, and closing a month. They attach to the `events` and `statement` commands when those
+// exist (registered before this group), and create them otherwise.
+import os from 'node:os';
+import { Command } from 'commander';
+import type { CorrectionResult } from '../../core/api/corrections';
+import { formatMoney } from '../../core/money';
+import { parseJsonObjectArg, parseNumberArg } from '../args';
+import { callHandler } from '../call';
+import { configFor, globals } from '../context';
+import { formatTable, print, printJson } from '../output';
+
+/** Who corrects from the command line: the audit trail names the local user. */
+function cliUser(): string {
+  let name = 'unknown';
+  try {
+    name = os.userInfo().username || name;
+  } catch {
+    // no passwd entry (containers): keep "unknown"
+  }
+  return `cli:${name}`;
+}
+
+function sub(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
+function describe(r: CorrectionResult, currency: string): string {
+  if (r.alreadyVoided) return `${r.id} was already voided ${r.voidedAt} by ${r.voidedBy} (${r.reason}); nothing changed`;
+  const what = r.kind === 'void' ? `voided ${r.id}` : `amended ${r.id} → ${r.newId}`;
+  const delta = `${r.deltaCostNanos >= 0 ? '+' : ''}${formatMoney(r.deltaCostNanos, currency)}`;
+  const repriced = r.repriced ? `, ${r.repriced} later event${r.repriced === 1 ? '' : 's'} re-priced` : '';
+  const late = r.lateFor ? `; ${r.lateFor} is closed: billed as an adjustment on the next open statement` : '';
+  return `${what}: month total ${delta}${repriced}${late}`;
+}
+
+export function registerCorrections(program: Command): void {
+  const events = sub(program, 'events', 'the event log: raw usage records, newest first');
+
+  events
+    .command('void')
+    .description('void an event: it stays in the log, marked, and counts no more (idempotent)')
+    .argument('<id>')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (id: string, o: { reason: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const config = configFor(g);
+      const r = await callHandler(config, 'events.void', { id, reason: o.reason, by: cliUser() });
+      if (g.json) return printJson(r);
+      print(describe(r, config.currency));
+    });
+
+  events
+    .command('amend')
+    .description('void an event and record its replacement with the changed fields')
+    .argument('<id>')
+    .option('--quantity <q>', 'new quantity in the base unit')
+    .option('--metadata <json>', 'new metadata (a JSON object, replaces the old)')
+    .option('--at <time>', 'new time of the usage (ISO 8601)')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (id: string, o: { quantity?: string; metadata?: string; at?: string; reason: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const config = configFor(g);
+      const r = await callHandler(config, 'events.amend', {
+        id,
+        reason: o.reason,
+        by: cliUser(),
+        ...(o.quantity !== undefined && { quantity: parseNumberArg('quantity', o.quantity, { min: 0 }) }),
+        ...(o.metadata !== undefined && { metadata: parseJsonObjectArg('metadata', o.metadata) }),
+        ...(o.at !== undefined && { recordedAt: o.at }),
+      });
+      if (g.json) return printJson(r);
+      print(describe(r, config.currency));
+    });
+
+  events
+    .command('corrections')
+    .description('the audit trail of voids and amends, newest first')
+    .option('--id <id>', 'only corrections of this event (original or replacement)')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (o: { id?: string; limit: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const list = await callHandler(configFor(g), 'corrections.list', {
+        ...(o.id !== undefined && { id: o.id }),
+        limit: parseNumberArg('limit', o.limit, { integer: true, min: 1 }),
+      });
+      if (g.json) return printJson(list);
+      print(
+        formatTable(
+          ['at', 'kind', 'id', 'replacement', 'customer', 'service', 'cost', 'change', 'by', 'reason'],
+          list.map((c) => [c.at, c.kind, c.id, c.newId ?? '', c.customer, c.service, c.cost, c.deltaCost, c.by, c.reason]),
+        ),
+      );
+    });
+
+  const statement = sub(program, 'statement', "the month's billable lines");
+  statement
+    .command('close')
+    .description('freeze a month that has ended: its statement prints the same forever; later changes bill as adjustments')
+    .requiredOption('--month <YYYY-MM>', 'the month')
+    .action(async (o: { month: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const r = await callHandler(configFor(g), 'statement.close', { month: o.month, by: cliUser() });
+      if (g.json) return printJson(r);
+      print(
+        r.closedNow
+          ? `closed ${r.month}: total ${r.billTotal}, sha256 ${r.sha256}`
+          : `${r.month} was already closed ${r.closedAt} by ${r.closedBy} (sha256 ${r.sha256})`,
+      );
+    });
+}

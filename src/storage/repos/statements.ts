@@ -1,0 +1,118 @@
+// Closed statements and the month figures they freeze. SQL for src/analytics/closing.ts.
+import { sql, type Kysely } from 'kysely';
+import { joinLimbs } from '../../core/quantity';
+import type { Database } from '../schema';
+
+/** What a month bills per customer × service: exact units and nanos. */
+export interface MonthFigure {
+  readonly customerId: string;
+  readonly service: string;
+  readonly events: number;
+  /** Exact units as decimal text (bigint in JSON). */
+  readonly units: string;
+  readonly costNanos: number;
+}
+
+export interface ClosedStatement {
+  readonly month: string;
+  readonly monthStart: number;
+  readonly body: string;
+  readonly sha256: string;
+  readonly basis: readonly MonthFigure[];
+  readonly maxSeq: number;
+  readonly maxCorrectionSeq: number;
+  readonly closedAt: number;
+  readonly closedBy: string;
+}
+
+type Row = Database['closed_statements'];
+
+function toClosed(r: Row): ClosedStatement {
+  return {
+    month: r.month,
+    monthStart: r.month_start,
+    body: r.body,
+    sha256: r.sha256,
+    basis: JSON.parse(r.basis) as MonthFigure[],
+    maxSeq: r.max_seq,
+    maxCorrectionSeq: r.max_correction_seq,
+    closedAt: r.closed_at,
+    closedBy: r.closed_by,
+  };
+}
+
+export async function getClosedStatement(db: Kysely<Database>, month: string): Promise<ClosedStatement | undefined> {
+  const row = await db.selectFrom('closed_statements').selectAll().where('month', '=', month).executeTakeFirst();
+  return row && toClosed(row);
+}
+
+export async function listClosedStatements(db: Kysely<Database>): Promise<ClosedStatement[]> {
+  return (await db.selectFrom('closed_statements').selectAll().orderBy('month_start').execute()).map(toClosed);
+}
+
+/** Stores a closed month once; a second close of the same month changes nothing. Returns whether it stored. */
+export async function insertClosedStatement(db: Kysely<Database>, c: ClosedStatement): Promise<boolean> {
+  const r = await db
+    .insertInto('closed_statements')
+    .values({
+      month: c.month,
+      month_start: c.monthStart,
+      body: c.body,
+      sha256: c.sha256,
+      basis: JSON.stringify(c.basis),
+      max_seq: c.maxSeq,
+      max_correction_seq: c.maxCorrectionSeq,
+      closed_at: c.closedAt,
+      closed_by: c.closedBy,
+    })
+    .onConflict((oc) => oc.column('month').doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/** Live figures of one month from the month rollups (voids and amends already applied). */
+export async function monthFigures(db: Kysely<Database>, monthStart: number): Promise<MonthFigure[]> {
+  const rows = await db
+    .selectFrom('rollups')
+    .select([
+      'customer_id',
+      'service',
+      'event_count',
+      sql<string>`CAST(sum_quantity_hi AS TEXT)`.as('hi'),
+      sql<string>`CAST(sum_quantity_lo AS TEXT)`.as('lo'),
+      'sum_cost_nanos',
+    ])
+    .where('period', '=', 'month')
+    .where('bucket_start', '=', monthStart)
+    .orderBy('customer_id')
+    .orderBy('service')
+    .execute();
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    service: r.service,
+    events: r.event_count,
+    units: joinLimbs(r.hi, r.lo).toString(),
+    costNanos: r.sum_cost_nanos,
+  }));
+}
+
+/** The first month that has usage, or null. */
+export async function firstUsageMonth(db: Kysely<Database>): Promise<number | null> {
+  const r = await db
+    .selectFrom('rollups')
+    .select(sql<number | null>`min(bucket_start)`.as('first'))
+    .where('period', '=', 'month')
+    .executeTakeFirst();
+  return r?.first ?? null;
+}
+
+/** The newest record and correction sequence numbers: what a month closed "before". */
+export async function currentSeqs(db: Kysely<Database>): Promise<{ maxSeq: number; maxCorrectionSeq: number }> {
+  const r = await db
+    .selectNoFrom([
+      sql<number | null>`(SELECT max(seq) FROM usage_records)`.as('records'),
+      sql<number | null>`(SELECT max(seq) FROM corrections)`.as('corrections'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { maxSeq: r.records ?? 0, maxCorrectionSeq: r.corrections ?? 0 };
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { billingStatement, closeDueMonths, closeMonth } from '../../src/analytics/closing';
+import { voidRecord } from '../../src/storage/corrections';
+import { setPriceRule } from '../../src/storage/repos/services';
+import { fixedClock, testDb, testWriter } from '../helpers/db';
+
+const GRACE = 3;
+const iso = (s: string) => Date.parse(s);
+
+async function setup(start: string) {
+  const clock = fixedClock(iso(start));
+  const tdb = await testDb();
+  await setPriceRule(tdb.db, { service: 'api', effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: '0.01' } }, 0);
+  const w = await testWriter(tdb, {
+    clock: clock.now,
+    beforeFlush: (t, now) => closeDueMonths(t.db, { now, graceDays: GRACE }),
+  });
+  const api = (at: string, quantity = 1, customerId = 'acme') =>
+    w.record({ service: 'api', quantity, metadata: { endpoint: '/x', method: 'GET' }, recordedAt: at, customerId });
+  const statement = async (month: string, customerId?: string) =>
+    JSON.stringify(await billingStatement(tdb.db, { month, customerId }, { now: clock.now(), graceDays: GRACE }), null, 2);
+  return { clock, tdb, w, api, statement };
+}
+
+describe('closed months', () => {
+  it('an October event posted on 2026-11-05 (grace 3 days) bills as an adjustment on November; October is byte-identical', async () => {
+    const { clock, w, api, statement } = await setup('2026-10-20T12:00:00Z');
+    await api('2026-10-20T10:00:00Z', 100);
+    clock.set(iso('2026-11-02T09:00:00Z'));
+    await api('2026-11-02T08:00:00Z', 10);
+    const octOpen = JSON.parse(await statement('2026-10'));
+    expect(octOpen).toMatchObject({ state: 'open', closesAt: '2026-11-04T00:00:00.000Z', closedAt: null, total: '1.0000' });
+
+    clock.set(iso('2026-11-05T09:00:00Z'));
+    const before = await statement('2026-10');
+    expect(JSON.parse(before)).toMatchObject({ state: 'closed', closedAt: '2026-11-04T00:00:00.000Z', total: '1.0000' });
+
+    await api('2026-10-28T10:00:00Z', 1234); // late
+    const after = await statement('2026-10');
+    expect(after).toBe(before);
+
+    const nov = JSON.parse(await statement('2026-11'));
+    expect(nov.state).toBe('open');
+    expect(nov.total).toBe('0.1000');
+    expect(nov.adjustments).toEqual([
+      expect.objectContaining({ forMonth: '2026-10', customerId: 'acme', service: 'api', events: 1, quantity: '1234', cost: '12.3400' }),
+    ]);
+    expect(nov.adjustments[0].description).toBe('adjustment for 2026-10: +1 234 requests, +$12.34');
+    expect(nov.billTotal).toBe('12.4400');
+    await w.close();
+  });
+
+  it('a void of a closed month is a negative adjustment; once November closes with it, December carries only what is new', async () => {
+    const { clock, w, api, statement } = await setup('2026-10-20T12:00:00Z');
+    const a = await api('2026-10-10T10:00:00Z', 50);
+    await api('2026-10-11T10:00:00Z', 50);
+    clock.set(iso('2026-11-10T00:00:00Z'));
+    await closeDueMonths(w['tdb'].db, { now: clock.now(), graceDays: GRACE });
+    const oct = await statement('2026-10');
+    await voidRecord(w, { id: a.id, reason: 'test traffic', actor: 'admin' });
+    expect(await statement('2026-10')).toBe(oct);
+    const nov = JSON.parse(await statement('2026-11'));
+    expect(nov.adjustments).toEqual([expect.objectContaining({ forMonth: '2026-10', events: -1, quantity: '-50', cost: '-0.5000' })]);
+
+    clock.set(iso('2026-12-10T00:00:00Z'));
+    await api('2026-12-09T00:00:00Z', 1); // the write closes November (with the adjustment in it)
+    const novClosed = JSON.parse(await statement('2026-11'));
+    expect(novClosed.state).toBe('closed');
+    expect(novClosed.adjustments).toHaveLength(1);
+    expect(JSON.parse(await statement('2026-12')).adjustments).toEqual([]);
+    await w.close();
+  });
+
+  it('closing by hand: refused before the month ends, idempotent after, and the frozen text is what prints', async () => {
+    const { clock, tdb, w, api, statement } = await setup('2026-10-10T12:00:00Z');
+    await api('2026-10-10T10:00:00Z', 7);
+    const c = { now: clock.now(), graceDays: GRACE };
+    await expect(closeMonth(tdb.db, '2026-10', c, 'cli:ops')).rejects.toMatchObject({ field: 'month' });
+    await expect(closeMonth(tdb.db, '2026-13', c, 'cli:ops')).rejects.toMatchObject({ field: 'month' });
+    clock.set(iso('2026-11-01T06:00:00Z'));
+    const first = await closeMonth(tdb.db, '2026-10', { now: clock.now(), graceDays: GRACE }, 'cli:ops');
+    expect(first).toMatchObject({ month: '2026-10', closedNow: true, closedBy: 'cli:ops', closedAt: '2026-11-01T06:00:00.000Z' });
+    expect(first.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const again = await closeMonth(tdb.db, '2026-10', { now: clock.now() + 1000, graceDays: GRACE }, 'admin');
+    expect(again).toEqual({ ...first, closedNow: false });
+    const frozen = tdb.sqlite.prepare('SELECT body FROM closed_statements WHERE month = ?').pluck().get('2026-10') as string;
+    expect(JSON.stringify(JSON.parse(await statement('2026-10')))).toBe(frozen);
+    // A customer's view of a closed month is cut from the frozen statement.
+    expect(JSON.parse(await statement('2026-10', 'acme'))).toMatchObject({ customerId: 'acme', total: '0.0700', state: 'closed' });
+    await w.close();
+  });
+});

@@ -171,6 +171,10 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     const { startSyncWorker } = await import('../sync/run');
     const alerts = createAlertWatcher(ctx, { log: (line) => relay(log, line) });
     cleanup.unshift(() => alerts.stop());
+    // Signed webhooks and commands hear each new alert (config hooks; src/agent/hooks).
+    const { startAlertHooks } = await import('./hooks/hooks');
+    const hooks = startAlertHooks(ctx, { log: (line) => relay(log, line) });
+    cleanup.unshift(() => hooks.stop());
     const sync = startSyncWorker(ctx, (line) => relay(log, line));
     cleanup.unshift(() => sync.stop());
 

@@ -8,6 +8,7 @@ import { CUSTOMER_ID } from '../core/services';
 import { defaultSyncConfig, SyncConfigSchema } from '../core/sync/config';
 import { CollectorsSchema, defaultCollectorsConfig } from '../collectors/config';
 import { defaultConfigFile, defaultDbPath } from './paths';
+import { defaultHooksConfig, HooksSchema } from '../agent/hooks/config';
 
 const Writer = z.strictObject({
   batchSize: z.number().int().min(1).max(100_000),
@@ -42,6 +43,8 @@ export const ConfigSchema = z.strictObject({
   }),
   collectors: CollectorsSchema,
   sync: SyncConfigSchema,
+  /** Alert hooks: signed webhooks and commands (src/agent/hooks). */
+  hooks: HooksSchema,
   /** A month closes graceDays after it ends (0: at once); later events bill as adjustments. */
   billing: z.strictObject({ graceDays: z.number().int().min(0).max(365) }),
 });
@@ -65,6 +68,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     alerts: { warning: 75, critical: 90, exceeded: 100 },
     collectors: defaultCollectorsConfig(),
     sync: defaultSyncConfig(),
+    hooks: defaultHooksConfig(),
     billing: { graceDays: 3 },
   };
 }

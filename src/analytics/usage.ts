@@ -141,15 +141,10 @@ async function sums(db: Kysely<Database>, q: ReportQuery): Promise<SumRow[]> {
   }
   let query = db
     .selectFrom('usage_records')
-    .select([
-      'service',
-      sql<number>`count(*)`.as('events'),
-      rawQuantityHi.as('hi'),
-      rawQuantityLo.as('lo'),
-      rawCostText.as('cost'),
-    ])
+    .select(['service', sql<number>`count(*)`.as('events'), rawQuantityHi.as('hi'), rawQuantityLo.as('lo'), rawCostText.as('cost')])
     .where('recorded_at', '>=', q.from)
     .where('recorded_at', '<', q.to)
+    .where('voided_at', 'is', null) // voided events count no more
     .groupBy('service');
   if (q.service) query = query.where('service', '=', q.service);
   if (q.customerId) query = query.where('customer_id', '=', q.customerId);

@@ -30,7 +30,7 @@ export interface TrackOptions {
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS' | string;
 
-function input(service: string, quantity: number, metadata: Record<string, unknown>, o: TrackOptions): RecordInput {
+function input(service: string, quantity: number | bigint, metadata: Record<string, unknown>, o: TrackOptions): RecordInput {
   return {
     service,
     quantity,
@@ -42,13 +42,23 @@ function input(service: string, quantity: number, metadata: Record<string, unkno
   };
 }
 
+/**
+ * Byte-seconds of `bytes` held for `hours`. Past 2^53 (10 TB for a quarter hour) a double is not
+ * exact: bytes × whole milliseconds in BigInt, rounded half up to a byte-second.
+ */
+export function byteSeconds(bytes: number, hours: number): number | bigint {
+  const q = Math.round(bytes * hours * 3600);
+  if (Number.isSafeInteger(q)) return q;
+  return (BigInt(Math.round(bytes)) * BigInt(Math.round(hours * 3_600_000)) + 500n) / 1000n;
+}
+
 /** Builds record inputs for each service; shared by the tracker, the CLI and the demo generator. */
 export const build = {
   api: (endpoint: string, method: HttpMethod, status: number, o: TrackOptions = {}): RecordInput =>
     input('api', 1, { endpoint, method: method.toUpperCase(), status }, o),
   /** `bytes` held for `hours`: byte-seconds, rounded to a whole byte-second. */
   storage: (bytes: number, hours: number, o: TrackOptions = {}): RecordInput =>
-    input('storage', Math.round(bytes * hours * 3600), { bytes, hours }, o),
+    input('storage', byteSeconds(bytes, hours), { bytes, hours }, o),
   bandwidth: (bytes: number, direction: 'ingress' | 'egress', o: TrackOptions = {}): RecordInput =>
     input('bandwidth', bytes, { bytes, direction }, o),
   /** CPU-seconds, kept to the microsecond. */

@@ -318,7 +318,8 @@ export class BatchedWriter extends EventEmitter {
     // Another process changed services or prices: price this batch with the new book.
     if ((this.stmt.dataVersion.get() as number) !== this.dataVersion) await this.refresh();
     // Its failure must never hold records back: reported, and the flush goes on.
-    if (this.options.beforeFlush) await this.options.beforeFlush(this.tdb, this.clock()).catch((err) => this.emit('before-flush-error', err));
+    if (this.options.beforeFlush)
+      await this.options.beforeFlush(this.tdb, this.clock()).catch((err) => this.emit('before-flush-error', err));
 
     const items = this.items;
     const ids = this.ids;

@@ -12,9 +12,20 @@ import {
   type TargetStateRow,
 } from '../core/sync/outbox';
 import type { SyncRecord } from '../core/sync/types';
+import { FRACTION_DIGITS, formatUnits } from '../core/quantity';
 
+// quantity is integer units (core/quantity.ts): read exactly as text with the service's scale.
 const RECORD_COLUMNS = `seq, id, recorded_at AS recordedAt, customer_id AS customerId, user_id AS userId, host_id AS hostId,
-  service, quantity, unit_price AS unitPrice, cost_nanos AS costNanos, metadata, source`;
+  service, CAST(quantity AS TEXT) AS units, (SELECT integer_only FROM services s WHERE s.name = usage_records.service) AS whole,
+  unit_price AS unitPrice, cost_nanos AS costNanos, metadata, source`;
+
+type RecordRow = Omit<SyncRecord, 'quantity' | 'quantityText'> & { units: string; whole: number | null };
+
+/** Units → the base quantity: exact decimal text for the wire, its double for adapters that want a number. */
+function toSyncRecord({ units, whole, ...r }: RecordRow): SyncRecord {
+  const quantityText = formatUnits(BigInt(units), whole === 0 ? FRACTION_DIGITS : 0);
+  return { ...r, quantity: Number(quantityText), quantityText };
+}
 
 const PATCH_COLUMNS: Record<keyof StatePatch, string> = {
   lastSuccess: 'last_success',
@@ -55,11 +66,14 @@ export class SqliteOutbox implements Outbox {
   }
 
   async batch(afterSeq: number, limit: number): Promise<SyncRecord[]> {
-    return this.s.batch!.all(afterSeq, limit) as SyncRecord[];
+    return (this.s.batch!.all(afterSeq, limit) as RecordRow[]).map(toSyncRecord);
   }
 
   async records(seqs: readonly number[]): Promise<SyncRecord[]> {
-    return seqs.map((seq) => this.s.record!.get(seq) as SyncRecord | undefined).filter((r): r is SyncRecord => r !== undefined);
+    return seqs
+      .map((seq) => this.s.record!.get(seq) as RecordRow | undefined)
+      .filter((r): r is RecordRow => r !== undefined)
+      .map(toSyncRecord);
   }
 
   private applyPatch(target: string, patch: StatePatch, now: number): void {

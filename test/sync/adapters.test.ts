@@ -197,7 +197,8 @@ describe('Stripe (v2 meter event stream)', () => {
     const stripe = await fake(startStripeFake({ now: clock.now }));
     const records = [
       { service: 'compute', quantity: 0.1 + 0.2, customerId: 'acme', recordedAt: clock.now() - 60_000 },
-      { service: 'compute', quantity: 123456789012345.67, customerId: 'acme', recordedAt: clock.now() - 50_000 },
+      // 16 significant digits (CPU-seconds are kept to the microsecond, at most 9.2e12 a record).
+      { service: 'compute', quantity: 1234567890.123456, customerId: 'acme', recordedAt: clock.now() - 50_000 },
       {
         service: 'api',
         quantity: 3,
@@ -228,7 +229,7 @@ describe('Stripe (v2 meter event stream)', () => {
       timestamp: new Date(clock.now() - 60_000).toISOString(),
       payload: { stripe_customer_id: 'cus_Acme123', value: '0.3' },
     });
-    expect((stripe.events.get(ids[1]!)!.event.payload as { value: string }).value).toBe('123456789012346');
+    expect((stripe.events.get(ids[1]!)!.event.payload as { value: string }).value).toBe('1234567890.12346');
     expect(stripe.events.has(ids[2]!)).toBe(false);
     const rejected = await new SqliteOutbox(tdb.sqlite).rejected('stripe', 10);
     expect(rejected).toEqual([expect.objectContaining({ id: ids[2], kind: 'rejected', reason: expect.stringContaining('35-day') })]);

@@ -48,7 +48,7 @@ function body(records: readonly SyncRecord[]): string {
   const parts = records.map(
     (r) =>
       `{"id":${JSON.stringify(r.id)},"recordedAt":${r.recordedAt},"customerId":${JSON.stringify(r.customerId)},"userId":${JSON.stringify(r.userId)},` +
-      `"hostId":${JSON.stringify(r.hostId)},"service":${JSON.stringify(r.service)},"quantity":${JSON.stringify(r.quantity)},"unitPrice":${JSON.stringify(r.unitPrice)},` +
+      `"hostId":${JSON.stringify(r.hostId)},"service":${JSON.stringify(r.service)},"quantity":${r.quantityText ?? JSON.stringify(r.quantity)},"unitPrice":${JSON.stringify(r.unitPrice)},` +
       `"costNanos":${r.costNanos},"metadata":${r.metadata || '{}'},"source":${JSON.stringify(r.source)}}`,
   );
   return `{"records":[${parts.join(',')}]}`;

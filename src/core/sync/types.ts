@@ -10,7 +10,11 @@ export const TARGET_KINDS: readonly TargetKind[] = ['openmeter', 'lago', 'stripe
  * JSON text it was stored as (adapters embed it without re-encoding). Its `id` (ULID) is the
  * idempotency key on every protocol.
  */
-export type SyncRecord = Omit<UsageRecord, 'metadata'> & { readonly metadata: string };
+export type SyncRecord = Omit<UsageRecord, 'metadata'> & {
+  readonly metadata: string;
+  /** The exact base quantity as decimal text (`quantity` is its double, inexact past 2^53). */
+  readonly quantityText?: string;
+};
 
 export interface HttpRequest {
   readonly method: 'POST' | 'GET';

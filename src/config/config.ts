@@ -5,10 +5,11 @@ import os from 'node:os';
 import { z } from 'zod';
 import { TallyError } from '../core/errors';
 import { CUSTOMER_ID } from '../core/services';
+import { isTimeZone } from '../core/zone';
 import { defaultSyncConfig, SyncConfigSchema } from '../core/sync/config';
 import { CollectorsSchema, defaultCollectorsConfig } from '../collectors/config';
-import { defaultConfigFile, defaultDbPath } from './paths';
 import { defaultHooksConfig, HooksSchema } from '../agent/hooks/config';
+import { defaultConfigFile, defaultDbPath } from './paths';
 
 const Writer = z.strictObject({
   batchSize: z.number().int().min(1).max(100_000),
@@ -22,6 +23,14 @@ export const ConfigSchema = z.strictObject({
   customerId: z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)'),
   hostId: z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)'),
   currency: z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 code'),
+  /** The installation's IANA zone: days, weeks and months of customers without their own zone. */
+  timezone: z.string().refine(isTimeZone, 'an IANA time zone such as UTC, Europe/Paris or Asia/Kolkata'),
+  /** Balance alerts of prepaid credits: percents of what is granted ("25%") or amounts left ("0"). */
+  credits: z.strictObject({
+    balanceAlerts: z
+      .array(z.string().regex(/^(\d{1,3}(\.\d{1,4})?%|\d{1,12}(\.\d{1,9})?)$/, 'a percent such as 25% or an amount such as 0'))
+      .max(10),
+  }),
   writer: Writer,
   http: z.strictObject({
     host: z.string().min(1),
@@ -63,6 +72,8 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
         .replace(/[^A-Za-z0-9._:@-]/g, '-')
         .replace(/^[^A-Za-z0-9]+/, '') || 'localhost',
     currency: 'USD',
+    timezone: 'UTC',
+    credits: { balanceAlerts: ['25%', '0'] },
     writer: { batchSize: 100, batchTimeoutSeconds: 5, maxQueue: 100_000, durability: 'normal' },
     http: { host: '127.0.0.1', port: 7878, allowNonLoopback: false, bodyLimitBytes: 5 * 1024 * 1024, rateLimitPerMinute: 1000 },
     alerts: { warning: 75, critical: 90, exceeded: 100 },
@@ -87,6 +98,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
   if (env.TALLY_DB) out.db = env.TALLY_DB;
   if (env.TALLY_CUSTOMER_ID) out.customerId = env.TALLY_CUSTOMER_ID;
   if (env.TALLY_HOST_ID) out.hostId = env.TALLY_HOST_ID;
+  if (env.TALLY_TIMEZONE) out.timezone = env.TALLY_TIMEZONE;
   const port = numberFrom(env, 'TALLY_PORT');
   const rate = numberFrom(env, 'RATE_LIMIT_PER_MINUTE');
   if (port !== undefined || rate !== undefined) out.http = { port, rateLimitPerMinute: rate };

@@ -51,7 +51,11 @@ export function creditsHandlers(ctx: AgentContext): Implementation<CreditsCall> 
     'credits.balance': ({ customerId }) => creditBalance(ctx.tdb.db, customerId, ctx.now(), chargeBeforeCredits(ctx.tdb.db)),
     'credits.void': async ({ id, reason }) => grantView(await voidGrant(ctx.tdb.db, id, reason, ctx.now())),
     'credits.check': async ({ customerId, thresholds }) => {
-      const result = await checkBalanceAlerts(ctx.tdb.db, { now: ctx.now(), customerId, thresholds });
+      const result = await checkBalanceAlerts(ctx.tdb.db, {
+        now: ctx.now(),
+        customerId,
+        thresholds: thresholds ?? ctx.config.credits?.balanceAlerts,
+      });
       for (const a of result.alerts) ctx.events.emit('alerts.new', a);
       return result;
     },

@@ -10,6 +10,7 @@ import { analyticsHandlers } from './analytics';
 import { collectorsHandlers } from './collectors';
 import { correctionHandlers } from './corrections';
 import { creditsHandlers } from './credits';
+import { zonesHandlers } from './zones';
 import type { AgentContext } from './context';
 import { syncHandlers } from './sync';
 import { usageHandlers } from './usage';
@@ -32,6 +33,7 @@ export function createHandlers(ctx: AgentContext): AllHandlers {
     ...eventHandlers(ctx),
     ...correctionHandlers(ctx),
     ...creditsHandlers(ctx),
+    ...zonesHandlers(ctx),
   };
 }
 

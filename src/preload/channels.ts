@@ -58,6 +58,9 @@ export const HANDLER_NAMES = [
   'credits.balance',
   'credits.void',
   'credits.check',
+  'zones.get',
+  'zones.set',
+  'report.zoned',
   'events.tail',
 ] as const satisfies readonly HandlerName[];
 

@@ -89,12 +89,17 @@ function toAlert(b: CreditBalance, threshold: string, message: string, now: numb
   };
 }
 
-/** After a flush: balance alerts for the touched customers that hold grants (default thresholds). */
-export async function balanceAlertsFor(db: Kysely<Database>, now: number, customerIds: Iterable<string>): Promise<Alert[]> {
+/** After a flush: balance alerts for the touched customers that hold grants. */
+export async function balanceAlertsFor(
+  db: Kysely<Database>,
+  now: number,
+  customerIds: Iterable<string>,
+  thresholds: readonly string[] = DEFAULT_BALANCE_THRESHOLDS,
+): Promise<Alert[]> {
   const holders = new Set(await customersWithGrants(db));
   const alerts: Alert[] = [];
   for (const customerId of new Set(customerIds)) {
-    if (holders.has(customerId)) alerts.push(...(await checkBalanceAlerts(db, { now, customerId })).alerts);
+    if (holders.has(customerId)) alerts.push(...(await checkBalanceAlerts(db, { now, customerId, thresholds })).alerts);
   }
   return alerts;
 }

@@ -173,6 +173,8 @@ export interface CustomersTable {
   display_name: string | null;
   metadata: string;
   created_at: number;
+  /** IANA zone; null: the installation's (migration 0013). */
+  timezone: Generated<string | null>;
 }
 
 export interface ApiKeysTable {

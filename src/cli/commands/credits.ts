@@ -1,27 +1,17 @@
-// tally credits grant|list|balance|void|check: prepaid credits. Each runs the credits handler
-// in-process on its own connection (a grant is not a usage record, so the writer lock is not
-// needed), with the same argument checks as the API.
+// tally credits grant|list|balance|void|check: prepaid credits, through the same handlers as
+// HTTP and IPC (callHandler: reads here, changes through the running agent or under the lock).
 import { Command } from 'commander';
-import { creditsArgs, type CreditsReplies } from '../../core/api/credits';
-import { parseArgs } from '../../core/api/args';
+import type { CreditsReplies, creditsArgs } from '../../core/api/credits';
 import { invalid } from '../../core/errors';
-import { EventBus, type AgentContext } from '../../handlers/context';
-import { creditsHandlers } from '../../handlers/credits';
+import { callHandler } from '../call';
 import { parseNumberArg } from '../args';
-import { configFor, globals, withReader, type GlobalOptions } from '../context';
+import { configFor, globals, type GlobalOptions } from '../context';
 import { formatTable, print, printJson } from '../output';
 
 type Call = keyof typeof creditsArgs;
 
-async function call<K extends Call>(g: GlobalOptions, name: K, args: unknown): Promise<CreditsReplies[K]> {
-  const config = configFor(g);
-  const checked = parseArgs(creditsArgs[name], args);
-  return withReader(config, async (tdb) => {
-    // The credits handlers use the database, the clock and the event bus only.
-    const ctx = { config, tdb, events: new EventBus(), now: Date.now } as unknown as AgentContext;
-    const handler = creditsHandlers(ctx)[name] as (a: typeof checked) => CreditsReplies[K] | Promise<CreditsReplies[K]>;
-    return handler(checked);
-  });
+function call<K extends Call>(g: GlobalOptions, name: K, args: unknown): Promise<CreditsReplies[K]> {
+  return callHandler(configFor(g), name, args as never) as Promise<CreditsReplies[K]>;
 }
 
 function customerOf(g: GlobalOptions): string {

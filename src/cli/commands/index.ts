@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerCollector } from './collector';
 import { registerCorrections } from './corrections';
 import { registerCredits } from './credits';
+import { registerZone } from './zone';
 import { registerCustomers } from './customers';
 import { registerEvents } from './events';
 import { registerKeys } from './keys';
@@ -26,6 +27,7 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerSync,
   registerCollector,
   registerCredits,
+  registerZone,
   registerCustomers,
   registerKeys,
   registerEvents,

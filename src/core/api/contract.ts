@@ -8,15 +8,16 @@ import { analyticsArgs, type AnalyticsEvents, type AnalyticsReplies } from './an
 import { collectorsArgs, type CollectorsReplies } from './collectors';
 import { correctionArgs, type CorrectionReplies } from './corrections';
 import { creditsArgs, type CreditsReplies } from './credits';
+import { zonesArgs, type ZonesReplies } from './zones';
 import type { ApiReply } from './reply';
 import { syncArgs, type SyncEvents, type SyncReplies } from './sync';
 import { usageArgs, type UsageEvents, type UsageReplies } from './usage';
 import { tenantArgs, type TenantReplies } from './tenants';
 import { eventArgs, type EventReplies } from './events';
 
-export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...correctionArgs, ...creditsArgs };
+export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...correctionArgs, ...creditsArgs, ...zonesArgs };
 export type ArgSchemas = typeof argSchemas;
-export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & CorrectionReplies & CreditsReplies;
+export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & CorrectionReplies & CreditsReplies & ZonesReplies;
 
 export type HandlerName = keyof ArgSchemas & keyof Replies;
 /** What a caller sends (defaults may be left out). */
@@ -49,6 +50,8 @@ export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
   'statement.month',
   'credits.list',
   'credits.balance',
+  'zones.get',
+  'report.zoned',
   'collectors.get',
   'customers.list',
   'customers.get',

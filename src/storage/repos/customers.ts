@@ -1,11 +1,11 @@
 // Customers (tenants): SQL for `customers`, mapped to domain values. A customer also appears by
 // itself on its first event (a trigger in migration 0008), so adding one that exists is a conflict.
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Customer } from '../../core/api/tenants';
 import { TallyError } from '../../core/errors';
 import type { CustomersTable, Database } from '../schema';
 
-export function rowToCustomer(row: CustomersTable): Customer {
+export function rowToCustomer(row: Selectable<CustomersTable>): Customer {
   return {
     id: row.id,
     displayName: row.display_name,

@@ -1,0 +1,143 @@
+// Usage per local day, week or month in a time zone, exact. The hourly rollups serve every hour
+// that lies inside one local period: all of them in whole-hour zones, daylight saving included
+// (New York's 23- and 25-hour days are whole hours). In a zone offset by :30 or :45 (Kolkata,
+// Adelaide, Kathmandu) the hour that holds a local midnight is split by it: only those hours are
+// read from the raw records, each record falling on its side of the midnight. A month in
+// Kolkata reads two such half-split hours; a month of days reads one per day.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../storage/schema';
+import { hourStart, MS } from '../core/time';
+import { zonedBoundaries, zonedLabel, type ZonedPeriod } from '../core/zone';
+import { checkRange, exact, serviceMap, unitsToDisplay, roundDisplay, type Range } from './common';
+import { joinLimbs } from '../core/quantity';
+import { formatNanos } from '../core/money';
+
+export interface ZonedQuery extends Range {
+  readonly zone: string;
+  readonly period: ZonedPeriod;
+  readonly customerId?: string | undefined;
+  readonly service?: string | undefined;
+}
+
+export interface ZonedSum {
+  /** First instant of the local period (UTC ms) and its local label ("2026-11-02", "2026-11"). */
+  readonly start: number;
+  readonly label: string;
+  readonly service: string;
+  readonly events: number;
+  /** Exact quantity in integer units (src/core/quantity.ts). */
+  readonly units: bigint;
+  readonly costNanos: bigint;
+}
+
+export interface ZonedRow {
+  readonly period: string;
+  readonly start: string;
+  readonly hours: number;
+  readonly service: string;
+  readonly events: number;
+  /** Display units (GB = GiB). */
+  readonly usage: number;
+  readonly unit: string;
+  readonly cost: string;
+}
+
+/** Index of the period holding `t` among sorted boundaries (last entry = end). */
+function periodIndex(bounds: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = bounds.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (bounds[mid]! <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Exact sums per local period × service over the periods that cover [from, to). */
+export async function zonedSums(db: Kysely<Database>, q: ZonedQuery): Promise<{ bounds: number[]; sums: ZonedSum[] }> {
+  checkRange(q);
+  const bounds = zonedBoundaries(q.zone, q.period, q.from, q.to);
+  const first = bounds[0]!;
+  const end = bounds[bounds.length - 1]!;
+  // Hours a local period boundary cuts in two: read from raw records instead of the rollup.
+  const split = new Set(bounds.filter((b) => b % MS.HOUR !== 0).map(hourStart));
+  const acc = new Map<string, { start: number; service: string; events: number; units: bigint; cost: bigint }>();
+  const add = (t: number, service: string, events: number, units: bigint, cost: bigint) => {
+    const i = periodIndex(bounds, t);
+    const key = `${i}\u0000${service}`;
+    const a = acc.get(key);
+    if (a === undefined) acc.set(key, { start: bounds[i]!, service, events, units, cost });
+    else ((a.events += events), (a.units += units), (a.cost += cost));
+  };
+
+  let hourly = db
+    .selectFrom('rollups')
+    .select([
+      'bucket_start',
+      'service',
+      sql<number>`sum(event_count)`.as('events'),
+      sql<string>`CAST(sum(sum_quantity_hi) AS TEXT)`.as('hi'),
+      sql<string>`CAST(sum(sum_quantity_lo) AS TEXT)`.as('lo'),
+      sql<string>`CAST(sum(sum_cost_nanos) AS TEXT)`.as('cost'),
+    ])
+    .where('period', '=', 'hour')
+    .where('bucket_start', '>=', hourStart(first))
+    .where('bucket_start', '<', end)
+    .groupBy(['bucket_start', 'service']);
+  if (q.customerId !== undefined) hourly = hourly.where('customer_id', '=', q.customerId);
+  if (q.service !== undefined) hourly = hourly.where('service', '=', q.service);
+  for (const r of await hourly.execute()) {
+    if (split.has(r.bucket_start) || r.bucket_start < first) continue;
+    add(r.bucket_start, r.service, r.events, joinLimbs(r.hi, r.lo), exact(r.cost));
+  }
+
+  for (const h of split) {
+    let raw = db
+      .selectFrom('usage_records')
+      .select([
+        'recorded_at',
+        'service',
+        sql<string>`CAST(quantity AS TEXT)`.as('quantity'),
+        sql<string>`CAST(cost_nanos AS TEXT)`.as('cost'),
+      ])
+      .where('recorded_at', '>=', Math.max(h, first))
+      .where('recorded_at', '<', Math.min(h + MS.HOUR, end))
+      .where('voided_at', 'is', null);
+    if (q.customerId !== undefined) raw = raw.where('customer_id', '=', q.customerId);
+    if (q.service !== undefined) raw = raw.where('service', '=', q.service);
+    for (const r of await raw.execute()) add(r.recorded_at, r.service, 1, BigInt(r.quantity), BigInt(r.cost));
+  }
+
+  const sums = [...acc.values()]
+    .map((a) => ({
+      start: a.start,
+      label: zonedLabel(q.zone, q.period, a.start),
+      service: a.service,
+      events: a.events,
+      units: a.units,
+      costNanos: a.cost,
+    }))
+    .sort((x, y) => x.start - y.start || x.service.localeCompare(y.service));
+  return { bounds, sums };
+}
+
+/** The same as rows for people and machine formats: display units, exact cost text, the period's length in hours. */
+export async function zonedReport(db: Kysely<Database>, q: ZonedQuery): Promise<ZonedRow[]> {
+  const services = await serviceMap(db);
+  const { bounds, sums } = await zonedSums(db, q);
+  const next = new Map(bounds.slice(0, -1).map((b, i) => [b, bounds[i + 1]!]));
+  return sums.map((s) => {
+    const def = services.get(s.service);
+    return {
+      period: s.label,
+      start: new Date(s.start).toISOString(),
+      hours: roundDisplay((next.get(s.start)! - s.start) / MS.HOUR),
+      service: s.service,
+      events: s.events,
+      usage: def ? unitsToDisplay(def, s.units) : Number(s.units),
+      unit: def?.displayUnit ?? '',
+      cost: formatNanos(s.costNanos),
+    };
+  });
+}

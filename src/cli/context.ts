@@ -8,6 +8,7 @@ import { loadConfig, type Config, type ConfigInput } from '../config/config';
 import { openDatabase, type TallyDb } from '../storage/open';
 import { acquireWriterLock } from '../storage/lock';
 import { schemaState } from '../storage/migrate';
+import { openReadOnly } from '../storage/read-only';
 import { BatchedWriter } from '../storage/writer';
 import { closeDueMonths } from '../analytics/closing';
 
@@ -50,11 +51,11 @@ export async function withReadOnly<T>(config: Readonly<Config>, fn: (tdb: TallyD
       { field: 'db' },
     );
   }
-  let tdb = openDatabase(config.db, { readonly: true });
+  let tdb = openReadOnly(config.db);
   if (schemaState(tdb.sqlite) === 'older') {
     await tdb.close();
     await withWriter(config, async () => undefined); // applies the migrations under the writer lock
-    tdb = openDatabase(config.db, { readonly: true });
+    tdb = openReadOnly(config.db);
   }
   try {
     return await fn(tdb);

@@ -162,7 +162,27 @@ function writeHolder(lockPath: string, holder: LockHolder, flag: 'wx' | 'w'): vo
   }
 }
 
+/** A folder this user may not write: a user's mistake (wrong user, read-only mount), said plainly. */
+function notWritable(err: unknown, dir: string): TallyError | null {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return null;
+  return new TallyError(
+    'forbidden',
+    `cannot write in ${dir} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}): this command changes the database. ` +
+      'Run it as the user that owns the data folder, or pass --db a writable place.',
+    { cause: err },
+  );
+}
+
 export function acquireWriterLock(dbPath: string, command = process.argv.slice(1).join(' '), o: LockOptions = {}): WriterLock {
+  try {
+    return acquire(dbPath, command, o);
+  } catch (err) {
+    throw notWritable(err, path.dirname(path.resolve(dbPath))) ?? err;
+  }
+}
+
+function acquire(dbPath: string, command: string, o: LockOptions): WriterLock {
   const real = realDbPath(dbPath);
   const lockPath = `${real}.lock`;
   fs.mkdirSync(path.dirname(lockPath), { recursive: true });

@@ -181,7 +181,8 @@ export async function breakdown(db: Kysely<Database>, q: BreakdownQuery): Promis
     ])
     .where('service', '=', def.name)
     .where('recorded_at', '>=', q.from)
-    .where('recorded_at', '<', q.to);
+    .where('recorded_at', '<', q.to)
+    .where('voided_at', 'is', null); // voided events count no more
   if (q.customerId) query = query.where('customer_id', '=', q.customerId);
   const groupCols = keys.map((_, i) => sql.ref(`k${i}`));
   let grouped = query.groupBy(q.perDay ? [sql.ref('day'), ...groupCols] : groupCols);

@@ -61,7 +61,8 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
     .selectFrom('usage_records')
     .where('service', '=', def.name)
     .where('recorded_at', '>=', q.from)
-    .where('recorded_at', '<', q.to);
+    .where('recorded_at', '<', q.to)
+    .where('voided_at', 'is', null); // voided events count no more
   if (q.customerId) base = base.where('customer_id', '=', q.customerId);
   const agg = await base
     .select([
@@ -103,6 +104,7 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
   let rawWide = db
     .selectFrom('usage_records')
     .select(sql<number>`count(*)`.as('n'))
+    .where('voided_at', 'is', null)
     .where('service', '=', def.name)
     .where('recorded_at', '>=', hourStart(q.from))
     .where('recorded_at', '<', hourStart(q.to) === q.to ? q.to : hourStart(q.to) + 3_600_000);

@@ -1,7 +1,10 @@
 // Void and amend over HTTP on a real agent: after each, the report, the statement and the
 // rollups agree to the last digit with a recomputation from the live raw events; only the
 // admin may correct (keys 403), unknown ids 404, a voided event cannot be amended (409).
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toNanos } from '../../src/core/money';
 import { raw, startAgent, type RawResponse, type TestAgent } from './agent';
 
 let agent: TestAgent;
@@ -37,7 +40,18 @@ async function figures() {
     .get() as { n: number; q: number; c: number };
   const report = await call<{ totalEvents: number; totalCostNanos: number }>('report.usage', { month, service: 'api' });
   const statement = await call<{ totalNanos: string }>('statement.month', { month });
-  return { raws, rollup, hours, report: { n: report.totalEvents, c: report.totalCostNanos }, statement: Number(statement.totalNanos) };
+  const file = path.join(agent.dir, `export-${++exports}.json`);
+  await call('export.file', { format: 'json', path: file, month, service: 'api' });
+  const rows = (JSON.parse(fs.readFileSync(file, 'utf8')) as { usage_records: Array<{ total_cost_exact: string }> }).usage_records;
+  const exported = { n: rows.length, c: Number(rows.reduce((t, r) => t + toNanos(r.total_cost_exact), 0n)) };
+  return {
+    raws,
+    rollup,
+    hours,
+    report: { n: report.totalEvents, c: report.totalCostNanos },
+    statement: Number(statement.totalNanos),
+    exported,
+  };
 }
 
 async function expectAgreement(): Promise<void> {
@@ -46,6 +60,7 @@ async function expectAgreement(): Promise<void> {
   expect(f.hours).toEqual(f.raws);
   expect(f.report).toEqual({ n: f.raws.n, c: f.raws.c });
   expect(f.statement).toBe(f.raws.c);
+  expect(f.exported).toEqual({ n: f.raws.n, c: f.raws.c });
 }
 
 /** The exact cost each live event would have if priced now, in stored order: 1.00 up to 10 requests, then 0.50. */
@@ -62,6 +77,7 @@ const stored = () =>
   agent.tdb.sqlite.prepare("SELECT cost_nanos FROM usage_records WHERE voided_at IS NULL AND service = 'api' ORDER BY seq").pluck().all();
 
 let ids: string[] = [];
+let exports = 0;
 
 beforeAll(async () => {
   agent = await startAgent();

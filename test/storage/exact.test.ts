@@ -11,6 +11,7 @@ import { usageReport } from '../../src/analytics/usage';
 import { monthStatement } from '../../src/analytics/statement';
 import { exportRecords } from '../../src/exports/export';
 import { SqliteOutbox } from '../../src/sync/store';
+import { getEvent } from '../../src/storage/repos/events';
 import { nativeAdapter } from '../../src/core/sync/native';
 import type { TallyDb } from '../../src/storage/open';
 import { fixedClock, tempDir, testDb, testWriter } from '../helpers/db';
@@ -66,7 +67,7 @@ async function syncedSum(tdb: TallyDb, service: string, decimals: number): Promi
   for (;;) {
     const batch = await outbox.batch(after, 5000);
     if (batch.length === 0) return total;
-    const body = adapter.request(batch).body!;
+    const body = adapter.request(batch, null).body!;
     // Read the wire text itself: JSON.parse would round numbers past 2^53.
     for (const m of body.matchAll(/"service":"([a-z_]+)","quantity":([0-9.]+),/g)) {
       if (m[1] === service) total += toUnits(m[2]!, decimals);
@@ -106,6 +107,9 @@ describe('exact quantities', () => {
     const json = await exported(tdb, 'json', 'compute');
     expect((json.summary as { services: Record<string, { quantity: string }> }).services.compute!.quantity).toBe(text);
     expect(await syncedSum(tdb, 'compute', 6)).toBe(expected);
+    // The event log shows each record in CPU-seconds, to the microsecond.
+    const first = await getEvent(tdb.db, tdb.sqlite.prepare('SELECT id FROM usage_records ORDER BY seq LIMIT 1').pluck().get() as string);
+    expect(first!.quantity).toBe(Number(formatUnits(toUnits(inputs[0]!.quantity as number, 6), 6)));
     await tdb.close();
   }, 120_000);
 
@@ -159,6 +163,11 @@ describe('exact quantities', () => {
     expect((json.summary as { services: Record<string, { quantity: string }> }).services.api!.quantity).toBe('1000000000000');
 
     expect(await syncedSum(tdb, 'storage', 0)).toBe(storage);
+    const sample = await getEvent(
+      tdb.db,
+      tdb.sqlite.prepare("SELECT id FROM usage_records WHERE service = 'storage' LIMIT 1").pluck().get() as string,
+    );
+    expect(String(sample!.quantity)).toBe('600000000000000000'); // a number only where a double is exact
     expect(await syncedSum(tdb, 'api', 0)).toBe(10n ** 12n);
     await tdb.close();
   }, 180_000);

@@ -1,10 +1,11 @@
 // The event log: raw usage records newest first, paged by a keyset cursor on (recorded_at, seq)
 // that the time index serves. A page starts strictly after the last row of the previous one, so
 // events arriving meanwhile never shift a page: nothing is skipped or repeated.
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { EventEntry } from '../../core/api/events';
 import { invalid } from '../../core/errors';
 import { formatNanos } from '../../core/money';
+import { FRACTION_DIGITS, formatUnits } from '../../core/quantity';
 import type { Database, UsageRecordRow } from '../schema';
 
 export interface EventFilter {
@@ -15,7 +16,28 @@ export interface EventFilter {
   readonly to?: number | undefined;
 }
 
-export function rowToEvent(row: UsageRecordRow): EventEntry {
+/** A row with its quantity read exactly: integer units as text, and whether the service counts whole units. */
+type EventRow = UsageRecordRow & { units: string; whole: number | null };
+
+/** selectAll() plus the exact quantity (core/quantity.ts: units, millionths for fractional services). */
+function selectEvent(db: Kysely<Database>) {
+  return db
+    .selectFrom('usage_records')
+    .selectAll()
+    .select([
+      sql<string>`CAST(quantity AS TEXT)`.as('units'),
+      sql<number | null>`(SELECT integer_only FROM services s WHERE s.name = usage_records.service)`.as('whole'),
+    ]);
+}
+
+/** The base quantity: a number when a double shows it exactly, else its exact decimal text. */
+function baseQuantity(row: EventRow): number | string {
+  const text = formatUnits(BigInt(row.units), row.whole === 0 ? FRACTION_DIGITS : 0);
+  const n = Number(text);
+  return String(n) === text ? n : text;
+}
+
+export function rowToEvent(row: EventRow): EventEntry {
   return {
     id: row.id,
     seq: row.seq,
@@ -25,7 +47,7 @@ export function rowToEvent(row: UsageRecordRow): EventEntry {
     host: row.host_id,
     service: row.service,
     // Exact: a quantity beyond 2^53 travels as a decimal string.
-    quantity: typeof row.quantity === 'bigint' ? row.quantity.toString() : row.quantity,
+    quantity: baseQuantity(row),
     unitPrice: row.unit_price,
     cost: formatNanos(row.cost_nanos),
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
@@ -63,7 +85,7 @@ export async function listEvents(
   f: EventFilter,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<{ events: EventEntry[]; total_count: number; next_cursor: string | null }> {
-  let q = filtered(db.selectFrom('usage_records').selectAll(), f);
+  let q = filtered(selectEvent(db), f);
   if (page.cursor !== undefined) {
     const c = decodeCursor(page.cursor);
     q = q.where((eb) => eb.or([eb('recorded_at', '<', c.at), eb.and([eb('recorded_at', '=', c.at), eb('seq', '<', c.seq)])]));
@@ -89,7 +111,7 @@ export async function listEvents(
 }
 
 export async function getEvent(db: Kysely<Database>, id: string): Promise<EventEntry | null> {
-  const row = await db.selectFrom('usage_records').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await selectEvent(db).where('id', '=', id).executeTakeFirst();
   return row ? rowToEvent(row) : null;
 }
 
@@ -107,10 +129,6 @@ export async function tailEvents(
       .executeTakeFirst();
     return { events: [], lastSeq: Number(top?.seq ?? 0) };
   }
-  const rows = await filtered(db.selectFrom('usage_records').selectAll(), f)
-    .where('seq', '>', afterSeq)
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
+  const rows = await filtered(selectEvent(db), f).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
   return { events: rows.map(rowToEvent), lastSeq: rows.at(-1)?.seq ?? afterSeq };
 }

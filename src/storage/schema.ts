@@ -158,6 +158,14 @@ export interface CreditGrantsTable {
   void_reason: string | null;
 }
 
+export interface UniqueValuesTable {
+  period: 'day' | 'week' | 'month';
+  bucket_start: number;
+  customer_id: string;
+  service: string;
+  value: string;
+}
+
 export interface BalanceAlertsTable {
   id: Generated<number>;
   customer_id: string;
@@ -209,6 +217,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   credit_grants: CreditGrantsTable;
   balance_alerts: BalanceAlertsTable;
+  unique_values: UniqueValuesTable;
   corrections: CorrectionsTable;
   sync_corrections: SyncCorrectionsTable;
   closed_statements: ClosedStatementsTable;

@@ -9,6 +9,7 @@ import { formatMoney } from '../../core/money';
 import { callHandler } from '../call';
 import { printStatement } from '../../analytics/statement-print';
 import { checkTarget } from '../../exports/files';
+import { writeStatementPdf } from '../../exports/statement-pdf';
 import { configFor, globals } from '../context';
 import { formatTable, print, printJson } from '../output';
 
@@ -17,17 +18,26 @@ export function registerStatement(program: Command): void {
     .command('statement')
     .description("the month's billable lines per customer and service: tiers, minimum charges, quota overage, exact total")
     .option('--month <YYYY-MM>', 'the month (default: this month)')
-    .option('--format <format>', 'table, json or xlsx', 'table')
-    .option('--out <file>', 'xlsx file (default tally-statement-YYYY-MM.xlsx)')
+    .option('--format <format>', 'table, json, xlsx or pdf', 'table')
+    .option('--out <file>', 'xlsx or pdf file (default tally-statement-YYYY-MM.<format>)')
     .option('--force', 'overwrite an existing file')
     .action(async (o: { month?: string; format: string; out?: string; force?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const format = g.json ? 'json' : o.format;
-      if (!['table', 'json', 'xlsx'].includes(format)) throw invalid('format', `"${format}" must be table, json or xlsx`);
+      if (!['table', 'json', 'xlsx', 'pdf'].includes(format)) throw invalid('format', `"${format}" must be table, json, xlsx or pdf`);
       const month = o.month ?? new Date().toISOString().slice(0, 7);
       // Through the service layer: a closed month prints its frozen statement, byte for byte.
       const s = await callHandler(configFor(g), 'statement.month', { month, ...(g.customer !== undefined && { customerId: g.customer }) });
       if (format === 'json') return printJson(s);
+      if (format === 'pdf') {
+        const file = checkTarget(
+          o.out ?? path.resolve(`tally-statement-${month}${g.customer ? `-${g.customer}` : ''}.pdf`),
+          o.force ?? false,
+        );
+        const currency = configFor(g).currency;
+        await writeStatementPdf(s, file, { currency });
+        return print(`statement ${month}: ${s.lines.length} lines, total ${printStatement(s, currency).total} → ${file}`);
+      }
       if (format === 'xlsx') {
         const file = checkTarget(
           o.out ?? path.resolve(`tally-statement-${month}${g.customer ? `-${g.customer}` : ''}.xlsx`),

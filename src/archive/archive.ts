@@ -51,7 +51,8 @@ export interface ArchiveResult {
 
 interface Header {
   readonly format: 'tally-archive';
-  readonly version: 1;
+  /** 1: quantity is a REAL base quantity (before migration 0009); 2: exact integer units as text. */
+  readonly version: 1 | 2;
   readonly created_at: string;
   readonly cutoff: string;
   readonly count: number;
@@ -63,6 +64,10 @@ interface Footer {
   readonly count: number;
   readonly sha256: string;
 }
+
+/** A version 1 archive's REAL base quantity → integer units, as migration 0009 converted stored ones. */
+const V1_UNITS = `CAST(round(@quantity * coalesce(
+  (SELECT CASE WHEN integer_only = 0 THEN 1000000 ELSE 1 END FROM services s WHERE s.name = @service), 1)) AS INTEGER)`;
 
 const COLUMNS = 'seq, id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source';
 
@@ -109,7 +114,7 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
 
     const header: Header = {
       format: 'tally-archive',
-      version: 1,
+      version: 2,
       created_at: toIso(o.now),
       cutoff: toIso(o.cutoff),
       count,
@@ -131,7 +136,9 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
     rdb.sqlite.exec('BEGIN');
     try {
       const rows = rdb.sqlite
-        .prepare(`SELECT ${COLUMNS} FROM usage_records WHERE ${where} ORDER BY seq`)
+        .prepare(
+          `SELECT ${COLUMNS.replace('quantity', 'CAST(quantity AS TEXT) AS quantity')} FROM usage_records WHERE ${where} ORDER BY seq`,
+        )
         .iterate(bound) as IterableIterator<RawRecord>;
       for (const r of rows) {
         const line = JSON.stringify(r) + '\n';
@@ -221,7 +228,7 @@ export async function verifyArchive(
       }
       if (header === null) {
         header = value as Header;
-        if (header.format !== 'tally-archive' || header.version !== 1) throw damaged(file, 'no archive header');
+        if (header.format !== 'tally-archive' || (header.version !== 1 && header.version !== 2)) throw damaged(file, 'no archive header');
         continue;
       }
       if ((value as Footer).footer === true) {
@@ -268,7 +275,8 @@ export async function restoreArchive(o: { dbPath: string; file: string; now: num
     const insert = w.prepare(
       `INSERT INTO usage_records (${COLUMNS})
        SELECT CASE WHEN EXISTS (SELECT 1 FROM usage_records WHERE seq = @seq) THEN NULL ELSE @seq END,
-              @id, @recorded_at, @customer_id, @user_id, @host_id, @service, @quantity, @unit_price, @cost_nanos, @metadata, @source
+              @id, @recorded_at, @customer_id, @user_id, @host_id, @service, ${verified.header.version === 1 ? V1_UNITS : '@quantity'},
+              @unit_price, @cost_nanos, @metadata, @source
        WHERE true ON CONFLICT (id) DO NOTHING`,
     );
     let restored = 0;

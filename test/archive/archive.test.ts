@@ -1,6 +1,8 @@
 // Archive on real files: verify-then-delete, rollups kept, restore idempotent, unsynced records
 // kept, and kill -9 of a real archive process at every step and at random moments.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -101,6 +103,57 @@ describe('archive', () => {
     const meta = JSON.parse(t2.sqlite.prepare('SELECT metadata FROM usage_records WHERE id = ?').pluck().get(ids[0]) as string);
     expect(meta.note).toBe('a "quoted", line\nbreak');
     await t2.close();
+  });
+
+  it('round-trips quantities exactly (past 2^53, CPU microseconds), and restores a version 1 archive of REAL quantities', async () => {
+    const dir = tempDir('tally-archive-');
+    const db = path.join(dir, 'tally.db');
+    const tdb = await testDb(db);
+    const writer = await testWriter(tdb, { clock: () => NOW, batchSize: 10_000 });
+    await writer.recordMany([
+      { service: 'storage', quantity: 2n ** 62n + 1n, customerId: 'acme', recordedAt: OLD },
+      { service: 'compute', quantity: 1.234567, customerId: 'acme', recordedAt: OLD + 1 },
+      // A recent record: the newest is never archived (it carries the sequence forward).
+      { service: 'functions', quantity: 1, customerId: 'acme', recordedAt: NOW, metadata: { function: 'f' } },
+    ]);
+    await writer.close();
+    const units = () =>
+      tdb.sqlite
+        .prepare("SELECT service, CAST(quantity AS TEXT) AS q FROM usage_records WHERE service <> 'functions' ORDER BY service")
+        .all();
+    const expected = [
+      { service: 'compute', q: '1234567' },
+      { service: 'storage', q: String(2n ** 62n + 1n) },
+    ];
+    expect(units()).toEqual(expected);
+    const out = path.join(dir, 'old.jsonl.gz');
+    await archiveRecords({ dbPath: db, cutoff: NOW - 30 * DAY, out, now: NOW });
+    expect(units()).toEqual([]);
+    expect((await restoreArchive({ dbPath: db, file: out, now: NOW })).restored).toBe(2);
+    expect(units()).toEqual(expected);
+
+    // An archive written before exact quantities: version 1, REAL base quantities (CPU-seconds).
+    const v1 = path.join(dir, 'v1.jsonl.gz');
+    const rec = { seq: 900, id: '01JD0000000000000000000000', recorded_at: OLD + 5, customer_id: 'acme', user_id: null, host_id: 'h' };
+    const line =
+      JSON.stringify({ ...rec, service: 'compute', quantity: 2.5, unit_price: '0.05', cost_nanos: 34722, metadata: '{}', source: 'api' }) +
+      '\n';
+    const sha = crypto.createHash('sha256').update(line).digest('hex');
+    const header = {
+      format: 'tally-archive',
+      version: 1,
+      created_at: new Date(NOW).toISOString(),
+      cutoff: new Date(OLD + 10).toISOString(),
+      count: 1,
+      max_seq: 900,
+    };
+    fs.writeFileSync(
+      v1,
+      zlib.gzipSync(JSON.stringify(header) + '\n' + line + JSON.stringify({ footer: true, count: 1, sha256: sha }) + '\n'),
+    );
+    expect((await restoreArchive({ dbPath: db, file: v1, now: NOW })).restored).toBe(1);
+    expect(tdb.sqlite.prepare('SELECT quantity FROM usage_records WHERE id = ?').pluck().get(rec.id)).toBe(2_500_000);
+    await tdb.close();
   });
 
   it('keeps records no sync target has acknowledged, unless told to include them', async () => {

@@ -17,6 +17,7 @@ import { createStorageCollector } from '../collectors/storage';
 import { systemClocks, type Clocks, type Collector } from '../collectors/types';
 import type { Config } from '../config/config';
 import { openDatabase } from '../storage/open';
+import { builtWorkerFile, inlineReads, workerReads } from '../analytics/heavy';
 import { defaultConfigFile } from '../config/paths';
 import type { Metrics } from '../server/metrics';
 import { acquireWriterLock } from '../storage/lock';
@@ -116,7 +117,7 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
   const tasks: ScheduledTask[] = [];
   let started = false;
   try {
-    const tdb = openDatabase(config.db, { durability: config.writer.durability });
+    const tdb = openDatabase(config.db, { durability: config.writer.durability, quickCheck: true });
     cleanup.unshift(() => tdb.close());
     await ensureBuiltins(tdb.db, Date.now());
     const writer = await BatchedWriter.open(tdb, { ...writerOptions(config), defaultSource: 'agent' });
@@ -124,9 +125,17 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     writer.on('flush-error', (err: Error, info: { retrying: boolean; records: number }) =>
       log.error('writer flush failed', { error: err.message, ...info }),
     );
+    // Reports read on their own connection, heavy ones on a worker thread: ingestion keeps its latency.
+    const reader = openDatabase(config.db, { readonly: true });
+    cleanup.unshift(() => reader.close());
+    const workerFile = builtWorkerFile();
+    const heavy = workerFile ? workerReads(config.db, workerFile) : inlineReads(reader.db);
+    cleanup.unshift(() => heavy.close());
     const ctx: AgentContext = {
       config,
       tdb,
+      reader,
+      heavy,
       writer,
       events: new EventBus(),
       now: Date.now,

@@ -1,11 +1,10 @@
 // Service layer for analytics, quotas and alerts, the statement, exports, archive and maintenance.
 import path from 'node:path';
 import type { analyticsArgs, WindowArgs } from '../core/api/analytics';
-import { aggregate, breakdown } from '../analytics/aggregate';
+import { aggregate } from '../analytics/aggregate';
 import { projection } from '../analytics/projection';
 import { billingStatement } from '../analytics/closing';
 import { billingClock } from './corrections';
-import { usageStats } from '../analytics/stats';
 import { peaks, trends } from '../analytics/trends';
 import { daysToMs } from '../analytics/common';
 import { invalid } from '../core/errors';
@@ -17,7 +16,7 @@ import { archiveRecords, restoreArchive } from '../archive/archive';
 import { runMaintenance } from '../archive/maintenance';
 import { parseRange } from '../core/period';
 import { exportRecords } from '../exports/export';
-import type { AgentContext } from './context';
+import { heavyReads, readDb, type AgentContext } from './context';
 import type { Implementation } from './handlers';
 
 /** A window: an explicit period (from/to/month) wins; else the last `days` days up to now. */
@@ -42,22 +41,23 @@ function requirePath(value: unknown, field = 'path'): string {
 }
 
 export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeof analyticsArgs> {
-  const db = ctx.tdb.db;
+  const db = ctx.tdb.db; // changes (quotas, the alert log)
+  const read = readDb(ctx); // reports: the read-only connection
   const thresholds = () => ctx.config.alerts;
   return {
     'analytics.aggregate': ({ granularity, service, customerId, ...period }) =>
-      aggregate(db, { granularity, service, customerId, ...parseRange(period, ctx.now()) }),
-    'analytics.stats': ({ service, customerId, ...w }) => usageStats(db, { service, customerId, ...windowRange(w, ctx.now(), 30) }),
+      aggregate(read, { granularity, service, customerId, ...parseRange(period, ctx.now()) }),
+    'analytics.stats': ({ service, customerId, ...w }) => heavyReads(ctx).stats({ service, customerId, ...windowRange(w, ctx.now(), 30) }),
     'analytics.trends': ({ service, customerId, ...w }) => {
-      return trends(db, { service, customerId, ...trendRange(w, ctx.now(), 14) });
+      return trends(read, { service, customerId, ...trendRange(w, ctx.now(), 14) });
     },
     'analytics.peaks': ({ service, by, top, customerId, ...w }) =>
-      peaks(db, { service, by: by ?? 'hour', top: top ?? 10, customerId, ...windowRange(w, ctx.now(), 30) }),
-    'analytics.projection': ({ period, service, customerId }) => projection(db, { now: ctx.now(), period, service, customerId }),
+      peaks(read, { service, by: by ?? 'hour', top: top ?? 10, customerId, ...windowRange(w, ctx.now(), 30) }),
+    'analytics.projection': ({ period, service, customerId }) => projection(read, { now: ctx.now(), period, service, customerId }),
     'analytics.breakdown': ({ service, keys, perDay, customerId, ...period }) =>
-      breakdown(db, { service, keys, perDay, customerId, ...parseRange(period, ctx.now()) }),
+      heavyReads(ctx).breakdown({ service, keys, perDay, customerId, ...parseRange(period, ctx.now()) }),
 
-    'quotas.list': ({ customerId, service }) => listQuotas(db, { customerId, service }),
+    'quotas.list': ({ customerId, service }) => listQuotas(read, { customerId, service }),
     'quotas.set': async ({ service, limit, period, customerId }) => {
       const customer = customerId ?? ctx.config.customerId;
       await setQuota(db, { service, limit, period, customerId: customer }, ctx.now());
@@ -70,7 +70,7 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
     },
     'quotas.applyPlan': ({ plan, customerId }) => applyPlan(db, plan, customerId ?? ctx.config.customerId, ctx.now()),
 
-    'alerts.list': ({ days, customerId, service }) => listAlerts(db, { since: ctx.now() - daysToMs(days ?? 30), customerId, service }),
+    'alerts.list': ({ days, customerId, service }) => listAlerts(read, { since: ctx.now() - daysToMs(days ?? 30), customerId, service }),
     'alerts.check': async ({ customerId, service }) => {
       if (service !== undefined && !(await listServices(db)).some((s) => s.name === service))
         throw invalid('service', `unknown service "${service}" (tally services lists them)`);

@@ -5,6 +5,7 @@ import type { Events, EventName } from '../core/api/contract';
 import type { Config } from '../config/config';
 import type { TallyDb } from '../storage/open';
 import type { BatchedWriter } from '../storage/writer';
+import { inlineReads, type HeavyReads } from '../analytics/heavy';
 
 const ANY = Symbol('any event');
 
@@ -27,10 +28,24 @@ export class EventBus {
 
 export interface AgentContext {
   readonly config: Readonly<Config>;
+  /** The writer's connection: handlers that change something use it (through repositories or the writer). */
   readonly tdb: TallyDb;
+  /** A read-only connection for reports (WAL snapshots): reads never run on the writer's connection. Default: tdb. */
+  readonly reader?: TallyDb;
+  /** Percentiles and breakdowns over raw records, on a worker thread in the agent. Default: inline on the reader. */
+  readonly heavy?: HeavyReads;
   readonly writer: BatchedWriter;
   readonly events: EventBus;
   readonly now: () => number;
   /** The JSON config file the config was loaded from (Settings saves there); default: defaultConfigFile(). */
   readonly configFile?: string;
+}
+
+/** The connection read-only handlers read through. */
+export function readDb(ctx: AgentContext): TallyDb['db'] {
+  return (ctx.reader ?? ctx.tdb).db;
+}
+
+export function heavyReads(ctx: AgentContext): HeavyReads {
+  return ctx.heavy ?? inlineReads(readDb(ctx));
 }

@@ -1,12 +1,13 @@
 // Service layer for recording, services, prices and the usage report.
 import { usageReport } from '../analytics/usage';
 import type { ServiceInput, usageArgs } from '../core/api/usage';
+import { parseAggregation } from '../core/aggregation';
 import { invalid } from '../core/errors';
 import { parseDecimalToNanos } from '../core/money';
 import { parseDateArg, parseRange } from '../core/period';
 import { SERVICE_TEMPLATES, type ServiceDefinition } from '../core/services';
 import { installTemplate, listPriceRules, listServices, setPriceRule, upsertService } from '../storage/repos/services';
-import type { AgentContext } from './context';
+import { readDb, type AgentContext } from './context';
 import type { Implementation } from './handlers';
 
 /** A caller's service with the registry's defaults: units default to each other, the display name to the name. */
@@ -20,9 +21,22 @@ export function serviceDefinition(s: ServiceInput): ServiceDefinition {
     displayFactor: s.displayFactor ?? 1,
     integerOnly: s.integerOnly ?? false,
     requiredFields: s.requiredFields ?? [],
-    breakdownKeys: s.breakdownKeys ?? s.requiredFields ?? [],
+    breakdownKeys: s.breakdownKeys ?? s.groupBy ?? s.requiredFields ?? [],
     builtin: false,
+    ...serviceAggregation(s),
   };
+}
+
+/** The aggregation fields of a service input: "unique:user_id" or aggregation + aggregationField. */
+function serviceAggregation(s: ServiceInput): Pick<ServiceDefinition, 'aggregation' | 'aggregationField' | 'valueProperty' | 'groupBy'> {
+  const a =
+    s.aggregation === undefined
+      ? { aggregation: 'sum' as const, field: null }
+      : parseAggregation(
+          s.aggregation === 'unique_count' && s.aggregationField ? `unique:${s.aggregationField}` : s.aggregation,
+          'service.aggregation',
+        );
+  return { aggregation: a.aggregation, aggregationField: a.field, valueProperty: s.valueProperty ?? null, groupBy: s.groupBy ?? [] };
 }
 
 function checkUnitPrice(price: string): void {
@@ -36,7 +50,7 @@ function checkUnitPrice(price: string): void {
 export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof usageArgs> {
   return {
     'records.add': ({ records }) => ctx.writer.recordMany(records),
-    'services.list': () => listServices(ctx.tdb.db),
+    'services.list': () => listServices(readDb(ctx)),
     'services.add': async ({ service, template, unitPrice }) => {
       const now = ctx.now();
       if (service === undefined) {
@@ -54,7 +68,7 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
       await ctx.writer.refresh();
       return listServices(ctx.tdb.db);
     },
-    'prices.list': ({ service }) => listPriceRules(ctx.tdb.db, service),
+    'prices.list': ({ service }) => listPriceRules(readDb(ctx), service),
     'prices.set': async ({ service, spec, effectiveFrom, minimumCharge }) => {
       const from = effectiveFrom === undefined ? ctx.now() : parseDateArg('effectiveFrom', effectiveFrom);
       await setPriceRule(ctx.tdb.db, { service, spec, effectiveFrom: from, minimumCharge: minimumCharge ?? null }, ctx.now());
@@ -63,9 +77,10 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
     },
     'report.usage': async ({ service, customerId, detailed, ...period }) => {
       const range = parseRange(period, ctx.now());
-      if (service !== undefined && !(await listServices(ctx.tdb.db)).some((s) => s.name === service))
+      const db = readDb(ctx);
+      if (service !== undefined && !(await listServices(db)).some((s) => s.name === service))
         throw invalid('service', `unknown service "${service}" (tally services lists them)`);
-      return usageReport(ctx.tdb.db, { ...range, service, customerId, detailed });
+      return usageReport(db, { ...range, service, customerId, detailed });
     },
   };
 }

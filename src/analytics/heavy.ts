@@ -1,0 +1,89 @@
+// The reads that scan raw records (percentiles over a year, breakdowns by metadata) and would
+// hold the agent's event loop for tenths of a second: in the agent they run on a worker thread
+// with its own read-only connection, so ingestion keeps its latency while they are computed.
+// Where the worker's bundle is not built (tests on the sources), they run inline.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Kysely } from 'kysely';
+import { TallyError, type ErrorCode } from '../core/errors';
+import type { Database } from '../storage/schema';
+import { breakdown, type BreakdownQuery, type BreakdownResult } from './aggregate';
+import { usageStats, type StatsQuery, type UsageStats } from './stats';
+
+export interface HeavyReads {
+  stats(q: StatsQuery): Promise<UsageStats>;
+  breakdown(q: BreakdownQuery): Promise<BreakdownResult>;
+  close(): Promise<void>;
+}
+
+export const HEAVY_QUERIES = {
+  stats: usageStats,
+  breakdown,
+} as const;
+export type HeavyQuery = keyof typeof HEAVY_QUERIES;
+
+export interface WorkerRequest {
+  readonly id: number;
+  readonly query: HeavyQuery;
+  readonly args: unknown;
+}
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly data: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: { code: ErrorCode; message: string; field?: string } };
+
+export function inlineReads(db: Kysely<Database>): HeavyReads {
+  return { stats: (q) => usageStats(db, q), breakdown: (q) => breakdown(db, q), close: async () => undefined };
+}
+
+/** The built worker beside the running bundle (dist/analytics-worker.mjs), if there is one. */
+export function builtWorkerFile(): string | null {
+  if (process.env.TALLY_READ_WORKER === '0') return null;
+  const file = fileURLToPath(new URL('./analytics-worker.mjs', import.meta.url));
+  return fs.existsSync(file) ? file : null;
+}
+
+/** One worker thread, started on first use; requests are answered in the order they finish. */
+export function workerReads(dbPath: string, workerFile: string): HeavyReads {
+  let worker: Worker | null = null;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const failAll = (err: Error) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    worker = null;
+  };
+  const start = (): Worker => {
+    const w = new Worker(workerFile, { workerData: { db: dbPath } });
+    w.unref(); // an idle worker never keeps the agent alive
+    w.on('message', (m: WorkerReply) => {
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (m.ok) p.resolve(m.data);
+      else p.reject(new TallyError(m.error.code, m.error.message, m.error.field === undefined ? {} : { field: m.error.field }));
+    });
+    w.on('error', (err) => failAll(new TallyError('internal', `the analytics worker failed: ${err.message}`, { cause: err })));
+    w.on('exit', () => failAll(new TallyError('unavailable', 'the analytics worker stopped; try again')));
+    return w;
+  };
+  const ask = <T>(query: HeavyQuery, args: unknown): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      worker ??= start();
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.ref(); // busy: keep the process up until the answer arrives
+      worker.postMessage({ id, query, args } satisfies WorkerRequest);
+    }).finally(() => {
+      if (pending.size === 0) worker?.unref();
+    });
+  return {
+    stats: (q) => ask<UsageStats>('stats', q),
+    breakdown: (q) => ask<BreakdownResult>('breakdown', q),
+    async close() {
+      const w = worker;
+      worker = null;
+      await w?.terminate();
+    },
+  };
+}

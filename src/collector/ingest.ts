@@ -20,6 +20,8 @@ const SOURCE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$/;
 export const MAX_RECORDS_PER_REQUEST = 20_000;
 
 const METADATA_MAX_CHARS = 16 * 1024;
+const MAX_QUANTITY_TEXT = '9223372036854775807';
+const MAX_QUANTITY = Number(MAX_QUANTITY_TEXT);
 
 /** Cheap size bound for metadata: exact for flat objects, JSON text length for nested ones. */
 function metadataTooBig(m: Record<string, unknown>): boolean {
@@ -47,6 +49,8 @@ function check(r: unknown, i: number): string | null {
   if (typeof o.service !== 'string' || !SERVICE.test(o.service)) return `${f('service')}: must be a service name`;
   if (typeof o.quantity !== 'number' || !Number.isFinite(o.quantity) || o.quantity < 0)
     return `${f('quantity')}: must be a finite number ≥ 0`;
+  // One record's quantity fits in 64 bits, as on the agents (both stores sum past that exactly).
+  if (o.quantity > MAX_QUANTITY) return `${f('quantity')}: must be at most ${MAX_QUANTITY_TEXT}`;
   if (typeof o.unitPrice !== 'string' || !isDecimalString(o.unitPrice)) return `${f('unitPrice')}: must be a decimal string`;
   if (!Number.isSafeInteger(o.costNanos) || (o.costNanos as number) < 0) return `${f('costNanos')}: must be a whole number ≥ 0`;
   if (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata)) return `${f('metadata')}: must be a JSON object`;

@@ -115,4 +115,20 @@ ALTER TABLE rollups
   ALTER COLUMN max_quantity TYPE numeric USING round(max_quantity::numeric, 6);
 `,
   },
+  {
+    // The agents' metering model (SQLite 0010): the shared service and price repositories
+    // read and write these columns on both databases.
+    id: 3,
+    name: 'metering model',
+    sql: `
+ALTER TABLE services
+  ADD COLUMN aggregation text NOT NULL DEFAULT 'sum' CHECK (aggregation IN ('sum', 'count', 'max', 'unique_count', 'latest')),
+  ADD COLUMN aggregation_field text,
+  ADD COLUMN value_property text,
+  ADD COLUMN group_by text NOT NULL DEFAULT '[]';
+ALTER TABLE price_rules DROP CONSTRAINT price_rules_model_check;
+ALTER TABLE price_rules ADD CONSTRAINT price_rules_model_check
+  CHECK (model IN ('per_unit', 'tiered', 'volume', 'package', 'percentage', 'dimension'));
+`,
+  },
 ];

@@ -91,7 +91,7 @@ describe.skipIf(missing !== null)('the ClickHouse store', () => {
         ['pg', pgCollector.url],
         ['ch', chCollector.url],
       ] as const) {
-        const target = resolveTarget({ name, kind: 'tally', url, token, batchSize: 900 }, 'settings');
+        const target = resolveTarget({ name, kind: 'tally', url, token, batchSize: 2500 }, 'settings');
         expect((await engine(tdb).syncTarget(target)).status).toBe('idle');
       }
     }

@@ -3,14 +3,13 @@
 // this collector does not know was set up by a newer one and is refused, as for PostgreSQL.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { TallyError } from '../../core/errors';
-import { rows, str, type ChConnection } from './connection';
+import { clientOn, rows, str, type ChConnection } from './connection';
 import { CLICKHOUSE_MIGRATIONS, type ChLayout, type ChMigration } from './migrations';
 
 async function createDatabase(c: ChConnection): Promise<void> {
-  const { createClient, ClickHouseLogLevel } = await import('@clickhouse/client');
   for (const url of c.target.urls) {
     // The connection's clients name the database, which may not exist yet: use `default` once.
-    const admin = createClient({ url, database: 'default', log: { level: ClickHouseLogLevel.OFF } });
+    const admin = clientOn(url, c.target, 'default');
     try {
       await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${c.target.database}` });
     } finally {

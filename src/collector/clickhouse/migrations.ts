@@ -6,7 +6,8 @@
 // and an id always comes with the same customer, service and time, so a re-sent record is one
 // row again after merges; the store also drops ids it already holds before inserting (store.ts),
 // so the materialized rollups never see a duplicate. Partitioned by UTC month; ordered by
-// customer, service, time for the per-customer reports and the id look-ups before insert.
+// customer and time: the id look-ups before insert and per-customer reads find their granules
+// by the key (org-wide reports read the rollups).
 // rollups_local: hour/day/week/month sums per customer × service, filled by one materialized view
 // per period on every insert into events_local (on each shard, for its own customers).
 // Quantities are Decimal(38, 6): exact sums past 2^53, equal to PostgreSQL's numeric ones.
@@ -24,15 +25,23 @@ export interface ChMigration {
 }
 
 const UTC_SECONDS = "toDateTime(intDiv(recorded_at, 1000), 'UTC')";
-
-function rollupView(period: 'hour' | 'day' | 'week' | 'month', bucket: string): string {
-  return `CREATE MATERIALIZED VIEW IF NOT EXISTS rollups_${period}_mv TO rollups_local AS
-    SELECT '${period}' AS period, ${bucket} AS bucket_start, customer_id, service,
-      count() AS event_count, sum(quantity) AS sum_quantity, sum(cost_nanos) AS sum_cost_nanos
-    FROM events_local GROUP BY bucket_start, customer_id, service`;
-}
-
 const DAY = 'recorded_at - recorded_at % 86400000';
+const BUCKETS = {
+  hour: 'recorded_at - recorded_at % 3600000',
+  day: DAY,
+  // Weeks start on Monday: the epoch was a Thursday.
+  week: `(${DAY}) - ((intDiv(recorded_at, 86400000) + 3) % 7) * 86400000`,
+  month: `toInt64(toUInt32(toDateTime(toStartOfMonth(${UTC_SECONDS}), 'UTC'))) * 1000`,
+};
+
+/** One view for the four periods (arrayJoin): one rollup part per insert, not four. */
+const ROLLUP_VIEW = `CREATE MATERIALIZED VIEW IF NOT EXISTS rollups_mv TO rollups_local AS
+  SELECT arrayJoin(['hour', 'day', 'week', 'month']) AS period,
+    multiIf(${Object.entries(BUCKETS)
+      .map(([p, b]) => (p === 'month' ? b : `period = '${p}', ${b}`))
+      .join(', ')}) AS bucket_start,
+    customer_id, service, count() AS event_count, sum(quantity) AS sum_quantity, sum(cost_nanos) AS sum_cost_nanos
+  FROM events_local GROUP BY period, bucket_start, customer_id, service`;
 
 export const CLICKHOUSE_MIGRATIONS: readonly ChMigration[] = [
   {
@@ -44,18 +53,14 @@ export const CLICKHOUSE_MIGRATIONS: readonly ChMigration[] = [
         quantity Decimal(38, 6), unit_price String, cost_nanos Int64, metadata String, source String, received_at Int64)
       ENGINE = ReplacingMergeTree(received_at)
       PARTITION BY toYYYYMM(${UTC_SECONDS})
-      ORDER BY (customer_id, service, recorded_at, id)`,
+      ORDER BY (customer_id, recorded_at, id)`,
       `CREATE TABLE IF NOT EXISTS rollups_local (
         period String, bucket_start Int64, customer_id String, service String,
         event_count UInt64, sum_quantity Decimal(38, 6), sum_cost_nanos Int64)
       ENGINE = SummingMergeTree((event_count, sum_quantity, sum_cost_nanos))
       PARTITION BY period
       ORDER BY (period, bucket_start, customer_id, service)`,
-      rollupView('hour', 'recorded_at - recorded_at % 3600000'),
-      rollupView('day', DAY),
-      // Weeks start on Monday: the epoch was a Thursday.
-      rollupView('week', `(${DAY}) - ((intDiv(recorded_at, 86400000) + 3) % 7) * 86400000`),
-      rollupView('month', `toInt64(toUInt32(toDateTime(toStartOfMonth(${UTC_SECONDS}), 'UTC'))) * 1000`),
+      ROLLUP_VIEW,
       ...(l.cluster
         ? [
             `CREATE TABLE IF NOT EXISTS events AS events_local

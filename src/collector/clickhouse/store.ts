@@ -12,7 +12,7 @@ import { dayStart, hourStart, toIso } from '../../core/time';
 import type { NativeRecord } from '../../core/sync/native';
 import { quantityText, trimDecimal } from '../quantity';
 import { EXPORT_COLUMNS, goodRecords, type CollectorStore, type ValidBatch } from '../store';
-import { exactNumber, rows, str, unreachable, type ChConnection } from './connection';
+import { exactNumber, rows, selectWithSet, str, unreachable, type ChConnection } from './connection';
 
 interface SumRow {
   service: string;
@@ -79,7 +79,7 @@ export interface ChRow {
   received_at: number;
 }
 
-/** The ids of `values` that ClickHouse already holds. */
+/** The ids of `values` that ClickHouse already holds (found by customer and time: the sorting key). */
 async function heldIds(c: ChConnection, values: readonly ChRow[]): Promise<Set<string>> {
   if (values.length === 0) return new Set();
   let lo = Infinity;
@@ -90,11 +90,12 @@ async function heldIds(c: ChConnection, values: readonly ChRow[]): Promise<Set<s
     hi = Math.max(hi, r.recorded_at);
     customers.add(r.customer_id);
   }
-  const found = await rows<{ id: string }>(
-    c.entry,
+  const found = await selectWithSet<{ id: string }>(
+    c,
     `SELECT id FROM ${c.tables.events}
-     WHERE customer_id IN (${[...customers].map(str).join(',')}) AND recorded_at >= ${lo} AND recorded_at <= ${hi}
-       AND id IN (${values.map((r) => str(r.id)).join(',')})`,
+     WHERE customer_id IN (${[...customers].map(str).join(',')}) AND recorded_at >= ${lo} AND recorded_at <= ${hi} AND id IN batch_ids`,
+    'batch_ids',
+    values.map((r) => r.id),
   );
   return new Set(found.map((f) => f.id));
 }
@@ -115,13 +116,47 @@ async function insertRows(c: ChConnection, values: readonly ChRow[]): Promise<vo
   result.stream.resume();
 }
 
+type Insert = (values: readonly ChRow[]) => Promise<void>;
+
+/**
+ * Group insert: batches that arrive while an insert runs (other hosts') go into the next one
+ * together. ClickHouse writes a part per insert (and one per materialized view): few large
+ * inserts are what it is fast at. A failed insert fails every batch in it; each is re-sent.
+ */
+function groupInsert(c: ChConnection): Insert {
+  let pending: Array<{ values: readonly ChRow[]; resolve: () => void; reject: (e: unknown) => void }> = [];
+  let running = false;
+  async function drain(): Promise<void> {
+    running = true;
+    while (pending.length > 0) {
+      const group = pending;
+      pending = [];
+      try {
+        await insertRows(
+          c,
+          group.flatMap((g) => g.values),
+        );
+        for (const g of group) g.resolve();
+      } catch (err) {
+        for (const g of group) g.reject(err);
+      }
+    }
+    running = false;
+  }
+  return (values) =>
+    new Promise<void>((resolve, reject) => {
+      pending.push({ values, resolve, reject });
+      if (!running) void drain();
+    });
+}
+
 /** Inserts the rows whose ids ClickHouse does not hold yet (the first of an id given twice); returns how many. */
-export async function insertNew(c: ChConnection, values: readonly ChRow[]): Promise<number> {
+export async function insertNew(c: ChConnection, values: readonly ChRow[], insert: Insert = (v) => insertRows(c, v)): Promise<number> {
   const seen = new Set<string>();
   const unique = values.filter((r) => !seen.has(r.id) && seen.add(r.id));
   const held = await heldIds(c, unique);
   const fresh = unique.filter((r) => !held.has(r.id));
-  await insertRows(c, fresh);
+  if (fresh.length > 0) await insert(fresh);
   return fresh.length;
 }
 
@@ -216,6 +251,7 @@ async function exportCsv(c: ChConnection, range: { from: number; to: number }, o
 
 export function clickhouseStore(c: ChConnection): CollectorStore {
   const serial = serializer();
+  const insert = groupInsert(c);
   return {
     kind: 'clickhouse',
     async store(batch: ValidBatch, hostId: string, now: number) {
@@ -224,6 +260,7 @@ export function clickhouseStore(c: ChConnection): CollectorStore {
           insertNew(
             c,
             goodRecords(batch).map((r) => row(r, now)),
+            insert,
           ),
         );
       } catch (err) {

@@ -52,6 +52,36 @@ export function renamed(err: TallyError, field: string): TallyError {
 /** Anything that is not a TallyError becomes `internal`, keeping the original as the cause. */
 export function toTallyError(err: unknown): TallyError {
   if (err instanceof TallyError) return err;
+  const damaged = databaseProblem(err);
+  if (damaged) return damaged;
   const message = err instanceof Error ? err.message : String(err);
   return new TallyError('internal', message, { cause: err });
+}
+
+/**
+ * SQLite's codes for a damaged file or read-only media, in words that say what to do, so no
+ * command ever answers "internal error: database disk image is malformed".
+ */
+export function databaseProblem(err: unknown, file?: string): TallyError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  const what = file ? `the database ${file}` : 'the database';
+  const sqlite = err instanceof Error ? err.message : code;
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new TallyError(
+      'unavailable',
+      `${what} is damaged (SQLite: ${sqlite}). Stop the agent and restore it from a backup (\`tally restore FILE\`, made by \`tally backup\`) ` +
+        'or bring old records back from an archive (`tally archive restore FILE`); `tally doctor` checks the file.',
+      { cause: err },
+    );
+  }
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new TallyError(
+      'unavailable',
+      `${what} cannot be written (SQLite: ${sqlite}): the file, its folder or the disk is read-only. ` +
+        'Check the permissions of the data folder and that its disk is mounted read-write.',
+      { cause: err },
+    );
+  }
+  return null;
 }

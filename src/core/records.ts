@@ -1,7 +1,7 @@
 // Usage records: what callers send, what gets stored, and the validation between them.
 // Validation is hand-written rather than schema-driven because it runs once per record on the
 // ingestion hot path; every failure names its field.
-import { invalid } from './errors';
+import { invalid, type TallyError } from './errors';
 import { decimalsOf, MAX_UNITS, toUnits, unitsToNumber } from './quantity';
 import { CUSTOMER_ID, type ServiceDefinition } from './services';
 import { DATE_FORMS, parseInstant } from './time';
@@ -75,6 +75,7 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
   }
   const r = input as Record<string, unknown>;
   const f = (name: string): string => (path ? `${path}.${name}` : name);
+  for (const key of Object.keys(r)) if (isForbiddenKey(key)) throw forbidden(f(key), key);
 
   const serviceName = r.service;
   if (typeof serviceName !== 'string' || serviceName.length === 0) throw invalid(f('service'), 'is required (a service name)');
@@ -94,6 +95,7 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
     } catch {
       throw invalid(f('metadata'), 'must be serialisable JSON');
     }
+    if (mayHoldForbiddenKey(metadataJson)) refuseForbiddenKeys(metadata, f('metadata'));
     // Length in UTF-16 units is a lower bound of the UTF-8 size: measure bytes only when close.
     if (metadataJson.length > METADATA_MAX_BYTES / 4 && utf8Length(metadataJson) > METADATA_MAX_BYTES) {
       throw invalid(f('metadata'), `must be at most ${METADATA_MAX_BYTES} bytes as JSON`);
@@ -165,6 +167,40 @@ function validQuantity(q: unknown, service: ServiceDefinition, field: string): {
   } catch (err) {
     const problem = (err as Error).message;
     throw invalid(field, problem === 'must be a whole number' ? `must be a whole number of ${service.baseUnit}` : problem);
+  }
+}
+
+/**
+ * Keys that reach prototypes when code copies objects with assignment (`__proto__`, `constructor`)
+ * or that no store handles alike (NUL): refused wherever they appear, never silently dropped.
+ */
+export function isForbiddenKey(key: string): boolean {
+  return key === '__proto__' || key === 'constructor' || key.includes('\0');
+}
+
+function forbidden(field: string, key: string): TallyError {
+  return invalid(
+    field.replace(/\0/g, '\\u0000'),
+    `the key "${key.replace(/\0/g, '\\u0000')}" is not allowed (__proto__, constructor and keys containing NUL are refused)`,
+  );
+}
+
+/** A cheap test on JSON text: only texts that pass it are walked. */
+export function mayHoldForbiddenKey(json: string): boolean {
+  return json.includes('__proto__') || json.includes('constructor') || json.includes('\\u0000');
+}
+
+/** Throws naming the first forbidden key below `value` (depth-bounded: JSON from outside). */
+export function refuseForbiddenKeys(value: unknown, field: string, depth = 0): void {
+  if (typeof value !== 'object' || value === null || depth > 64) return;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => refuseForbiddenKeys(v, `${field}[${i}]`, depth + 1));
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const name = field ? `${field}.${key}` : key;
+    if (isForbiddenKey(key)) throw forbidden(name, key);
+    refuseForbiddenKeys((value as Record<string, unknown>)[key], name, depth + 1);
   }
 }
 

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ApiError } from '../core/api/reply';
 import { invalid, TallyError, toTallyError, type ErrorCode } from '../core/errors';
 import { CLOUDEVENTS, CLOUDEVENTS_BATCH } from './events';
+import { mayHoldForbiddenKey, refuseForbiddenKeys } from '../core/records';
 
 export const STATUS: Record<ErrorCode, number> = {
   invalid_input: 400,
@@ -105,10 +106,18 @@ export function installJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser(['application/json', CLOUDEVENTS, CLOUDEVENTS_BATCH], { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text.length === 0) return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(text));
+      value = JSON.parse(text);
     } catch (err) {
-      done(jsonError(text, err), undefined);
+      return done(jsonError(text, err), undefined);
     }
+    try {
+      // Refused here, before any mapping could drop them silently (a walk only when the text hints).
+      if (mayHoldForbiddenKey(text)) refuseForbiddenKeys(value, '');
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
+    done(null, value);
   });
 }

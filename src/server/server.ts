@@ -28,6 +28,7 @@ import { eventLogRoutes } from './routes/event-log';
 import { RateLimiter } from './ratelimit';
 import { installEventStream } from './sse';
 import { installTelemetry } from './telemetry';
+import { installBodyTimeout } from './timeouts';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -41,6 +42,10 @@ export interface HttpServerOptions {
   readonly version?: string;
   /** Comment lines on idle event streams keep proxies and browsers from dropping them. */
   readonly heartbeatMs?: number;
+  /** A request (headers and body) must arrive within this, or it is answered 408 (a trickling client). */
+  readonly bodyTimeoutMs?: number;
+  /** A connection with no bytes either way for this long is closed (event streams send heartbeats). */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface HttpServer {
@@ -116,8 +121,18 @@ export async function startHttpServer(
   // Loaded here, not at the top: CLI commands that never serve HTTP do not pay for Fastify.
   const { default: Fastify } = await import('fastify');
   // On close, idle keep-alive connections are dropped but requests waiting for a commit finish.
-  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes, forceCloseConnections: 'idle', return503OnClosing: true });
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: bodyLimitBytes,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    // Headers and bodies in time (timeouts.ts cuts a trickled body); idle sockets closed.
+    requestTimeout: bodyTimeoutMs,
+    connectionTimeout: options.idleTimeoutMs ?? 120_000,
+  });
   installJsonParser(app);
+  installBodyTimeout(app, bodyTimeoutMs);
   installGates(app, gate);
   const onFlush = installTelemetry(app, metrics, ctx);
   installErrorHandler(app, bodyLimitBytes, log);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { TallyError } from '../core/errors';
+import { databaseProblem, TallyError } from '../core/errors';
 import type { Database } from './schema';
 import { migrate } from './migrate';
 
@@ -21,6 +21,8 @@ export interface OpenOptions {
   readonly busyTimeoutMs?: number;
   /** Apply pending migrations (writers do; read-only opens only check). */
   readonly migrate?: boolean;
+  /** Run PRAGMA quick_check first and refuse a damaged file (the agent does, at start). */
+  readonly quickCheck?: boolean;
 }
 
 export interface TallyDb {
@@ -44,6 +46,15 @@ export function sqliteVersion(sqlite: BetterSqlite3.Database): string {
   return (sqlite.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
 }
 
+/** PRAGMA quick_check: "ok", or the first problems found; a damaged file is refused. */
+export function quickCheck(sqlite: BetterSqlite3.Database, file: string): void {
+  const lines = sqlite.pragma('quick_check(5)', { simple: false }) as Array<{ quick_check: string }>;
+  const problems = lines.flatMap((l) => l.quick_check.split('\n')).filter((l) => l !== 'ok' && l !== '');
+  if (problems.length > 0) {
+    throw databaseProblem(Object.assign(new Error(`quick_check: ${problems.join('; ')}`), { code: 'SQLITE_CORRUPT' }), file)!;
+  }
+}
+
 export function openDatabase(file: string, options: OpenOptions = {}): TallyDb {
   const readonly = options.readonly ?? false;
   if (file !== ':memory:' && !readonly) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -65,6 +76,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): TallyDb {
       );
     }
     sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    // Before anything writes: a damaged file is neither migrated nor written to.
+    if (options.quickCheck) quickCheck(sqlite, file);
     if (!readonly) {
       // 16 KiB pages: fewer page splits per appended record (+20-30 % ingest measured here).
       // Takes effect only on a new, empty database; an existing one keeps its page size.
@@ -82,7 +95,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): TallyDb {
     }
   } catch (err) {
     sqlite.close();
-    throw err;
+    throw databaseProblem(err, file) ?? err;
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   let closed = false;

@@ -1,0 +1,114 @@
+// Hostile HTTP, black-box: prototype keys and NUL keys refused naming the key (measured on main:
+// accepted with 201 and silently dropped or stored); a 10 MB body answered 413 that the client
+// actually reads (measured: EPIPE in 10 of 12 runs); a body trickled one byte every few seconds
+// and an idle connection are cut by timeouts instead of holding a connection for minutes.
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiEvent, postEvents, startAgent, type TestAgent } from './agent';
+
+describe('hostile bodies', () => {
+  let agent: TestAgent;
+  beforeAll(async () => {
+    agent = await startAgent({ server: { bodyTimeoutMs: 1_000, idleTimeoutMs: 1_000 } });
+  });
+  afterAll(() => agent.stop());
+
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      'a __proto__ key in metadata',
+      `[{"service":"api","quantity":1,"metadata":{"endpoint":"/","method":"GET","__proto__":{"x":1}}}]`,
+      /metadata\.__proto__/,
+    ],
+    [
+      'a top-level __proto__ key',
+      `{"service":"api","quantity":1,"metadata":{"endpoint":"/","method":"GET"},"__proto__":{"customerId":"evil"}}`,
+      /__proto__/,
+    ],
+    [
+      'a constructor key',
+      `{"service":"api","quantity":1,"metadata":{"endpoint":"/","method":"GET","constructor":{"prototype":{}}}}`,
+      /metadata\.constructor/,
+    ],
+    [
+      'a key containing NUL',
+      `{"service":"api","quantity":1,"metadata":{"endpoint":"/","method":"GET","a\\u0000b":1}}`,
+      /metadata\.a\\\\u0000b/,
+    ],
+    [
+      'a nested __proto__ in an events batch',
+      `{"events":[{"service":"api","quantity":1,"metadata":{"endpoint":"/","method":"GET","deep":{"__proto__":1}}}]}`,
+      /__proto__/,
+    ],
+  ];
+
+  it.each(cases)('%s: 400 naming the key, nothing stored', async (_name, body, field) => {
+    const r = await postEvents(agent, body);
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(field);
+    expect(r.text).toMatch(/is not allowed/);
+    expect(agent.rows()).toBe(0);
+  });
+
+  it('an ordinary body still goes in', async () => {
+    expect((await postEvents(agent, [apiEvent()])).status).toBe(201);
+  });
+
+  it('a 10 MB body: the client reads the 413 every time (no EPIPE)', async () => {
+    const body = Buffer.alloc(10 * 1024 * 1024, 0x20);
+    const outcomes: string[] = [];
+    for (let run = 0; run < 12; run++) {
+      outcomes.push(
+        await new Promise<string>((resolve) => {
+          const u = new URL('/v1/events', agent.server.url);
+          const req = http.request(
+            {
+              host: u.hostname,
+              port: u.port,
+              path: u.pathname,
+              method: 'POST',
+              headers: { authorization: `Bearer ${agent.server.token}`, 'content-type': 'application/json', 'content-length': body.length },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(String(res.statusCode)));
+            },
+          );
+          req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+          req.end(body);
+        }),
+      );
+    }
+    expect(outcomes).toEqual(Array(12).fill('413'));
+  });
+
+  it('a body trickled one byte at a time is cut by the body timeout with 408; the agent keeps answering', async () => {
+    const u = new URL(agent.server.url);
+    const socket = net.connect(Number(u.port), u.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString()));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.write(
+      `POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${agent.server.token}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[',
+    );
+    // One byte every 200 ms: never fast enough to finish, always fast enough to look alive.
+    const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
+    try {
+      await closed;
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect((await postEvents(agent, [apiEvent()])).status).toBe(201);
+  });
+
+  it('an idle connection that never sends a request is closed', async () => {
+    const u = new URL(agent.server.url);
+    const socket = net.connect(Number(u.port), u.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    await new Promise<void>((r) => socket.once('close', () => r()));
+    expect(socket.destroyed).toBe(true);
+  });
+});

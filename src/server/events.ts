@@ -2,6 +2,7 @@
 // {events: [...]}, or CloudEvents (structured or batch). Field names in errors are the ones the
 // caller sent: `events[3].data.quantity` for a CloudEvent, `customer_id` for snake_case.
 import { invalid, renamed as renamedError, TallyError } from '../core/errors';
+import { isSeedEvent, seedEventRecords, type NeededTemplate } from './shapes';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -11,7 +12,17 @@ export interface ParsedEvents {
   readonly single: boolean;
   /** Per event, record field → the name the caller used, where they differ. */
   readonly aliases: ReadonlyMap<number, Readonly<Record<string, string>>>;
+  /** Templates the second seed's events need (llm, document), installed before they are recorded. */
+  readonly templates: ReadonlySet<NeededTemplate>;
 }
+
+const SEED_ALIASES: Readonly<Record<string, string>> = {
+  customerId: 'tenant_id',
+  userId: 'user_id',
+  service: 'service_type',
+  recordedAt: 'timestamp',
+  quantity: 'metrics',
+};
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -62,28 +73,35 @@ function plainEvent(o: Record<string, unknown>, path: string, aliases: Record<st
   return out;
 }
 
+/** Fields of a CloudEvent's data that Tally reads itself; any other is kept as metadata. */
+const CE_DATA_FIELDS = new Set(['quantity', 'value', 'metadata', 'customerId', 'customer_id', 'userId', 'user_id']);
+
 /**
  * A CloudEvent (https://github.com/cloudevents/spec, JSON format): type → service,
- * subject → customer, time → recordedAt, data.quantity, data.metadata. The CloudEvent id is
- * the idempotency key when it is a ULID, else it is kept in metadata as `ce_id`.
+ * subject → customer, time → recordedAt, data.quantity (or data.value, as OpenMeter sends it),
+ * data.metadata and any other data field as metadata. The CloudEvent id is the idempotency key
+ * when it is a ULID, else it is kept in metadata as `ce_id`.
  */
 function cloudEvent(o: Record<string, unknown>, path: string, aliases: Record<string, string>): unknown {
   if (o.specversion !== '1.0') throw invalid(`${path}specversion`, 'must be "1.0" (CloudEvents 1.0)');
   if (o.data_base64 !== undefined) throw invalid(`${path}data_base64`, 'is not supported: send data as a JSON object');
   const data = o.data ?? {};
   if (!isObject(data)) throw invalid(`${path}data`, 'must be a JSON object with quantity (and metadata)');
-  checkQuantityType(data.quantity, `${path}data.quantity`);
+  // OpenMeter's events carry the amount as data.value (or data.quantity) beside their dimensions.
+  const valueKey = data.quantity === undefined && data.value !== undefined ? 'value' : 'quantity';
+  checkQuantityType(data[valueKey], `${path}data.${valueKey}`);
   const id = typeof o.id === 'string' && ULID.test(o.id) ? o.id : undefined;
   let metadata = data.metadata;
   const extra: Record<string, unknown> = {};
   if (o.id !== undefined && id === undefined) extra.ce_id = o.id;
   if (o.source !== undefined) extra.ce_source = o.source;
+  for (const [k, v] of Object.entries(data)) if (!CE_DATA_FIELDS.has(k)) extra[k] = v;
   if (Object.keys(extra).length > 0 && (metadata === undefined || metadata === null || isObject(metadata))) {
     metadata = { ...extra, ...(metadata ?? {}) };
   }
   Object.assign(aliases, {
     service: 'type',
-    quantity: 'data.quantity',
+    quantity: `data.${valueKey}`,
     metadata: 'data.metadata',
     recordedAt: 'time',
     customerId: 'subject',
@@ -99,7 +117,7 @@ function cloudEvent(o: Record<string, unknown>, path: string, aliases: Record<st
   if (aliases.userId === 'user_id') aliases.userId = 'data.user_id';
   return {
     service: o.type,
-    quantity: data.quantity,
+    quantity: data[valueKey],
     metadata,
     customerId,
     userId,
@@ -141,16 +159,26 @@ export function parseEventsBody(body: unknown, contentType: string | undefined):
   if (items.length === 0) throw invalid('events', 'must contain at least one event');
   const cloudOnly = type === CLOUDEVENTS || type === CLOUDEVENTS_BATCH;
   const aliases = new Map<number, Record<string, string>>();
-  const inputs = new Array<unknown>(items.length);
+  const inputs: unknown[] = [];
+  const templates = new Set<NeededTemplate>();
   for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const path = single ? '' : `${prefix}[${i}].`;
+    if (!cloudOnly && isObject(item) && isSeedEvent(item)) {
+      // One seed-2 event may become two records (LLM input and output tokens).
+      const seed = seedEventRecords(item, path);
+      if (seed.template) templates.add(seed.template);
+      for (const input of seed.inputs) aliases.set(inputs.push(input) - 1, SEED_ALIASES);
+      continue;
+    }
     const a: Record<string, string> = {};
-    inputs[i] = oneEvent(items[i], single ? '' : `${prefix}[${i}].`, cloudOnly, a);
+    inputs.push(oneEvent(item, path, cloudOnly, a));
     for (const _ in a) {
-      aliases.set(i, a);
+      aliases.set(inputs.length - 1, a);
       break;
     }
   }
-  return { inputs, single, aliases };
+  return { inputs, single, aliases, templates };
 }
 
 /** Rewrites a validation error from the writer so it names the field as the caller sent it. */

@@ -138,7 +138,7 @@ export async function startHttpServer(
   installErrorHandler(app, bodyLimitBytes, log);
   dashboardRoutes(app, gate, options.staticDir);
   healthRoutes(app, ctx, metrics, options.version ?? AGENT_VERSION);
-  ingestRoutes(app, ctx);
+  ingestRoutes(app, ctx, handlers);
   reportRoutes(app, ctx, handlers);
   eventLogRoutes(app, handlers);
   correctionRoutes(app, handlers);

@@ -1,13 +1,17 @@
-// POST /v1/events: one event, an array, {events: [...]} or CloudEvents, acknowledged after the
-// commit that holds them (concurrent requests share one commit). An ingest key writes only for
-// its own customer: events without one are stamped with it, an event naming another refuses the
-// whole request before anything is stored.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// POST /v1/events: one event, an array, {events: [...]}, CloudEvents (structured, batch or
+// binary mode) or the second seed's events, acknowledged after the commit that holds them
+// (concurrent requests share one commit). POST /api/v1/events is the same for OpenMeter's SDK,
+// answered as OpenMeter does (204). An ingest key writes only for its own customer: events
+// without one are stamped with it, an event naming another refuses the whole request before
+// anything is stored.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../core/errors';
 import type { AgentContext } from '../../handlers/context';
+import { invoke, type AllHandlers } from '../../handlers/handlers';
 import { errorBody, isObject } from '../errors';
-import { parseEventsBody, renameField, type ParsedEvents } from '../events';
+import { CLOUDEVENTS, parseEventsBody, renameField, type ParsedEvents } from '../events';
 import { principalOf } from '../gates';
+import { binaryCloudEvent } from '../shapes';
 
 export function stampCustomer(req: FastifyRequest, parsed: ParsedEvents): void {
   const p = principalOf(req);
@@ -23,27 +27,49 @@ export function stampCustomer(req: FastifyRequest, parsed: ParsedEvents): void {
     if (given !== own) {
       const name = parsed.aliases.get(i)?.customerId ?? 'customerId';
       const field = parsed.single ? name : `events[${i}].${name}`;
-      throw new TallyError('forbidden', `${field}: this API key may only record for customer "${own}"; nothing was stored`, { field });
+      throw new TallyError('forbidden', `${field}: this API key may only record for customer "${own}"; nothing was stored`, {
+        field,
+      });
     }
   });
 }
 
-export function ingestRoutes(app: FastifyInstance, ctx: AgentContext): void {
+function parse(req: FastifyRequest): ParsedEvents {
+  const binary = binaryCloudEvent(req.headers, req.body);
+  return binary ? parseEventsBody(binary, CLOUDEVENTS) : parseEventsBody(req.body, req.headers['content-type']);
+}
+
+export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: AllHandlers): void {
   const writer = ctx.writer;
   const maxQueue = ctx.config.writer.maxQueue;
-  app.post('/v1/events', async (req, reply) => {
-    const parsed = parseEventsBody(req.body, req.headers['content-type']);
+
+  /** The second seed's LLM and document events need their templates: installed on first use. */
+  const installTemplates = async (parsed: ParsedEvents) => {
+    for (const template of parsed.templates) {
+      const probe = template === 'llm' ? 'llm_input' : 'document';
+      if (!writer.services.has(probe)) await invoke(handlers, 'services.add', { template });
+    }
+  };
+
+  const ingest = async (req: FastifyRequest, reply: FastifyReply) => {
+    const parsed = parse(req);
     if (parsed.inputs.length > maxQueue) {
       const message = `events: ${parsed.inputs.length} events exceed the writer queue (writer.maxQueue ${maxQueue}); send smaller batches`;
-      return reply.code(413).send(errorBody('invalid_input', message, 'events'));
+      reply.code(413).send(errorBody('invalid_input', message, 'events'));
+      return null;
     }
     stampCustomer(req, parsed);
-    let stored;
+    if (parsed.templates.size > 0) await installTemplates(parsed);
     try {
-      stored = await writer.recordMany(parsed.inputs, parsed.single ? 'record' : 'events');
+      return await writer.recordMany(parsed.inputs, parsed.single ? 'record' : 'events');
     } catch (err) {
       throw err instanceof TallyError ? renameField(err, parsed) : err;
     }
+  };
+
+  app.post('/v1/events', async (req, reply) => {
+    const stored = await ingest(req, reply);
+    if (stored === null) return reply;
     const ids = new Array<string>(stored.length);
     let duplicates = 0;
     for (let i = 0; i < stored.length; i++) {
@@ -52,5 +78,10 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext): void {
     }
     reply.code(duplicates === stored.length ? 200 : 201);
     return { accepted: stored.length, duplicates, ids, records: stored };
+  });
+
+  app.post('/api/v1/events', async (req, reply) => {
+    if ((await ingest(req, reply)) === null) return reply;
+    return reply.code(204).send();
   });
 }

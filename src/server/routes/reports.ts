@@ -5,6 +5,7 @@ import { invalid } from '../../core/errors';
 import type { AgentContext } from '../../handlers/context';
 import { invoke, type AllHandlers } from '../../handlers/handlers';
 import { scopedCustomer } from '../gates';
+import { isRegistryBody, parseRegistryBody, type RegistryPlan } from '../shapes';
 
 const REPORT_PARAMS = new Set(['from', 'to', 'month', 'service', 'customer', 'customerId', 'detailed']);
 
@@ -31,6 +32,16 @@ export function reportArgs(query: Record<string, unknown>, knownService: (name: 
   return { from: one('from'), to: one('to'), month: one('month'), service, customerId: one('customer') ?? one('customerId'), detailed };
 }
 
+/** The second seed's registration: its template or service, then its rates (per model or provider). */
+async function registerSeedService(handlers: AllHandlers, plan: RegistryPlan) {
+  let services = plan.template ? await invoke(handlers, 'services.add', { template: plan.template }) : undefined;
+  if (plan.service) services = await invoke(handlers, 'services.add', { service: { ...plan.service, integerOnly: false } });
+  for (const p of plan.prices) {
+    await invoke(handlers, 'prices.set', { service: p.service, spec: p.spec, ...(p.since0 && { effectiveFrom: '1970-01-01' }) });
+  }
+  return services ?? invoke(handlers, 'services.list', {});
+}
+
 export function reportRoutes(app: FastifyInstance, ctx: AgentContext, handlers: AllHandlers): void {
   app.get('/v1/report', async (req) => {
     const args = reportArgs(req.query as Record<string, unknown>, (name) => ctx.writer.services.has(name));
@@ -42,7 +53,9 @@ export function reportRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
 
   // {template} or {service: {...}, unitPrice?}: the contract's schema and the registry check it.
   app.post('/v1/services', async (req, reply) => {
-    const services = await invoke(handlers, 'services.add', req.body);
+    const services = isRegistryBody(req.body)
+      ? await registerSeedService(handlers, parseRegistryBody(req.body))
+      : await invoke(handlers, 'services.add', req.body);
     reply.code(201);
     return services;
   });

@@ -184,6 +184,10 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     const { startAlertHooks } = await import('./hooks/hooks');
     const hooks = startAlertHooks(ctx, { log: (line) => relay(log, line) });
     cleanup.unshift(() => hooks.stop());
+    // The seed's maintenance schedule: export, alert check, archive, optimize, backup (config schedule).
+    const { startMaintenanceSchedule } = await import('./jobs/schedule');
+    const maintenance = startMaintenanceSchedule(ctx, { log: (line) => relay(log, line) });
+    cleanup.unshift(() => maintenance.stop());
     const sync = startSyncWorker(ctx, (line) => relay(log, line));
     cleanup.unshift(() => sync.stop());
 

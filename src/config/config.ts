@@ -9,6 +9,7 @@ import { isTimeZone } from '../core/zone';
 import { defaultSyncConfig, SyncConfigSchema } from '../core/sync/config';
 import { CollectorsSchema, defaultCollectorsConfig } from '../collectors/config';
 import { defaultHooksConfig, HooksSchema } from '../agent/hooks/config';
+import { defaultScheduleConfig, ScheduleSchema } from '../agent/jobs/config';
 import { defaultConfigFile, defaultDbPath } from './paths';
 
 const Writer = z.strictObject({
@@ -54,6 +55,8 @@ export const ConfigSchema = z.strictObject({
   sync: SyncConfigSchema,
   /** Alert hooks: signed webhooks and commands (src/agent/hooks). */
   hooks: HooksSchema,
+  /** The maintenance schedule inside the agent (src/agent/jobs). */
+  schedule: ScheduleSchema,
   /** A month closes graceDays after it ends (0: at once); later events bill as adjustments. */
   billing: z.strictObject({ graceDays: z.number().int().min(0).max(365) }),
 });
@@ -80,6 +83,7 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
     collectors: defaultCollectorsConfig(),
     sync: defaultSyncConfig(),
     hooks: defaultHooksConfig(),
+    schedule: defaultScheduleConfig(),
     billing: { graceDays: 3 },
   };
 }

@@ -44,6 +44,8 @@ export const HANDLER_NAMES = [
   'events.amend',
   'corrections.list',
   'statement.close',
+  'sync.corrections.list',
+  'sync.corrections.done',
   'customers.list',
   'customers.get',
   'customers.add',

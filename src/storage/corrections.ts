@@ -432,3 +432,60 @@ export async function listCorrections(db: Kysely<Database>, q: { id?: string | u
     at: r.at,
   }));
 }
+
+export interface SyncCorrectionRow extends CorrectionRow {
+  readonly target: string;
+  readonly state: 'delivered' | 'manual' | 'done';
+  readonly note: string;
+  readonly settledAt: number;
+}
+
+/** What sync targets made of the corrections; by default only those waiting for a person. */
+export async function listSyncCorrections(
+  db: Kysely<Database>,
+  q: { target?: string | undefined; all?: boolean | undefined; limit: number },
+): Promise<SyncCorrectionRow[]> {
+  let query = db
+    .selectFrom('sync_corrections as s')
+    .innerJoin('corrections as c', 'c.seq', 's.correction_seq')
+    .selectAll('c')
+    .select(['s.target', 's.state', 's.note', 's.at as settled_at'])
+    .orderBy('s.correction_seq', 'desc')
+    .orderBy('s.target')
+    .limit(q.limit);
+  if (!q.all) query = query.where('s.state', '=', 'manual');
+  if (q.target !== undefined) query = query.where('s.target', '=', q.target);
+  return (await query.execute()).map((r) => ({
+    seq: r.seq,
+    kind: r.kind,
+    recordId: r.record_id,
+    newId: r.new_id,
+    customerId: r.customer_id,
+    service: r.service,
+    recordedAt: r.recorded_at,
+    quantity: r.quantity,
+    costNanos: r.cost_nanos,
+    deltaCostNanos: r.delta_cost_nanos,
+    reason: r.reason,
+    actor: r.actor,
+    at: r.at,
+    target: r.target,
+    state: r.state,
+    note: r.note,
+    settledAt: r.settled_at,
+  }));
+}
+
+/** A person adjusted the vendor by hand: the manual correction is done. */
+export async function markSyncCorrectionDone(db: Kysely<Database>, target: string, seq: number, now: number): Promise<void> {
+  const r = await db
+    .updateTable('sync_corrections')
+    .set({ state: 'done', at: now })
+    .where('target', '=', target)
+    .where('correction_seq', '=', seq)
+    .where('state', '=', 'manual')
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) {
+    throw new TallyError('not_found', `seq: no correction ${seq} waiting for a manual adjustment at target "${target}"`, { field: 'seq' });
+  }
+}

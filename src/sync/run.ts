@@ -5,6 +5,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { ResolvedTarget } from '../core/sync/targets';
 import type { AgentContext } from '../handlers/context';
 import type { Config } from '../config/config';
+import { correctionsHook } from './corrections';
 import { SqliteOutbox } from './store';
 import { allTargets } from './targets';
 import { SyncEngine, type PassResult, type TargetStatus } from './worker';
@@ -20,6 +21,7 @@ export function engineFor(
     timeoutMs: config.sync.timeoutSeconds * 1000,
     backoff: { baseMs: config.sync.backoff.baseSeconds * 1000, maxMs: config.sync.backoff.maxSeconds * 1000 },
     now,
+    corrections: correctionsHook(sqlite, config.sync.timeoutSeconds * 1000, now),
     ...(log ? { log } : {}),
   });
 }

@@ -23,6 +23,8 @@ export interface SyncEngineOptions {
   readonly log?: (line: Record<string, unknown>) => void;
   /** Send the next batch while the endpoint stores the current one (default true). */
   readonly pipeline?: boolean;
+  /** After the records, the corrections of records the target holds (src/sync/corrections.ts). */
+  readonly corrections?: (target: ResolvedTarget, ackedSeq: number, transport: Transport) => Promise<{ retry?: { reason: string } }>;
 }
 
 export interface PassResult {
@@ -137,7 +139,10 @@ export class SyncEngine {
       const cur: Prepared = ahead ?? start(prepare(await outbox.batch(st.ackedSeq, size)));
       ahead = null;
       const batch = cur.batch;
-      if (batch.length === 0) return { target: target.name, status: 'idle', delivered, rejected: rejectedCount };
+      if (batch.length === 0) {
+        await this.correct(target, st.ackedSeq);
+        return { target: target.name, status: 'idle', delivered, rejected: rejectedCount };
+      }
       // While this batch is in flight, read and send the next one: the endpoint stores one while
       // the agent prepares the other. Acks still go strictly in order; a failure drops the look-ahead.
       if (this.pipeline && batch.length === size) {
@@ -249,6 +254,13 @@ export class SyncEngine {
     await this.o.outbox.patch(target.name, patch, now);
     this.log({ level: 'warn', msg: 'sync failed, will retry', target: target.name, error: reason, retryInMs: until - now });
     return { target: target.name, status: 'waiting', delivered: 0, rejected: 0, until, error: reason };
+  }
+
+  /** Corrections go after the records; one that must wait is tried on the next pass. */
+  private async correct(target: ResolvedTarget, ackedSeq: number): Promise<void> {
+    if (!this.o.corrections) return;
+    const r = await this.o.corrections(target, ackedSeq, this.transport).catch((err: Error) => ({ retry: { reason: err.message } }));
+    if (r.retry) this.log({ level: 'warn', msg: 'sync correction will be retried', target: target.name, error: redact(r.retry.reason, target.token) });
   }
 
   /** Sends a target's rejected (and for-review) records again, after a fix. */

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import type { CorrectionResult } from '../../core/api/corrections';
+import { invalid } from '../../core/errors';
 import { formatMoney } from '../../core/money';
 import { parseJsonObjectArg, parseNumberArg } from '../args';
 import { callHandler } from '../call';
@@ -93,14 +94,68 @@ export function registerCorrections(program: Command): void {
       );
     });
 
+  const sync = sub(program, 'sync', 'sync records to billing endpoints');
+  const corrections = sync
+    .command('corrections')
+    .description('corrections a sync target could not take back: adjust them at the vendor by hand, then mark them done')
+    .option('--target <name>', 'only this target')
+    .option('--all', 'also those delivered or done')
+    .action(async (o: { target?: string; all?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const list = await callHandler(configFor(g), 'sync.corrections.list', {
+        ...(o.target !== undefined && { target: o.target }),
+        ...(o.all && { all: true }),
+      });
+      if (g.json) return printJson(list);
+      if (list.length === 0) return print(o.all ? 'no corrections have reached sync targets yet' : 'nothing waits for a manual adjustment');
+      print(
+        formatTable(
+          ['seq', 'target', 'state', 'kind', 'event', 'customer', 'service', 'recorded at', 'quantity', 'amount', 'reason'],
+          list.map((c) => [
+            c.seq,
+            c.target,
+            c.state,
+            c.kind,
+            c.id,
+            c.customer,
+            c.service,
+            c.recordedAt,
+            String(c.quantity),
+            c.amount,
+            c.reason,
+          ]),
+        ),
+      );
+      const manual = list.filter((c) => c.state === 'manual');
+      for (const c of manual) print(`  ${c.seq} ${c.target}: needs a manual adjustment at the vendor: ${c.note}`);
+      if (manual.length) print('mark one done with: tally sync corrections done SEQ --target NAME');
+    });
+  corrections
+    .command('done')
+    .description('mark a manual correction done (adjusted at the vendor)')
+    .argument('<seq>')
+    .requiredOption('--target <name>', 'the sync target')
+    .action(async (seq: string, o: { target: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const left = await callHandler(configFor(g), 'sync.corrections.done', {
+        target: o.target,
+        seq: parseNumberArg('seq', seq, { integer: true, min: 1 }),
+      });
+      if (g.json) return printJson(left);
+      print(`correction ${seq} at ${o.target} marked done; ${left.length} still wait for a manual adjustment there`);
+    });
+
   const statement = sub(program, 'statement', "the month's billable lines");
   statement
     .command('close')
     .description('freeze a month that has ended: its statement prints the same forever; later changes bill as adjustments')
-    .requiredOption('--month <YYYY-MM>', 'the month')
-    .action(async (o: { month: string }, cmd: Command) => {
+    .option('--month <YYYY-MM>', 'the month')
+    .action(async (o: { month?: string }, cmd: Command) => {
       const g = globals(cmd);
-      const r = await callHandler(configFor(g), 'statement.close', { month: o.month, by: cliUser() });
+      // `statement` has a --month of its own, which commander gives to the parent.
+      const month = o.month ?? (cmd.parent?.opts() as { month?: string } | undefined)?.month;
+      if (month === undefined) throw invalid('month', 'is required: --month YYYY-MM');
+      const r = await callHandler(configFor(g), 'statement.close', { month, by: cliUser() });
       if (g.json) return printJson(r);
       print(
         r.closedNow

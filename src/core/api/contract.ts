@@ -58,6 +58,7 @@ export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
   'events.list',
   'events.get',
   'corrections.list',
+  'sync.corrections.list',
   'events.tail',
 ]);
 

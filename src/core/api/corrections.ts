@@ -43,6 +43,17 @@ export interface CorrectionEntry {
   readonly at: string;
 }
 
+/** A correction as a sync target took it: delivered, or waiting for a person (manual), or done by hand. */
+export interface SyncCorrectionEntry extends CorrectionEntry {
+  readonly target: string;
+  readonly state: 'delivered' | 'manual' | 'done';
+  /** Why it needs a manual adjustment at the vendor. */
+  readonly note: string;
+  /** Exact decimal: what the vendor billed for the original, to take back (an amend's replacement syncs on its own). */
+  readonly amount: string;
+  readonly settledAt: string;
+}
+
 const id = z.string().min(1).max(128);
 const reason = z.string().trim().min(1, 'is required: say why').max(500);
 const by = z.string().min(1).max(200).optional();
@@ -64,6 +75,14 @@ export const correctionArgs = {
     id: id.optional(),
     limit: z.number().int().min(1).max(1000).default(100),
   }),
+  /** Corrections each sync target took; by default those waiting for a manual adjustment at the vendor. */
+  'sync.corrections.list': z.strictObject({
+    target: z.string().min(1).max(64).optional(),
+    all: z.boolean().optional(),
+    limit: z.number().int().min(1).max(1000).default(100),
+  }),
+  /** Marks a manual correction done (adjusted at the vendor by hand). */
+  'sync.corrections.done': z.strictObject({ target: z.string().min(1).max(64), seq: z.number().int().positive() }),
   /** Freezes a month that has ended; idempotent. (statement.month prints a closed month from the frozen text.) */
   'statement.close': z.strictObject({ month: z.string(), by }),
 };
@@ -73,4 +92,6 @@ export interface CorrectionReplies {
   'events.amend': CorrectionResult;
   'corrections.list': CorrectionEntry[];
   'statement.close': CloseResult;
+  'sync.corrections.list': SyncCorrectionEntry[];
+  'sync.corrections.done': SyncCorrectionEntry[];
 }

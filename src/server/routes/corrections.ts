@@ -1,6 +1,7 @@
 // Corrections over HTTP: POST /v1/events/:id/void {reason} and POST /v1/events/:id/amend
-// {quantity?, metadata?, recorded_at?, reason}; GET /v1/corrections (the audit trail); and
-// POST /v1/statements/:month/close. Only the admin reaches them (no key scope lists them, so a
+// {quantity?, metadata?, recorded_at?, reason}; GET /v1/corrections (the audit trail);
+// GET /v1/sync/corrections and POST /v1/sync/corrections/:target/:seq/done (corrections a target
+// could not take back); POST /v1/statements/:month/close. Only the admin reaches them (no key scope lists them, so a
 // key is answered 403 by the gates). Who corrected is taken from the credential, never the body.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalid } from '../../core/errors';
@@ -51,6 +52,20 @@ export function correctionRoutes(app: FastifyInstance, handlers: AllHandlers): v
       ...(id !== undefined && { id }),
       ...(limit !== undefined && { limit: Number(limit) }),
     });
+  });
+
+  app.get('/v1/sync/corrections', async (req) => {
+    const query = req.query as Record<string, unknown>;
+    for (const k of Object.keys(query)) if (k !== 'target' && k !== 'all') throw invalid(k, 'is not a parameter (use target, all)');
+    const target = oneParam(query, 'target');
+    const all = oneParam(query, 'all');
+    if (all !== undefined && all !== 'true' && all !== 'false') throw invalid('all', 'must be true or false');
+    return invoke(handlers, 'sync.corrections.list', { ...(target !== undefined && { target }), ...(all === 'true' && { all: true }) });
+  });
+
+  app.post('/v1/sync/corrections/:target/:seq/done', async (req: FastifyRequest<{ Params: { target: string; seq: string } }>) => {
+    if (!/^\d{1,15}$/.test(req.params.seq)) throw invalid('seq', 'must be a whole number');
+    return invoke(handlers, 'sync.corrections.done', { target: req.params.target, seq: Number(req.params.seq) });
   });
 
   app.post('/v1/statements/:month/close', async (req: FastifyRequest<{ Params: { month: string } }>) =>

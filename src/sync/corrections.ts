@@ -1,0 +1,149 @@
+// Delivers the corrections outbox to one target, after its records: in order, each correction
+// once. A correction waits until the target holds the record it corrects (acked), is settled
+// as "delivered" when the target applied it (or never had the record), or "manual" when only a
+// person can fix it at the vendor. The settle row is written after the answer, and the request
+// carries an idempotency key, so a SIGKILL between the two only sends it again harmlessly.
+import type BetterSqlite3 from 'better-sqlite3';
+import { correctionAdapterFor, manualReason, type SyncCorrection } from '../core/sync/corrections';
+import type { ResolvedTarget } from '../core/sync/targets';
+import type { Transport } from './transport';
+
+export interface CorrectionPass {
+  readonly delivered: number;
+  readonly manual: number;
+  /** Set when a correction must be tried again later. */
+  readonly retry?: { readonly reason: string; readonly retryAfterMs?: number };
+}
+
+interface Row {
+  seq: number;
+  kind: 'void' | 'amend';
+  record_id: string;
+  record_seq: number;
+  new_id: string | null;
+  new_seq: number | null;
+  customer_id: string;
+  service: string;
+  recorded_at: number;
+  quantity: number;
+  cost_nanos: number;
+  delta_cost_nanos: number;
+  reason: string;
+  actor: string;
+  at: number;
+}
+
+/** The corrections outbox over the agent's SQLite database. */
+export class SqliteCorrections {
+  private readonly s: Record<string, BetterSqlite3.Statement>;
+
+  constructor(sqlite: BetterSqlite3.Database) {
+    this.s = {
+      cursor: sqlite.prepare('SELECT coalesce(max(correction_seq), 0) FROM sync_corrections WHERE target = ?').pluck(),
+      next: sqlite.prepare('SELECT * FROM corrections WHERE seq > ? ORDER BY seq LIMIT ?'),
+      rejected: sqlite.prepare('SELECT 1 FROM sync_rejections WHERE target = ? AND seq = ?').pluck(),
+      settle: sqlite.prepare(
+        `INSERT INTO sync_corrections (target, correction_seq, state, note, at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (target, correction_seq) DO NOTHING`,
+      ),
+      costs: sqlite.prepare(
+        `SELECT id, cost_nanos AS costNanos FROM usage_records
+         WHERE service = ? AND customer_id = ? AND recorded_at >= ? AND recorded_at < ? AND seq > ? AND seq <= ? AND voided_at IS NULL
+         ORDER BY seq`,
+      ),
+    };
+  }
+
+  /** Corrections this target has not settled, in order. */
+  pending(target: string, limit: number): Row[] {
+    return this.s.next!.all(this.s.cursor!.get(target), limit) as Row[];
+  }
+
+  /** The target refused the record (kept aside): it never held it, there is nothing to retract. */
+  neverDelivered(target: string, recordSeq: number): boolean {
+    return this.s.rejected!.get(target, recordSeq) !== undefined;
+  }
+
+  settle(target: string, seq: number, state: 'delivered' | 'manual', note: string, now: number): void {
+    this.s.settle!.run(target, seq, state, note, now);
+  }
+
+  /** The current costs of the later records of the month the target holds (re-priced by the correction). */
+  costsAfter(r: Row, ackedSeq: number, monthFrom: number, monthTo: number): Array<{ id: string; costNanos: number }> {
+    return this.s.costs!.all(r.service, r.customer_id, monthFrom, monthTo, r.record_seq, ackedSeq) as Array<{
+      id: string;
+      costNanos: number;
+    }>;
+  }
+}
+
+function toCorrection(r: Row, costs: SyncCorrection['costs']): SyncCorrection {
+  return {
+    seq: r.seq,
+    kind: r.kind,
+    recordId: r.record_id,
+    recordSeq: r.record_seq,
+    newId: r.new_id,
+    newSeq: r.new_seq,
+    customerId: r.customer_id,
+    service: r.service,
+    recordedAt: r.recorded_at,
+    quantity: r.quantity,
+    costNanos: r.cost_nanos,
+    deltaCostNanos: r.delta_cost_nanos,
+    reason: r.reason,
+    actor: r.actor,
+    at: r.at,
+    costs,
+  };
+}
+
+function monthBounds(ms: number): [number, number] {
+  const d = new Date(ms);
+  return [Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)];
+}
+
+/** One pass over a target's pending corrections; stops at the first that must wait. */
+export async function deliverCorrections(
+  store: SqliteCorrections,
+  target: ResolvedTarget,
+  ackedSeq: number,
+  o: { transport: Transport; timeoutMs: number; now: () => number },
+): Promise<CorrectionPass> {
+  const adapter = correctionAdapterFor(target, o.now);
+  let delivered = 0;
+  let manual = 0;
+  for (;;) {
+    const rows = store.pending(target.name, 100);
+    if (rows.length === 0) return { delivered, manual };
+    for (const r of rows) {
+      if (r.record_seq > ackedSeq) return { delivered, manual }; // the record itself is not there yet
+      if (store.neverDelivered(target.name, r.record_seq)) {
+        store.settle(target.name, r.seq, 'delivered', 'the target never held the record', o.now());
+        delivered++;
+        continue;
+      }
+      if (adapter === null) {
+        store.settle(target.name, r.seq, 'manual', manualReason(target), o.now());
+        manual++;
+        continue;
+      }
+      const [from, to] = monthBounds(r.recorded_at);
+      const c = toCorrection(r, store.costsAfter(r, ackedSeq, from, to));
+      const res = await o.transport(adapter.request(c), o.timeoutMs);
+      if (!res.ok) return { delivered, manual, retry: { reason: res.reason } };
+      const outcome = adapter.classify(res.res, c);
+      if (outcome.kind === 'retry') return { delivered, manual, retry: outcome };
+      store.settle(target.name, r.seq, outcome.kind, outcome.kind === 'manual' ? outcome.reason : '', o.now());
+      if (outcome.kind === 'manual') manual++;
+      else delivered++;
+    }
+  }
+}
+
+/** The engine's hook (SyncEngineOptions.corrections) over the agent's database. */
+export function correctionsHook(sqlite: BetterSqlite3.Database, timeoutMs: number, now: () => number) {
+  const store = new SqliteCorrections(sqlite);
+  return (target: ResolvedTarget, ackedSeq: number, transport: Transport): Promise<CorrectionPass> =>
+    deliverCorrections(store, target, ackedSeq, { transport, timeoutMs, now });
+}

@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { databaseProblem, TallyError } from '../core/errors';
 import type { Database } from './schema';
-import { migrate } from './migrate';
+import { migrate, schemaState } from './migrate';
 
 /** SQLite before 3.51.3 can corrupt a WAL database when writers and checkpointers race. */
 export const MIN_SQLITE = '3.51.3';
@@ -92,6 +92,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): TallyDb {
       if (options.migrate ?? true) migrate(sqlite);
     } else {
       sqlite.pragma('query_only = ON');
+      // Readers (export, reports) refuse a database from a newer Tally as writers do.
+      schemaState(sqlite);
     }
   } catch (err) {
     sqlite.close();

@@ -111,7 +111,11 @@ export function registerSync(program: Command): void {
       else
         for (const r of results)
           print(`${r.target}: ${r.status}, ${r.delivered} delivered, ${r.rejected} rejected${r.error ? ` (${r.error})` : ''}`);
-      if (results.some((r) => r.status === 'stopped' || r.status === 'waiting')) process.exitCode = 1;
+      // Anything left undelivered is a failure, named with its target and reason (cron mails it).
+      const undelivered = results.filter((r) => r.status === 'stopped' || r.status === 'waiting');
+      for (const r of undelivered)
+        process.stderr.write(`tally: sync: ${r.target}: records left undelivered (${r.status}${r.error ? `: ${r.error}` : ''})\n`);
+      if (undelivered.length > 0) process.exitCode = 1;
     });
 
   sync

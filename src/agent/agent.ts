@@ -21,7 +21,7 @@ import { builtWorkerFile, inlineReads, workerReads } from '../analytics/heavy';
 import { defaultConfigFile } from '../config/paths';
 import type { Metrics } from '../server/metrics';
 import { acquireWriterLock } from '../storage/lock';
-import { BatchedWriter } from '../storage/writer';
+import { BatchedWriter, type StorageProblem } from '../storage/writer';
 import { jsonLogger, type Logger } from './log';
 import { scheduleIntervalSeconds } from './schedule';
 
@@ -121,10 +121,19 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     cleanup.unshift(() => tdb.close());
     await ensureBuiltins(tdb.db, Date.now());
     const writer = await BatchedWriter.open(tdb, { ...writerOptions(config), defaultSource: 'agent' });
-    cleanup.unshift(() => writer.close());
+    cleanup.unshift(async () => {
+      await writer.close();
+      if (writer.unstoredAtClose > 0)
+        log.error('stopping with the disk still full: accepted records could not be stored', { records: writer.unstoredAtClose });
+    });
     writer.on('flush-error', (err: Error, info: { retrying: boolean; records: number }) =>
       log.error('writer flush failed', { error: err.message, ...info }),
     );
+    // One line when writing stops (full disk, I/O error) and one when it resumes; retries are silent.
+    writer.on('storage-error', (p: StorageProblem) =>
+      log.error('writing stopped: requests are refused with 503 until it resumes', { ...p }),
+    );
+    writer.on('storage-ok', (info: { downMs: number }) => log.info('writing resumed', info));
     // Reports read on their own connection, heavy ones on a worker thread: ingestion keeps its latency.
     const reader = openDatabase(config.db, { readonly: true });
     cleanup.unshift(() => reader.close());

@@ -14,6 +14,10 @@ function registerWriterMetrics(metrics: Metrics, ctx: AgentContext): (info: Flus
   counter('tally_events_duplicate_total', 'Records ignored because their id was already stored (idempotent retries).', () => wm.duplicates);
   counter('tally_flushes_total', 'Writer transactions committed.', () => wm.flushes);
   counter('tally_flush_errors_total', 'Writer transactions that failed.', () => wm.flushErrors);
+  counter('tally_storage_failures_total', 'Times writing stopped for a full disk or an I/O error.', () => wm.storageFailures);
+  metrics.gauge('tally_storage_writable', '1 while the database takes writes, 0 while a full disk or an I/O error stops them.', () =>
+    writer.storageProblem === null ? 1 : 0,
+  );
   metrics.gauge('tally_writer_queue_depth', 'Records waiting for the next commit.', () => writer.queueDepth);
   const flushSeconds = metrics.histogram(
     'tally_flush_duration_seconds',

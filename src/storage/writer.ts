@@ -77,6 +77,8 @@ export interface WriterMetrics {
   duplicates: number;
   flushes: number;
   flushErrors: number;
+  /** Times writing stopped for a full disk or an I/O error (healthy → failing transitions). */
+  storageFailures: number;
   lastFlushMs: number;
   totalFlushMs: number;
 }
@@ -124,10 +126,38 @@ export function rollupParams(
   return [period, f.bucket, f.customerId, f.service, f.count, hi, lo, f.sumCost, f.min, f.max];
 }
 
-const RETRYABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR']);
+/** Another connection holds the database for a moment: keep the batch and try again. */
+const BUSY = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
+/** How long clients are told to wait while the disk is full; also how often writing is retried. */
+const STORAGE_RETRY_MS = 1000;
+
+/** A full disk (SQLITE_FULL, ENOSPC) or another I/O error (SQLITE_IOERR_*): writing cannot go on for now. */
+function storageErrorCode(code: string | undefined): 'full' | 'io' | null {
+  if (code === undefined) return null;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'full';
+  if (code.startsWith('SQLITE_IOERR')) return 'io';
+  return null;
+}
+
+export interface StorageProblem {
+  readonly kind: 'full' | 'io';
+  readonly message: string;
+  /** ms since the epoch. */
+  readonly since: number;
+  /** Records accepted fire-and-forget that still wait to be written. */
+  readonly pending: number;
+}
 
 export class BatchedWriter extends EventEmitter {
-  readonly metrics: WriterMetrics = { ingested: 0, duplicates: 0, flushes: 0, flushErrors: 0, lastFlushMs: 0, totalFlushMs: 0 };
+  readonly metrics: WriterMetrics = {
+    ingested: 0,
+    duplicates: 0,
+    flushes: 0,
+    flushErrors: 0,
+    storageFailures: 0,
+    lastFlushMs: 0,
+    totalFlushMs: 0,
+  };
   private readonly sqlite: BetterSqlite3.Database;
   private readonly batchSize: number;
   private readonly batchTimeoutMs: number;
@@ -146,6 +176,11 @@ export class BatchedWriter extends EventEmitter {
   private immediate: NodeJS.Immediate | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /** Set while a full disk or an I/O error stops writing; cleared by the first write that succeeds. */
+  private storage: { kind: 'full' | 'io'; message: string; since: number } | null = null;
+  private storageTimer: NodeJS.Timeout | null = null;
+  /** Records that could not be written before close() (the disk stayed full): said at shutdown. */
+  unstoredAtClose = 0;
   private dataVersion: number;
   /** Month-to-date quantity per customer × service (latest month), the input of cumulative pricing. */
   private readonly monthToDate = new Map<string, MonthToDate>();
@@ -159,6 +194,8 @@ export class BatchedWriter extends EventEmitter {
     upsertRollup: BetterSqlite3.Statement;
     monthQuantity: BetterSqlite3.Statement;
     dataVersion: BetterSqlite3.Statement;
+    /** A small write transaction: succeeds only when the disk takes writes again. */
+    probe: () => void;
   };
 
   private constructor(
@@ -188,8 +225,21 @@ export class BatchedWriter extends EventEmitter {
         `SELECT sum_quantity_hi AS hi, sum_quantity_lo AS lo FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
       ),
       dataVersion: this.sqlite.prepare('PRAGMA data_version').pluck(),
+      probe: this.probeTransaction(),
     };
     this.dataVersion = this.stmt.dataVersion.get() as number;
+  }
+
+  private probeTransaction(): () => void {
+    const put = this.sqlite.prepare(
+      "INSERT INTO settings (key, value) VALUES ('storage_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
+    const drop = this.sqlite.prepare("DELETE FROM settings WHERE key = 'storage_probe'");
+    const run = this.sqlite.transaction(() => {
+      put.run(JSON.stringify('x'.repeat(4096)));
+      drop.run();
+    });
+    return () => run.immediate();
   }
 
   /** Opens a writer on a database the caller has locked (see acquireWriterLock). */
@@ -217,8 +267,21 @@ export class BatchedWriter extends EventEmitter {
     return this.ctx;
   }
 
+  /** Why writing is stopped (a full disk, an I/O error), or null when it works. */
+  get storageProblem(): StorageProblem | null {
+    return this.storage === null ? null : { ...this.storage, pending: this.items.length };
+  }
+
+  private storageRefusal(): TallyError {
+    const s = this.storage!;
+    const what = s.kind === 'full' ? 'the disk holding the database is full' : 'the database cannot be written (I/O error)';
+    return new TallyError('unavailable', `${what}: nothing was stored; retry later (${s.message})`, { retryAfterMs: STORAGE_RETRY_MS });
+  }
+
   private checkOpen(extra: number): void {
     if (this.closed) throw new TallyError('unavailable', 'the writer is closed');
+    // Answered at once, never queued behind a flush that cannot succeed.
+    if (this.storage !== null) throw this.storageRefusal();
     if (this.items.length + extra > this.maxQueue) {
       throw new TallyError(
         'queue_full',
@@ -338,8 +401,13 @@ export class BatchedWriter extends EventEmitter {
       this.metrics.flushErrors++;
       const error = toTallyError(err);
       const code = (err as { code?: string }).code;
-      if (code !== undefined && RETRYABLE.has(code) && !this.closed) {
-        // The disk is busy or full: keep the batch at the front of the queue and try again.
+      const storage = storageErrorCode(code);
+      if (storage !== null) {
+        this.storageFailed(storage, err as Error, items, ids, waiters);
+        throw this.storageRefusal();
+      }
+      if (code !== undefined && BUSY.has(code) && !this.closed) {
+        // The database is busy: keep the batch at the front of the queue and try again.
         this.items = items.concat(this.items);
         this.ids = ids.concat(this.ids);
         this.waiters = waiters.concat(this.waiters.map((w) => ({ ...w, start: w.start + items.length, end: w.end + items.length })));
@@ -353,6 +421,7 @@ export class BatchedWriter extends EventEmitter {
       throw error;
     }
     const durationMs = performance.now() - started;
+    if (this.storage !== null) this.storageRecovered();
     this.metrics.flushes++;
     this.metrics.lastFlushMs = durationMs;
     this.metrics.totalFlushMs += durationMs;
@@ -365,6 +434,62 @@ export class BatchedWriter extends EventEmitter {
     const insertedCount = inserted.reduce((n, v) => n + v, 0);
     this.emit('flush', { records: items.length, inserted: insertedCount, durationMs, touched } satisfies FlushInfo);
     this.armIdleCheckpoint();
+  }
+
+  /**
+   * A flush failed for a full disk or an I/O error. Callers waiting for an acknowledgement are
+   * answered now (nothing of theirs was stored; they retry after Retry-After) and their records
+   * leave the queue; records accepted fire-and-forget stay queued and are written when space
+   * returns. Writing is retried every STORAGE_RETRY_MS.
+   */
+  private storageFailed(kind: 'full' | 'io', err: Error, items: ValidRecord[], ids: string[], waiters: Waiter[]): void {
+    if (this.storage === null) {
+      this.metrics.storageFailures++;
+      this.storage = { kind, message: err.message, since: this.clock() };
+      this.emit('storage-error', this.storageProblem);
+    }
+    const allItems = items.concat(this.items);
+    const allIds = ids.concat(this.ids);
+    const allWaiters = waiters.concat(this.waiters.map((w) => ({ ...w, start: w.start + items.length, end: w.end + items.length })));
+    const acknowledged = new Uint8Array(allItems.length);
+    for (const w of allWaiters) acknowledged.fill(1, w.start, w.end);
+    this.items = allItems.filter((_, i) => acknowledged[i] === 0);
+    this.ids = allIds.filter((_, i) => acknowledged[i] === 0);
+    this.waiters = [];
+    const refusal = this.storageRefusal();
+    for (const w of allWaiters) w.reject(refusal);
+    this.armStorageRetry();
+  }
+
+  private armStorageRetry(): void {
+    if (this.storageTimer !== null || this.closed) return;
+    this.storageTimer = setTimeout(() => {
+      this.storageTimer = null;
+      void this.retryStorage();
+    }, STORAGE_RETRY_MS);
+  }
+
+  /** Tries to write again: the queued records if any, else a probe transaction. */
+  private async retryStorage(): Promise<void> {
+    if (this.storage === null || this.closed) return;
+    try {
+      if (this.items.length > 0) await this.flush();
+      else {
+        this.stmt.probe();
+        this.storageRecovered();
+      }
+    } catch {
+      // still failing: storageFailed (flush) or below (probe) keeps the state
+    }
+    if (this.storage !== null) this.armStorageRetry();
+  }
+
+  private storageRecovered(): void {
+    const was = this.storage;
+    this.storage = null;
+    if (this.storageTimer !== null) clearTimeout(this.storageTimer);
+    this.storageTimer = null;
+    this.emit('storage-ok', { since: was?.since ?? null, downMs: was === null ? 0 : this.clock() - was.since });
   }
 
   private monthStartOf(ms: number): number {
@@ -593,11 +718,18 @@ export class BatchedWriter extends EventEmitter {
     if (this.closed) return;
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = null;
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (err) {
+      // The disk is still full: one last try failed. Say how many accepted records are lost.
+      if (this.storage === null) throw err;
+      this.unstoredAtClose = this.items.length;
+    }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.checkpoint();
+    if (this.storageTimer) clearTimeout(this.storageTimer);
+    if (this.storage === null) this.checkpoint();
   }
 }
 

@@ -12,8 +12,13 @@ export function healthRoutes(app: FastifyInstance, ctx: AgentContext, metrics: M
     } catch (err) {
       db = (err as Error).message;
     }
-    reply.code(db === 'ok' ? 200 : 503);
-    return { ok: db === 'ok', version, queueDepth: ctx.writer.queueDepth, db };
+    // A full disk or an I/O error stops writing: unhealthy, with the reason.
+    const storage = ctx.writer.storageProblem;
+    const ok = db === 'ok' && storage === null;
+    reply.code(ok ? 200 : 503);
+    return storage === null
+      ? { ok, version, queueDepth: ctx.writer.queueDepth, db }
+      : { ok, version, queueDepth: ctx.writer.queueDepth, db, storage };
   });
 
   app.get('/metrics', (_req, reply) => {

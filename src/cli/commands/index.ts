@@ -9,6 +9,7 @@ import { registerEvents } from './events';
 import { registerKeys } from './keys';
 import { registerAgent } from './agent';
 import { registerAnalytics } from './analytics';
+import { registerBackup } from './backup';
 import { registerDemo } from './demo';
 import { registerReport } from './report';
 import { registerService } from './service';
@@ -25,6 +26,7 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerAgent,
   registerService,
   registerSync,
+  registerBackup,
   registerCollector,
   registerCredits,
   registerZone,

@@ -12,6 +12,7 @@ import { toDisplay } from '../core/services';
 import { nextMonthStart, toIso } from '../core/time';
 import { exact, rollupCostText, rollupQuantityHi, rollupQuantityLo, roundDisplay, serviceMap, unitsToBase } from './common';
 import { decimalsOf, joinLimbs, unitsToNumber } from '../core/quantity';
+import { aggregateOver } from './aggregated';
 import { creditsForMonth, describeCredits, monthKey, type ChargeOf, type CustomerCredits } from './credits';
 import type { MonthCredits } from '../core/credits';
 import { customersWithGrants } from '../storage/repos/credits';
@@ -109,7 +110,9 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
       // A service with neither usage nor a minimum charge has nothing to bill.
       if (!u && topUp === 0) continue;
       const units = joinLimbs(u?.hi, u?.lo);
-      const quantity = unitsToNumber(units, decimalsOf(def));
+      // count / max / unique_count / latest services bill their month's aggregate (priced that way by the writer).
+      const agg = await aggregateOver(db, def, { from, to, customerId });
+      const quantity = agg ? Number(agg.quantity) : unitsToNumber(units, decimalsOf(def));
       const limit = quotas.get(`${customerId}\u0000${def.name}`);
       const lineTotal = exactCost + BigInt(topUp);
       total += lineTotal;
@@ -120,7 +123,7 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
         events: u?.events ?? 0,
         usage: roundDisplay(toDisplay(def, quantity)),
         unit: def.displayUnit,
-        quantity: unitsToBase(def, units),
+        quantity: agg ? agg.quantity : unitsToBase(def, units),
         baseUnit: def.baseUnit,
         pricing: describePrice(rule?.spec, def.displayUnit),
         usageCost: formatNanos(exactCost),

@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import { currencyOf, formatMoney, formatNanos, roundingNote, roundLines, toNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
+import { aggregateOver } from './aggregated';
 import {
   rawCostText,
   rawQuantityHi,
@@ -176,9 +177,12 @@ function exactCost(cost: string | number | undefined): bigint {
 export async function usageReport(db: Kysely<Database>, q: ReportQuery, source: ReportSource = sqlReportSource(db)): Promise<UsageReport> {
   const services = await listServices(db);
   const byName = new Map((await source.sums(q)).map((s) => [s.service, s]));
-  const lines = services
-    .filter((def) => (q.service ? def.name === q.service : def.builtin || byName.has(def.name)))
-    .map((def) => line(def, byName.get(def.name)));
+  const lines = await Promise.all(
+    services
+      .filter((def) => (q.service ? def.name === q.service : def.builtin || byName.has(def.name)))
+      // count / max / unique_count / latest services show their aggregate as the quantity.
+      .map(async (def) => ({ ...line(def, byName.get(def.name)), ...(await aggregateOver(db, def, q)) })),
+  );
   const totalCost = lines.reduce((n, l) => n + toNanos(l.cost), 0n);
   const totalCostNanos = Number(totalCost);
   const report: UsageReport = {

@@ -3,6 +3,7 @@
 // ingestion hot path; every failure names its field.
 import { invalid, type TallyError } from './errors';
 import { decimalsOf, MAX_UNITS, toUnits, unitsToNumber } from './quantity';
+import { impliedQuantity } from './aggregation';
 import { CUSTOMER_ID, type ServiceDefinition } from './services';
 import { DATE_FORMS, parseInstant } from './time';
 
@@ -84,7 +85,9 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
     throw invalid(f('service'), `unknown service "${serviceName.slice(0, 64)}" (known: ${[...ctx.services.keys()].join(', ')})`);
   }
 
-  const { quantity, units } = validQuantity(r.quantity, service, f('quantity'));
+  // A count or unique_count event, or one carrying its value at the service's value property, may omit its quantity.
+  const given = r.quantity === undefined ? impliedQuantity(service, r.metadata, f('quantity')) : r.quantity;
+  const { quantity, units } = validQuantity(given, service, f('quantity'));
 
   let metadataJson = '{}';
   const metadata = r.metadata;

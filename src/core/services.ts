@@ -1,6 +1,7 @@
 // The service registry's domain: the six built-in services, the ready templates (llm,
 // document), and the unit conversions between base quantities and what people read.
 // GB is GiB (2^30 bytes) everywhere in Tally.
+import type { Aggregation } from './aggregation';
 
 export const GIB = 2 ** 30;
 export const SECONDS_PER_HOUR = 3600;
@@ -21,6 +22,14 @@ export interface ServiceDefinition {
   /** Metadata keys reports break usage down by. */
   readonly breakdownKeys: readonly string[];
   readonly builtin: boolean;
+  /** How a period's usage is one number (src/core/aggregation.ts); absent = sum. */
+  readonly aggregation?: Aggregation | undefined;
+  /** unique_count: the metadata key whose distinct values are counted. */
+  readonly aggregationField?: string | null | undefined;
+  /** JSON path of an event's quantity in its metadata ($.tokens), used when no quantity is given. */
+  readonly valueProperty?: string | null | undefined;
+  /** Metadata keys the usage is grouped by (OpenMeter's groupBy); reports break down by them too. */
+  readonly groupBy?: readonly string[] | undefined;
 }
 
 export interface DefaultPrice {
@@ -195,3 +204,9 @@ export function formatCompact(value: number): string {
 
 export const SERVICE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 export const CUSTOMER_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+/** Display quantities to 12 significant digits: binary fractions (GiB-hours) print without float noise. */
+export function roundDisplay(n: number): number {
+  if (Number.isInteger(n)) return n;
+  return Number(n.toPrecision(12));
+}

@@ -11,6 +11,7 @@ import { toDisplay, type ServiceDefinition } from '../core/services';
 import { bucketEnd, bucketStart, MS, toIso } from '../core/time';
 import { roundDisplay } from '../analytics/common';
 import { decimalsOf, joinLimbs, unitsToNumber } from '../core/quantity';
+import { aggregateOver } from '../analytics/aggregated';
 import type { QuotaPeriod } from './quotas';
 
 export type AlertLevel = 'warning' | 'critical' | 'exceeded' | 'forecast';
@@ -176,7 +177,9 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
       .executeTakeFirst();
     const svc = services.get(quota.service);
     // Limits are base quantities (doubles): compare as a ratio.
-    const usage = unitsToNumber(joinLimbs(usageRow?.sum_quantity_hi, usageRow?.sum_quantity_lo), svc ? decimalsOf(svc) : 0);
+    // count / max / unique_count / latest services compare their period's aggregate with the limit.
+    const agg = svc ? await aggregateOver(db, svc, { from: start, to: end, customerId: quota.customer_id }) : null;
+    const usage = agg ? Number(agg.quantity) : unitsToNumber(joinLimbs(usageRow?.sum_quantity_hi, usageRow?.sum_quantity_lo), svc ? decimalsOf(svc) : 0);
     const limit = quota.limit_quantity;
     const percent = limit > 0 ? (usage / limit) * 100 : usage > 0 ? Infinity : 0;
     const elapsed = o.now - start;

@@ -16,6 +16,7 @@ import { validateRecord, validateRecords, type ValidRecord, type ValidationConte
 import { Registry } from '../core/registry';
 import { decimalsOf, joinLimbs, splitLimbs } from '../core/quantity';
 import { chargeEvent } from '../core/pricing';
+import { Aggregator } from './aggregation';
 import { listPriceRules, listServices } from './repos/services';
 import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
 import type { TallyDb } from './open';
@@ -189,6 +190,8 @@ export class BatchedWriter extends EventEmitter {
   private readonly insertByRows = new Map<number, BetterSqlite3.Statement>();
   private flushCount = 0;
   private readonly monthOfDay = new Map<number, number>();
+  /** Month-to-date figures of count / max / unique_count / latest services (aggregation.ts). */
+  private readonly aggregation: Aggregator;
   private readonly stmt: {
     insertOne: BetterSqlite3.Statement;
     upsertRollup: BetterSqlite3.Statement;
@@ -228,6 +231,7 @@ export class BatchedWriter extends EventEmitter {
       probe: this.probeTransaction(),
     };
     this.dataVersion = this.stmt.dataVersion.get() as number;
+    this.aggregation = new Aggregator(this.sqlite);
   }
 
   private probeTransaction(): () => void {
@@ -352,6 +356,7 @@ export class BatchedWriter extends EventEmitter {
     recs.forEach((r, i) => {
       const price = this.registry.priceAt(r.service, r.recordedAt);
       if (price.perEvent !== undefined) chargeEvent(price, r.quantity, r.metadataJson, recs.length === 1 ? '' : `records[${i}]`);
+      Aggregator.check(this.registry.services.get(r.service), r, recs.length === 1 ? '' : `records[${i}]`);
     });
   }
 
@@ -397,6 +402,7 @@ export class BatchedWriter extends EventEmitter {
     } catch (err) {
       // The rolled-back batch advanced the month-to-date figures: re-read them from the rollups.
       this.monthToDate.clear();
+      this.aggregation.reset();
       this.otherMonths.clear();
       this.metrics.flushErrors++;
       const error = toTallyError(err);
@@ -564,8 +570,11 @@ export class BatchedWriter extends EventEmitter {
         const price = registry.priceAt(r.service, r.recordedAt);
         // Percentage and per-dimension prices charge each event on its metadata (pricing.ts).
         const own = price.perEvent === undefined ? null : chargeEvent(price, r.quantity, r.metadataJson);
-        const afterBase = Number(after) / entry.scale;
-        const cost = own === null ? price.charge(afterBase) - price.charge(Number(before) / entry.scale) : own.cost;
+        // count / max / unique_count / latest services price their month's aggregate, not the sum.
+        const agg = this.aggregation.step(registry.services.get(r.service), r, this.monthStartOf(r.recordedAt));
+        const afterBase = agg === null ? Number(after) / entry.scale : agg.after;
+        const beforeBase = agg === null ? Number(before) / entry.scale : agg.before;
+        const cost = own === null ? price.charge(afterBase) - price.charge(beforeBase) : own.cost;
         const unitPrice = own === null ? price.unitPriceAt(afterBase) : own.unitPrice;
         if (r.id !== null) {
           if (
@@ -606,6 +615,7 @@ export class BatchedWriter extends EventEmitter {
           }
         }
         entry.qty = after;
+        agg?.apply();
         inserted[i] = 1;
         costs[i] = cost;
 
@@ -687,6 +697,7 @@ export class BatchedWriter extends EventEmitter {
       return this.sqlite.transaction(() => fn(this.sqlite, this.registry, this.context())).immediate();
     } finally {
       this.monthToDate.clear();
+      this.aggregation.reset();
       this.otherMonths.clear();
     }
   }

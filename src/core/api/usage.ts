@@ -23,6 +23,12 @@ export const ServiceInputSchema = z.strictObject({
   requiredFields: metadataKeys.optional(),
   breakdownKeys: metadataKeys.optional(),
   builtin: z.literal(false).optional(),
+  /** sum (default), count, max, latest, unique_count (with aggregationField) — or "unique:user_id". */
+  aggregation: z.string().optional(),
+  aggregationField: z.string().optional(),
+  /** JSON path of the quantity in an event's metadata, e.g. $.tokens. */
+  valueProperty: z.string().optional(),
+  groupBy: metadataKeys.optional(),
 });
 export type ServiceInput = z.input<typeof ServiceInputSchema>;
 

@@ -1,6 +1,7 @@
 // Service registry and price book: SQL for `services` and `price_rules`, mapped to domain values.
 import type { Kysely } from 'kysely';
 import type { Database, PriceRuleRow, ServiceRow } from '../schema';
+import { AGGREGATIONS, checkValueProperty } from '../../core/aggregation';
 import { invalid, TallyError } from '../../core/errors';
 import { serviceDifference } from '../../core/service-diff';
 import { checkPriceSpec, type PriceRule, type PriceSpec } from '../../core/pricing';
@@ -17,6 +18,10 @@ export function rowToService(row: ServiceRow): ServiceDefinition {
     requiredFields: JSON.parse(row.required_fields) as string[],
     breakdownKeys: JSON.parse(row.breakdown_keys) as string[],
     builtin: row.builtin === 1,
+    aggregation: row.aggregation,
+    aggregationField: row.aggregation_field,
+    valueProperty: row.value_property,
+    groupBy: JSON.parse(row.group_by) as string[],
   };
 }
 
@@ -48,15 +53,26 @@ export function checkServiceDefinition(def: ServiceDefinition, prefix = ''): voi
   if (!def.baseUnit.trim()) throw bad('baseUnit', 'must not be empty');
   if (!def.displayUnit.trim()) throw bad('displayUnit', 'must not be empty');
   if (!(Number.isFinite(def.displayFactor) && def.displayFactor > 0)) throw bad('displayFactor', 'must be a number > 0');
+  checkAggregation(def, prefix);
   for (const [field, keys] of [
     ['requiredFields', def.requiredFields],
     ['breakdownKeys', def.breakdownKeys],
+    ['groupBy', def.groupBy ?? []],
   ] as const) {
     keys.forEach((k, i) => {
       if (typeof k !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k))
         throw bad(`${field}[${i}]`, 'must be a metadata key (letters, digits, _)');
     });
   }
+}
+
+/** A unique_count names its field; a value property is a JSON path of keys. */
+function checkAggregation(def: ServiceDefinition, prefix: string): void {
+  const a = def.aggregation ?? 'sum';
+  if (!AGGREGATIONS.includes(a)) throw invalid(`${prefix}aggregation`, `"${String(a)}" must be sum, count, max, latest or unique_count`);
+  if (a === 'unique_count' && !(typeof def.aggregationField === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(def.aggregationField)))
+    throw invalid(`${prefix}aggregationField`, 'unique_count needs the metadata key it counts, e.g. user_id');
+  if (def.valueProperty != null) checkValueProperty(def.valueProperty, `${prefix}valueProperty`);
 }
 
 /**
@@ -91,6 +107,10 @@ export async function upsertService(
     breakdown_keys: JSON.stringify(def.breakdownKeys),
     builtin: def.builtin ? 1 : 0,
     created_at: now,
+    aggregation: def.aggregation ?? 'sum',
+    aggregation_field: def.aggregation === 'unique_count' ? (def.aggregationField ?? null) : null,
+    value_property: def.valueProperty ?? null,
+    group_by: JSON.stringify(def.groupBy ?? []),
   };
   await db
     .insertInto('services')

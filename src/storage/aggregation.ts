@@ -1,0 +1,131 @@
+// Month-to-date aggregated quantities for services that are not sums, kept beside the writer's
+// own figures and priced the same cumulative way: a record costs F(aggregate after) − F(before),
+// so a month's record costs add up to F(the month's count / max / distinct count / last
+// reading). unique_count services also store each distinct value per day, week and month
+// (unique_values) in the writer's transaction, so counts are exact, never estimated.
+import type BetterSqlite3 from 'better-sqlite3';
+import { uniqueValue } from '../core/aggregation';
+import type { ValidRecord } from '../core/records';
+import type { ServiceDefinition } from '../core/services';
+import { dayStart, nextMonthStart, weekStart } from '../core/time';
+import { decimalsOf } from '../core/quantity';
+
+interface State {
+  /** count, max (base units), distinct count, or the latest reading (base units). */
+  value: number;
+  /** latest: when the current reading was taken. */
+  at: number;
+}
+
+export interface AggregateStep {
+  /** Month-to-date aggregate before and after the record: the input of cumulative pricing. */
+  readonly before: number;
+  readonly after: number;
+  /** Keeps the step once the record is stored (a duplicate id is not). */
+  apply(): void;
+}
+
+export class Aggregator {
+  private readonly state = new Map<string, State>();
+  private readonly stmt: Record<'month' | 'latest' | 'uniqueCount' | 'uniqueHas' | 'uniqueAdd', BetterSqlite3.Statement>;
+
+  constructor(sqlite: BetterSqlite3.Database) {
+    this.stmt = {
+      month: sqlite.prepare(
+        `SELECT event_count AS n, max_quantity AS mx FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
+      ),
+      latest: sqlite.prepare(
+        `SELECT recorded_at AS at, CAST(quantity AS TEXT) AS q FROM usage_records
+         WHERE recorded_at >= ? AND recorded_at < ? AND customer_id = ? AND service = ? AND voided_at IS NULL
+         ORDER BY recorded_at DESC, seq DESC LIMIT 1`,
+      ),
+      uniqueCount: sqlite
+        .prepare(`SELECT count(*) FROM unique_values WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`)
+        .pluck(),
+      uniqueHas: sqlite
+        .prepare(
+          `SELECT 1 FROM unique_values WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ? AND value = ?`,
+        )
+        .pluck(),
+      uniqueAdd: sqlite.prepare(
+        `INSERT OR IGNORE INTO unique_values (period, bucket_start, customer_id, service, value) VALUES (?, ?, ?, ?, ?)`,
+      ),
+    };
+  }
+
+  /** Forget every figure (after a rolled-back transaction or a correction): they are re-read. */
+  reset(): void {
+    this.state.clear();
+  }
+
+  /** Refuses, before it is queued, an event of a unique_count service without its field. */
+  static check(def: ServiceDefinition | undefined, r: ValidRecord, path: string): void {
+    if (def?.aggregation === 'unique_count')
+      uniqueValue(
+        def.aggregationField!,
+        JSON.parse(r.metadataJson),
+        path ? `${path}.metadata.${def.aggregationField}` : `metadata.${def.aggregationField}`,
+      );
+  }
+
+  /** The step of a record of a non-sum service in the month starting `month`; null for sums. */
+  step(def: ServiceDefinition | undefined, r: ValidRecord, month: number, path = ''): AggregateStep | null {
+    const a = def?.aggregation ?? 'sum';
+    if (def === undefined || a === 'sum') return null;
+    const key = `${month}\u0000${r.customerId}\u0000${r.service}`;
+    const s = this.state.get(key) ?? this.load(def, r, month);
+    const before = s.value;
+    const keep = (after: number, at = s.at, extra?: () => void): AggregateStep => ({
+      before,
+      after,
+      apply: () => {
+        s.value = after;
+        s.at = at;
+        extra?.();
+        this.state.set(key, s);
+      },
+    });
+    switch (a) {
+      case 'count':
+        return keep(before + 1);
+      case 'max':
+        return keep(Math.max(before, r.quantity));
+      case 'latest':
+        return r.recordedAt >= s.at ? keep(r.quantity, r.recordedAt) : keep(before);
+      case 'unique_count': {
+        const value = uniqueValue(
+          def.aggregationField!,
+          JSON.parse(r.metadataJson),
+          path ? `${path}.metadata.${def.aggregationField}` : `metadata.${def.aggregationField}`,
+        );
+        const seen = this.stmt.uniqueHas.get(month, r.customerId, r.service, value) !== undefined;
+        return keep(seen ? before : before + 1, s.at, () => {
+          for (const [period, start] of [
+            ['day', dayStart(r.recordedAt)],
+            ['week', weekStart(r.recordedAt)],
+            ['month', month],
+          ] as const)
+            this.stmt.uniqueAdd.run(period, start, r.customerId, r.service, value);
+        });
+      }
+    }
+  }
+
+  private load(def: ServiceDefinition, r: ValidRecord, month: number): State {
+    const scale = 10 ** decimalsOf(def);
+    switch (def.aggregation) {
+      case 'count':
+      case 'max': {
+        const row = this.stmt.month.get(month, r.customerId, r.service) as { n: number; mx: number } | undefined;
+        if (row === undefined) return { value: 0, at: -Infinity };
+        return { value: def.aggregation === 'count' ? row.n : Number(row.mx) / scale, at: -Infinity };
+      }
+      case 'latest': {
+        const row = this.stmt.latest.get(month, nextMonthStart(month), r.customerId, r.service) as { at: number; q: string } | undefined;
+        return row === undefined ? { value: 0, at: -Infinity } : { value: Number(BigInt(row.q)) / scale, at: row.at };
+      }
+      default:
+        return { value: this.stmt.uniqueCount.get(month, r.customerId, r.service) as number, at: -Infinity };
+    }
+  }
+}

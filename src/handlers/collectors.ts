@@ -18,7 +18,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Objects merge key by key; anything else (arrays included) replaces. Like loadConfig's layers. */
-function merge(base: unknown, over: unknown): unknown {
+export function merge(base: unknown, over: unknown): unknown {
   if (over === undefined) return base;
   if (!isPlainObject(base) || !isPlainObject(over)) return over;
   const out: Record<string, unknown> = { ...base };
@@ -43,7 +43,7 @@ function validate(section: unknown): CollectorsConfig {
 }
 
 /** The config file as a JSON object; a missing file is an empty one. */
-function readConfigFile(file: string): Record<string, unknown> {
+export function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -65,7 +65,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 /** Temp file beside the target, then rename: a reader (or a crash) never sees half a file. */
-function writeConfigFile(file: string, content: Record<string, unknown>): void {
+export function writeConfigFile(file: string, content: Record<string, unknown>): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   try {

@@ -8,6 +8,7 @@ import type { ApiReply } from '../core/api/reply';
 import { TallyError, toTallyError } from '../core/errors';
 import { analyticsHandlers } from './analytics';
 import { collectorsHandlers } from './collectors';
+import { settingsHandlers } from './settings';
 import { correctionHandlers } from './corrections';
 import { creditsHandlers } from './credits';
 import { zonesHandlers } from './zones';
@@ -34,6 +35,7 @@ export function createHandlers(ctx: AgentContext): AllHandlers {
     ...correctionHandlers(ctx),
     ...creditsHandlers(ctx),
     ...zonesHandlers(ctx),
+    ...settingsHandlers(ctx),
   };
 }
 

@@ -1,7 +1,17 @@
 // The renderer's pure pieces: periods, links, exact sums of the agent's decimals, units, series.
 import { describe, expect, it } from 'vitest';
 import { fromNanos, sumDecimals, toNanos } from '../../src/renderer/src/decimal';
-import { formatUsage, money, singular, unitNote } from '../../src/renderer/src/format';
+import {
+  exactMoney,
+  formatPercent,
+  formatUsage,
+  money,
+  roundedTotal,
+  setCurrency,
+  singular,
+  unitNote,
+  wholePercent,
+} from '../../src/renderer/src/format';
 import { describePeriod, lastDays, periodArgs } from '../../src/renderer/src/period';
 import { parseRoute, periodFromHash } from '../../src/renderer/src/routes';
 import { dayOverDay, hourOfWeek } from '../../src/renderer/src/series';
@@ -38,9 +48,15 @@ describe('money stays exact', () => {
     expect(() => toNanos('1e3')).toThrow();
   });
 
-  it('shows the agent’s text as is, with the currency sign', () => {
-    expect(money('86.644144937')).toBe('$86.644144937');
-    expect(money('-0.5000', 'EUR')).toBe('-€0.5000');
+  it('shows amounts in the minor unit (half-even), the exact text on hover, the total as the sum of the rounded lines', () => {
+    expect(money('86.644144937')).toBe('$86.64');
+    expect(exactMoney('86.644144937')).toBe('$86.644144937');
+    setCurrency('EUR');
+    expect(money('-0.5000')).toBe('-€0.50');
+    setCurrency('USD');
+    expect(roundedTotal(['0.005', '0.005', '0.005'])).toEqual({ lines: ['$0.00', '$0.00', '$0.00'], total: '$0.00', exactTotal: '$0.015' });
+    expect(formatPercent(-84.75)).toBe('-84.7%');
+    expect(wholePercent(77.99)).toBe('77%');
   });
 });
 

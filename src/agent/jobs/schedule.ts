@@ -17,6 +17,29 @@ export function scheduleConfigOf(ctx: AgentContext): ScheduleConfig {
   return ctx.config.schedule ?? defaultScheduleConfig();
 }
 
+/** One run of one job: timed, its outcome (ok or the error, in one line) logged. Never throws. */
+export async function runJob(
+  ctx: AgentContext,
+  job: JobName,
+  config: ScheduleConfig = scheduleConfigOf(ctx),
+  repo = new ScheduleRunRepo(ctx.tdb.sqlite),
+  log: (line: Record<string, unknown>) => void = () => undefined,
+): Promise<ScheduleRun> {
+  const started = Date.now();
+  let ok = true;
+  let result: string;
+  try {
+    result = await JOBS[job](ctx, config);
+  } catch (err) {
+    ok = false;
+    result = (err as Error).message;
+  }
+  const finished = Date.now();
+  repo.log(job, started, finished, ok, result);
+  log({ level: ok ? 'info' : 'error', msg: `scheduled ${job} ${ok ? 'done' : 'failed'}`, job, result, ms: finished - started });
+  return { job, startedAt: new Date(started).toISOString(), finishedAt: new Date(finished).toISOString(), ok, result };
+}
+
 export function startMaintenanceSchedule(
   ctx: AgentContext,
   o: { log?: (line: Record<string, unknown>) => void } = {},
@@ -29,21 +52,7 @@ export function startMaintenanceSchedule(
   const run = (job: JobName): Promise<ScheduleRun> => {
     const busy = running.get(job);
     if (busy) return busy;
-    const p = (async () => {
-      const started = Date.now();
-      let ok = true;
-      let result: string;
-      try {
-        result = await JOBS[job](ctx, config);
-      } catch (err) {
-        ok = false;
-        result = (err as Error).message;
-      }
-      const finished = Date.now();
-      repo.log(job, started, finished, ok, result);
-      log({ level: ok ? 'info' : 'error', msg: `scheduled ${job} ${ok ? 'done' : 'failed'}`, job, result, ms: finished - started });
-      return { job, startedAt: new Date(started).toISOString(), finishedAt: new Date(finished).toISOString(), ok, result };
-    })().finally(() => running.delete(job));
+    const p = runJob(ctx, job, config, repo, log).finally(() => running.delete(job));
     running.set(job, p);
     return p;
   };

@@ -9,15 +9,16 @@ import { collectorsArgs, type CollectorsReplies } from './collectors';
 import { correctionArgs, type CorrectionReplies } from './corrections';
 import { creditsArgs, type CreditsReplies } from './credits';
 import { zonesArgs, type ZonesReplies } from './zones';
+import { settingsArgs, type SettingsReplies } from './settings';
 import type { ApiReply } from './reply';
 import { syncArgs, type SyncEvents, type SyncReplies } from './sync';
 import { usageArgs, type UsageEvents, type UsageReplies } from './usage';
 import { tenantArgs, type TenantReplies } from './tenants';
 import { eventArgs, type EventReplies } from './events';
 
-export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...correctionArgs, ...creditsArgs, ...zonesArgs };
+export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...correctionArgs, ...creditsArgs, ...zonesArgs, ...settingsArgs };
 export type ArgSchemas = typeof argSchemas;
-export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & CorrectionReplies & CreditsReplies & ZonesReplies;
+export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & CorrectionReplies & CreditsReplies & ZonesReplies & SettingsReplies;
 
 export type HandlerName = keyof ArgSchemas & keyof Replies;
 /** What a caller sends (defaults may be left out). */
@@ -53,6 +54,7 @@ export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
   'zones.get',
   'report.zoned',
   'collectors.get',
+  'settings.get',
   'customers.list',
   'customers.get',
   'events.list',

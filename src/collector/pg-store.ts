@@ -40,7 +40,7 @@ function pgReportSource(db: Kysely<CollectorDatabase>): ReportSource {
               db,
             )
           : await sql<SumRow>`SELECT service, count(*)::int8 AS events, sum(quantity)::text AS quantity, sum(cost_nanos)::text AS cost
-              FROM usage_records WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to} AND ${where(q)} GROUP BY service`.execute(db);
+              FROM usage_records WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to} AND voided_at IS NULL AND ${where(q)} GROUP BY service`.execute(db);
       return r.rows.map(toSums);
     },
     async daySums(q): Promise<DaySums[]> {
@@ -89,7 +89,7 @@ export function pgStore(
         const source = client.query(
           copyTo(
             `COPY (SELECT id, to_char(to_timestamp(recorded_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, customer_id, user_id, host_id, service, trim_scale(quantity) AS quantity, unit_price, cost_nanos, metadata, source
-             FROM usage_records WHERE recorded_at >= ${Math.trunc(range.from)} AND recorded_at < ${Math.trunc(range.to)} ORDER BY recorded_at, id) TO STDOUT WITH (FORMAT csv, HEADER)`,
+             FROM usage_records WHERE recorded_at >= ${Math.trunc(range.from)} AND recorded_at < ${Math.trunc(range.to)} AND voided_at IS NULL ORDER BY recorded_at, id) TO STDOUT WITH (FORMAT csv, HEADER)`,
           ),
         );
         await pipeline(source, out);

@@ -20,6 +20,10 @@ export interface CollectorRecordsTable {
   metadata: string;
   source: string;
   received_at: number;
+  /** Corrections from the agent (migration 4): kept, marked voided, out of the rollups. */
+  voided_at: number | null;
+  voided_by: string | null;
+  void_reason: string | null;
 }
 
 export interface AgentTokensTable {
@@ -129,6 +133,14 @@ ALTER TABLE services
 ALTER TABLE price_rules DROP CONSTRAINT price_rules_model_check;
 ALTER TABLE price_rules ADD CONSTRAINT price_rules_model_check
   CHECK (model IN ('per_unit', 'tiered', 'volume', 'package', 'percentage', 'dimension'));
+`,
+  },
+  {
+    // Corrections from agents (their SQLite 0007): a voided record stays, marked, out of the rollups.
+    id: 4,
+    name: 'corrections',
+    sql: `
+ALTER TABLE usage_records ADD COLUMN voided_at bigint, ADD COLUMN voided_by text, ADD COLUMN void_reason text;
 `,
   },
 ];

@@ -2,9 +2,10 @@
 // token. HTTPS when given a certificate and key. Each token is rate-limited (token bucket, 429 with
 // Retry-After). Errors are {error: {code, message, field?}}; unknown ones are logged and become 500.
 import fs from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { TallyError, toTallyError } from '../core/errors';
+import { applyCorrections, readCorrections } from './corrections';
 import { ingest } from './ingest';
 import { pgStore } from './pg-store';
 import { TokenBuckets } from './ratelimit';
@@ -85,33 +86,36 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
   // Who is calling, and within its rate, is settled before the body is read (onRequest runs
   // before parsing): a stranger or a flood costs one indexed lookup, not a 64 MB parse.
   const callers = new WeakMap<object, { id: string; hostId: string }>();
-  app.post(
-    '/v1/records',
-    {
-      onRequest: async (req) => {
-        const auth = req.headers.authorization;
-        const m = typeof auth === 'string' ? /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/.exec(auth) : null;
-        if (!m)
-          throw new TallyError('unauthorized', 'Authorization: Bearer <agent token> is required (`tally collector token issue <host-id>`)');
-        const who = await verifyToken(o.db, m[1]!);
-        if (!who.ok) throw new TallyError('unauthorized', `${who.reason}: ask the collector's admin for a new one`);
-        const wait = buckets.take(who.id);
-        if (wait > 0)
-          throw new TallyError('queue_full', `rate limit for ${who.hostId}: retry in ${Math.ceil(wait / 1000)} s`, { retryAfterMs: wait });
-        callers.set(req, { id: who.id, hostId: who.hostId });
-      },
-    },
-    async (req) => {
-      const who = callers.get(req)!;
-      const body = req.body as { text: string; value: unknown } | undefined;
-      if (!body || typeof body.text !== 'string')
-        throw new TallyError('invalid_input', 'send the records as application/json', { field: 'body' });
-      const reply = await ingest(store, body, who.hostId, now());
-      if (reply.rejected.length)
-        log({ level: 'warn', msg: 'records refused', host: who.hostId, count: reply.rejected.length, first: reply.rejected[0]!.reason });
-      return reply;
-    },
-  );
+  const authenticate = async (req: FastifyRequest) => {
+    const auth = req.headers.authorization;
+    const m = typeof auth === 'string' ? /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/.exec(auth) : null;
+    if (!m)
+      throw new TallyError('unauthorized', 'Authorization: Bearer <agent token> is required (`tally collector token issue <host-id>`)');
+    const who = await verifyToken(o.db, m[1]!);
+    if (!who.ok) throw new TallyError('unauthorized', `${who.reason}: ask the collector's admin for a new one`);
+    const wait = buckets.take(who.id);
+    if (wait > 0)
+      throw new TallyError('queue_full', `rate limit for ${who.hostId}: retry in ${Math.ceil(wait / 1000)} s`, { retryAfterMs: wait });
+    callers.set(req, { id: who.id, hostId: who.hostId });
+  };
+  app.post('/v1/records', { onRequest: authenticate }, async (req) => {
+    const who = callers.get(req)!;
+    const body = req.body as { text: string; value: unknown } | undefined;
+    if (!body || typeof body.text !== 'string')
+      throw new TallyError('invalid_input', 'send the records as application/json', { field: 'body' });
+    const reply = await ingest(store, body, who.hostId, now());
+    if (reply.rejected.length)
+      log({ level: 'warn', msg: 'records refused', host: who.hostId, count: reply.rejected.length, first: reply.rejected[0]!.reason });
+    return reply;
+  });
+
+  // Voids and amends from the agents, applied with their ids (corrections.ts).
+  app.post('/v1/corrections', { onRequest: authenticate }, async (req) => {
+    if (store.kind !== 'postgres')
+      throw new TallyError('conflict', `this collector keeps records in ${store.kind}, which does not apply corrections: adjust by hand`);
+    const body = req.body as { value: unknown } | undefined;
+    return applyCorrections(o.db, callers.get(req)!.hostId, readCorrections(body?.value));
+  });
 
   const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
   const url = new URL(address);

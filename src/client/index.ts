@@ -10,6 +10,7 @@
 // the agent as a duplicate. 429 / 503 / network errors / timeouts are retried with exponential
 // backoff and full jitter, never sooner than Retry-After; a 400 is never retried.
 import { monotonicFactory } from 'ulid';
+import type { EventEntry, EventPage } from '../core/api/events';
 import type { ApiError } from '../core/api/reply';
 import type { PeriodArgs } from '../core/api/usage';
 import { TallyError, toTallyError, type ErrorCode } from '../core/errors';
@@ -56,7 +57,24 @@ export interface TallyHttpClient extends RecordSink {
   readonly pending: number;
   services(): Promise<ServiceDefinition[]>;
   report(args?: PeriodArgs & { service?: string; customerId?: string; detailed?: boolean }): Promise<UsageReport>;
+  /** The event log: GET /v1/events (newest first; pass next_cursor back as cursor) and GET /v1/events/:id. */
+  readonly events: {
+    list(args?: EventListArgs): Promise<EventPage>;
+    get(id: string): Promise<EventEntry>;
+  };
 }
+
+export interface EventListArgs {
+  readonly customer?: string;
+  readonly service?: string;
+  readonly user?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export type { EventEntry, EventPage };
 
 interface EventsReply {
   readonly accepted: number;
@@ -304,6 +322,16 @@ export function createClient(options: ClientOptions): TallyHttpClient {
       }
       const qs = q.toString();
       return request<UsageReport>('GET', `/v1/report${qs ? `?${qs}` : ''}`);
+    },
+
+    events: {
+      list(args = {}) {
+        const q = new URLSearchParams();
+        for (const [k, v] of Object.entries(args)) if (v !== undefined) q.set(k, String(v));
+        const qs = q.toString();
+        return request<EventPage>('GET', `/v1/events${qs ? `?${qs}` : ''}`);
+      },
+      get: (id) => request<EventEntry>('GET', `/v1/events/${encodeURIComponent(id)}`),
     },
   };
 }

@@ -5,6 +5,7 @@ import type { ApiError } from '../../../core/api/reply';
 import { useApi, useTransport } from '../api';
 import { Field, messageFor } from '../components/Field';
 import { ErrorState, Loading } from '../components/States';
+import { ManualCorrections } from '../components/ManualCorrections';
 import { formatCount } from '../format';
 
 const KINDS = ['openmeter', 'lago', 'stripe', 'tally'] as const;
@@ -80,6 +81,7 @@ export function SyncSection() {
           </tbody>
         </table>
       ) : null}
+      <ManualCorrections />
       <form className="form-grid settings-form" onSubmit={submit} aria-label="Add or change a sync target">
         <Field
           label="Name"

@@ -88,3 +88,27 @@ describe('tally zone', () => {
     expect(utc.rows.map((x) => [x.period, x.events])).toEqual([['2026-11', 200]]);
   });
 });
+
+describe('tally services add --aggregation', () => {
+  it('a unique_count service counts each user once a month; a bad kind is refused naming the field', () => {
+    const dir = tempDir('tally-cli-agg-');
+    const env = { TALLY_DB: path.join(dir, 'tally.db'), TALLY_NOW: NOW, TALLY_NO_AGENT: '1' };
+    const bad = tally(['services', 'add', 'mau', '--unit', 'users', '--aggregation', 'unique'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/aggregation/);
+    expect(tally(['services', 'add', 'mau', '--unit', 'users', '--aggregation', 'unique:user_id', '--price', '2'], env).code).toBe(0);
+    const records = ['a', 'b', 'a', 'c', 'b'].map((u, i) => ({
+      service: 'mau',
+      customerId: 'acme',
+      recordedAt: `2026-11-0${i + 1}T10:00:00Z`,
+      metadata: { user_id: u },
+    }));
+    fs.writeFileSync(path.join(dir, 'mau.json'), JSON.stringify(records));
+    expect(tally(['import', path.join(dir, 'mau.json')], env).code).toBe(0);
+    const s = tallyJson<{ lines: Array<{ service: string; quantity: string; usageCost: string }> }>(
+      ['statement', '--month', '2026-11', '--customer', 'acme'],
+      env,
+    );
+    expect(s.lines.find((l) => l.service === 'mau')).toMatchObject({ quantity: '3', usageCost: '6.0000' });
+  });
+});

@@ -60,6 +60,9 @@ export function registerServices(program: Command): void {
     .option('--required <keys>', 'comma-separated metadata keys every record must carry')
     .option('--breakdown <keys>', 'comma-separated metadata keys reports group by')
     .option('--price <decimal>', 'price per display unit')
+    .option('--aggregation <kind>', 'how a period is one number: sum (default), count, max, latest or unique:<metadata key>')
+    .option('--value <json path>', 'the quantity of an event is its metadata at this path, e.g. $.tokens')
+    .option('--group-by <keys>', 'comma-separated metadata keys usage is grouped by')
     .action(async (name: string | undefined, o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
@@ -78,8 +81,11 @@ export function registerServices(program: Command): void {
         displayFactor: parseNumberArg('factor', String(o.factor), { min: Number.MIN_VALUE }),
         integerOnly: !o.fractional,
         requiredFields: list(o.required as string | undefined),
-        breakdownKeys: list((o.breakdown ?? o.required) as string | undefined),
+        breakdownKeys: list((o.breakdown ?? o.groupBy ?? o.required) as string | undefined),
         builtin: false,
+        ...(typeof o.aggregation === 'string' && { aggregation: o.aggregation }),
+        ...(typeof o.value === 'string' && { valueProperty: o.value }),
+        ...(typeof o.groupBy === 'string' && { groupBy: list(o.groupBy) }),
       };
       const { builtin: _builtin, ...service } = def;
       await callHandler(config, 'services.add', { service, ...(typeof o.price === 'string' ? { unitPrice: o.price } : {}) });

@@ -7,7 +7,7 @@ import { createTask, type ScheduledTask } from 'node-cron';
 import { TallyError } from '../core/errors';
 import { ensureBuiltins } from '../storage/repos/services';
 import { EventBus, type AgentContext } from '../handlers/context';
-import { writerOptions } from '../cli/context';
+import { writerOptions } from './writer-options';
 import { createBandwidthCollector } from '../collectors/bandwidth';
 import { createComputeCollector } from '../collectors/compute';
 import { defaultHostPaths, type HostPaths } from '../collectors/host';

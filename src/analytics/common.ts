@@ -35,10 +35,6 @@ export function daysToMs(days: number, field = 'days'): number {
 }
 
 /** Display numbers: integers as-is, fractions to at most 6 significant decimals, no float noise. */
-export function roundDisplay(n: number): number {
-  if (Number.isInteger(n)) return n;
-  return Number(n.toPrecision(12));
-}
 
 // ── Exact sums ──────────────────────────────────────────────────────────────────────────────
 // Quantities are integer units (src/core/quantity.ts) whose sums can pass 2^63: rollups hold
@@ -69,3 +65,5 @@ export function unitsToDisplay(def: ServiceDefinition, units: bigint | number): 
 export function unitsToBase(def: Pick<ServiceDefinition, 'integerOnly'>, units: bigint | number): string {
   return formatUnits(units, decimalsOf(def));
 }
+
+export { roundDisplay } from '../core/services';

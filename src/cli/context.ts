@@ -10,7 +10,7 @@ import { acquireWriterLock } from '../storage/lock';
 import { schemaState } from '../storage/migrate';
 import { openReadOnly } from '../storage/read-only';
 import { BatchedWriter } from '../storage/writer';
-import { closeDueMonths } from '../analytics/closing';
+import { writerOptions } from '../agent/writer-options';
 
 export interface GlobalOptions {
   db?: string;
@@ -96,15 +96,4 @@ export async function withWriter<T>(config: Readonly<Config>, fn: (writer: Batch
   }
 }
 
-export function writerOptions(config: Readonly<Config>) {
-  return {
-    batchSize: config.writer.batchSize,
-    batchTimeoutMs: config.writer.batchTimeoutSeconds * 1000,
-    maxQueue: config.writer.maxQueue,
-    hostId: config.hostId,
-    defaultCustomerId: config.customerId,
-    defaultSource: 'cli',
-    // A month past its grace period is frozen before a late event for it is stored.
-    beforeFlush: (tdb: TallyDb, now: number) => closeDueMonths(tdb.db, { now, graceDays: config.billing.graceDays }),
-  };
-}
+export { writerOptions };

@@ -142,7 +142,7 @@ describe('batched writer', () => {
       { model: 'gpt-x', provider: 'acme', inputTokens: 1000, outputTokens: 200 },
       { customerId: 'tenant-1', userId: 'user-7' },
     );
-    track.add('api', 3, { endpoint: '/bulk', method: 'POST' });
+    void track.add('api', 3, { endpoint: '/bulk', method: 'POST' });
     await track.flush();
     await track.bulk([build.database('INSERT', 3), build.database('UPDATE', 4)]);
     const rows = tdb.sqlite

@@ -4,7 +4,7 @@ import { formatNanos } from '../money';
 import { toDisplay, type ServiceDefinition } from '../services';
 import { toIso } from '../time';
 import { decimalsOf, formatUnits, unitsToNumber } from '../quantity';
-import { roundDisplay } from '../../analytics/common';
+import { roundDisplay } from '../services';
 
 export type ExportFormat = 'csv' | 'json' | 'xlsx';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'json', 'xlsx'];

@@ -45,7 +45,7 @@ export function useApi<K extends HandlerName>(
   useEffect(() => {
     if (key === null) return;
     let live = true;
-    client.call(name, JSON.parse(key) as HandlerArgs<K>).then((reply: ApiReply<HandlerResult<K>>) => {
+    void client.call(name, JSON.parse(key) as HandlerArgs<K>).then((reply: ApiReply<HandlerResult<K>>) => {
       if (!live) return;
       setState({ key, value: reply.ok ? { status: 'ok', data: reply.data } : { status: 'error', error: reply.error } });
     });

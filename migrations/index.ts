@@ -12,6 +12,7 @@ import m0011 from './0011_tenants.sql';
 import m0012 from './0012_hooks_schedule.sql';
 import m0013 from './0013_customer_timezone.sql';
 import m0014 from './0014_unique_values.sql';
+import m0015 from './0015_archived_ids.sql';
 
 export interface Migration {
   readonly id: number;
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   { id: 12, name: 'hooks_schedule', sql: m0012 },
   { id: 13, name: 'customer_timezone', sql: m0013 },
   { id: 14, name: 'unique_values', sql: m0014 },
+  { id: 15, name: 'archived_ids', sql: m0015 },
 ];

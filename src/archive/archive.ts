@@ -100,7 +100,8 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
     const bound = { cutoff: o.cutoff, maxSeq: Math.min(syncLimit, top - 1) };
     // Records a sync endpoint refused stay in the database, where the sync screen shows them.
     const hasRejections = w.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_rejections'").get() !== undefined;
-    const where = `recorded_at < @cutoff AND seq <= @maxSeq${hasRejections ? ' AND NOT EXISTS (SELECT 1 FROM sync_rejections r WHERE r.seq = usage_records.seq)' : ''}`;
+    // Voided records stay: an archive line has no correction state, and a restore would bring them back live.
+    const where = `recorded_at < @cutoff AND seq <= @maxSeq AND voided_at IS NULL${hasRejections ? ' AND NOT EXISTS (SELECT 1 FROM sync_rejections r WHERE r.seq = usage_records.seq)' : ''}`;
     const count = w.prepare(`SELECT count(*) FROM usage_records WHERE ${where}`).pluck().get(bound) as number;
     const skippedUnsynced =
       syncLimit === Number.MAX_SAFE_INTEGER
@@ -173,6 +174,8 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
     step('verified');
 
     const del = w.transaction(() => {
+      // Remember the ids: a correction of an archived event is refused naming the archive (corrections.ts).
+      w.prepare(`INSERT OR IGNORE INTO archived_ids (id, archive) SELECT id, @sha256 FROM usage_records WHERE ${where}`).run({ ...bound, sha256 });
       const changes = w.prepare(`DELETE FROM usage_records WHERE ${where}`).run(bound).changes;
       if (changes !== count)
         throw new TallyError('conflict', `expected to delete ${count} records but matched ${changes}; nothing was deleted`);
@@ -279,11 +282,13 @@ export async function restoreArchive(o: { dbPath: string; file: string; now: num
               @unit_price, @cost_nanos, @metadata, @source
        WHERE true ON CONFLICT (id) DO NOTHING`,
     );
+    const unarchive = w.prepare('DELETE FROM archived_ids WHERE id = ?');
     let restored = 0;
     w.exec('BEGIN IMMEDIATE');
     try {
       await verifyArchive(file, undefined, (r) => {
         restored += insert.run(r).changes;
+        unarchive.run(r.id);
       });
       w.prepare('UPDATE archive_log SET restored_at = ? WHERE sha256 = ? AND restored_at IS NULL').run(o.now, verified.sha256);
       w.exec('COMMIT');

@@ -126,7 +126,25 @@ function findRecord(sqlite: BetterSqlite3.Database, id: string): RecordRow {
               source, voided_at, voided_by, void_reason FROM usage_records WHERE id = ?`,
     )
     .get(id) as (Omit<RecordRow, 'quantity'> & { quantity: string }) | undefined;
-  if (row === undefined) throw new TallyError('not_found', `no event with id ${id}`, { field: 'id' });
+  if (row === undefined) {
+    // Archived: the record lives in an archive file, not here; correcting it needs it back first.
+    const archived = sqlite
+      .prepare(
+        `SELECT a.archive, l.file FROM archived_ids a LEFT JOIN archive_log l ON l.sha256 = a.archive AND l.restored_at IS NULL WHERE a.id = ?`,
+      )
+      .get(id) as { archive: string; file: string | null } | undefined;
+    if (archived) {
+      const where = archived.file ?? `the archive with sha256 ${archived.archive}`;
+      throw new TallyError(
+        'conflict',
+        `event ${id} was archived (${where}): restore it with \`tally archive restore\` before correcting it`,
+        {
+          field: 'id',
+        },
+      );
+    }
+    throw new TallyError('not_found', `no event with id ${id}`, { field: 'id' });
+  }
   return { ...row, quantity: BigInt(row.quantity) };
 }
 

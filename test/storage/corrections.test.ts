@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { archiveRecords, restoreArchive } from '../../src/archive/archive';
 import { amendRecord, voidRecord } from '../../src/storage/corrections';
 import { setPriceRule } from '../../src/storage/repos/services';
 import { TallyError } from '../../src/core/errors';
@@ -181,6 +182,22 @@ describe('void and amend in storage', () => {
     expect((await fail(amendRecord(w, { id: a.id, reason: 'x', actor: 'admin', quantity: 2 })))?.code).toBe('conflict');
     expect(tdb.sqlite.prepare('SELECT count(*) FROM usage_records').pluck().get()).toBe(1);
     expect(tdb.sqlite.prepare('SELECT count(*) FROM corrections').pluck().get()).toBe(1);
+    expect(rollupsStored(tdb.sqlite)).toEqual(rollupsFromRaw(tdb.sqlite));
+    await w.close();
+  });
+  it('an archived event cannot be corrected (409 naming the archive) until it is restored; voided records are never archived', async () => {
+    const { tdb, w, rec } = await tiered();
+    const keep = await rec(1);
+    const gone = await rec(2);
+    await rec(3);
+    await voidRecord(w, { id: keep.id, reason: 'test', actor: 'admin' });
+    const archived = await archiveRecords({ dbPath: tdb.path, cutoff: at(3, 0), now: at(20), includeUnsynced: true });
+    expect(archived.archived).toBe(1); // the voided one stays in the database
+    const err = await voidRecord(w, { id: gone.id, reason: 'x', actor: 'admin' }).catch((e: TallyError) => e);
+    expect(err).toMatchObject({ code: 'conflict', field: 'id' });
+    expect((err as TallyError).message).toMatch(/archived .*tally archive restore/);
+    await restoreArchive({ dbPath: tdb.path, file: archived.file!, now: at(20) });
+    expect((await voidRecord(w, { id: gone.id, reason: 'x', actor: 'admin' })).alreadyVoided).toBe(false);
     expect(rollupsStored(tdb.sqlite)).toEqual(rollupsFromRaw(tdb.sqlite));
     await w.close();
   });

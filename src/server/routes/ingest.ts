@@ -11,7 +11,9 @@ import { invoke, type AllHandlers } from '../../handlers/handlers';
 import { errorBody, isObject } from '../errors';
 import { CLOUDEVENTS, parseEventsBody, renameField, type ParsedEvents } from '../events';
 import { principalOf } from '../gates';
-import { binaryCloudEvent } from '../shapes';
+import { binaryCloudEvent, type NeededTemplate } from '../shapes';
+
+const TEMPLATE_OF: Readonly<Record<string, NeededTemplate>> = { llm_input: 'llm', llm_output: 'llm', document: 'document' };
 
 export function stampCustomer(req: FastifyRequest, parsed: ParsedEvents): void {
   const p = principalOf(req);
@@ -43,11 +45,18 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
   const writer = ctx.writer;
   const maxQueue = ctx.config.writer.maxQueue;
 
-  /** The second seed's LLM and document events need their templates: installed on first use. */
+  /**
+   * LLM and document records need their templates (the second seed's events, and clients that
+   * send llm_input / llm_output / document): installed on first use, so a tenant's key can send them.
+   */
   const installTemplates = async (parsed: ParsedEvents) => {
-    for (const template of parsed.templates) {
-      const probe = template === 'llm' ? 'llm_input' : 'document';
-      if (!writer.services.has(probe)) await invoke(handlers, 'services.add', { template });
+    const needed = new Set(parsed.templates);
+    for (const input of parsed.inputs) {
+      const service = isObject(input) ? input.service : undefined;
+      if (typeof service === 'string' && !writer.services.has(service) && TEMPLATE_OF[service]) needed.add(TEMPLATE_OF[service]);
+    }
+    for (const template of needed) {
+      if (!writer.services.has(template === 'llm' ? 'llm_input' : 'document')) await invoke(handlers, 'services.add', { template });
     }
   };
 
@@ -59,7 +68,7 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
       return null;
     }
     stampCustomer(req, parsed);
-    if (parsed.templates.size > 0) await installTemplates(parsed);
+    await installTemplates(parsed);
     try {
       return await writer.recordMany(parsed.inputs, parsed.single ? 'record' : 'events');
     } catch (err) {

@@ -11,8 +11,9 @@ import { listPriceRules } from '../storage/repos/services';
 import { toDisplay } from '../core/services';
 import { nextMonthStart, toIso } from '../core/time';
 import { exact, rollupCostText, rollupQuantityHi, rollupQuantityLo, roundDisplay, serviceMap, unitsToBase } from './common';
-import { decimalsOf, joinLimbs, unitsToNumber } from '../core/quantity';
+import { decimalsOf, joinLimbs, splitLimbs, unitsToNumber } from '../core/quantity';
 import { aggregateOver } from './aggregated';
+import { zonedCustomerMonths } from './zoned';
 import { creditsForMonth, describeCredits, monthKey, type ChargeOf, type CustomerCredits } from './credits';
 import type { MonthCredits } from '../core/credits';
 import { customersWithGrants } from '../storage/repos/credits';
@@ -61,6 +62,8 @@ export interface Statement {
   readonly creditsApplied: string;
   readonly amountDue: string;
   readonly amountDueNanos: string;
+  /** Customers billed for their local month (a zone of their own), with its UTC bounds. */
+  readonly timezones: ReadonlyArray<{ readonly customerId: string; readonly timezone: string; readonly from: string; readonly to: string }>;
 }
 
 export { describePrice };
@@ -86,7 +89,17 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
     .where('bucket_start', '=', from)
     .groupBy(['customer_id', 'service']);
   if (q.customerId) usageQ = usageQ.where('customer_id', '=', q.customerId);
-  const usage = await usageQ.execute();
+  // A customer with a zone of its own is billed for its local month, read exactly (zoned.ts).
+  const zoned = await zonedCustomerMonths(db, q.month, q.customerId);
+  const usage = [
+    ...(await usageQ.execute()).filter((u) => !zoned.has(u.customer_id)),
+    ...[...zoned.values()].flatMap((z) =>
+      z.sums.map((s) => {
+        const [hi, lo] = splitLimbs(s.units);
+        return { customer_id: z.customerId, service: s.service, events: s.events, hi: String(hi), lo: String(lo), cost: String(s.costNanos) };
+      }),
+    ),
+  ];
   let quotaQ = db.selectFrom('quotas').select(['customer_id', 'service', 'limit_quantity']).where('period', '=', 'month');
   if (q.customerId) quotaQ = quotaQ.where('customer_id', '=', q.customerId);
   const quotas = new Map((await quotaQ.execute()).map((r) => [`${r.customer_id}\u0000${r.service}`, r.limit_quantity]));
@@ -111,7 +124,7 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
       if (!u && topUp === 0) continue;
       const units = joinLimbs(u?.hi, u?.lo);
       // count / max / unique_count / latest services bill their month's aggregate (priced that way by the writer).
-      const agg = await aggregateOver(db, def, { from, to, customerId });
+      const agg = await aggregateOver(db, def, { from: zoned.get(customerId)?.from ?? from, to: zoned.get(customerId)?.to ?? to, customerId });
       const quantity = agg ? Number(agg.quantity) : unitsToNumber(units, decimalsOf(def));
       const limit = quotas.get(`${customerId}\u0000${def.name}`);
       const lineTotal = exactCost + BigInt(topUp);
@@ -150,6 +163,7 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
     creditsApplied: formatNanos(applied),
     amountDue: formatNanos(total - applied),
     amountDueNanos: (total - applied).toString(),
+    timezones: [...zoned.values()].map((z) => ({ customerId: z.customerId, timezone: z.timezone, from: toIso(z.from), to: toIso(z.to) })),
   };
 }
 

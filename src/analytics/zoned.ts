@@ -7,7 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import { hourStart, MS } from '../core/time';
-import { zonedBoundaries, zonedLabel, type ZonedPeriod } from '../core/zone';
+import { zonedBoundaries, zonedLabel, zonedMonth, type ZonedPeriod } from '../core/zone';
 import { checkRange, exact, serviceMap, unitsToDisplay, roundDisplay, type Range } from './common';
 import { joinLimbs } from '../core/quantity';
 import { formatNanos } from '../core/money';
@@ -140,4 +140,30 @@ export async function zonedReport(db: Kysely<Database>, q: ZonedQuery): Promise<
       cost: formatNanos(s.costNanos),
     };
   });
+}
+
+export interface ZonedMonth {
+  readonly customerId: string;
+  readonly timezone: string;
+  readonly from: number;
+  readonly to: number;
+  /** One row per service: the customer's local month, exact. */
+  readonly sums: readonly ZonedSum[];
+}
+
+/**
+ * The local month ("YYYY-MM") of every customer with a zone of its own other than UTC (or of one
+ * customer): statements bill these months instead of the UTC month rollup.
+ */
+export async function zonedCustomerMonths(db: Kysely<Database>, month: string, customerId?: string): Promise<Map<string, ZonedMonth>> {
+  let q = db.selectFrom('customers').select(['id', 'timezone']).where('timezone', 'is not', null).where('timezone', '!=', 'UTC');
+  if (customerId !== undefined) q = q.where('id', '=', customerId);
+  const out = new Map<string, ZonedMonth>();
+  for (const c of await q.execute()) {
+    const zone = c.timezone!;
+    const { from, to } = zonedMonth(zone, month);
+    const { sums } = await zonedSums(db, { zone, period: 'month', from, to, customerId: c.id });
+    out.set(c.id, { customerId: c.id, timezone: zone, from, to, sums });
+  }
+  return out;
 }

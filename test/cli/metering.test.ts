@@ -86,6 +86,12 @@ describe('tally zone', () => {
       env,
     );
     expect(utc.rows.map((x) => [x.period, x.events])).toEqual([['2026-11', 200]]);
+    // The statement bills acme's local November: the 100 requests of 31 October 19:00 UTC are in it.
+    const st = tallyJson<{ total: string; timezones: Array<{ timezone: string; from: string }> }>(
+      ['statement', '--month', '2026-11', '--customer', 'acme'],
+      env,
+    );
+    expect([st.total, st.timezones[0]!.timezone, st.timezones[0]!.from]).toEqual(['3.0000', 'Asia/Kolkata', '2026-10-31T18:30:00.000Z']);
   });
 });
 

@@ -6,6 +6,7 @@ import type { PeriodChoice } from './period';
 import { Overview } from './pages/Overview';
 import { pages } from './pages/index';
 import { periodFromHash, useRoute } from './router';
+import { CustomerChoice, CustomerPicker, CustomerScope, useChosenCustomer } from './customer';
 
 const NAV: ReadonlyArray<readonly [string, string]> = [
   ['overview', 'Overview'],
@@ -13,12 +14,15 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
   ['peaks', 'Peaks'],
   ['services', 'Services'],
   ['alerts', 'Alerts'],
+  ['customers', 'Customers'],
+  ['events', 'Events'],
   ['export', 'Export'],
   ['settings', 'Settings'],
 ];
 
 export function App() {
   const route = useRoute();
+  const [customer, setCustomer] = useChosenCustomer();
   const { kind } = useTransport();
   const [period, setPeriod] = useState<PeriodChoice>(() => periodFromHash(window.location.hash) ?? { kind: 'this-month' });
   const [lastFlush, setLastFlush] = useState<string | null>(null);
@@ -56,6 +60,7 @@ export function App() {
             </li>
           ))}
         </ul>
+        <CustomerPicker customer={customer} onChange={setCustomer} />
         <div className="live" aria-live="polite" data-testid="live">
           <span className="live-dot" aria-hidden="true" />
           {lastFlush ? `Live · updated ${new Date(lastFlush).toLocaleTimeString()}` : kind === 'ipc' ? 'Live · desktop' : 'Live'}
@@ -73,9 +78,13 @@ export function App() {
         </div>
       ) : null}
       <main id="main" ref={main} tabIndex={-1}>
-        <ErrorBoundary key={route.page}>
-          {Body ? <Body route={route} period={period} onPeriod={setPeriod} /> : <Overview period={period} onPeriod={setPeriod} />}
-        </ErrorBoundary>
+        <CustomerChoice.Provider value={setCustomer}>
+          <CustomerScope customer={customer}>
+            <ErrorBoundary key={route.page}>
+              {Body ? <Body route={route} period={period} onPeriod={setPeriod} /> : <Overview period={period} onPeriod={setPeriod} />}
+            </ErrorBoundary>
+          </CustomerScope>
+        </CustomerChoice.Provider>
       </main>
     </div>
   );

@@ -9,6 +9,8 @@ export type Route =
   | { readonly page: 'services' }
   | { readonly page: 'service'; readonly service: string }
   | { readonly page: 'alerts' }
+  | { readonly page: 'customers' }
+  | { readonly page: 'events' }
   | { readonly page: 'export' }
   | { readonly page: 'settings' };
 
@@ -18,6 +20,8 @@ export function parseRoute(hash: string): Route {
     case 'trends':
     case 'peaks':
     case 'alerts':
+    case 'customers':
+    case 'events':
     case 'export':
     case 'settings':
     case 'services':

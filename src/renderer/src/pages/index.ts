@@ -8,6 +8,8 @@ import { Trends } from './Trends';
 import { Alerts } from './Alerts';
 import { Export } from './Export';
 import { Peaks } from './Peaks';
+import { Customers } from './Customers';
+import { Events } from './Events';
 
 export interface PageProps {
   readonly route: Route;
@@ -21,6 +23,8 @@ export const pages: Record<Exclude<Route['page'], 'overview'>, ComponentType<Pag
   services: Services,
   service: ServiceDetail,
   alerts: Alerts,
+  customers: Customers,
+  events: Events,
   export: Export,
   settings: Settings,
 };

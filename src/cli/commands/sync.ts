@@ -146,6 +146,7 @@ export function registerSync(program: Command): void {
       'vendor customer (Stripe customer id, Lago subscription) for a Tally customer (repeatable)',
       collect,
     )
+    .option('--stripe-api <v1|v2>', 'Stripe: v1 meter events (default; one event a request) or the v2 meter event stream (100 a request)')
     .option('--stream-url <url>', 'Stripe: the meter event stream base URL')
     .option('--stripe-version <version>', 'Stripe: the Stripe-Version header')
     .option('--value-property <name>', 'Lago: the property the billable metric sums (default value)')
@@ -159,6 +160,7 @@ export function registerSync(program: Command): void {
         ...(pairs('map-customer', o.mapCustomer as string[] | undefined)
           ? { customers: pairs('map-customer', o.mapCustomer as string[])! }
           : {}),
+        ...(o.stripeApi ? { api: o.stripeApi as 'v1' | 'v2' } : {}),
         ...(o.streamUrl ? { streamUrl: o.streamUrl as string } : {}),
         ...(o.stripeVersion ? { stripeVersion: o.stripeVersion as string } : {}),
         ...(o.valueProperty ? { valueProperty: o.valueProperty as string } : {}),

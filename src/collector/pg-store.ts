@@ -40,7 +40,9 @@ function pgReportSource(db: Kysely<CollectorDatabase>): ReportSource {
               db,
             )
           : await sql<SumRow>`SELECT service, count(*)::int8 AS events, sum(quantity)::text AS quantity, sum(cost_nanos)::text AS cost
-              FROM usage_records WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to} AND voided_at IS NULL AND ${where(q)} GROUP BY service`.execute(db);
+              FROM usage_records WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to} AND voided_at IS NULL AND ${where(q)} GROUP BY service`.execute(
+              db,
+            );
       return r.rows.map(toSums);
     },
     async daySums(q): Promise<DaySums[]> {

@@ -60,7 +60,7 @@ describe.skipIf(missing !== null)('ClickHouse store on two shards', () => {
     const writer = await testWriter(tdb, { hostId: `shard-host-${i}`, clock: clock.now, batchSize: 5000 });
     // Each agent meters two customers, so a host's batches span both shards.
     for (const customerId of [CUSTOMERS[i]!, CUSTOMERS[(i + 3) % CUSTOMERS.length]!])
-      for (const r of demoRecords({ days: 15, end: Date.UTC(2026, 10, 20), seed: i + 1, customerId, scale: 0.02 }))
+      for (const r of demoRecords({ days: 10, end: Date.UTC(2026, 10, 20), seed: i + 1, customerId, scale: 0.02 }))
         writer.add({ ...r, source: 'demo' });
     await writer.close();
     return tdb;

@@ -58,7 +58,7 @@ describe.skipIf(missing !== null)('the ClickHouse store', () => {
   async function agent(hostId: string, seed: number, customerId: string): Promise<TallyDb> {
     const tdb = await testDb();
     const writer = await testWriter(tdb, { hostId, clock: clock.now, batchSize: 5000 });
-    for (const r of demoRecords({ days: 25, end: Date.UTC(2026, 10, 20), seed, customerId, scale: 0.05 }))
+    for (const r of demoRecords({ days: 12, end: Date.UTC(2026, 10, 20), seed, customerId, scale: 0.05 }))
       writer.add({ ...r, source: 'demo' });
     await writer.close();
     return tdb;

@@ -5,7 +5,7 @@
 // remains the control store.
 import type pg from 'pg';
 import type { ChConnection } from './connection';
-import { insertNew, type ChRow } from './store';
+import { insertNew, rowLine, type ChRow } from './store';
 
 export interface CopyProgress {
   readonly read: number;
@@ -32,7 +32,7 @@ export async function copyPgToClickHouse(
     read += r.rows.length;
     inserted += await insertNew(
       c,
-      r.rows.map(({ seq: _seq, ...row }) => row),
+      r.rows.map(({ seq: _seq, ...row }) => rowLine(row)),
     );
     options.onProgress?.({ read, inserted });
   }

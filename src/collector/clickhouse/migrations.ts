@@ -53,7 +53,8 @@ export const CLICKHOUSE_MIGRATIONS: readonly ChMigration[] = [
         quantity Decimal(38, 6), unit_price String, cost_nanos Int64, metadata String, source String, received_at Int64)
       ENGINE = ReplacingMergeTree(received_at)
       PARTITION BY toYYYYMM(${UTC_SECONDS})
-      ORDER BY (customer_id, recorded_at, id)`,
+      ORDER BY (customer_id, recorded_at, id)
+      SETTINGS index_granularity = 1024`,
       `CREATE TABLE IF NOT EXISTS rollups_local (
         period String, bucket_start Int64, customer_id String, service String,
         event_count UInt64, sum_quantity Decimal(38, 6), sum_cost_nanos Int64)

@@ -12,6 +12,9 @@ import { bucketEnd, bucketStart, MS, toIso } from '../core/time';
 import { roundDisplay } from '../analytics/common';
 import { decimalsOf, joinLimbs, unitsToNumber } from '../core/quantity';
 import { aggregateOver } from '../analytics/aggregated';
+import { zonedSums } from '../analytics/zoned';
+import { customerZone } from '../storage/repos/zones';
+import { zonedNext, zonedStart } from '../core/zone';
 import type { QuotaPeriod } from './quotas';
 
 export type AlertLevel = 'warning' | 'critical' | 'exceeded' | 'forecast';
@@ -165,8 +168,14 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
   const status: QuotaStatus[] = [];
   for (const quota of quotas) {
     const period = quota.period;
-    const start = bucketStart(period, o.now);
-    const end = bucketEnd(period, o.now);
+    // A customer with a zone of its own has its days and months start at its local midnight.
+    const own = await customerZone(db, quota.customer_id);
+    const zone = own === null || own === 'UTC' ? null : own;
+    const start = zone ? zonedStart(zone, period, o.now) : bucketStart(period, o.now);
+    const end = zone ? zonedNext(zone, period, start) : bucketEnd(period, o.now);
+    const zonedUnits = zone
+      ? ((await zonedSums(db, { zone, period, from: start, to: end, customerId: quota.customer_id, service: quota.service })).sums[0]?.units ?? 0n)
+      : null;
     const usageRow = await db
       .selectFrom('rollups')
       .select(['sum_quantity_hi', 'sum_quantity_lo'])
@@ -179,7 +188,9 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
     // Limits are base quantities (doubles): compare as a ratio.
     // count / max / unique_count / latest services compare their period's aggregate with the limit.
     const agg = svc ? await aggregateOver(db, svc, { from: start, to: end, customerId: quota.customer_id }) : null;
-    const usage = agg ? Number(agg.quantity) : unitsToNumber(joinLimbs(usageRow?.sum_quantity_hi, usageRow?.sum_quantity_lo), svc ? decimalsOf(svc) : 0);
+    const usage = agg
+      ? Number(agg.quantity)
+      : unitsToNumber(zonedUnits ?? joinLimbs(usageRow?.sum_quantity_hi, usageRow?.sum_quantity_lo), svc ? decimalsOf(svc) : 0);
     const limit = quota.limit_quantity;
     const percent = limit > 0 ? (usage / limit) * 100 : usage > 0 ? Infinity : 0;
     const elapsed = o.now - start;

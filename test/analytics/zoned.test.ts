@@ -3,6 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { zonedReport, zonedSums } from '../../src/analytics/zoned';
 import { zonedMonth } from '../../src/core/zone';
+import { checkAlerts, DEFAULT_THRESHOLDS } from '../../src/quotas/alerts';
+import { setQuota } from '../../src/quotas/quotas';
+import { setCustomerZone } from '../../src/storage/repos/zones';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
 const START = Date.UTC(2026, 9, 30);
@@ -79,6 +82,21 @@ describe.each(['America/New_York', 'Asia/Kolkata'])('a month of days in %s', (zo
       expect(hours[0]).toBe(25); // 1 November: EDT → EST
     else expect(new Set(hours)).toEqual(new Set([24]));
     expect(rows[0]!.start).toBe(new Date(from).toISOString());
+    await tdb.close();
+  });
+});
+
+describe("quotas in a customer's zone", () => {
+  it("a Kolkata customer's monthly quota counts its local month", async () => {
+    const { tdb, raw } = await month();
+    await setCustomerZone(tdb.db, 'acme', 'Asia/Kolkata', 0);
+    await setQuota(tdb.db, { customerId: 'acme', service: 'bandwidth', period: 'month', limit: 1000 }, 0);
+    const now = Date.UTC(2026, 10, 30, 20); // 1 December 01:30 in Kolkata: December has begun there
+    const r = await checkAlerts(tdb.db, { now, thresholds: DEFAULT_THRESHOLDS, dryRun: true, customerId: 'acme' });
+    const { from, to } = zonedMonth('Asia/Kolkata', '2026-12');
+    const units = raw.filter((x) => x.c === 'acme' && x.at >= from && x.at < to).reduce((n, x) => n + BigInt(x.q), 0n);
+    expect(r.status[0]!.periodStart).toBe('2026-11-30T18:30:00.000Z');
+    expect(r.status[0]!.usage).toBe(Number((Number(units) / 2 ** 30).toPrecision(12)));
     await tdb.close();
   });
 });

@@ -25,6 +25,9 @@ export interface GateState {
   origins: Set<string>;
   /** A presented scoped key → its stored row (revoked ones included), or undefined. */
   readonly findKey: (key: string) => ApiKeysTable | undefined;
+  /** Dashboard sessions opened with a read key: cookie secret → the key's hash (its row is re-read each time). */
+  readonly keySessions: Map<string, string>;
+  readonly findKeyByHash: (hash: string) => ApiKeysTable | undefined;
   readonly limiter: RateLimiter;
   /** Requests per minute for keys without a rate of their own. */
   readonly defaultRate: number;
@@ -43,7 +46,16 @@ export function principalOf(req: FastifyRequest): Principal {
 /** What each scope may reach, by method and matched route. */
 const SCOPE_ROUTES: Record<ApiKeysTable['scope'], ReadonlySet<string>> = {
   ingest: new Set(['POST /v1/events', 'POST /api/v1/events']),
-  read: new Set(['GET /v1/report', 'GET /v1/events', 'GET /v1/events/:id', 'GET /api/v1/events']),
+  // The typed contract and the event stream serve a read key's dashboard (scope.ts narrows the calls).
+  read: new Set([
+    'GET /v1/report',
+    'GET /v1/events',
+    'GET /v1/events/:id',
+    'GET /api/v1/events',
+    'POST /api/call/:name',
+    'GET /api/events',
+    'GET /api/session',
+  ]),
 };
 
 /**
@@ -151,6 +163,9 @@ function refusedAsUnknown(req: FastifyRequest, reply: FastifyReply, gate: GateSt
   }
   const cookie = readCookie(req.headers.cookie, cookieName(gate.port));
   if (cookie !== undefined && sameSecret(cookie, gate.session)) return false;
+  const keyOfSession = cookie === undefined ? undefined : gate.keySessions.get(cookie);
+  const sessionKey = keyOfSession === undefined ? undefined : gate.findKeyByHash(keyOfSession);
+  if (sessionKey) return refusedForKey(req, reply, gate, sessionKey);
   reply.header('www-authenticate', 'Bearer');
   const message =
     'authorization: missing token: send "Authorization: Bearer <token>" (the token is in agent.token beside the database), or open the dashboard link the agent printed';

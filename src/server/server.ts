@@ -13,7 +13,7 @@ import type { AgentContext } from '../handlers/context';
 import { createHandlers, type AllHandlers } from '../handlers/handlers';
 import { DISCOVERY_FILE, dataDirOf, readAgentInfo, type AgentInfo } from '../client/discovery';
 import { defaultDataDir } from '../config/paths';
-import { keyFinder } from '../storage/repos/keys';
+import { keyByHash, keyFinder } from '../storage/repos/keys';
 import { allowedHosts, isLoopbackHost, loadOrCreateToken, newSecret } from './auth';
 import { installErrorHandler, installJsonParser } from './errors';
 import { installGates, type GateState } from './gates';
@@ -25,6 +25,7 @@ import { healthRoutes } from './routes/health';
 import { ingestRoutes } from './routes/ingest';
 import { reportRoutes } from './routes/reports';
 import { eventLogRoutes } from './routes/event-log';
+import { downloadRoutes } from './routes/download';
 import { RateLimiter } from './ratelimit';
 import { installEventStream } from './sse';
 import { installTelemetry } from './telemetry';
@@ -113,6 +114,8 @@ export async function startHttpServer(
     hosts: new Set(),
     origins: new Set(),
     findKey: keyFinder(ctx.tdb.sqlite),
+    findKeyByHash: keyByHash(ctx.tdb.sqlite),
+    keySessions: new Map(),
     limiter: new RateLimiter(),
     defaultRate: ctx.config.http.rateLimitPerMinute,
   };
@@ -140,6 +143,7 @@ export async function startHttpServer(
   healthRoutes(app, ctx, metrics, options.version ?? AGENT_VERSION);
   ingestRoutes(app, ctx, handlers);
   reportRoutes(app, ctx, handlers);
+  downloadRoutes(app, ctx);
   eventLogRoutes(app, handlers);
   correctionRoutes(app, handlers);
   callRoutes(app, handlers, log);

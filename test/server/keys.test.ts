@@ -100,19 +100,36 @@ describe('read key', () => {
     ).toBe(200);
   });
 
-  it('writing is 403, the typed contract and metrics are 403', async () => {
+  it('writing is 403; through the typed contract only its own reads; metrics are 403', async () => {
     const rows = agent.rows();
     expect((await post(readA.key, apiEvent())).status).toBe(403);
-    expect(
-      (
-        await raw(agent.server.url, 'POST', '/api/call/services.list', {
-          headers: { 'x-api-key': readA.key, 'content-type': 'application/json' },
-          body: '{}',
-        })
-      ).status,
-    ).toBe(403);
+    const callAs = (name: string, args: unknown) =>
+      raw(agent.server.url, 'POST', `/api/call/${name}`, {
+        headers: { 'x-api-key': readA.key, 'content-type': 'application/json' },
+        body: JSON.stringify(args),
+      });
+    expect((await callAs('services.add', { template: 'llm' })).status).toBe(403);
+    expect((await callAs('customers.list', {})).status).toBe(403);
+    expect((await callAs('report.usage', { customerId: 'globex' })).status).toBe(403);
+    const own = await callAs('report.usage', {});
+    expect(own.json<{ data: { customerId: string } }>().data.customerId).toBe('acme');
     expect((await get(readA.key, '/metrics')).status).toBe(403);
     expect(agent.rows()).toBe(rows);
+  });
+
+  it('its link opens a dashboard session for its customer only; a wrong or ingest key gets none', async () => {
+    const opened = await raw(agent.server.url, 'GET', `/?key=${encodeURIComponent(readA.key)}`);
+    expect(opened.status).toBe(302);
+    const cookie = String(opened.headers['set-cookie']).split(';')[0]!;
+    const session = await raw(agent.server.url, 'GET', '/api/session', { headers: { cookie } });
+    expect(session.json()).toEqual({ scope: 'read', customer: 'acme' });
+    const report = await raw(agent.server.url, 'POST', '/api/call/report.usage', {
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'globex' }),
+    });
+    expect(report.status).toBe(403);
+    expect((await raw(agent.server.url, 'GET', `/?key=${encodeURIComponent(ingestA.key)}`)).status).toBe(401);
+    expect((await raw(agent.server.url, 'GET', '/?key=tk_wrong')).status).toBe(401);
   });
 });
 

@@ -66,6 +66,12 @@ export async function revokeKey(db: Kysely<Database>, id: string, now: number): 
 
 /** A presented key → its row, or undefined. Keys without our prefix are not looked up. */
 export function keyFinder(sqlite: BetterSqlite3.Database): (key: string) => ApiKeysTable | undefined {
+  const byHash = keyByHash(sqlite);
+  return (key) => (key.startsWith(KEY_PREFIX) ? byHash(hashKey(key)) : undefined);
+}
+
+/** A key's row by its stored hash (a dashboard session remembers the hash, never the key). */
+export function keyByHash(sqlite: BetterSqlite3.Database): (hash: string) => ApiKeysTable | undefined {
   const stmt = sqlite.prepare('SELECT * FROM api_keys WHERE key_hash = ?');
-  return (key) => (key.startsWith(KEY_PREFIX) ? (stmt.get(hashKey(key)) as ApiKeysTable | undefined) : undefined);
+  return (hash) => stmt.get(hash) as ApiKeysTable | undefined;
 }

@@ -108,9 +108,10 @@ function waitForAbort(signal: AbortSignal): Promise<void> {
 
 export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}): Promise<AgentSummary> {
   const log = o.log ?? jsonLogger();
-  // Like Jupyter: the address with its token goes to stderr for whoever started the agent
-  // (journald keeps stderr too; the token file in the data folder is 0600 either way).
+  // Like Jupyter: the link with its token goes to whoever started the agent in a terminal. Never
+  // to a log: journald keeps stderr too, so without a terminal `tally dashboard` prints it on demand.
   const announce = o.announce ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const toTerminal = o.announce !== undefined || process.stderr.isTTY === true;
   const lock = acquireWriterLock(config.db, `tally agent${o.once ? ' --once' : ''}`);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
   const runners: CollectorRunner[] = [];
@@ -219,8 +220,12 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
       cleanup.unshift(() => server.close());
       url = server.url;
       dashboardUrl = server.dashboardUrl;
-      announce(`Tally agent is running. Open the dashboard (the link carries the access token):\n    ${dashboardUrl}\n`);
-      log.info('http api listening', { url, dashboard: dashboardUrl });
+      announce(
+        toTerminal
+          ? `Tally agent is running. Open the dashboard (the link carries the access token):\n    ${dashboardUrl}\n`
+          : `Tally agent is running at ${url}. \`tally dashboard\` prints the dashboard link (it carries the access token).\n`,
+      );
+      log.info('http api listening', { url });
     }
     for (const t of tasks) await t.start();
     log.info('agent started', {

@@ -185,7 +185,7 @@ export function acquireWriterLock(dbPath: string, command = process.argv.slice(1
 function acquire(dbPath: string, command: string, o: LockOptions): WriterLock {
   const real = realDbPath(dbPath);
   const lockPath = `${real}.lock`;
-  fs.mkdirSync(path.dirname(lockPath), { recursive: true });
+  fs.mkdirSync(path.dirname(lockPath), { recursive: true, mode: 0o700 }); // usage data is private
   const st = fs.statSync(real, { throwIfNoEntry: false });
   if (st && st.nlink > 1) refuseHardLink(dbPath, real, st);
   const me: LockHolder = {

@@ -55,9 +55,26 @@ export function quickCheck(sqlite: BetterSqlite3.Database, file: string): void {
   }
 }
 
+/**
+ * Usage data is private: a folder Tally creates is 0700, and the database is 0600 before SQLite
+ * first opens it (its -wal and -shm files take the database's mode); a wider one is tightened.
+ */
+function keepPrivate(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  if (process.platform === 'win32') return;
+  if (!fs.existsSync(file)) {
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    return;
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    const st = fs.statSync(f, { throwIfNoEntry: false });
+    if (st && (st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) fs.chmodSync(f, st.mode & 0o700);
+  }
+}
+
 export function openDatabase(file: string, options: OpenOptions = {}): TallyDb {
   const readonly = options.readonly ?? false;
-  if (file !== ':memory:' && !readonly) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:' && !readonly) keepPrivate(file);
   if (readonly && file !== ':memory:' && !fs.existsSync(file)) {
     throw new TallyError('not_found', `no database at ${file}: record something first, or run \`tally demo\``);
   }

@@ -1,11 +1,13 @@
 // Sync targets: those in the config file (read-only here) plus those added from the CLI or the
-// UI, kept in the database's sync_targets table. Tokens stay in the database and the config;
-// nothing here returns or logs them (see targetView).
+// UI, kept in the database's sync_targets table — all but their tokens, which live in the 0600
+// secrets file beside the database (storage/secrets.ts), never in the database. Nothing here
+// returns or logs a token (see targetView).
 import fs from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { invalid, TallyError } from '../core/errors';
 import { resolveTarget, type ResolvedTarget, type TargetInput } from '../core/sync/targets';
 import type { Config } from '../config/config';
+import { readSecrets, targetTokenKey, writeSecrets, type Secrets } from '../storage/secrets';
 
 interface TargetRow {
   name: string;
@@ -18,13 +20,13 @@ interface TargetRow {
   updated_at: number;
 }
 
-function rowInput(row: TargetRow): TargetInput {
+function rowInput(row: TargetRow, secrets: Secrets): TargetInput {
   const { batchSize, ...options } = JSON.parse(row.options) as { batchSize?: number } & Record<string, unknown>;
   return {
     name: row.name,
     kind: row.kind as TargetInput['kind'],
     url: row.url,
-    token: row.token,
+    token: secrets[targetTokenKey(row.name)] ?? row.token,
     enabled: row.enabled === 1,
     ...(batchSize === undefined ? {} : { batchSize }),
     ...(Object.keys(options).length ? { options: options as TargetInput['options'] } : {}),
@@ -60,7 +62,23 @@ export function configTargets(config: Readonly<Config>): ResolvedTarget[] {
 
 export function storedTargets(sqlite: BetterSqlite3.Database): ResolvedTarget[] {
   const rows = sqlite.prepare('SELECT * FROM sync_targets ORDER BY name').all() as TargetRow[];
-  return rows.map((r) => resolveTarget(rowInput(r), 'settings', `sync_targets.${r.name}`));
+  if (!sqlite.readonly && rows.some((r) => r.token !== null)) moveTokensToSecrets(sqlite, rows);
+  const secrets = readSecrets(sqlite.name);
+  return rows.map((r) => resolveTarget(rowInput(r, secrets), 'settings', `sync_targets.${r.name}`));
+}
+
+/** Tokens stored in the database by an older Tally move to the secrets file, and are wiped from the pages. */
+function moveTokensToSecrets(sqlite: BetterSqlite3.Database, rows: readonly TargetRow[]): void {
+  const secrets = readSecrets(sqlite.name);
+  const moving = rows.filter((r) => r.token !== null);
+  writeSecrets(sqlite.name, Object.fromEntries(moving.map((r) => [targetTokenKey(r.name), secrets[targetTokenKey(r.name)] ?? r.token])));
+  const secure = sqlite.pragma('secure_delete', { simple: true }) as number;
+  sqlite.pragma('secure_delete = ON');
+  try {
+    sqlite.prepare('UPDATE sync_targets SET token = NULL WHERE token IS NOT NULL').run();
+  } finally {
+    sqlite.pragma(`secure_delete = ${secure}`);
+  }
 }
 
 /** Every target; a stored one with the name of a configured one is shadowed by the config. */
@@ -94,7 +112,8 @@ export function saveTarget(config: Readonly<Config>, sqlite: BetterSqlite3.Datab
     typeof raw.name === 'string'
       ? (sqlite.prepare('SELECT token FROM sync_targets WHERE name = ?').get(raw.name) as { token: string | null } | undefined)
       : undefined;
-  const withToken = raw.token === undefined && existing ? { ...raw, token: existing.token } : raw;
+  const stored = existing && typeof raw.name === 'string' ? (readSecrets(sqlite.name)[targetTokenKey(raw.name)] ?? existing.token) : null;
+  const withToken = raw.token === undefined && existing ? { ...raw, token: stored } : raw;
   const t = resolveTarget(withToken, 'settings', 'target');
   const options = JSON.stringify({ ...t.options, batchSize: t.batchSize });
   sqlite
@@ -103,7 +122,8 @@ export function saveTarget(config: Readonly<Config>, sqlite: BetterSqlite3.Datab
        ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url, token = excluded.token, options = excluded.options,
          enabled = excluded.enabled, updated_at = excluded.updated_at`,
     )
-    .run(t.name, t.kind, t.url, t.token, options, t.enabled ? 1 : 0, now, now);
+    .run(t.name, t.kind, t.url, null, options, t.enabled ? 1 : 0, now, now);
+  writeSecrets(sqlite.name, { [targetTokenKey(t.name)]: t.token ?? null });
   // A new token may fix a target stopped for refused credentials: let it run again.
   sqlite.prepare('UPDATE sync_state SET stopped = NULL, next_attempt = NULL, attempts = 0 WHERE target = ?').run(t.name);
   return t;
@@ -121,4 +141,5 @@ export function removeTarget(config: Readonly<Config>, sqlite: BetterSqlite3.Dat
     })
     .immediate();
   if (removed === 0) throw new TallyError('not_found', `no stored sync target named "${name}"`, { field: 'name' });
+  writeSecrets(sqlite.name, { [targetTokenKey(name)]: null });
 }

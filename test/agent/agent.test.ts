@@ -208,10 +208,14 @@ describe('tally agent (long-running)', () => {
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
-      const listening = JSON.parse(await out.waitFor(/"msg":"http api listening"/)) as { url: string; dashboard: string };
-      expect(listening.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/);
+      const listening = JSON.parse(await out.waitFor(/"msg":"http api listening"/)) as { url: string; dashboard?: string };
+      expect(listening.dashboard).toBeUndefined(); // the access token never goes to the log
       await out.waitFor(/"msg":"agent started"/);
-      expect(stderr).toContain(listening.dashboard); // printed for the person who started it
+      const token = fs.readFileSync(path.join(path.dirname(s.db), 'agent.token'), 'utf8').trim();
+      // No terminal here (as under systemd): stderr says how to get the link, without the token.
+      for (let i = 0; i < 100 && !stderr.includes('tally dashboard'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toContain('`tally dashboard` prints the dashboard link');
+      expect(stderr).not.toContain(token);
 
       // Scheduled runs every second: the second one records deltas.
       const deadline = Date.now() + 40_000;
@@ -219,7 +223,6 @@ describe('tally agent (long-running)', () => {
         if (Date.now() > deadline) throw new Error('no compute record from the scheduled collector');
         await new Promise((r) => setTimeout(r, 250));
       }
-      const token = new URL(listening.dashboard).searchParams.get('token')!;
       const metrics = await fetch(`${listening.url}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text());
       expect(metrics).toMatch(/^tally_collector_runs_total\{collector="compute"\} [1-9]/m);
       expect(metrics).toMatch(/^# TYPE tally_collector_errors_total counter$/m);

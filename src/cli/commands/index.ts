@@ -10,6 +10,7 @@ import { registerKeys } from './keys';
 import { registerAgent } from './agent';
 import { registerAnalytics } from './analytics';
 import { registerBackup } from './backup';
+import { registerDashboard } from './dashboard';
 import { registerDemo } from './demo';
 import { registerReport } from './report';
 import { registerService } from './service';
@@ -27,6 +28,7 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerService,
   registerSync,
   registerBackup,
+  registerDashboard,
   registerCollector,
   registerCredits,
   registerZone,

@@ -26,6 +26,7 @@ import { ingestRoutes } from './routes/ingest';
 import { reportRoutes } from './routes/reports';
 import { eventLogRoutes } from './routes/event-log';
 import { downloadRoutes } from './routes/download';
+import { downloadRoutes } from './routes/download';
 import { RateLimiter } from './ratelimit';
 import { installEventStream } from './sse';
 import { installTelemetry } from './telemetry';
@@ -143,6 +144,7 @@ export async function startHttpServer(
   healthRoutes(app, ctx, metrics, options.version ?? AGENT_VERSION);
   ingestRoutes(app, ctx, handlers);
   reportRoutes(app, ctx, handlers);
+  downloadRoutes(app, ctx);
   downloadRoutes(app, ctx);
   eventLogRoutes(app, handlers);
   correctionRoutes(app, handlers);

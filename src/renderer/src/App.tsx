@@ -6,6 +6,7 @@ import type { PeriodChoice } from './period';
 import { Overview } from './pages/Overview';
 import { pages } from './pages/index';
 import { periodFromHash, useRoute } from './router';
+import { setCurrency } from './format';
 import { CustomerChoice, CustomerPicker, CustomerScope, useChosenCustomer } from './customer';
 
 const NAV: ReadonlyArray<readonly [string, string]> = [
@@ -17,6 +18,7 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
   ['customers', 'Customers'],
   ['events', 'Events'],
   ['export', 'Export'],
+  ['statement', 'Statement'],
   ['settings', 'Settings'],
 ];
 
@@ -35,6 +37,16 @@ export function App() {
     const t = setTimeout(() => setToast(null), 15_000);
     return () => clearTimeout(t);
   }, [toast]);
+  // Amounts show in the installation's currency (settings.get); until it arrives, USD.
+  const { client } = useTransport();
+  const [currency, setShownCurrency] = useState('USD');
+  useEffect(() => {
+    void client.call('settings.get', {}).then((r) => {
+      if (!r.ok) return;
+      setCurrency(r.data.currency);
+      setShownCurrency(r.data.currency);
+    });
+  }, [client]);
   const main = useRef<HTMLElement>(null);
   // Moving to another page puts keyboard focus on it, as a page load would.
   useEffect(() => main.current?.focus({ preventScroll: true }), [route.page]);
@@ -80,7 +92,7 @@ export function App() {
       <main id="main" ref={main} tabIndex={-1}>
         <CustomerChoice.Provider value={setCustomer}>
           <CustomerScope customer={customer}>
-            <ErrorBoundary key={route.page}>
+            <ErrorBoundary key={`${route.page}|${currency}`}>
               {Body ? <Body route={route} period={period} onPeriod={setPeriod} /> : <Overview period={period} onPeriod={setPeriod} />}
             </ErrorBoundary>
           </CustomerScope>

@@ -12,6 +12,7 @@ export type Route =
   | { readonly page: 'customers' }
   | { readonly page: 'events' }
   | { readonly page: 'export' }
+  | { readonly page: 'statement' }
   | { readonly page: 'settings' };
 
 export function parseRoute(hash: string): Route {
@@ -23,6 +24,7 @@ export function parseRoute(hash: string): Route {
     case 'customers':
     case 'events':
     case 'export':
+    case 'statement':
     case 'settings':
     case 'services':
       return { page: parts[0] };

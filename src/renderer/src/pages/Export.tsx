@@ -19,6 +19,9 @@ export function Export({ period, onPeriod }: { period: PeriodChoice; onPeriod: (
   const args = useMemo(() => periodArgs(period), [period]);
   const suggested = `tally-${service || 'all'}-${args.month ?? `${args.from}_${args.to}`}.${format}`;
   const [path, setPath] = useState('');
+  const [overwrite, setOverwrite] = useState(false);
+  // In a browser the file can simply download: a GET the session cookie opens, streamed by the agent.
+  const download = `/v1/export?${new URLSearchParams({ format, ...(args as Record<string, string>), ...(service ? { service } : {}) }).toString()}`;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [done, setDone] = useState<{ file: string; records: number; bytes: number; totalCost: string | null } | null>(null);
@@ -37,7 +40,7 @@ export function Export({ period, onPeriod }: { period: PeriodChoice; onPeriod: (
         setDone({ file: reply.data.path, records: reply.data.records, bytes: reply.data.bytes, totalCost: reply.data.totalCost });
       return;
     }
-    const reply = await client.call('export.file', { ...request, path: path.trim() });
+    const reply = await client.call('export.file', { ...request, path: path.trim(), overwrite });
     setBusy(false);
     if (!reply.ok) return setError(reply.error);
     const r: ExportFileResult = reply.data;
@@ -86,6 +89,19 @@ export function Export({ period, onPeriod }: { period: PeriodChoice; onPeriod: (
             hint="An absolute path; the agent writes the file there."
             required
           />
+        )}
+        {bridge ? null : (
+          <label className="toggle">
+            <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} /> Overwrite a file of that name
+          </label>
+        )}
+        {bridge ? null : (
+          <p>
+            <a className="button secondary" href={download} download data-testid="download">
+              Download {format.toUpperCase()}
+            </a>{' '}
+            <span className="muted">or save it on the agent's machine:</span>
+          </p>
         )}
         {error && !messageFor(error, ['path', 'overwrite']) ? (
           <p className="field-error" role="alert">

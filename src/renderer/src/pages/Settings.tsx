@@ -4,6 +4,7 @@ import { CollectorsSection } from './CollectorsSettings';
 import { PricesSection } from './Prices';
 import { QuotasSection } from './Quotas';
 import { SyncSection } from './SyncSettings';
+import { HooksSection, ScheduleSection } from './ScheduleSettings';
 
 export function Settings() {
   return (
@@ -23,6 +24,14 @@ export function Settings() {
       <section className="panel" aria-labelledby="settings-collectors">
         <h2 id="settings-collectors">Collectors</h2>
         <CollectorsSection />
+      </section>
+      <section className="panel" aria-labelledby="settings-schedule">
+        <h2 id="settings-schedule">Maintenance schedule</h2>
+        <ScheduleSection />
+      </section>
+      <section className="panel" aria-labelledby="settings-hooks">
+        <h2 id="settings-hooks">Alert hooks</h2>
+        <HooksSection />
       </section>
     </Page>
   );

@@ -10,6 +10,7 @@ import { Export } from './Export';
 import { Peaks } from './Peaks';
 import { Customers } from './Customers';
 import { Events } from './Events';
+import { Statement } from './Statement';
 
 export interface PageProps {
   readonly route: Route;
@@ -26,5 +27,6 @@ export const pages: Record<Exclude<Route['page'], 'overview'>, ComponentType<Pag
   customers: Customers,
   events: Events,
   export: Export,
+  statement: Statement,
   settings: Settings,
 };

@@ -6,8 +6,7 @@ import type { PeriodChoice } from './period';
 import { Overview } from './pages/Overview';
 import { pages } from './pages/index';
 import { periodFromHash, useRoute } from './router';
-import { setCurrency } from './format';
-import { CustomerChoice, CustomerPicker, CustomerScope, useChosenCustomer } from './customer';
+import { CustomerChoice, CustomerPicker, CustomerScope, pageAllowed, useChosenCustomer, useSession } from './customer';
 
 const NAV: ReadonlyArray<readonly [string, string]> = [
   ['overview', 'Overview'],
@@ -18,13 +17,13 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
   ['customers', 'Customers'],
   ['events', 'Events'],
   ['export', 'Export'],
-  ['statement', 'Statement'],
   ['settings', 'Settings'],
 ];
 
 export function App() {
   const route = useRoute();
   const [customer, setCustomer] = useChosenCustomer();
+  const session = useSession();
   const { kind } = useTransport();
   const [period, setPeriod] = useState<PeriodChoice>(() => periodFromHash(window.location.hash) ?? { kind: 'this-month' });
   const [lastFlush, setLastFlush] = useState<string | null>(null);
@@ -37,16 +36,6 @@ export function App() {
     const t = setTimeout(() => setToast(null), 15_000);
     return () => clearTimeout(t);
   }, [toast]);
-  // Amounts show in the installation's currency (settings.get); until it arrives, USD.
-  const { client } = useTransport();
-  const [currency, setShownCurrency] = useState('USD');
-  useEffect(() => {
-    void client.call('settings.get', {}).then((r) => {
-      if (!r.ok) return;
-      setCurrency(r.data.currency);
-      setShownCurrency(r.data.currency);
-    });
-  }, [client]);
   const main = useRef<HTMLElement>(null);
   // Moving to another page puts keyboard focus on it, as a page load would.
   useEffect(() => main.current?.focus({ preventScroll: true }), [route.page]);
@@ -64,7 +53,7 @@ export function App() {
           Tally
         </div>
         <ul>
-          {NAV.map(([page, label]) => (
+          {NAV.filter(([page]) => pageAllowed(page, session)).map(([page, label]) => (
             <li key={page}>
               <a href={`#/${page}`} aria-current={current === page ? 'page' : undefined}>
                 {label}
@@ -72,7 +61,7 @@ export function App() {
             </li>
           ))}
         </ul>
-        <CustomerPicker customer={customer} onChange={setCustomer} />
+        <CustomerPicker customer={customer} onChange={setCustomer} session={session} />
         <div className="live" aria-live="polite" data-testid="live">
           <span className="live-dot" aria-hidden="true" />
           {lastFlush ? `Live · updated ${new Date(lastFlush).toLocaleTimeString()}` : kind === 'ipc' ? 'Live · desktop' : 'Live'}
@@ -91,8 +80,8 @@ export function App() {
       ) : null}
       <main id="main" ref={main} tabIndex={-1}>
         <CustomerChoice.Provider value={setCustomer}>
-          <CustomerScope customer={customer}>
-            <ErrorBoundary key={`${route.page}|${currency}`}>
+          <CustomerScope customer={session.scope === 'admin' ? customer : null}>
+            <ErrorBoundary key={route.page}>
               {Body ? <Body route={route} period={period} onPeriod={setPeriod} /> : <Overview period={period} onPeriod={setPeriod} />}
             </ErrorBoundary>
           </CustomerScope>

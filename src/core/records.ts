@@ -208,8 +208,9 @@ export function refuseForbiddenKeys(value: unknown, field: string, depth = 0): v
 }
 
 /** All or nothing: validates every record first; the first bad one fails the whole call. */
-export function validateRecords(inputs: readonly unknown[], ctx: ValidationContext, path = 'records'): ValidRecord[] {
-  return inputs.map((input, i) => validateRecord(input, ctx, `${path}[${i}]`));
+export function validateRecords(inputs: readonly unknown[], ctx: ValidationContext, path = 'records', offset = 0): ValidRecord[] {
+  // `offset`: where these inputs start in a larger whole (a file imported in chunks names its records).
+  return inputs.map((input, i) => validateRecord(input, ctx, `${path}[${offset + i}]`));
 }
 
 const encoder = new TextEncoder();

@@ -316,13 +316,13 @@ export class BatchedWriter extends EventEmitter {
   }
 
   /** All or nothing; resolves after the one commit that holds every record of the call. */
-  recordMany(inputs: readonly unknown[], path = 'records'): Promise<Stored[]> {
+  recordMany(inputs: readonly unknown[], path = 'records', offset = 0): Promise<Stored[]> {
     try {
       this.checkOpen(inputs.length);
       const recs =
         inputs.length === 1 && path === 'record'
           ? [validateRecord(inputs[0], this.context())]
-          : validateRecords(inputs, this.context(), path);
+          : validateRecords(inputs, this.context(), path, offset);
       return new Promise<Stored[]>((resolve, reject) => {
         const start = this.items.length;
         this.enqueue(recs);
@@ -721,6 +721,30 @@ export class BatchedWriter extends EventEmitter {
       return { busy: row!.busy === 1, walPages: row!.log, checkpointed: row!.checkpointed };
     } finally {
       this.sqlite.pragma(`busy_timeout = ${previous}`);
+    }
+  }
+
+  /**
+   * All or nothing across many commits: `fn` may call recordMany any number of times (each
+   * commit becomes a savepoint) and everything is committed when it resolves, or rolled back
+   * when it throws. Bulk imports stream a file through this with bounded memory. The writer
+   * must not be shared meanwhile (other callers' records would join the transaction).
+   */
+  async atomically<T>(fn: () => Promise<T>): Promise<T> {
+    await this.flush();
+    this.sqlite.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn();
+      await this.flush();
+      this.sqlite.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+      // The rolled-back records advanced the month-to-date figures: re-read them from the rollups.
+      this.monthToDate.clear();
+      this.aggregation.reset();
+      this.otherMonths.clear();
+      throw err;
     }
   }
 

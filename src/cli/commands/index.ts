@@ -17,9 +17,11 @@ import { registerService } from './service';
 import { registerServices } from './services';
 import { registerSync } from './sync';
 import { registerTrack } from './track';
+import { registerImport } from './import';
 
 export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerTrack,
+  registerImport,
   registerServices,
   registerReport,
   registerAnalytics,

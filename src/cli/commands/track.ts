@@ -1,5 +1,4 @@
 // tally track <service> … and tally record: one record, acknowledged before the command exits.
-import fs from 'node:fs';
 import { Command } from 'commander';
 import { formatNanos } from '../../core/money';
 import type { RecordInput } from '../../core/records';
@@ -158,34 +157,4 @@ export function registerTrack(program: Command): void {
         build.record(service, parseNumberArg('quantity', quantity), parseJsonObjectArg('metadata', metadata), trackOptions(cmd)),
       ]),
     );
-
-  program
-    .command('import')
-    .argument('<file>', 'JSON array or JSON Lines of records ({service, quantity, metadata, customerId, recordedAt, …})')
-    .description('bulk insert: every record of the file, or none when one is bad')
-    .action(async (file: string, _o, cmd: Command) => {
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (err) {
-        throw invalid('file', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-      const trimmed = text.trim();
-      let inputs: RecordInput[];
-      try {
-        inputs = trimmed.startsWith('[')
-          ? (JSON.parse(trimmed) as RecordInput[])
-          : trimmed
-              .split('\n')
-              .filter((l) => l.trim())
-              .map((l) => JSON.parse(l) as RecordInput);
-      } catch (err) {
-        throw invalid('file', `is not a JSON array or JSON Lines: ${(err as Error).message}`);
-      }
-      const g = globals(cmd);
-      const stored = await withSink(configFor(g), (sink) => sink.recordMany(inputs));
-      if (g.json)
-        return printJson({ recorded: stored.filter((s) => s.inserted).length, duplicates: stored.filter((s) => !s.inserted).length });
-      print(`recorded ${stored.filter((s) => s.inserted).length} records (${stored.filter((s) => !s.inserted).length} already present)`);
-    });
 }

@@ -22,9 +22,10 @@ import {
   type Range,
 } from './common';
 
-export type Granularity = 'hourly' | 'daily' | 'monthly';
-export const GRANULARITIES: readonly Granularity[] = ['hourly', 'daily', 'monthly'];
-const PERIOD_OF: Record<Granularity, Period> = { hourly: 'hour', daily: 'day', monthly: 'month' };
+export type Granularity = 'hourly' | 'daily' | 'weekly' | 'monthly';
+export const GRANULARITIES: readonly Granularity[] = ['hourly', 'daily', 'weekly', 'monthly'];
+// Weeks are the week rollups' ISO weeks (Monday 00:00 UTC).
+const PERIOD_OF: Record<Granularity, Period> = { hourly: 'hour', daily: 'day', weekly: 'week', monthly: 'month' };
 
 export interface AggregateQuery extends Range {
   readonly granularity: Granularity;
@@ -57,7 +58,7 @@ export interface AggregateResult {
 }
 
 export async function aggregate(db: Kysely<Database>, q: AggregateQuery): Promise<AggregateResult> {
-  if (!GRANULARITIES.includes(q.granularity)) throw invalid('granularity', `"${String(q.granularity)}" must be hourly, daily or monthly`);
+  if (!GRANULARITIES.includes(q.granularity)) throw invalid('granularity', `"${String(q.granularity)}" must be hourly, daily, weekly or monthly`);
   checkRange(q);
   const services = await serviceMap(db);
   if (q.service) requireService(services, q.service);

@@ -52,7 +52,11 @@ describe('tally analytics commands', () => {
     const bad = tally(['stats', 'nosuch']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/service: unknown service "nosuch"/);
-    expect(tally(['aggregate', 'weekly']).err).toMatch(/granularity/);
+    expect(tally(['aggregate', 'yearly']).err).toMatch(/granularity/);
+    // The seed's weekly aggregation: ISO weeks from the week rollups, each starting on a Monday.
+    const weekly = JSON.parse(tally(['aggregate', 'weekly', '--json']).out);
+    expect(weekly.rows.length).toBeGreaterThan(0);
+    expect(weekly.rows.every((r: { period: string }) => new Date(r.period).getUTCDay() === 1)).toBe(true);
   });
 
   it('alerts check prints the seed lines and exits 3 when a quota is exceeded', () => {
@@ -68,7 +72,8 @@ describe('tally analytics commands', () => {
     expect(over.out).toMatch(/^QUOTA EXCEEDED: api - \d+\/10 \(\d+%\)$/m);
     expect(tally(['alerts', 'check']).code).toBe(3);
     const history = tally(['alerts', 'list']).out.trim().split('\n');
-    expect(history.filter((l) => l.includes('QUOTA EXCEEDED'))).toHaveLength(1);
+    // The seed's alert log line: "[2026-01-30 16:30:00] exceeded ALERT for bandwidth: 105/100 (105%)".
+    expect(history.filter((l) => /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] exceeded ALERT for api: \d+\/10 \(\d+%\)$/.test(l))).toHaveLength(1);
     const list = tally(['quota', 'list']).out;
     expect(list).toMatch(/default\s+api\s+day\s+10\s+requests/);
     expect(tally(['quota', 'set', 'bandwidth', 'ten']).err).toMatch(/limit: "ten" is not a number/);

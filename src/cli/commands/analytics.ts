@@ -58,7 +58,7 @@ function registerAggregate(program: Command): void {
   program
     .command('aggregate')
     .description('usage per hour, day or month and service, from the rollups (default: this month)')
-    .argument('<granularity>', 'hourly, daily or monthly')
+    .argument('<granularity>', 'hourly, daily, weekly or monthly')
     .option('--from <date>', 'start (YYYY-MM, YYYY-MM-DD or ISO time; UTC)')
     .option('--to <date>', 'end, inclusive for dates')
     .option('--month <YYYY-MM>', 'a whole month')
@@ -68,7 +68,7 @@ function registerAggregate(program: Command): void {
       async (granularity: string, o: { from?: string; to?: string; month?: string; service?: string; format: string }, cmd: Command) => {
         const g = globals(cmd);
         if (!GRANULARITIES.includes(granularity as Granularity))
-          throw invalid('granularity', `"${granularity}" must be hourly, daily or monthly`);
+          throw invalid('granularity', `"${granularity}" must be hourly, daily, weekly or monthly`);
         const format = g.json ? 'json' : o.format;
         if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
         const currency = configFor(g).currency;

@@ -39,7 +39,7 @@ export interface MaintenanceRunResult {
   readonly bytesAfter: number;
 }
 
-const granularity = z.enum(['hourly', 'daily', 'monthly']);
+const granularity = z.enum(['hourly', 'daily', 'weekly', 'monthly']);
 const quotaPeriod = z.enum(['day', 'month']);
 const service = z.string().min(1);
 

@@ -58,7 +58,8 @@ export interface AggregateResult {
 }
 
 export async function aggregate(db: Kysely<Database>, q: AggregateQuery): Promise<AggregateResult> {
-  if (!GRANULARITIES.includes(q.granularity)) throw invalid('granularity', `"${String(q.granularity)}" must be hourly, daily, weekly or monthly`);
+  if (!GRANULARITIES.includes(q.granularity))
+    throw invalid('granularity', `"${String(q.granularity)}" must be hourly, daily, weekly or monthly`);
   checkRange(q);
   const services = await serviceMap(db);
   if (q.service) requireService(services, q.service);

@@ -74,6 +74,7 @@ interface Live {
   recorded_at: number;
   quantity: bigint;
   cost_nanos: number;
+  unit_price: string;
   metadata: string;
 }
 
@@ -184,8 +185,9 @@ function applyCorrection(
   if (replacement !== null && monthStart(replacement.recordedAt) !== groups[0]!.month) {
     groups.push({ customerId: orig.customer_id, service: orig.service, month: monthStart(replacement.recordedAt) });
   }
-  const before = groups.map((g) => liveRecords(sqlite, g));
-  const bases = groups.map((g, i) => archivedQuantity(sqlite, g, before[i]!));
+  // Records stored before the original keep their prices: only it and what followed it change.
+  const from = orig.seq;
+  const bases = groups.map((g) => startQuantity(sqlite, g, from));
 
   const now = ctx.now;
   sqlite
@@ -217,13 +219,16 @@ function applyCorrection(
   }
 
   const deltas = new Map<string, Delta>();
-  let deltaCost = 0;
+  let deltaCost = -orig.cost_nanos;
   let repriced = 0;
+  addDelta(deltas, groups[0]!, orig.recorded_at, -1, -orig.quantity, -orig.cost_nanos);
   groups.forEach((g, i) => {
-    const after = reprice(sqlite, registry, g, bases[i]!, 10 ** decimals);
-    const result = diffGroup(before[i]!, after, g, deltas);
-    deltaCost += result.cost;
-    repriced += result.repriced;
+    for (const c of reprice(sqlite, registry, g, { from, base: bases[i]!, scale: 10 ** decimals, added: newSeq })) {
+      const added = c.seq === newSeq;
+      addDelta(deltas, g, c.recorded_at, added ? 1 : 0, added ? c.quantity : 0n, c.cost - c.oldCost);
+      deltaCost += c.cost - c.oldCost;
+      if (!added) repriced++;
+    }
   });
   applyDeltas(sqlite, [...deltas.values()]);
 
@@ -279,35 +284,68 @@ function validateReplacement(orig: RecordRow, amend: AmendRequest, ctx: Validati
   return amend.quantity === undefined ? { ...valid, units: orig.quantity } : valid;
 }
 
-function liveRecords(sqlite: BetterSqlite3.Database, g: Group): Live[] {
+/** The group's live records from seq `from` on, in the order they were stored. */
+function liveRecords(sqlite: BetterSqlite3.Database, g: Group, from: number): Live[] {
   const rows = sqlite
     .prepare(
-      `SELECT seq, recorded_at, CAST(quantity AS TEXT) AS quantity, cost_nanos, metadata FROM usage_records
-       WHERE service = ? AND recorded_at >= ? AND recorded_at < ? AND customer_id = ? AND voided_at IS NULL ORDER BY seq`,
+      `SELECT seq, recorded_at, CAST(quantity AS TEXT) AS quantity, cost_nanos, unit_price, metadata FROM usage_records
+       WHERE service = ? AND recorded_at >= ? AND recorded_at < ? AND customer_id = ? AND voided_at IS NULL AND seq >= ? ORDER BY seq`,
     )
-    .all(g.service, g.month, nextMonthStart(g.month), g.customerId) as Array<Omit<Live, 'quantity'> & { quantity: string }>;
+    .all(g.service, g.month, nextMonthStart(g.month), g.customerId, from) as Array<Omit<Live, 'quantity'> & { quantity: string }>;
   return rows.map((r) => ({ ...r, quantity: BigInt(r.quantity) }));
 }
 
-/** Quantity the month rollup holds beyond the live raw records: archived records, priced first. */
-function archivedQuantity(sqlite: BetterSqlite3.Database, g: Group, live: readonly Live[]): bigint {
+/**
+ * The month-to-date quantity the record at seq `from` was priced after: the live records stored
+ * before it, plus what the month rollup holds beyond the live raw records (archived ones, which
+ * count first). Sums in two limbs, like the rollups: exact past 2^63.
+ */
+function startQuantity(sqlite: BetterSqlite3.Database, g: Group, from: number): bigint {
+  const raw = sqlite
+    .prepare(
+      `SELECT CAST(sum(quantity >> 32) AS TEXT) AS hi, CAST(sum(quantity & 4294967295) AS TEXT) AS lo,
+              CAST(sum(CASE WHEN seq < @from THEN quantity >> 32 ELSE 0 END) AS TEXT) AS phi,
+              CAST(sum(CASE WHEN seq < @from THEN quantity & 4294967295 ELSE 0 END) AS TEXT) AS plo
+       FROM usage_records
+       WHERE service = @service AND recorded_at >= @start AND recorded_at < @end AND customer_id = @customer AND voided_at IS NULL`,
+    )
+    .get({ from, service: g.service, start: g.month, end: nextMonthStart(g.month), customer: g.customerId }) as Record<
+    'hi' | 'lo' | 'phi' | 'plo',
+    string | null
+  >;
   const rolled = sqlite
     .prepare(
       `SELECT CAST(sum_quantity_hi AS TEXT) AS hi, CAST(sum_quantity_lo AS TEXT) AS lo FROM rollups
        WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
     )
     .get(g.month, g.customerId, g.service) as { hi: string; lo: string } | undefined;
-  const archived = joinLimbs(rolled?.hi, rolled?.lo) - live.reduce((s, r) => s + r.quantity, 0n);
-  return archived > 0n ? archived : 0n;
+  const archived = joinLimbs(rolled?.hi, rolled?.lo) - joinLimbs(raw.hi, raw.lo);
+  return (archived > 0n ? archived : 0n) + joinLimbs(raw.phi, raw.plo);
 }
 
-/** Prices the group's live records again in the order they were stored; writes the costs that changed. */
-function reprice(sqlite: BetterSqlite3.Database, registry: Registry, g: Group, base: bigint, scale: number): Live[] {
-  const live = liveRecords(sqlite, g);
+interface Repriced {
+  readonly seq: number;
+  readonly recorded_at: number;
+  readonly quantity: bigint;
+  readonly oldCost: number;
+  readonly cost: number;
+}
+
+/**
+ * Prices the group's live records from seq `from` on again, in stored order, writes the costs
+ * that changed and returns those records (a new replacement, stored at cost 0, is one of them).
+ */
+function reprice(
+  sqlite: BetterSqlite3.Database,
+  registry: Registry,
+  g: Group,
+  o: { from: number; base: bigint; scale: number; added: number | null },
+): Repriced[] {
+  const { from, base, scale, added } = o;
   const update = sqlite.prepare('UPDATE usage_records SET cost_nanos = ?, unit_price = ? WHERE seq = ?');
-  const unitPrices = sqlite.prepare('SELECT unit_price FROM usage_records WHERE seq = ?').pluck();
+  const changed: Repriced[] = [];
   let before = base;
-  return live.map((r) => {
+  for (const r of liveRecords(sqlite, g, from)) {
     // The same charge as the writer's (writer.ts commit): cumulative, or per event on its metadata.
     const after = before + r.quantity;
     const price = registry.priceAt(g.service, r.recorded_at);
@@ -316,9 +354,12 @@ function reprice(sqlite: BetterSqlite3.Database, registry: Registry, g: Group, b
     const cost = own === null ? price.charge(afterBase) - price.charge(Number(before) / scale) : own.cost;
     const unitPrice = own === null ? price.unitPriceAt(afterBase) : own.unitPrice;
     before = after;
-    if (cost !== r.cost_nanos || unitPrices.get(r.seq) !== unitPrice) update.run(cost, unitPrice, r.seq);
-    return { ...r, cost_nanos: cost };
-  });
+    if (cost !== r.cost_nanos || r.unit_price !== unitPrice) update.run(cost, unitPrice, r.seq);
+    if (cost !== r.cost_nanos || r.seq === added) {
+      changed.push({ seq: r.seq, recorded_at: r.recorded_at, quantity: r.quantity, oldCost: r.cost_nanos, cost });
+    }
+  }
+  return changed;
 }
 
 const PERIODS: Array<[Delta['period'], (ms: number) => number]> = [
@@ -328,44 +369,22 @@ const PERIODS: Array<[Delta['period'], (ms: number) => number]> = [
   ['month', monthStart],
 ];
 
-/** Folds the difference between the live records before and after into per-bucket deltas. */
-function diffGroup(
-  before: readonly Live[],
-  after: readonly Live[],
-  g: Group,
-  deltas: Map<string, Delta>,
-): { cost: number; repriced: number } {
-  const old = new Map(before.map((r) => [r.seq, r]));
-  const now = new Map(after.map((r) => [r.seq, r]));
-  let cost = 0;
-  let repriced = 0;
-  const add = (r: Live, count: number, quantity: bigint, dc: number) => {
-    cost += dc;
-    for (const [period, start] of PERIODS) {
-      const bucket = start(r.recorded_at);
-      const key = `${period}\u0000${bucket}`;
-      let d = deltas.get(key + `\u0000${g.customerId}\u0000${g.service}`);
-      if (d === undefined) {
-        d = { period, bucket, customerId: g.customerId, service: g.service, count: 0, quantity: 0n, cost: 0, removed: false, added: [] };
-        deltas.set(key + `\u0000${g.customerId}\u0000${g.service}`, d);
-      }
-      d.count += count;
-      d.quantity += quantity;
-      d.cost += dc;
-      if (count < 0) d.removed = true;
-      if (count > 0) d.added.push(r.quantity);
+/** Adds one record's change to the deltas of its four buckets. */
+function addDelta(deltas: Map<string, Delta>, g: Group, recordedAt: number, count: number, quantity: bigint, cost: number): void {
+  for (const [period, start] of PERIODS) {
+    const bucket = start(recordedAt);
+    const key = `${period}\u0000${bucket}\u0000${g.customerId}\u0000${g.service}`;
+    let d = deltas.get(key);
+    if (d === undefined) {
+      d = { period, bucket, customerId: g.customerId, service: g.service, count: 0, quantity: 0n, cost: 0, removed: false, added: [] };
+      deltas.set(key, d);
     }
-  };
-  for (const r of before) if (!now.has(r.seq)) add(r, -1, -r.quantity, -r.cost_nanos);
-  for (const r of after) {
-    const was = old.get(r.seq);
-    if (was === undefined) add(r, 1, r.quantity, r.cost_nanos);
-    else if (was.cost_nanos !== r.cost_nanos) {
-      add(r, 0, 0n, r.cost_nanos - was.cost_nanos);
-      repriced++;
-    }
+    d.count += count;
+    d.quantity += quantity;
+    d.cost += cost;
+    if (count < 0) d.removed = true;
+    if (count > 0) d.added.push(quantity);
   }
-  return { cost, repriced };
 }
 
 function applyDeltas(sqlite: BetterSqlite3.Database, deltas: readonly Delta[]): void {

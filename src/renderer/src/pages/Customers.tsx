@@ -1,0 +1,54 @@
+// Customers: each tenant's month — events, services used and cost — sortable; a row opens that
+// customer's view everywhere (the picker).
+import type { CustomerSummary } from '../../../core/api/tenants';
+import { useApi } from '../api';
+import { useChooseCustomer } from '../customer';
+import { Money } from '../components/Money';
+import { Page } from '../components/Page';
+import { SortableTable } from '../components/SortableTable';
+import { Empty, ErrorState, Loading } from '../components/States';
+import { formatCount } from '../format';
+
+export function Customers() {
+  const onChoose = useChooseCustomer();
+  const [customers, reload] = useApi('customers.list', {});
+  const month = customers.status === 'ok' ? customers.data[0]?.month : undefined;
+  return (
+    <Page title="Customers" testId="customers" ready={customers.status === 'ok'}>
+      <section className="panel" aria-labelledby="customers-month">
+        <h2 id="customers-month">This month{month ? ` · ${month}` : ''}</h2>
+        {customers.status === 'loading' ? <Loading /> : null}
+        {customers.status === 'error' ? <ErrorState error={customers.error} onRetry={reload} /> : null}
+        {customers.status === 'ok' && customers.data.length === 0 ? (
+          <Empty title="No customers yet">A customer appears with its first event, or with `tally customers add`.</Empty>
+        ) : null}
+        {customers.status === 'ok' && customers.data.length > 0 ? (
+          <SortableTable<CustomerSummary>
+            caption="Customers this month"
+            testId="customers-table"
+            rows={customers.data}
+            rowKey={(c) => c.id}
+            initialSort={{ key: 'cost', desc: true }}
+            columns={[
+              {
+                key: 'customer',
+                label: 'Customer',
+                value: (c) => c.id,
+                render: (c) => (
+                  <button type="button" className="link" onClick={() => onChoose(c.id)} title="Show this customer everywhere">
+                    {c.id}
+                  </button>
+                ),
+              },
+              { key: 'name', label: 'Name', value: (c) => c.displayName ?? '' },
+              { key: 'events', label: 'Events', value: (c) => c.events, render: (c) => formatCount(c.events), numeric: true },
+              { key: 'services', label: 'Services', value: (c) => c.services, numeric: true },
+              { key: 'cost', label: 'Cost', value: (c) => Number(c.cost), render: (c) => <Money amount={c.cost} />, numeric: true },
+              { key: 'since', label: 'Since', value: (c) => c.createdAt, render: (c) => new Date(c.createdAt).toLocaleDateString() },
+            ]}
+          />
+        ) : null}
+      </section>
+    </Page>
+  );
+}

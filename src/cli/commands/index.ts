@@ -11,6 +11,7 @@ import { registerAgent } from './agent';
 import { registerAnalytics } from './analytics';
 import { registerBackup } from './backup';
 import { registerDashboard } from './dashboard';
+import { registerDoctor } from './doctor';
 import { registerDemo } from './demo';
 import { registerReport } from './report';
 import { registerService } from './service';
@@ -31,6 +32,7 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerSync,
   registerBackup,
   registerDashboard,
+  registerDoctor,
   registerCollector,
   registerCredits,
   registerZone,

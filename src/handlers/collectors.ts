@@ -9,6 +9,7 @@ import { CollectorsSchema, defaultCollectorsConfig, type CollectorsConfig } from
 import { defaultConfigFile } from '../config/paths';
 import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
+import { writeFileAtomic } from '../files/atomic';
 
 // The schema's type is the contract's JSON shape: this fails the typecheck if they drift apart.
 const toSection = (c: CollectorsConfig): CollectorsSection => c;
@@ -67,19 +68,9 @@ export function readConfigFile(file: string): Record<string, unknown> {
 /** Temp file beside the target, then rename: a reader (or a crash) never sees half a file. */
 export function writeConfigFile(file: string, content: Record<string, unknown>): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    const fd = fs.openSync(tmp, 'wx', 0o600);
-    try {
-      fs.writeFileSync(fd, JSON.stringify(content, null, 2) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.chmodSync(tmp, 0o600);
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(content, null, 2) + '\n');
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
     throw new TallyError('unavailable', `config file ${file}: cannot be written (${(err as Error).message})`, { cause: err });
   }
 }

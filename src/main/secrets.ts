@@ -3,6 +3,7 @@
 // where safeStorage is unavailable, saving refuses instead.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../files/atomic';
 
 export interface Cipher {
   isEncryptionAvailable(): boolean;
@@ -30,9 +31,7 @@ export class SecretStore {
     const all = this.read();
     all[name] = this.cipher.encryptString(value).toString('base64');
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(all), { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(all));
   }
 
   get(name: string): string | null {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TallyError } from '../core/errors';
 import { TOKEN_FILE } from '../client/discovery';
+import { writeFileAtomic } from '../files/atomic';
 
 const TOKEN_TEXT = /^[A-Za-z0-9_-]{32,256}$/;
 
@@ -36,10 +37,7 @@ export function loadOrCreateToken(dataDir: string, log: (line: object) => void =
     }
   }
   const token = newSecret();
-  // Write then rename, so a reader never sees a half-written token.
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, token + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, token + '\n');
   return token;
 }
 

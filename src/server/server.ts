@@ -26,11 +26,11 @@ import { ingestRoutes } from './routes/ingest';
 import { reportRoutes } from './routes/reports';
 import { eventLogRoutes } from './routes/event-log';
 import { downloadRoutes } from './routes/download';
-import { downloadRoutes } from './routes/download';
 import { RateLimiter } from './ratelimit';
 import { installEventStream } from './sse';
 import { installTelemetry } from './telemetry';
 import { installBodyTimeout } from './timeouts';
+import { writeFileAtomic } from '../files/atomic';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -93,12 +93,6 @@ function publicUrl(host: string, port: number): string {
   return `http://${urlHost}:${port}`;
 }
 
-function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o600 });
-  fs.renameSync(tmp, file);
-}
-
 export async function startHttpServer(
   ctx: AgentContext,
   handlers: AllHandlers = createHandlers(ctx),
@@ -144,7 +138,6 @@ export async function startHttpServer(
   healthRoutes(app, ctx, metrics, options.version ?? AGENT_VERSION);
   ingestRoutes(app, ctx, handlers);
   reportRoutes(app, ctx, handlers);
-  downloadRoutes(app, ctx);
   downloadRoutes(app, ctx);
   eventLogRoutes(app, handlers);
   correctionRoutes(app, handlers);

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TallyError } from '../core/errors';
+import { writeFileAtomic } from '../files/atomic';
 
 export type Secrets = Readonly<Record<string, string>>;
 
@@ -51,10 +52,7 @@ export function writeSecrets(dbPath: string, changes: Readonly<Record<string, st
     inMemory.set(dbPath, next);
     return;
   }
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n', { mode: 0o600 });
-  fs.chmodSync(tmp, 0o600); // an existing tmp keeps its mode on write
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(next, null, 2) + '\n');
 }
 
 export const targetTokenKey = (name: string): string => `sync.targets.${name}.token`;

@@ -11,6 +11,7 @@ import { Empty, ErrorState, Loading } from '../components/States';
 import { exactMoney, formatCount, formatUsage, money, roundedTotal, unitNote } from '../format';
 import { describePeriod, periodArgs, type PeriodChoice } from '../period';
 import { OverviewExtras, QuotaSlot, RecentAlerts } from './overview-extras';
+import { CreditsSummary } from './credits-card';
 
 export function Overview({ period, onPeriod }: { period: PeriodChoice; onPeriod: (p: PeriodChoice) => void }) {
   const args = useMemo(() => ({ ...periodArgs(period), detailed: true }), [period]);
@@ -55,6 +56,7 @@ function OverviewBody({ report, period, onDrawn }: { report: UsageReport; period
           </span>
         </div>
       </div>
+      <CreditsSummary />
       {report.totalEvents === 0 ? (
         <Empty title="No usage recorded in this period">
           Record usage with <code>tally track</code>, the HTTP API (<code>POST /v1/events</code>), or fill a demo database with{' '}

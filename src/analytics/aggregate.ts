@@ -170,7 +170,15 @@ export async function breakdown(db: Kysely<Database>, q: BreakdownQuery): Promis
   keys.forEach((k, i) => {
     if (!KEY.test(k)) throw invalid(`keys[${i}]`, 'must be a metadata key (letters, digits, _)');
   });
-  const groups = keys.map((k, i) => sql<string | number | null>`json_extract(metadata, ${'$.' + k})`.as(`k${i}`));
+  // `user` and `customer` are the record's own columns, not metadata (the second seed's per-user view).
+  const groups = keys.map((k, i) =>
+    (k === 'user'
+      ? sql<string | null>`user_id`
+      : k === 'customer'
+        ? sql<string>`customer_id`
+        : sql<string | number | null>`json_extract(metadata, ${'$.' + k})`
+    ).as(`k${i}`),
+  );
   let query = db
     .selectFrom('usage_records')
     .select([

@@ -16,6 +16,7 @@ import type { AgentContext } from './context';
 import { syncHandlers } from './sync';
 import { usageHandlers } from './usage';
 import { tenantHandlers } from './tenants';
+import { insightsHandlers } from './insights';
 import { eventHandlers } from './events';
 
 /** Some handlers as a domain implements them: checked arguments in, a reply (or its promise) out. */

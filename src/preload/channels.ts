@@ -67,6 +67,9 @@ export const HANDLER_NAMES = [
   'zones.set',
   'report.zoned',
   'events.tail',
+  'analytics.topUsers',
+  'analytics.errors',
+  'analytics.latency',
 ] as const satisfies readonly HandlerName[];
 
 export const EVENT_NAMES = ['records.flushed', 'sync.status', 'alerts.new'] as const satisfies readonly EventName[];

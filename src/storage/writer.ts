@@ -10,7 +10,6 @@
 //   close()      flushes, checkpoints, releases the lock
 import { EventEmitter } from 'node:events';
 import type BetterSqlite3 from 'better-sqlite3';
-import { monotonicFactory } from 'ulid';
 import { TallyError, toTallyError } from '../core/errors';
 import { validateRecord, validateRecords, type ValidRecord, type ValidationContext } from '../core/records';
 import { Registry } from '../core/registry';
@@ -20,6 +19,7 @@ import { Aggregator } from './aggregation';
 import { listPriceRules, listServices } from './repos/services';
 import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
 import type { TallyDb } from './open';
+import { ulidFactory } from './ids';
 
 export interface WriterOptions {
   /** Flush when this many records are queued (USAGE_BATCH_SIZE, default 100). */
@@ -149,6 +149,22 @@ export interface StorageProblem {
   readonly pending: number;
 }
 
+/** customer → service → entry: looked up per record without building a key string. */
+class MonthToDateMap {
+  private readonly byCustomer = new Map<string, Map<string, MonthToDate>>();
+  get(customerId: string, service: string): MonthToDate | undefined {
+    return this.byCustomer.get(customerId)?.get(service);
+  }
+  set(customerId: string, service: string, entry: MonthToDate): void {
+    let m = this.byCustomer.get(customerId);
+    if (m === undefined) this.byCustomer.set(customerId, (m = new Map()));
+    m.set(service, entry);
+  }
+  clear(): void {
+    this.byCustomer.clear();
+  }
+}
+
 export class BatchedWriter extends EventEmitter {
   readonly metrics: WriterMetrics = {
     ingested: 0,
@@ -175,6 +191,10 @@ export class BatchedWriter extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** A flush deferred under load (adaptive group commit, see scheduleSoon). */
+  private soon: NodeJS.Timeout | null = null;
+  /** performance.now() when the last commit ended. */
+  private lastFlushEnd = 0;
   private flushing: Promise<void> | null = null;
   private closed = false;
   /** Set while a full disk or an I/O error stops writing; cleared by the first write that succeeds. */
@@ -184,7 +204,7 @@ export class BatchedWriter extends EventEmitter {
   unstoredAtClose = 0;
   private dataVersion: number;
   /** Month-to-date quantity per customer × service (latest month), the input of cumulative pricing. */
-  private readonly monthToDate = new Map<string, MonthToDate>();
+  private readonly monthToDate = new MonthToDateMap();
   /** The same for earlier months that backfilled records touched. */
   private readonly otherMonths = new Map<string, MonthToDate>();
   private readonly insertByRows = new Map<number, BetterSqlite3.Statement>();
@@ -214,7 +234,7 @@ export class BatchedWriter extends EventEmitter {
     this.maxQueue = options.maxQueue ?? 100_000;
     this.idleCheckpointMs = options.idleCheckpointMs ?? 30_000;
     this.clock = options.clock ?? Date.now;
-    this.newId = options.newId ?? monotonicFactory();
+    this.newId = options.newId ?? ulidFactory();
     this.ctx = {
       services: registry.services,
       defaultCustomerId: options.defaultCustomerId,
@@ -360,12 +380,24 @@ export class BatchedWriter extends EventEmitter {
     });
   }
 
+  /**
+   * Adaptive group commit. Idle, a flush starts at once (setImmediate: after the I/O already
+   * waiting, so concurrent requests share it). Under load — the last commit ended less than its
+   * own duration ago — the next one waits that long, so it carries whatever arrived meanwhile:
+   * commits grow with the arrival rate instead of being capped at batchSize, and their fixed
+   * cost (BEGIN/COMMIT, rollup upserts) is spread over more records. The wait is never longer
+   * than one commit's time nor the batch timeout, and a queue a quarter full flushes at once.
+   */
   private scheduleSoon(): void {
-    if (this.immediate !== null) return;
-    this.immediate = setImmediate(() => {
+    if (this.immediate !== null || this.soon !== null) return;
+    const run = (): void => {
       this.immediate = null;
+      this.soon = null;
       void this.flush().catch(() => undefined);
-    });
+    };
+    const wait = Math.min(this.lastFlushEnd + this.metrics.lastFlushMs - performance.now(), this.batchTimeoutMs);
+    if (wait >= 1 && this.items.length < this.maxQueue / 4) this.soon = setTimeout(run, wait);
+    else this.immediate = setImmediate(run);
   }
 
   /** Commits everything queued now. Concurrent callers share the flush in progress. */
@@ -426,7 +458,8 @@ export class BatchedWriter extends EventEmitter {
       }
       throw error;
     }
-    const durationMs = performance.now() - started;
+    this.lastFlushEnd = performance.now();
+    const durationMs = this.lastFlushEnd - started;
     if (this.storage !== null) this.storageRecovered();
     this.metrics.flushes++;
     this.metrics.lastFlushMs = durationMs;
@@ -510,10 +543,11 @@ export class BatchedWriter extends EventEmitter {
   }
 
   /** Month-to-date entry for a customer × service in the month of `month`. */
-  private monthEntry(cs: string, month: number, customerId: string, service: string): MonthToDate {
-    const current = this.monthToDate.get(cs);
+  private monthEntry(month: number, customerId: string, service: string): MonthToDate {
+    const current = this.monthToDate.get(customerId, service);
     if (current !== undefined && current.month === month) return current;
     // Another month (a backfill, or the month turned): keep the current one, look this one up.
+    const cs = `${customerId}\u0000${service}`;
     const key = `${month}\u0000${cs}`;
     let entry = this.otherMonths.get(key);
     if (entry === undefined) {
@@ -523,7 +557,7 @@ export class BatchedWriter extends EventEmitter {
       entry = { month, qty: joinLimbs(row?.hi, row?.lo), scale, flush: -1, hour: -1, fold: null };
     }
     if (current === undefined || month > current.month) {
-      this.monthToDate.set(cs, entry);
+      this.monthToDate.set(customerId, service, entry);
       if (current !== undefined) this.otherMonths.set(`${current.month}\u0000${cs}`, current);
       this.otherMonths.delete(key);
     } else {
@@ -563,15 +597,15 @@ export class BatchedWriter extends EventEmitter {
     const run = this.sqlite.transaction(() => {
       for (let i = 0; i < n; i++) {
         const r = items[i]!;
-        const cs = `${r.customerId}\u0000${r.service}`;
-        const entry = this.monthEntry(cs, this.monthStartOf(r.recordedAt), r.customerId, r.service);
+        const month = this.monthStartOf(r.recordedAt);
+        const entry = this.monthEntry(month, r.customerId, r.service);
         const before = entry.qty;
         const after = before + r.units;
         const price = registry.priceAt(r.service, r.recordedAt);
         // Percentage and per-dimension prices charge each event on its metadata (pricing.ts).
         const own = price.perEvent === undefined ? null : chargeEvent(price, r.quantity, r.metadataJson);
         // count / max / unique_count / latest services price their month's aggregate, not the sum.
-        const agg = this.aggregation.step(registry.services.get(r.service), r, this.monthStartOf(r.recordedAt));
+        const agg = this.aggregation.step(registry.services.get(r.service), r, month);
         const afterBase = agg === null ? Number(after) / entry.scale : agg.after;
         const beforeBase = agg === null ? Number(before) / entry.scale : agg.before;
         const cost = own === null ? price.charge(afterBase) - price.charge(beforeBase) : own.cost;
@@ -622,7 +656,7 @@ export class BatchedWriter extends EventEmitter {
         const hour = hourStart(r.recordedAt);
         let f = entry.flush === flushNo && entry.hour === hour ? entry.fold : null;
         if (f === null) {
-          const key = `${hour}\u0000${cs}`;
+          const key = `${hour}\u0000${r.customerId}\u0000${r.service}`;
           f = hourlyByKey.get(key) ?? null;
           if (f === null) {
             f = {
@@ -753,6 +787,8 @@ export class BatchedWriter extends EventEmitter {
     if (this.closed) return;
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = null;
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = null;
     try {
       await this.flush();
     } catch (err) {

@@ -14,11 +14,12 @@ import type { ApiReply } from './reply';
 import { syncArgs, type SyncEvents, type SyncReplies } from './sync';
 import { usageArgs, type UsageEvents, type UsageReplies } from './usage';
 import { tenantArgs, type TenantReplies } from './tenants';
+import { insightsArgs, type InsightsReplies } from './insights';
 import { eventArgs, type EventReplies } from './events';
 
-export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...correctionArgs, ...creditsArgs, ...zonesArgs, ...settingsArgs };
+export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...insightsArgs, ...correctionArgs, ...creditsArgs, ...zonesArgs, ...settingsArgs };
 export type ArgSchemas = typeof argSchemas;
-export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & CorrectionReplies & CreditsReplies & ZonesReplies & SettingsReplies;
+export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & InsightsReplies & CorrectionReplies & CreditsReplies & ZonesReplies & SettingsReplies;
 
 export type HandlerName = keyof ArgSchemas & keyof Replies;
 /** What a caller sends (defaults may be left out). */
@@ -62,6 +63,9 @@ export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
   'corrections.list',
   'sync.corrections.list',
   'events.tail',
+  'analytics.topUsers',
+  'analytics.errors',
+  'analytics.latency',
 ]);
 
 /** What the renderer holds: one call per handler, replies as ApiReply, and event subscriptions. */

@@ -24,14 +24,23 @@ export interface TrendsQuery extends Range {
   /** One service, or every service with usage in the range. */
   readonly service?: string | undefined;
   readonly customerId?: string | undefined;
+  /** Now: the day holding it is partial, compared with the same part of the day before. */
+  readonly now?: number | undefined;
 }
 
 /** A day's line of the usage report (usage in display units) with the day-over-day change. */
 export interface TrendRow extends DailyLine {
-  /** The previous day's usage (0 when it had none); null on the first day of the range. */
+  /**
+   * The previous day's usage (0 when it had none), read even when that day is before the range.
+   * On a partial day: the previous day up to the same whole hour (`comparedTo`).
+   */
   readonly previous: number | null;
-  /** Percent change of usage from the previous day; null when there is no previous day or it was 0. */
+  /** Percent change from `previous`, truncated to one decimal; null when `previous` is 0 or none. */
   readonly changePercent: number | null;
+  /** The day is still running (it holds `now`): its usage is so far. */
+  readonly partial: boolean;
+  /** On a partial day, the UTC time both days are compared up to ("14:00"); null otherwise. */
+  readonly comparedTo: string | null;
 }
 
 export interface TrendsResult {
@@ -42,12 +51,51 @@ export interface TrendsResult {
 }
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+/** Percent change, truncated toward zero to one decimal (the one rule for percentages). */
+function change(now: number, before: number | null): number | null {
+  if (before === null || before === 0) return null;
+  return Math.trunc(((now - before) / before) * 1000) / 10;
+}
+
+/** Per service: the first `hours` whole hours of `today` and of the day before, in base units. */
+async function samePartOfDays(
+  db: Kysely<Database>,
+  q: TrendsQuery,
+  today: number,
+  hours: number,
+): Promise<Map<string, { current: bigint; previous: bigint }> & { hours: number }> {
+  const out = Object.assign(new Map<string, { current: bigint; previous: bigint }>(), { hours });
+  if (hours === 0) return out;
+  let query = db
+    .selectFrom('rollups')
+    .select(['service', sql<number>`bucket_start >= ${today}`.as('is_today'), rollupQuantityHi.as('hi'), rollupQuantityLo.as('lo')])
+    .where('period', '=', 'hour')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('bucket_start', '>=', today), eb('bucket_start', '<', today + hours * HOUR)]),
+        eb.and([eb('bucket_start', '>=', today - DAY), eb('bucket_start', '<', today - DAY + hours * HOUR)]),
+      ]),
+    )
+    .groupBy(['service', 'is_today']);
+  if (q.service) query = query.where('service', '=', q.service);
+  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+  for (const r of await query.execute()) {
+    const e = out.get(r.service) ?? { current: 0n, previous: 0n };
+    if (r.is_today) e.current = joinLimbs(r.hi, r.lo);
+    else e.previous = joinLimbs(r.hi, r.lo);
+    out.set(r.service, e);
+  }
+  return out;
+}
 
 export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<TrendsResult> {
   checkRange(q);
   const services = await serviceMap(db);
   if (q.service) requireService(services, q.service);
   const from = q.from - (((q.from % DAY) + DAY) % DAY);
+  // One day more than asked: the first day's change needs the day before it.
   let query = db
     .selectFrom('rollups')
     .select([
@@ -59,7 +107,7 @@ export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<Tren
       rollupCostText.as('cost'),
     ])
     .where('period', '=', 'day')
-    .where('bucket_start', '>=', from)
+    .where('bucket_start', '>=', from - DAY)
     .where('bucket_start', '<', q.to)
     .groupBy(['service', 'bucket_start'])
     .orderBy('service')
@@ -74,16 +122,25 @@ export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<Tren
     m.set(r.bucket_start, r);
   }
   if (q.service && !byService.has(q.service)) byService.set(q.service, new Map());
+  const today = q.now !== undefined && q.now >= from && q.now < q.to ? q.now - (((q.now % DAY) + DAY) % DAY) : null;
+  const samePart = today === null ? null : await samePartOfDays(db, q, today, Math.floor((q.now! - today) / HOUR));
   const rows: TrendRow[] = [];
   // Every day of the range appears, zero-usage days included, so changes are day over day.
   for (const [service, days] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
     const def = services.get(service);
-    let previous: number | null = null;
+    const display = (units: bigint) => roundDisplay(def ? unitsToDisplay(def, units) : Number(units));
+    const before = days.get(from - DAY);
+    let previous: number | null = display(joinLimbs(before?.hi, before?.lo));
     for (let day = from; day < q.to; day += DAY) {
       const r = days.get(day);
       const units = joinLimbs(r?.hi, r?.lo);
-      const usage = roundDisplay(def ? unitsToDisplay(def, units) : Number(units));
+      const usage = display(units);
       const cost = exact(r?.cost);
+      const partial = day === today;
+      // A day still running is compared with the same whole hours of the day before, not all of it.
+      const part = partial ? samePart!.get(service) : undefined;
+      const shownPrevious = partial ? (part ? display(part.previous) : 0) : previous;
+      const compared = partial ? (part ? display(part.current) : 0) : usage;
       rows.push({
         day: toIso(day).slice(0, 10),
         service,
@@ -92,8 +149,10 @@ export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<Tren
         unit: def?.displayUnit ?? '',
         cost: formatNanos(cost),
         costNanos: Number(cost),
-        previous,
-        changePercent: previous === null || previous === 0 ? null : Math.round(((usage - previous) / previous) * 1000) / 10,
+        previous: shownPrevious,
+        changePercent: change(compared, shownPrevious),
+        partial,
+        comparedTo: partial ? `${String(samePart!.hours).padStart(2, '0')}:00` : null,
       });
       previous = usage;
     }

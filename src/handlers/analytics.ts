@@ -49,7 +49,7 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
       aggregate(read, { granularity, service, customerId, ...parseRange(period, ctx.now()) }),
     'analytics.stats': ({ service, customerId, ...w }) => heavyReads(ctx).stats({ service, customerId, ...windowRange(w, ctx.now(), 30) }),
     'analytics.trends': ({ service, customerId, ...w }) => {
-      return trends(read, { service, customerId, ...trendRange(w, ctx.now(), 14) });
+      return trends(read, { service, customerId, now: ctx.now(), ...trendRange(w, ctx.now(), 14) });
     },
     'analytics.peaks': ({ service, by, top, customerId, ...w }) =>
       peaks(read, { service, by: by ?? 'hour', top: top ?? 10, customerId, ...windowRange(w, ctx.now(), 30) }),

@@ -271,7 +271,7 @@ describe('browser dashboard on a real agent', () => {
     const rows = parse(fs.readFileSync(target, 'utf8'), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
     const records = rows.filter((r) => r.id && r.id !== 'TOTAL');
     expect(records.length).toBe(report.totalEvents);
-    const total = sumNanos(records.map((r) => r.cost!));
+    const total = sumNanos(records.map((r) => r.total_cost!));
     expect(total).toBe(sumNanos([report.totalCost]));
     expect(await page.getByTestId('export-done').innerText()).toContain(formatMoney(report.totalCost));
   });

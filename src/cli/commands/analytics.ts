@@ -213,13 +213,14 @@ function registerStats(program: Command): void {
   ).action(async (service: string | undefined, o: WindowOpts, cmd: Command) => {
     const g = globals(cmd);
     const range = trendRange(windowArgs(o), Date.now(), 14);
-    const t = await withReader(configFor(g), (tdb) => trends(tdb.db, { service, customerId: g.customer, ...range }));
+    const now = Date.now();
+    const t = await withReader(configFor(g), (tdb) => trends(tdb.db, { service, customerId: g.customer, now, ...range }));
     if (g.json) return printJson(t);
     print(
       formatTable(
         ['day', 'service', 'events', 'usage', 'unit', 'previous', 'change', 'cost'],
         t.rows.map((r) => [
-          r.day,
+          r.partial ? `${r.day}*` : r.day,
           r.service,
           r.events,
           formatCompact(r.usage),
@@ -230,6 +231,9 @@ function registerStats(program: Command): void {
         ]),
       ),
     );
+    const partial = t.rows.find((r) => r.partial);
+    if (partial)
+      print(`* ${partial.day} so far; its previous and change compare the same part of both days (to ${partial.comparedTo} UTC)`);
   });
 
   withWindow(

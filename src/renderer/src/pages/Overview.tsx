@@ -8,7 +8,7 @@ import { ChartCanvas, serviceColor } from '../components/Chart';
 import { Page } from '../components/Page';
 import { PeriodPicker } from '../components/PeriodPicker';
 import { Empty, ErrorState, Loading } from '../components/States';
-import { exactMoney, formatCount, formatUsage, money, roundedTotal, unitNote } from '../format';
+import { currentCurrency, exactMoney, formatCount, formatUsage, money, roundedTotal, unitNote } from '../format';
 import { describePeriod, periodArgs, type PeriodChoice } from '../period';
 import { OverviewExtras, QuotaSlot, RecentAlerts } from './overview-extras';
 import { CreditsSummary } from './credits-card';
@@ -125,13 +125,23 @@ function DailyCostChart({ report, onDrawn }: { report: UsageReport; onDrawn: () 
         }),
       },
       options: {
-        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } },
+        scales: {
+          x: { stacked: true, title: { display: true, text: 'day (UTC)' } },
+          // The axis speaks the currency: "$2.00", not "2".
+          y: {
+            stacked: true,
+            beginAtZero: true,
+            title: { display: true, text: `cost (${currentCurrency()})` },
+            ticks: { callback: (v) => money(BigInt(Math.round(Number(v) * 1e9))) },
+          },
+        },
         plugins: {
           tooltip: {
             callbacks: {
               label: (ctx) => {
                 const service = services[ctx.datasetIndex]!;
-                return `${service.displayName}: ${money(exact.get(`${service.service}|${days[ctx.dataIndex]}`) ?? '0')}`;
+                // The hover shows the exact amount.
+                return `${service.displayName}: ${exactMoney(exact.get(`${service.service}|${days[ctx.dataIndex]}`) ?? '0')}`;
               },
             },
           },

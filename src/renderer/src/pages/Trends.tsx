@@ -1,6 +1,9 @@
-// Daily usage per service as line charts, with the change from one full day to the next.
+// Daily usage per service as line charts, with the change from one full day to the next. Today is
+// still running: its point is drawn dashed, and it is compared with the same part of yesterday
+// (analytics.trends, as the CLI and API do), never with all of yesterday.
 import { useMemo, useState } from 'react';
 import type { ChartConfiguration } from 'chart.js';
+import type { TrendRow } from '../../../analytics/trends';
 import type { DailyLine, ReportLine } from '../../../analytics/usage';
 import { useApi } from '../api';
 import { ChartCanvas, serviceColor } from '../components/Chart';
@@ -16,6 +19,7 @@ export function Trends() {
   const [days, setDays] = useState<(typeof RANGES)[number]>(30);
   const args = useMemo(() => ({ ...lastDays(days), detailed: true }), [days]);
   const [report, reload] = useApi('report.usage', args);
+  const [trend] = useApi('analytics.trends', { days });
   const tools = (
     <label>
       Range{' '}
@@ -42,6 +46,7 @@ export function Trends() {
                 key={s.service}
                 line={s}
                 daily={(report.data.daily ?? []).filter((d) => d.service === s.service)}
+                today={trend.status === 'ok' ? trend.data.rows.find((r) => r.service === s.service && r.partial) : undefined}
                 from={args.from!}
                 to={args.to!}
               />
@@ -56,7 +61,19 @@ function weekday(day: string): string {
   return new Date(`${day}T00:00:00Z`).toLocaleDateString('en-US', { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' });
 }
 
-function TrendCard({ line, daily, from, to }: { line: ReportLine; daily: readonly DailyLine[]; from: string; to: string }) {
+function TrendCard({
+  line,
+  daily,
+  from,
+  to,
+  today,
+}: {
+  line: ReportLine;
+  daily: readonly DailyLine[];
+  from: string;
+  to: string;
+  today: TrendRow | undefined;
+}) {
   const { days, values } = useMemo(() => {
     const all: string[] = [];
     for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) all.push(dayOf(t));
@@ -78,12 +95,20 @@ function TrendCard({ line, daily, from, to }: { line: ReportLine; daily: readonl
             fill: true,
             pointRadius: 0,
             tension: 0.25,
+            // The last day is still running: dashed, so it does not read as a drop.
+            segment: { borderDash: (c) => (today && c.p1DataIndex === values.length - 1 ? [6, 4] : undefined) },
           },
         ],
       },
-      options: { plugins: { legend: { display: false } }, scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { beginAtZero: true } } },
+      options: {
+        plugins: { legend: { display: false } },
+        scales: {
+          x: { ticks: { maxTicksLimit: 8 }, title: { display: true, text: 'day (UTC)' } },
+          y: { beginAtZero: true, title: { display: true, text: line.unit } },
+        },
+      },
     }),
-    [days, values, line],
+    [days, values, line, today],
   );
   const note = unitNote(line.unit);
   return (
@@ -94,6 +119,14 @@ function TrendCard({ line, daily, from, to }: { line: ReportLine; daily: readonl
           {formatUsage(line.usage)} {line.unit}
           {note ? <span className="muted"> · {note}</span> : null}
         </span>
+        {today && today.changePercent !== null ? (
+          <span
+            className={today.changePercent > 0 ? 'delta up' : today.changePercent < 0 ? 'delta down' : 'delta'}
+            data-testid="today-so-far"
+          >
+            today so far {formatPercent(today.changePercent)} vs yesterday to {today.comparedTo} UTC
+          </span>
+        ) : null}
         {change === null ? (
           <span className="muted">no day-over-day change yet</span>
         ) : (

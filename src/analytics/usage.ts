@@ -5,6 +5,7 @@ import type { Database } from '../storage/schema';
 import { currencyOf, formatMoney, formatNanos, roundingNote, roundLines, toNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
 import { aggregateOver } from './aggregated';
+import { estimatedPart, type EstimatedPart } from './estimated';
 import {
   rawCostText,
   rawQuantityHi,
@@ -42,6 +43,8 @@ export interface ReportLine {
   readonly costNanos: number;
   /** Exact decimal text of the cost. */
   readonly cost: string;
+  /** Present when part of the usage was estimated (a storage gap billed as a lower bound). */
+  readonly estimated?: EstimatedPart;
 }
 
 export interface DailyLine {
@@ -173,6 +176,13 @@ function exactCost(cost: string | number | undefined): bigint {
   return typeof cost === 'number' ? BigInt(Math.round(cost)) : BigInt(cost ?? 0);
 }
 
+/** Only storage records are ever estimated (gaps): other services skip the query. */
+async function estimatedOf(db: Kysely<Database>, def: ServiceDefinition, q: ReportQuery): Promise<{ estimated?: EstimatedPart }> {
+  if (def.name !== 'storage') return {};
+  const part = await estimatedPart(db, { from: q.from, to: q.to, service: def.name, customerId: q.customerId });
+  return part ? { estimated: part } : {};
+}
+
 /** Service definitions from `db`; sums from `source` (by default the same db's rollups). */
 export async function usageReport(db: Kysely<Database>, q: ReportQuery, source: ReportSource = sqlReportSource(db)): Promise<UsageReport> {
   const services = await listServices(db);
@@ -181,7 +191,11 @@ export async function usageReport(db: Kysely<Database>, q: ReportQuery, source: 
     services
       .filter((def) => (q.service ? def.name === q.service : def.builtin || byName.has(def.name)))
       // count / max / unique_count / latest services show their aggregate as the quantity.
-      .map(async (def) => ({ ...line(def, byName.get(def.name)), ...(await aggregateOver(db, def, q)) })),
+      .map(async (def) => ({
+        ...line(def, byName.get(def.name)),
+        ...(await aggregateOver(db, def, q)),
+        ...(await estimatedOf(db, def, q)),
+      })),
   );
   const totalCost = lines.reduce((n, l) => n + toNanos(l.cost), 0n);
   const totalCostNanos = Number(totalCost);

@@ -3,11 +3,12 @@ import './clock';
 import { Command, CommanderError } from 'commander';
 import { toTallyError } from '../core/errors';
 import { commandGroups } from './commands/index';
+import { VERSION } from '../core/version';
 
 export function buildProgram(): Command {
   const program = new Command('tally')
     .description('Tally: local-first usage metering')
-    .version('0.1.0')
+    .version(VERSION)
     .option('--db <file>', 'database file (env TALLY_DB; default: the platform data directory)')
     .option('--config <file>', 'config file (env TALLY_CONFIG; default: ~/.config/tally/config.json)')
     .option('--customer <id>', 'customer id (env TALLY_CUSTOMER_ID; default from config)')

@@ -18,6 +18,7 @@ import type { RecordInput } from '../core/records';
 import type { UsageReport } from '../analytics/usage';
 import type { ServiceDefinition } from '../core/services';
 import type { RecordSink, StoredRef } from '../core/tracking';
+import { backoffDelay } from '../core/sync/backoff';
 
 export { discoverAgent, type DiscoveredAgent } from './discovery';
 
@@ -177,8 +178,7 @@ export function createClient(options: ClientOptions): TallyHttpClient {
       }
       if (attempt >= retries) throw error;
       // Full jitter spreads retrying clients out; Retry-After is a floor, not a target.
-      const jitter = Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
-      await sleep(Math.max(retryAfterMs, jitter));
+      await sleep(backoffDelay(attempt, { baseMs, maxMs }, Math.random, retryAfterMs));
     }
   }
 

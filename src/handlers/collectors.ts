@@ -10,18 +10,15 @@ import { defaultConfigFile } from '../config/paths';
 import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
 import { writeFileAtomic } from '../files/atomic';
+import { isObject } from '../core/objects';
 
 // The schema's type is the contract's JSON shape: this fails the typecheck if they drift apart.
 const toSection = (c: CollectorsConfig): CollectorsSection => c;
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Objects merge key by key; anything else (arrays included) replaces. Like loadConfig's layers. */
 export function merge(base: unknown, over: unknown): unknown {
   if (over === undefined) return base;
-  if (!isPlainObject(base) || !isPlainObject(over)) return over;
+  if (!isObject(base) || !isObject(over)) return over;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
   return out;
@@ -61,7 +58,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
       cause: err,
     });
   }
-  if (!isPlainObject(parsed)) throw new TallyError('invalid_input', `config file ${file}: must hold a JSON object`, { field: 'config' });
+  if (!isObject(parsed)) throw new TallyError('invalid_input', `config file ${file}: must hold a JSON object`, { field: 'config' });
   return parsed;
 }
 
@@ -94,7 +91,7 @@ export function collectorsHandlers(ctx: AgentContext): Implementation<keyof type
   return {
     'collectors.get': () => state(),
     'collectors.set': ({ collectors }: { collectors: CollectorsPatch }) => {
-      if (!isPlainObject(collectors)) throw invalid('collectors', 'must be an object with storage, bandwidth and compute settings');
+      if (!isObject(collectors)) throw invalid('collectors', 'must be an object with storage, bandwidth and compute settings');
       const file = readConfigFile(configFile);
       const section = validate(merge(state().config, collectors));
       writeConfigFile(configFile, { ...file, collectors: section });

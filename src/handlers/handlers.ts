@@ -33,6 +33,7 @@ export function createHandlers(ctx: AgentContext): AllHandlers {
     ...collectorsHandlers(ctx),
     ...tenantHandlers(ctx),
     ...eventHandlers(ctx),
+    ...insightsHandlers(ctx),
     ...correctionHandlers(ctx),
     ...creditsHandlers(ctx),
     ...zonesHandlers(ctx),

@@ -6,6 +6,7 @@ import type { ApiError } from '../core/api/reply';
 import { invalid, TallyError, toTallyError, type ErrorCode } from '../core/errors';
 import { CLOUDEVENTS, CLOUDEVENTS_BATCH } from './events';
 import { mayHoldForbiddenKey, refuseForbiddenKeys } from '../core/records';
+import { isObject } from '../core/objects';
 
 export const STATUS: Record<ErrorCode, number> = {
   invalid_input: 400,
@@ -26,9 +27,7 @@ export function errorBody(code: ErrorCode, message: string, field?: string): Err
   return { ok: false, error: field === undefined ? { code, message } : { code, message, field } };
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isObject };
 
 /** Why a body is not JSON, with the hint people need most: JSON has no NaN or Infinity. */
 export function jsonError(text: string, err: unknown): TallyError {

@@ -3,6 +3,7 @@
 // caller sent: `events[3].data.quantity` for a CloudEvent, `customer_id` for snake_case.
 import { invalid, renamed as renamedError, TallyError } from '../core/errors';
 import { isSeedEvent, seedEventRecords, type NeededTemplate } from './shapes';
+import { isObject } from '../core/objects';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -23,10 +24,6 @@ const SEED_ALIASES: Readonly<Record<string, string>> = {
   recordedAt: 'timestamp',
   quantity: 'metrics',
 };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** JSON has no NaN or Infinity: such a quantity arrives as a string; say so plainly. */
 function checkQuantityType(q: unknown, field: string): void {

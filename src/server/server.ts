@@ -31,8 +31,9 @@ import { installEventStream } from './sse';
 import { installTelemetry } from './telemetry';
 import { installBodyTimeout } from './timeouts';
 import { writeFileAtomic } from '../files/atomic';
+import { VERSION } from '../core/version';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = VERSION;
 
 export interface HttpServerOptions {
   /** The built renderer (default: out/renderer under the working directory, when it exists). */

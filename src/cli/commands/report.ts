@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
 import { formatReportCsv, formatReportTable } from '../../analytics/usage';
+import { formatPercent } from '../../core/money';
 import { formatCompact } from '../../core/services';
 import { callHandler } from '../call';
 import { configFor, globals } from '../context';
@@ -34,6 +35,12 @@ export function registerReport(program: Command): void {
         if (format === 'json') return printJson(report);
         if (format === 'csv') return print(formatReportCsv(report));
         print(formatReportTable(report, config.currency));
+        for (const l of report.services) {
+          if (l.estimated)
+            print(
+              `${l.service}: ${formatPercent(l.estimated.share, { decimals: 1 })} of the usage is estimated (${l.estimated.events} gaps billed as a lower bound)`,
+            );
+        }
         if (report.daily) {
           print('\nPer day');
           print(

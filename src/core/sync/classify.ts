@@ -3,6 +3,7 @@
 // is an unknown outcome, not a success.
 import { parseRetryAfter } from './backoff';
 import type { HttpResponse, Outcome } from './types';
+import { isObject } from '../objects';
 
 /** The first 200 characters of a body, for error messages (bodies never carry our secrets). */
 export function snippet(body: string): string {
@@ -62,9 +63,7 @@ export function parseJson(body: string): { ok: true; value: unknown } | { ok: fa
   }
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isObject };
 
 export function joinUrl(base: string, path: string): string {
   return base.replace(/\/+$/, '') + path;

@@ -64,7 +64,7 @@ describe('analytics', () => {
     expect(monthly.totals.event_count).toBe(report.totalEvents);
     const acme = await aggregate(tdb.db, { granularity: 'hourly', from: NOV, to: NOV + DAY, customerId: 'acme' });
     expect(acme.rows.reduce((n, r) => n + r.event_count, 0)).toBe(5);
-    await expect(aggregate(tdb.db, { granularity: 'weekly' as never, from: NOV, to: NOV + DAY })).rejects.toThrow(/granularity/);
+    await expect(aggregate(tdb.db, { granularity: 'yearly' as never, from: NOV, to: NOV + DAY })).rejects.toThrow(/granularity/);
     await expect(aggregate(tdb.db, { granularity: 'daily', from: NOV, to: NOV, service: 'api' })).rejects.toThrow(/to/);
     await writer.close();
     await tdb.close();
@@ -110,10 +110,17 @@ describe('analytics', () => {
     const { tdb, writer } = await seeded();
     const t = await trends(tdb.db, { service: 'api', from: NOV, to: NOV + 4 * DAY });
     expect(t.rows.map((r) => [r.day, r.usage, r.previous, r.changePercent])).toEqual([
-      ['2026-11-01', 10, null, null],
+      ['2026-11-01', 10, 0, null],
       ['2026-11-02', 20, 10, 100],
       ['2026-11-03', 15, 20, -25],
       ['2026-11-04', 0, 15, -100],
+    ]);
+    // The first day of a range compares with the day before it; the day holding `now` is partial and
+    // compared with the same whole hours of the day before (Nov 2 to 10:00 had 8, Nov 3 to 10:00 has 15).
+    const p = await trends(tdb.db, { service: 'api', from: NOV + DAY, to: NOV + 3 * DAY, now: NOV + 2 * DAY + 10.5 * H });
+    expect(p.rows.map((r) => [r.day, r.usage, r.previous, r.changePercent, r.partial, r.comparedTo])).toEqual([
+      ['2026-11-02', 20, 10, 100, false, null],
+      ['2026-11-03', 15, 8, 87.5, true, '10:00'],
     ]);
     const ph = await peaks(tdb.db, { service: 'api', by: 'hour', top: 2, from: NOV, to: NOV + 30 * DAY });
     expect(ph.rows[0]).toMatchObject({ rank: 1, start: '2026-11-02T14:00:00.000Z', events: 12 });

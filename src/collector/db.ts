@@ -53,6 +53,9 @@ export function openCollectorDb(connectionString: string, options: { max?: numbe
       if (closed) return;
       closed = true;
       await db.destroy();
+      // kysely ends the pool only if it ran a query; one used only directly (migrations) has
+      // idle clients that would keep the process alive for their idle timeout.
+      if (!pool.ended) await pool.end();
     },
   };
 }

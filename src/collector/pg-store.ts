@@ -29,8 +29,12 @@ function where(q: ReportQuery) {
 }
 
 /** Sums as exact text (numeric quantities, bigint costs summed as numeric). */
-function pgReportSource(db: Kysely<CollectorDatabase>): ReportSource {
+/** `raw: false`: the agent-side extras read from raw SQLite records do not apply here. */
+type StoreReportSource = ReportSource & { readonly raw: false };
+
+function pgReportSource(db: Kysely<CollectorDatabase>): StoreReportSource {
   return {
+    raw: false,
     async sums(q) {
       const period = rollupPeriodFor(q.from, q.to);
       const r =

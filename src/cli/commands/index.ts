@@ -7,6 +7,7 @@ import { registerZone } from './zone';
 import { registerCustomers } from './customers';
 import { registerEvents } from './events';
 import { registerKeys } from './keys';
+import { registerInsights } from './insights';
 import { registerAgent } from './agent';
 import { registerAnalytics } from './analytics';
 import { registerBackup } from './backup';
@@ -39,5 +40,6 @@ export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerCustomers,
   registerKeys,
   registerEvents,
+  registerInsights,
   registerCorrections, // after events and statement: adds subcommands to them
 ];

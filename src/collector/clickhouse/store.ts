@@ -189,9 +189,10 @@ export async function insertNew(c: ChConnection, values: readonly Prepared[], in
   return fresh.length;
 }
 
-function reportSource(c: ChConnection): ReportSource {
+function reportSource(c: ChConnection): ReportSource & { readonly raw: false } {
   const { events, rollups } = c.tables;
   return {
+    raw: false,
     async sums(q) {
       const period = rollupPeriodFor(q.from, q.to);
       const query =

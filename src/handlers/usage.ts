@@ -51,7 +51,7 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
   return {
     'records.add': ({ records }) => ctx.writer.recordMany(records),
     'services.list': () => listServices(readDb(ctx)),
-    'services.add': async ({ service, template, unitPrice }) => {
+    'services.add': async ({ service, template, unitPrice, update }) => {
       const now = ctx.now();
       if (service === undefined) {
         const found = SERVICE_TEMPLATES.find((t) => t.name === template);
@@ -60,7 +60,7 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
       } else {
         const def = serviceDefinition(service);
         if (unitPrice !== undefined) checkUnitPrice(unitPrice);
-        await upsertService(ctx.tdb.db, def, now, 'service.');
+        await upsertService(ctx.tdb.db, def, now, 'service.', { update: update ?? false });
         if (unitPrice !== undefined) {
           await setPriceRule(ctx.tdb.db, { service: def.name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice } }, now);
         }

@@ -60,6 +60,7 @@ export function registerServices(program: Command): void {
     .option('--required <keys>', 'comma-separated metadata keys every record must carry')
     .option('--breakdown <keys>', 'comma-separated metadata keys reports group by')
     .option('--price <decimal>', 'price per display unit')
+    .option('--update', 'change an existing custom service (without it, a different definition is refused with the difference)')
     .option('--aggregation <kind>', 'how a period is one number: sum (default), count, max, latest or unique:<metadata key>')
     .option('--value <json path>', 'the quantity of an event is its metadata at this path, e.g. $.tokens')
     .option('--group-by <keys>', 'comma-separated metadata keys usage is grouped by')
@@ -88,7 +89,11 @@ export function registerServices(program: Command): void {
         ...(typeof o.groupBy === 'string' && { groupBy: list(o.groupBy) }),
       };
       const { builtin: _builtin, ...service } = def;
-      await callHandler(config, 'services.add', { service, ...(typeof o.price === 'string' ? { unitPrice: o.price } : {}) });
+      await callHandler(config, 'services.add', {
+        service,
+        ...(typeof o.price === 'string' ? { unitPrice: o.price } : {}),
+        ...(o.update === true ? { update: true } : {}),
+      });
       return g.json ? printJson(def) : print(`registered ${name} (${def.displayUnit})`);
     });
 

@@ -42,7 +42,13 @@ export const usageArgs = {
   'records.add': z.strictObject({ records: z.array(z.unknown()).min(1).max(10_000) }),
   'services.list': z.strictObject({}),
   'services.add': z
-    .strictObject({ service: ServiceInputSchema.optional(), unitPrice: z.string().optional(), template: z.string().optional() })
+    .strictObject({
+      service: ServiceInputSchema.optional(),
+      unitPrice: z.string().optional(),
+      template: z.string().optional(),
+      /** Change an existing custom service's definition (without it, a different one is refused with the difference). */
+      update: z.boolean().optional(),
+    })
     .refine((a) => (a.service === undefined) !== (a.template === undefined), {
       path: ['service'],
       message: 'give either a service or a template',

@@ -13,7 +13,7 @@ import { parseDecimalToNanos } from '../src/core/money';
 import { ensureBuiltins } from '../src/storage/repos/services';
 import { BUILTIN_SERVICES, DEFAULT_PRICES } from '../src/core/services';
 
-const VERSION = 1;
+const VERSION = 2; // 2: exact integer quantities (migration 0009): units and limb rollups
 export const N = Number(process.env.BENCH_RECORDS ?? 10_000_000);
 export const END = Date.UTC(2026, 10, 1); // fixed, so the cached file stays valid
 const DAYS = 365;
@@ -116,32 +116,40 @@ async function generate(): Promise<number> {
         const service = pick[0];
         const q = quantity(service);
         const cost = Math.round(q * nanosPerBase.get(service)!);
+        // Stored as integer units: CPU-seconds in microseconds (fractional service), the rest as is.
+        const units = service === 'compute' ? Math.round(q * 1e6) : q;
         const customer = customers[i % 5]!;
-        insert.run(b32(at, 10) + b32(i, 16), at, customer, service, q, price.get(service)!, cost, pick[3][i % pick[3].length]!);
+        insert.run(b32(at, 10) + b32(i, 16), at, customer, service, units, price.get(service)!, cost, pick[3][i % pick[3].length]!);
         const hour = at - (at % 3_600_000);
         const key = `${hour}|${customer}|${service}`;
         const f = hourly.get(key);
         if (f) {
           f.count++;
-          f.sum += q;
+          f.sum += units;
           f.cost += cost;
-          if (q < f.min) f.min = q;
-          if (q > f.max) f.max = q;
-        } else hourly.set(key, { count: 1, sum: q, cost, min: q, max: q });
+          if (units < f.min) f.min = units;
+          if (units > f.max) f.max = units;
+        } else hourly.set(key, { count: 1, sum: units, cost, min: units, max: units });
       }
     })();
     process.stderr.write(`\rgenerating ${Math.min(N, done + BATCH).toLocaleString('en')} / ${N.toLocaleString('en')} records`);
   }
   process.stderr.write('\n');
-  const up = db.prepare(`INSERT INTO rollups VALUES ('hour', ?, ?, ?, ?, ?, ?, ?, ?)`);
+  // Sums as two limbs, hi × 2^32 + lo (migration 0009); an hour's sum stays below 2^53 here.
+  const up = db.prepare(
+    `INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity_hi, sum_quantity_lo, sum_cost_nanos, min_quantity, max_quantity)
+     VALUES ('hour', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
   db.transaction(() => {
     for (const [key, f] of hourly) {
       const [hour, customer, service] = key.split('|');
-      up.run(Number(hour), customer, service, f.count, f.sum, f.cost, f.min, f.max);
+      up.run(Number(hour), customer, service, f.count, Math.floor(f.sum / 2 ** 32), f.sum % 2 ** 32, f.cost, f.min, f.max);
     }
   })();
   const derive = (period: string, bucket: string) =>
-    db.exec(`INSERT INTO rollups SELECT '${period}', ${bucket} AS b, customer_id, service, sum(event_count), sum(sum_quantity), sum(sum_cost_nanos), min(min_quantity), max(max_quantity)
+    db.exec(`INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity_hi, sum_quantity_lo, sum_cost_nanos, min_quantity, max_quantity)
+             SELECT '${period}', ${bucket} AS b, customer_id, service, sum(event_count), sum(sum_quantity_hi) + (sum(sum_quantity_lo) >> 32),
+                    sum(sum_quantity_lo) & 4294967295, sum(sum_cost_nanos), min(min_quantity), max(max_quantity)
              FROM rollups WHERE period = 'hour' GROUP BY b, customer_id, service`);
   derive('day', '(bucket_start / 86400000) * 86400000');
   derive('week', '((bucket_start / 86400000) - ((bucket_start / 86400000) + 3) % 7) * 86400000');

@@ -6,7 +6,7 @@
 // Kolkata reads two such half-split hours; a month of days reads one per day.
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
-import { hourStart, MS } from '../core/time';
+import { dayStart, hourStart, MS } from '../core/time';
 import { zonedBoundaries, zonedLabel, zonedMonth, type ZonedPeriod } from '../core/zone';
 import { checkRange, exact, serviceMap, unitsToDisplay, roundDisplay, type Range } from './common';
 import { joinLimbs } from '../core/quantity';
@@ -71,42 +71,73 @@ export async function zonedSums(db: Kysely<Database>, q: ZonedQuery): Promise<{ 
     else ((a.events += events), (a.units += units), (a.cost += cost));
   };
 
-  let hourly = db
-    .selectFrom('rollups')
-    .select([
-      'bucket_start',
-      'service',
-      sql<number>`sum(event_count)`.as('events'),
-      sql<string>`CAST(sum(sum_quantity_hi) AS TEXT)`.as('hi'),
-      sql<string>`CAST(sum(sum_quantity_lo) AS TEXT)`.as('lo'),
-      sql<string>`CAST(sum(sum_cost_nanos) AS TEXT)`.as('cost'),
-    ])
-    .where('period', '=', 'hour')
-    .where('bucket_start', '>=', hourStart(first))
-    .where('bucket_start', '<', end)
-    .groupBy(['bucket_start', 'service']);
-  if (q.customerId !== undefined) hourly = hourly.where('customer_id', '=', q.customerId);
-  if (q.service !== undefined) hourly = hourly.where('service', '=', q.service);
-  for (const r of await hourly.execute()) {
-    if (split.has(r.bucket_start) || r.bucket_start < first) continue;
-    add(r.bucket_start, r.service, r.events, joinLimbs(r.hi, r.lo), exact(r.cost));
+  // UTC days that lie inside one local period are read from the day rollups; the hours of the
+  // other days (a local midnight falls in them) from the hour rollups: a month is ~30 day rows
+  // and ~48 hour rows per customer × service instead of ~720.
+  const days: number[] = [];
+  for (let d = dayStart(first) + (dayStart(first) < first ? MS.DAY : 0); d + MS.DAY <= end; d += MS.DAY) {
+    if (periodIndex(bounds, d) === periodIndex(bounds, d + MS.DAY - 1)) days.push(d);
+  }
+  const hourRanges: Array<[number, number]> = [];
+  let cursor = hourStart(first);
+  for (const d of days) {
+    if (d > cursor) hourRanges.push([cursor, d]);
+    cursor = d + MS.DAY;
+  }
+  if (cursor < end) hourRanges.push([cursor, end]);
+  const ranges: Array<['hour' | 'day', number, number]> = [
+    ...hourRanges.map(([f, t]): ['hour', number, number] => ['hour', f, t]),
+    ...(days.length > 0 ? [['day', days[0]!, days[days.length - 1]! + MS.DAY] as ['day', number, number]] : []),
+  ];
+  const kept = new Set(days);
+  for (const [period, f, t] of ranges) {
+    let rollup = db
+      .selectFrom('rollups')
+      .select([
+        'bucket_start',
+        'service',
+        sql<number>`sum(event_count)`.as('events'),
+        sql<string>`CAST(sum(sum_quantity_hi) AS TEXT)`.as('hi'),
+        sql<string>`CAST(sum(sum_quantity_lo) AS TEXT)`.as('lo'),
+        sql<string>`CAST(sum(sum_cost_nanos) AS TEXT)`.as('cost'),
+      ])
+      .where('period', '=', period)
+      .where('bucket_start', '>=', f)
+      .where('bucket_start', '<', t)
+      .groupBy(['bucket_start', 'service']);
+    if (q.customerId !== undefined) rollup = rollup.where('customer_id', '=', q.customerId);
+    if (q.service !== undefined) rollup = rollup.where('service', '=', q.service);
+    for (const r of await rollup.execute()) {
+      if (period === 'day' ? !kept.has(r.bucket_start) : split.has(r.bucket_start) || r.bucket_start < first) continue;
+      add(r.bucket_start, r.service, r.events, joinLimbs(r.hi, r.lo), exact(r.cost));
+    }
   }
 
+  // A split hour is summed in SQL on each side of its local midnight (a few rows, not one per record).
   for (const h of split) {
-    let raw = db
-      .selectFrom('usage_records')
-      .select([
-        'recorded_at',
-        'service',
-        sql<string>`CAST(quantity AS TEXT)`.as('quantity'),
-        sql<string>`CAST(cost_nanos AS TEXT)`.as('cost'),
-      ])
-      .where('recorded_at', '>=', Math.max(h, first))
-      .where('recorded_at', '<', Math.min(h + MS.HOUR, end))
-      .where('voided_at', 'is', null);
-    if (q.customerId !== undefined) raw = raw.where('customer_id', '=', q.customerId);
-    if (q.service !== undefined) raw = raw.where('service', '=', q.service);
-    for (const r of await raw.execute()) add(r.recorded_at, r.service, 1, BigInt(r.quantity), BigInt(r.cost));
+    const cuts = [
+      Math.max(h, first),
+      ...bounds.filter((x) => x > h && x < h + MS.HOUR && x > first && x < end),
+      Math.min(h + MS.HOUR, end),
+    ];
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      let raw = db
+        .selectFrom('usage_records')
+        .select([
+          'service',
+          sql<number>`count(*)`.as('events'),
+          sql<string>`CAST(sum(quantity >> 32) AS TEXT)`.as('hi'),
+          sql<string>`CAST(sum(quantity & 4294967295) AS TEXT)`.as('lo'),
+          sql<string>`CAST(sum(cost_nanos) AS TEXT)`.as('cost'),
+        ])
+        .where('recorded_at', '>=', cuts[i]!)
+        .where('recorded_at', '<', cuts[i + 1]!)
+        .where('voided_at', 'is', null)
+        .groupBy('service');
+      if (q.customerId !== undefined) raw = raw.where('customer_id', '=', q.customerId);
+      if (q.service !== undefined) raw = raw.where('service', '=', q.service);
+      for (const r of await raw.execute()) add(cuts[i]!, r.service, r.events, joinLimbs(r.hi, r.lo), exact(r.cost));
+    }
   }
 
   const sums = [...acc.values()]

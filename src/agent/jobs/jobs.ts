@@ -8,6 +8,7 @@ import { dayStart, monthStart, MS } from '../../core/time';
 import { exportRecords } from '../../exports/export';
 import type { AgentContext } from '../../handlers/context';
 import { checkAlerts } from '../../quotas/alerts';
+import { backupDatabase } from '../../storage/backup';
 import type { JobName, ScheduleConfig } from './config';
 
 export type Job = (ctx: AgentContext, config: ScheduleConfig) => Promise<string>;
@@ -65,31 +66,20 @@ const optimizeJob: Job = async (ctx) => {
     : `checkpointed and optimized (${r.reason})`;
 };
 
-/** SQLite's online backup of the live database, then an integrity check of the copy; keeps the newest `keep`. */
+/** `tally backup` (storage/backup.ts: online backup, verified copy), into a folder keeping the newest `keep`. */
 const backupJob: Job = async (ctx, config) => {
   const c = config.backup;
   await ctx.writer.flush();
   const dir = dataFolder(ctx, 'backups', c.folder);
   const stamp = new Date(ctx.now()).toISOString().replace(/[:.]/g, '-');
-  const file = path.join(dir, `tally-backup-${stamp}.db`);
-  const tmp = `${file}.partial`;
-  await ctx.tdb.sqlite.backup(tmp);
-  const { default: Database } = await import('better-sqlite3');
-  const copy = new Database(tmp, { readonly: true });
-  try {
-    const check = copy.pragma('integrity_check', { simple: true });
-    if (check !== 'ok') throw new Error(`the backup copy failed its integrity check: ${String(check)}`);
-  } finally {
-    copy.close();
-  }
-  fs.renameSync(tmp, file);
+  const r = await backupDatabase(ctx.tdb.path, path.join(dir, `tally-backup-${stamp}.db`), { force: true });
   const old = fs
     .readdirSync(dir)
     .filter((f) => /^tally-backup-.*\.db$/.test(f))
     .sort()
     .slice(0, -c.keep);
   for (const f of old) fs.rmSync(path.join(dir, f), { force: true });
-  return `backed up to ${file}${old.length ? `, removed ${old.length} older` : ''}`;
+  return `backed up ${r.records} records to ${r.file} (integrity ok)${old.length ? `, removed ${old.length} older` : ''}`;
 };
 
 export const JOBS: Readonly<Record<JobName, Job>> = {

@@ -4,7 +4,6 @@
 // rollups and reports, and is billed as an adjustment line on the first open statement after
 // it: the month's live figures minus what was billed for it (the frozen basis plus adjustments
 // that later closed statements already carried).
-import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { invalid } from '../core/errors';
 import { formatMoney, formatNanos } from '../core/money';
@@ -17,44 +16,19 @@ import {
   firstUsageMonth,
   getClosedStatement,
   insertClosedStatement,
+  lateFigures,
   listClosedStatements,
   monthFigures,
   type ClosedStatement,
   type MonthFigure,
 } from '../storage/repos/statements';
 import { roundDisplay, serviceMap } from './common';
-import { monthStatement, type Statement } from './statement';
+import type { AdjustmentLine, BillingStatement, CloseResult, LateMark } from './closing-types';
+import { monthStatement } from './statement';
+
+export type { AdjustmentLine, BillingStatement, CloseResult, LateMark };
 
 const DAY = 86_400_000;
-
-export interface AdjustmentLine {
-  /** The closed month the change belongs to (YYYY-MM). */
-  readonly forMonth: string;
-  readonly customerId: string;
-  readonly service: string;
-  /** Changes against what was billed for that month: events, exact base quantity, display usage, cost. */
-  readonly events: number;
-  readonly quantity: string;
-  /** The quantity change in exact stored units (core/quantity.ts), as text. */
-  readonly quantityUnits: string;
-  readonly usage: number;
-  readonly unit: string;
-  readonly cost: string;
-  readonly costNanos: number;
-  /** "adjustment for 2026-10: +1 234 requests, +0.12" */
-  readonly description: string;
-}
-
-export type BillingStatement = Statement & {
-  readonly state: 'open' | 'closed';
-  /** When the month closes (or closed) by the grace period. */
-  readonly closesAt: string;
-  readonly closedAt: string | null;
-  readonly adjustments: readonly AdjustmentLine[];
-  readonly adjustmentsTotal: string;
-  /** total + adjustmentsTotal, exact. */
-  readonly billTotal: string;
-};
 
 export interface BillingClock {
   readonly now: number;
@@ -213,16 +187,6 @@ function grouped(n: number): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: 6 }).replace(/,/g, ' ');
 }
 
-export interface CloseResult {
-  readonly month: string;
-  readonly closedAt: string;
-  readonly closedBy: string;
-  readonly sha256: string;
-  readonly billTotal: string;
-  /** False when the month was already closed (closing is idempotent). */
-  readonly closedNow: boolean;
-}
-
 /** Freezes a month's statement. Refuses a month that has not ended. */
 export async function closeMonth(db: Kysely<Database>, month: string, clock: BillingClock, by: string): Promise<CloseResult> {
   const start = parseMonth(month);
@@ -232,19 +196,16 @@ export async function closeMonth(db: Kysely<Database>, month: string, clock: Bil
   const deadline = closesAt(start, clock.graceDays);
   const closedAt = by === 'grace' ? deadline : Math.min(clock.now, deadline);
   const s = await liveStatement(db, start, clock, closedAt);
-  const body = JSON.stringify(s);
-  const row: ClosedStatement = {
+  const stored = await insertClosedStatement(db, {
     month,
     monthStart: start,
-    body,
-    sha256: crypto.createHash('sha256').update(body).digest('hex'),
+    body: JSON.stringify(s),
     basis: await monthFigures(db, start),
     ...(await currentSeqs(db)),
     closedAt,
     closedBy: by,
-  };
-  const stored = await insertClosedStatement(db, row);
-  return closeResult(stored ? row : ((await getClosedStatement(db, month)) ?? row), stored);
+  });
+  return closeResult(stored ?? (await getClosedStatement(db, month))!, stored !== null);
 }
 
 function closeResult(c: ClosedStatement, closedNow: boolean): CloseResult {
@@ -273,4 +234,28 @@ export async function closeDueMonths(db: Kysely<Database>, clock: BillingClock):
   }
   checked.set(db, due);
   return done;
+}
+
+/** Late marks for the closed months a report's range touches. */
+export async function lateMarks(
+  db: Kysely<Database>,
+  q: { from: number; to: number; service?: string | undefined; customerId?: string | undefined },
+): Promise<LateMark[]> {
+  const out: LateMark[] = [];
+  for (const c of await listClosedStatements(db)) {
+    const from = Math.max(q.from, c.monthStart);
+    const to = Math.min(q.to, nextMonthStart(c.monthStart));
+    if (from >= to) continue;
+    const late = await lateFigures(db, { ...q, from, to }, c);
+    if (late.events > 0 || late.corrections > 0) {
+      out.push({
+        month: c.month,
+        closedAt: toIso(c.closedAt),
+        events: late.events,
+        cost: formatNanos(late.cost),
+        corrections: late.corrections,
+      });
+    }
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 // Service layer for recording, services, prices and the usage report.
 import { usageReport } from '../analytics/usage';
+import { lateMarks } from '../analytics/closing';
 import type { ServiceInput, usageArgs } from '../core/api/usage';
 import { parseAggregation } from '../core/aggregation';
 import { invalid } from '../core/errors';
@@ -80,7 +81,9 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
       const db = readDb(ctx);
       if (service !== undefined && !(await listServices(db)).some((s) => s.name === service))
         throw invalid('service', `unknown service "${service}" (tally services lists them)`);
-      return usageReport(db, { ...range, service, customerId, detailed });
+      // Closed months the range touches carry a late mark: what arrived after they closed.
+      const late = await lateMarks(db, { ...range, service, customerId });
+      return { ...(await usageReport(db, { ...range, service, customerId, detailed })), late };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billingStatement, closeDueMonths, closeMonth } from '../../src/analytics/closing';
+import { billingStatement, closeDueMonths, closeMonth, lateMarks } from '../../src/analytics/closing';
 import { voidRecord } from '../../src/storage/corrections';
 import { setPriceRule } from '../../src/storage/repos/services';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
@@ -47,6 +47,11 @@ describe('closed months', () => {
     ]);
     expect(nov.adjustments[0].description).toBe('adjustment for 2026-10: +1 234 requests, +$12.34');
     expect(nov.billTotal).toBe('12.4400');
+    // The usage report of October shows it with a late mark.
+    expect(await lateMarks(w['tdb'].db, { from: Date.UTC(2026, 9, 1), to: Date.UTC(2026, 10, 1) })).toEqual([
+      { month: '2026-10', closedAt: '2026-11-04T00:00:00.000Z', events: 1, cost: '12.3400', corrections: 0 },
+    ]);
+    expect(await lateMarks(w['tdb'].db, { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) })).toEqual([]);
     await w.close();
   });
 

@@ -78,5 +78,7 @@ describe('tally events void|amend and closed months', () => {
     expect(closed.code).toBe(0);
     expect(closed.stdout).toMatch(/already closed 2026-11-04T00:00:00.000Z by grace/);
     expect(tally(['sync', 'corrections'], NOV5).stdout).toMatch(/nothing waits/);
+    const report = tally(['report', '--month', '2026-10'], NOV5);
+    expect(report.stdout).toMatch(/late for 2026-10 \(closed 2026-11-04T00:00:00.000Z\): 1 events/);
   });
 });

@@ -5,7 +5,7 @@
 // Quantities in results are in the service's display unit (GB = GiB); money is exact decimal text.
 import type { AggregateResult, BreakdownResult } from '../../analytics/aggregate';
 import type { Projection } from '../../analytics/projection';
-import type { BillingStatement } from '../../analytics/closing';
+import type { BillingStatement } from '../../analytics/closing-types';
 import type { UsageStats } from '../../analytics/stats';
 import type { PeaksResult, TrendsResult } from '../../analytics/trends';
 import type { ExportFormat, ExportSummary } from '../exports/shape';

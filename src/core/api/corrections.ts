@@ -2,7 +2,7 @@
 // `by` names who corrects; the HTTP routes and the CLI set it from who is asking (admin token,
 // key id, CLI user), so a caller of /v1 cannot claim to be someone else.
 import { z } from 'zod';
-import type { CloseResult } from '../../analytics/closing';
+import type { CloseResult } from '../../analytics/closing-types';
 
 /** What a void or amend did. */
 export interface CorrectionResult {

@@ -3,6 +3,7 @@
 // from them. Replies are plain JSON described by the types below.
 import { z } from 'zod';
 import type { UsageReport } from '../../analytics/usage';
+import type { LateMark } from '../../analytics/closing-types';
 import type { PriceRule, PriceSpec } from '../pricing';
 import type { ServiceDefinition } from '../services';
 import type { StoredRef } from '../tracking';
@@ -74,7 +75,8 @@ export interface UsageReplies {
   'services.add': ServiceDefinition[];
   'prices.list': PriceRule[];
   'prices.set': PriceRule[];
-  'report.usage': UsageReport;
+  /** `late`: closed months in the range, and what arrived for them after they closed. */
+  'report.usage': UsageReport & { readonly late: readonly LateMark[] };
 }
 
 export interface UsageEvents {

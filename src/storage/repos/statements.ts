@@ -50,8 +50,9 @@ export async function listClosedStatements(db: Kysely<Database>): Promise<Closed
   return (await db.selectFrom('closed_statements').selectAll().orderBy('month_start').execute()).map(toClosed);
 }
 
-/** Stores a closed month once; a second close of the same month changes nothing. Returns whether it stored. */
-export async function insertClosedStatement(db: Kysely<Database>, c: ClosedStatement): Promise<boolean> {
+/** Stores a closed month once, with the sha256 of its body; a second close changes nothing (null). */
+export async function insertClosedStatement(db: Kysely<Database>, row: Omit<ClosedStatement, 'sha256'>): Promise<ClosedStatement | null> {
+  const c: ClosedStatement = { ...row, sha256: await sha256Hex(row.body) };
   const r = await db
     .insertInto('closed_statements')
     .values({
@@ -67,7 +68,7 @@ export async function insertClosedStatement(db: Kysely<Database>, c: ClosedState
     })
     .onConflict((oc) => oc.column('month').doNothing())
     .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0 ? c : null;
 }
 
 /** Live figures of one month from the month rollups (voids and amends already applied). */
@@ -115,4 +116,41 @@ export async function currentSeqs(db: Kysely<Database>): Promise<{ maxSeq: numbe
     ])
     .executeTakeFirstOrThrow();
   return { maxSeq: r.records ?? 0, maxCorrectionSeq: r.corrections ?? 0 };
+}
+
+/** Live events and corrections of [from, to) stored after closed month `c` was frozen. */
+export async function lateFigures(
+  db: Kysely<Database>,
+  q: { from: number; to: number; service?: string | undefined; customerId?: string | undefined },
+  c: Pick<ClosedStatement, 'maxSeq' | 'maxCorrectionSeq'>,
+): Promise<{ events: number; cost: bigint; corrections: number }> {
+  let records = db
+    .selectFrom('usage_records')
+    .select([sql<number>`count(*)`.as('n'), sql<string>`CAST(coalesce(sum(cost_nanos), 0) AS TEXT)`.as('cost')])
+    .where('recorded_at', '>=', q.from)
+    .where('recorded_at', '<', q.to)
+    .where('seq', '>', c.maxSeq)
+    .where('voided_at', 'is', null);
+  let corrections = db
+    .selectFrom('corrections')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('recorded_at', '>=', q.from)
+    .where('recorded_at', '<', q.to)
+    .where('seq', '>', c.maxCorrectionSeq);
+  if (q.service !== undefined) {
+    records = records.where('service', '=', q.service);
+    corrections = corrections.where('service', '=', q.service);
+  }
+  if (q.customerId !== undefined) {
+    records = records.where('customer_id', '=', q.customerId);
+    corrections = corrections.where('customer_id', '=', q.customerId);
+  }
+  const [r, k] = await Promise.all([records.executeTakeFirstOrThrow(), corrections.executeTakeFirstOrThrow()]);
+  return { events: r.n, cost: BigInt(r.cost), corrections: k.n };
+}
+
+/** WebCrypto's SHA-256 (a global in Node and browsers alike: this module is in the renderer's type graph). */
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -86,6 +86,11 @@ describe('invalid dates through the CLI and import', () => {
     }
   };
 
+  beforeAll(() => {
+    // A database with one record, so every refusal below is about the date (and stores nothing).
+    expect(tally(['record', 'api', '1', '{"endpoint":"/","method":"GET"}', '--at', '2026-11-22T10:00:00Z'], env).code).toBe(0);
+  });
+
   it.each(INVALID)('tally record --at %s and --from on a report: exit 1 naming the flag', (text) => {
     const r = tally(['record', 'api', '1', '{"endpoint":"/","method":"GET"}', '--at', text], env);
     expect(r.code).toBe(1);
@@ -93,7 +98,7 @@ describe('invalid dates through the CLI and import', () => {
     const report = tally(['report', '--from', text], env);
     expect(report.code).toBe(1);
     expect(report.stderr).toMatch(/from: .* is not a date/);
-    expect(rows()).toBe(0);
+    expect(rows()).toBe(1);
   });
 
   it('tally import with one impossible date among good records: exit 1 naming the record, nothing stored', () => {
@@ -104,7 +109,7 @@ describe('invalid dates through the CLI and import', () => {
       const r = tally(['import', file], env);
       expect(r.code, text).toBe(1);
       expect(r.stderr, text).toMatch(/records\[1\]\.recordedAt: .* is not a date; accepted: RFC 3339/);
-      expect(rows()).toBe(0);
+      expect(rows()).toBe(1);
     }
   });
 
@@ -112,6 +117,6 @@ describe('invalid dates through the CLI and import', () => {
     const r = tally(['record', 'api', '1', '{"endpoint":"/","method":"GET"}', '--at', '2026-11-22 11:05:00'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(rows()).toBe(1);
+    expect(rows()).toBe(2);
   });
 });

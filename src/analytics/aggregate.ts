@@ -6,6 +6,7 @@ import { invalid } from '../core/errors';
 import { formatNanos, toNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
 import { bucketEnd, bucketStart, toIso, type Period } from '../core/time';
+import { aggregateOver } from './aggregated';
 import {
   checkRange,
   exact,
@@ -85,22 +86,28 @@ export async function aggregate(db: Kysely<Database>, q: AggregateQuery): Promis
     .orderBy('service');
   if (q.service) query = query.where('service', '=', q.service);
   if (q.customerId) query = query.where('customer_id', '=', q.customerId);
-  const rows = (await query.execute()).map((r): AggregateRow => {
-    const def = services.get(r.service);
-    const units = joinLimbs(r.hi, r.lo);
-    const usage = def ? unitsToDisplay(def, units) : Number(units);
-    const cost = exact(r.cost);
-    return {
-      service: r.service,
-      period: toIso(r.bucket_start),
-      event_count: r.events,
-      total_quantity: roundDisplay(usage),
-      unit: def?.displayUnit ?? '',
-      total_cost: formatNanos(cost),
-      total_cost_nanos: Number(cost),
-      avg_quantity: r.events > 0 ? roundDisplay(usage / r.events) : 0,
-    };
-  });
+  const rows = await Promise.all(
+    (await query.execute()).map(async (r): Promise<AggregateRow> => {
+      const def = services.get(r.service);
+      const units = joinLimbs(r.hi, r.lo);
+      // count / max / unique_count / latest services: the bucket's aggregate, not the sum of quantities.
+      const agg = def
+        ? await aggregateOver(db, def, { from: r.bucket_start, to: bucketEnd(period, r.bucket_start), customerId: q.customerId })
+        : null;
+      const usage = agg ? agg.usage : def ? unitsToDisplay(def, units) : Number(units);
+      const cost = exact(r.cost);
+      return {
+        service: r.service,
+        period: toIso(r.bucket_start),
+        event_count: r.events,
+        total_quantity: roundDisplay(usage),
+        unit: def?.displayUnit ?? '',
+        total_cost: formatNanos(cost),
+        total_cost_nanos: Number(cost),
+        avg_quantity: r.events > 0 ? roundDisplay(usage / r.events) : 0,
+      };
+    }),
+  );
   let cost = 0n;
   let events = 0;
   for (const r of rows) {

@@ -10,7 +10,10 @@ const env = { TALLY_DB: path.join(dir, 'tally.db'), TALLY_NOW: '2026-03-10T12:00
 let minute = 0;
 /** Each event a minute after the last, so "newest first" has one answer. */
 const track = (customer: string, endpoint: string) =>
-  tally(['track', 'api', endpoint, 'GET', '200', '--customer', customer], { ...env, TALLY_NOW: `2026-03-10T12:${String(minute++).padStart(2, '0')}:00Z` });
+  tally(['track', 'api', endpoint, 'GET', '200', '--customer', customer], {
+    ...env,
+    TALLY_NOW: `2026-03-10T12:${String(minute++).padStart(2, '0')}:00Z`,
+  });
 
 beforeAll(() => {
   for (const [c, e] of [
@@ -108,5 +111,25 @@ describe('tally events', () => {
     }
     expect(await exited).toBe(0);
     expect(JSON.parse(out.trim().split('\n')[0]!)).toMatchObject({ customer: 'globex', metadata: { endpoint: '/tail' } });
+  });
+});
+
+describe('tally top-users, errors, latency', () => {
+  it('print the second seed’s analytics for the month, and --json', () => {
+    const top = tallyJson<{ users: Array<{ customer: string; user: string | null }> }>(['top-users'], env);
+    expect(top.users).toEqual([]); // these events carry no user
+    expect(
+      tally(['track', 'api', '/u', 'GET', '500', '--customer', 'acme', '--user', 'u-1'], { ...env, TALLY_NOW: '2026-03-10T13:00:00Z' })
+        .code,
+    ).toBe(0);
+    expect(tallyJson<{ users: Array<{ user: string }> }>(['top-users', '--customer', 'acme'], env).users.map((u) => u.user)).toEqual([
+      'u-1',
+    ]);
+    const errors = tally(['errors', '--customer', 'acme'], env);
+    expect(errors.code).toBe(0);
+    expect(errors.stdout).toContain('/u');
+    expect(tally(['latency', '--by', 'endpoint'], env).code).toBe(0);
+    const bad = tally(['top-users', '--by', 'usage'], env);
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('by:')]);
   });
 });

@@ -3,6 +3,7 @@
 // records. unique_count over 100 000 distinct users is exact.
 import { describe, expect, it } from 'vitest';
 import { monthStatement } from '../../src/analytics/statement';
+import { aggregate } from '../../src/analytics/aggregate';
 import { usageReport } from '../../src/analytics/usage';
 import { compilePrice, type PriceSpec } from '../../src/core/pricing';
 import { formatNanos } from '../../src/core/money';
@@ -162,6 +163,39 @@ describe('aggregation per service', () => {
     expect(report.services.find((l) => l.service === 'mau')!.quantity).toBe('100000');
     const s = await monthStatement(tdb.db, { month: '2026-11', customerId: 'acme' });
     expect(s.lines.find((l) => l.service === 'mau')!.usageCost).toBe('150000.0000'); // volume: all at 1.5
+    await writer.close();
+  });
+});
+
+describe('aggregate per bucket', () => {
+  it("daily rows of a unique_count and a max service are each day's distinct users and peak", async () => {
+    const { tdb, writer } = await setup();
+    const rand = prng(7);
+    const events = [];
+    for (let i = 0; i < 600; i++) {
+      const at = NOV + Math.floor(rand() * 5 * 86_400_000);
+      events.push({ service: 'mau', customerId: 'acme', recordedAt: at, metadata: { user_id: `u${Math.floor(rand() * 30)}` } });
+      events.push({ service: 'seats', quantity: Math.floor(rand() * 100), customerId: 'acme', recordedAt: at });
+    }
+    await writer.recordMany(events);
+    const raw = tdb.sqlite.prepare('SELECT service, recorded_at AS at, quantity AS q, metadata AS meta FROM usage_records').all() as Array<{
+      service: string;
+      at: number;
+      q: number;
+      meta: string;
+    }>;
+    const r = await aggregate(tdb.db, { granularity: 'daily', from: NOV, to: NOV + 5 * 86_400_000 });
+    for (const row of r.rows) {
+      const day = Date.parse(row.period);
+      const mine = raw.filter((x) => x.service === row.service && x.at >= day && x.at < day + 86_400_000);
+      const expected = row.service === 'mau' ? new Set(mine.map((x) => x.meta)).size : Math.max(...mine.map((x) => x.q));
+      expect({ service: row.service, day: row.period, q: row.total_quantity }).toEqual({
+        service: row.service,
+        day: row.period,
+        q: expected,
+      });
+    }
+    expect(r.rows.length).toBe(10);
     await writer.close();
   });
 });

@@ -782,6 +782,11 @@ export class BatchedWriter extends EventEmitter {
     }
   }
 
+  /** Sets the connection's page cache (KiB): a bulk import keeps its process small with less. */
+  setCacheKiB(kib: number): void {
+    this.sqlite.pragma(`cache_size = -${Math.max(1024, Math.floor(kib))}`);
+  }
+
   /** Flushes what is queued, checkpoints, and refuses further records. Does not close the database. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -11,6 +11,7 @@ import { CollectorsSchema, defaultCollectorsConfig } from '../collectors/config'
 import { defaultHooksConfig, HooksSchema } from '../agent/hooks/config';
 import { defaultScheduleConfig, ScheduleSchema } from '../agent/jobs/config';
 import { defaultConfigFile, defaultDbPath } from './paths';
+import { isObject } from '../core/objects';
 
 const Writer = z.strictObject({
   batchSize: z.number().int().min(1).max(100_000),
@@ -124,21 +125,13 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
   return out;
 }
 
-function merge<T>(base: T, over: unknown): T {
+/** Config layers: objects merge key by key; anything else (arrays included) replaces. */
+export function merge(base: unknown, over: unknown): unknown {
   if (over === undefined) return base;
-  if (
-    typeof base !== 'object' ||
-    base === null ||
-    Array.isArray(base) ||
-    typeof over !== 'object' ||
-    over === null ||
-    Array.isArray(over)
-  ) {
-    return over as T;
-  }
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  if (!isObject(base) || !isObject(over)) return over;
+  const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
-  return out as T;
+  return out;
 }
 
 function describeIssue(source: string, issue: z.core.$ZodIssue): string {
@@ -162,19 +155,35 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The config file as a JSON object (Settings edits it, loadConfig layers it); a missing file is an empty one. */
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new TallyError('unavailable', `config file ${file}: cannot be read (${(err as Error).message})`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new TallyError('invalid_input', `config file ${file}: not valid JSON (${(err as Error).message}); fix or remove it first`, {
+      field: 'config',
+      cause: err,
+    });
+  }
+  if (!isObject(parsed)) throw new TallyError('invalid_input', `config file ${file}: must hold a JSON object`, { field: 'config' });
+  return parsed;
+}
+
 export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   const env = options.env ?? process.env;
   const file = options.file ?? defaultConfigFile(env);
-  let fromFile: unknown = undefined;
-  if (fs.existsSync(file)) {
-    try {
-      fromFile = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new TallyError('invalid_input', `config file ${file}: not valid JSON (${(err as Error).message})`, { field: 'config' });
-    }
-  } else if (options.file !== undefined) {
+  const exists = fs.existsSync(file);
+  if (!exists && options.file !== undefined)
     throw new TallyError('invalid_input', `config file ${file} does not exist`, { field: 'config' });
-  }
+  const fromFile = exists ? readConfigFile(file) : undefined;
   const layers: Array<[string, unknown]> = [
     [`config file ${file}`, fromFile],
     ['environment', fromEnvironment(env)],

@@ -6,23 +6,18 @@ import path from 'node:path';
 import type { collectorsArgs, CollectorsPatch, CollectorsSection, CollectorsState } from '../core/api/collectors';
 import { invalid, TallyError } from '../core/errors';
 import { CollectorsSchema, defaultCollectorsConfig, type CollectorsConfig } from '../collectors/config';
+import { merge, readConfigFile } from '../config/config';
+import { isObject } from '../core/objects';
 import { defaultConfigFile } from '../config/paths';
 import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
 import { writeFileAtomic } from '../files/atomic';
-import { isObject } from '../core/objects';
 
 // The schema's type is the contract's JSON shape: this fails the typecheck if they drift apart.
 const toSection = (c: CollectorsConfig): CollectorsSection => c;
 
-/** Objects merge key by key; anything else (arrays included) replaces. Like loadConfig's layers. */
-export function merge(base: unknown, over: unknown): unknown {
-  if (over === undefined) return base;
-  if (!isObject(base) || !isObject(over)) return over;
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
-  return out;
-}
+// Settings edits the config file with loadConfig's own reader and layering.
+export { merge, readConfigFile };
 
 /** `['storage', 'paths', 0]` → `collectors.storage.paths[0]`. */
 export function fieldPath(issuePath: readonly PropertyKey[]): string {
@@ -38,28 +33,6 @@ function validate(section: unknown): CollectorsConfig {
   // An unknown key is reported on its parent; name the key itself.
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
   throw invalid(fieldPath(keys.length ? [...issue.path, keys[0]!] : issue.path), keys.length ? 'is not a setting' : issue.message);
-}
-
-/** The config file as a JSON object; a missing file is an empty one. */
-export function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new TallyError('unavailable', `config file ${file}: cannot be read (${(err as Error).message})`, { cause: err });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new TallyError('invalid_input', `config file ${file}: not valid JSON (${(err as Error).message}); fix or remove it first`, {
-      field: 'config',
-      cause: err,
-    });
-  }
-  if (!isObject(parsed)) throw new TallyError('invalid_input', `config file ${file}: must hold a JSON object`, { field: 'config' });
-  return parsed;
 }
 
 /** Temp file beside the target, then rename: a reader (or a crash) never sees half a file. */

@@ -7,7 +7,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { uniqueValue } from '../core/aggregation';
 import type { ValidRecord } from '../core/records';
 import type { ServiceDefinition } from '../core/services';
-import { dayStart, nextMonthStart, weekStart } from '../core/time';
+import { dayStart, monthStart as monthStartOf, nextMonthStart, weekStart } from '../core/time';
 import { decimalsOf } from '../core/quantity';
 
 interface State {
@@ -127,5 +127,35 @@ export class Aggregator {
       default:
         return { value: this.stmt.uniqueCount.get(month, r.customerId, r.service) as number, at: -Infinity };
     }
+  }
+}
+
+/**
+ * After a void or an amend (corrections.ts), rebuilds the distinct values of the day, week and
+ * month holding `at` from the live raw records, so a voided visit no longer counts.
+ */
+export function rebuildUniqueValues(
+  sqlite: BetterSqlite3.Database,
+  def: ServiceDefinition | undefined,
+  customerId: string,
+  at: number,
+): void {
+  if (def?.aggregation !== 'unique_count' || !def.aggregationField) return;
+  const path = `$.${def.aggregationField}`;
+  const remove = sqlite.prepare('DELETE FROM unique_values WHERE period = ? AND bucket_start = ? AND customer_id = ? AND service = ?');
+  const fill = sqlite.prepare(
+    `INSERT OR IGNORE INTO unique_values (period, bucket_start, customer_id, service, value)
+     SELECT ?, ?, customer_id, service, CAST(json_extract(metadata, ?) AS TEXT) FROM usage_records
+     WHERE recorded_at >= ? AND recorded_at < ? AND customer_id = ? AND service = ? AND voided_at IS NULL
+       AND json_extract(metadata, ?) IS NOT NULL`,
+  );
+  const month = monthStartOf(at);
+  for (const [period, start, end] of [
+    ['day', dayStart(at), dayStart(at) + 86_400_000],
+    ['week', weekStart(at), weekStart(at) + 7 * 86_400_000],
+    ['month', month, nextMonthStart(month)],
+  ] as const) {
+    remove.run(period, start, customerId, def.name);
+    fill.run(period, start, path, start, end, customerId, def.name, path);
   }
 }

@@ -18,6 +18,7 @@ import type { Registry } from '../core/registry';
 import { dayStart, hourStart, monthStart, nextMonthStart, toIso, weekStart } from '../core/time';
 import type { Database } from './schema';
 import { rollupParams, UPSERT_ROLLUP, type BatchedWriter } from './writer';
+import { rebuildUniqueValues } from './aggregation';
 
 export interface VoidRequest {
   readonly id: string;
@@ -193,6 +194,8 @@ function applyCorrection(
   sqlite
     .prepare('UPDATE usage_records SET voided_at = ?, voided_by = ?, void_reason = ? WHERE seq = ?')
     .run(now, req.actor, req.reason, orig.seq);
+  // A unique_count service recounts the distinct values of the periods the event was in.
+  rebuildUniqueValues(sqlite, ctx.services.get(orig.service), orig.customer_id, orig.recorded_at);
   let newId: string | null = null;
   let newSeq: number | null = null;
   if (replacement !== null) {
@@ -218,6 +221,7 @@ function applyCorrection(
     );
   }
 
+  if (replacement !== null) rebuildUniqueValues(sqlite, ctx.services.get(orig.service), orig.customer_id, replacement.recordedAt);
   const deltas = new Map<string, Delta>();
   let deltaCost = -orig.cost_nanos;
   let repriced = 0;

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { monthStatement } from '../../src/analytics/statement';
 import { aggregate } from '../../src/analytics/aggregate';
+import { voidRecord } from '../../src/storage/corrections';
 import { usageReport } from '../../src/analytics/usage';
 import { compilePrice, type PriceSpec } from '../../src/core/pricing';
 import { formatNanos } from '../../src/core/money';
@@ -196,6 +197,29 @@ describe('aggregate per bucket', () => {
       });
     }
     expect(r.rows.length).toBe(10);
+    await writer.close();
+  });
+});
+
+describe('unique_count and corrections', () => {
+  it('voiding the only visit of a user takes the user out of the count; voiding one of two visits does not', async () => {
+    const { tdb, writer } = await setup();
+    const stored = await writer.recordMany(
+      ['a', 'b', 'b', 'c'].map((u, i) => ({
+        service: 'mau',
+        customerId: 'acme',
+        recordedAt: NOV + i * 3_600_000,
+        metadata: { user_id: u },
+      })),
+    );
+    const count = async () => (await usageReport(tdb.db, { from: NOV, to: DEC, customerId: 'acme', service: 'mau' })).services[0]!.quantity;
+    expect(await count()).toBe('3');
+    await voidRecord(writer, { id: stored[1]!.id, reason: 'duplicate', actor: 'test' });
+    expect(await count()).toBe('3');
+    await voidRecord(writer, { id: stored[0]!.id, reason: 'test user', actor: 'test' });
+    expect(await count()).toBe('2');
+    const day = await aggregate(tdb.db, { granularity: 'daily', from: NOV, to: NOV + 86_400_000, service: 'mau' });
+    expect(day.rows[0]!.total_quantity).toBe(2);
     await writer.close();
   });
 });

@@ -16,6 +16,7 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
   ['alerts', 'Alerts'],
   ['customers', 'Customers'],
   ['events', 'Events'],
+  ['insights', 'Insights'],
   ['export', 'Export'],
   ['settings', 'Settings'],
 ];

@@ -11,6 +11,7 @@ export type Route =
   | { readonly page: 'alerts' }
   | { readonly page: 'customers' }
   | { readonly page: 'events' }
+  | { readonly page: 'insights' }
   | { readonly page: 'export' }
   | { readonly page: 'statement' }
   | { readonly page: 'settings' };
@@ -23,6 +24,7 @@ export function parseRoute(hash: string): Route {
     case 'alerts':
     case 'customers':
     case 'events':
+    case 'insights':
     case 'export':
     case 'statement':
     case 'settings':

@@ -10,6 +10,7 @@ import { Export } from './Export';
 import { Peaks } from './Peaks';
 import { Customers } from './Customers';
 import { Events } from './Events';
+import { Insights } from './Insights';
 import { Statement } from './Statement';
 
 export interface PageProps {
@@ -26,6 +27,7 @@ export const pages: Record<Exclude<Route['page'], 'overview'>, ComponentType<Pag
   alerts: Alerts,
   customers: Customers,
   events: Events,
+  insights: Insights,
   export: Export,
   statement: Statement,
   settings: Settings,

@@ -5,6 +5,7 @@ import type { EventEntry } from '../../../core/api/events';
 import { useApi } from '../api';
 import { Page } from '../components/Page';
 import { Empty, ErrorState, Loading } from '../components/States';
+import { VoidEvent } from '../components/VoidEvent';
 import { exactMoney, formatCount } from '../format';
 
 const PAGE = 50;
@@ -74,7 +75,13 @@ export function Events() {
               </thead>
               <tbody>
                 {page.data.events.map((e) => (
-                  <EventRow key={e.id} event={e} open={open === e.id} onToggle={() => setOpen(open === e.id ? null : e.id)} />
+                  <EventRow
+                    key={e.id}
+                    event={e}
+                    open={open === e.id}
+                    onToggle={() => setOpen(open === e.id ? null : e.id)}
+                    onChanged={reload}
+                  />
                 ))}
               </tbody>
             </table>
@@ -98,7 +105,17 @@ export function Events() {
   );
 }
 
-function EventRow({ event: e, open, onToggle }: { event: EventEntry; open: boolean; onToggle: () => void }) {
+function EventRow({
+  event: e,
+  open,
+  onToggle,
+  onChanged,
+}: {
+  event: EventEntry;
+  open: boolean;
+  onToggle: () => void;
+  onChanged: () => void;
+}) {
   return (
     <>
       <tr data-testid="event-row" data-id={e.id} className={e.voidedAt ? 'voided' : undefined}>
@@ -124,6 +141,13 @@ function EventRow({ event: e, open, onToggle }: { event: EventEntry; open: boole
               id {e.id} · host {e.host} · source {e.source} · unit price {e.unitPrice}
             </p>
             <pre data-testid="event-metadata">{JSON.stringify(e.metadata, null, 2)}</pre>
+            {e.voidedAt ? (
+              <p className="muted" data-testid="event-voided">
+                Voided {new Date(e.voidedAt).toLocaleString()}: it no longer counts in reports, statements or exports.
+              </p>
+            ) : (
+              <VoidEvent id={e.id} onVoided={onChanged} />
+            )}
           </td>
         </tr>
       ) : null}

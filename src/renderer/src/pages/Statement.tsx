@@ -6,6 +6,7 @@ import { printStatement } from '../../../analytics/statement-print';
 import { useApi } from '../api';
 import { Page } from '../components/Page';
 import { ErrorState, Loading } from '../components/States';
+import { StatementState } from '../components/StatementState';
 import { currentCurrency } from '../format';
 import type { PageProps } from './index';
 
@@ -28,6 +29,7 @@ export function Statement({ period }: PageProps) {
       </div>
       {loaded.status === 'loading' ? <Loading label="Loading the statement…" /> : null}
       {loaded.status === 'error' ? <ErrorState error={loaded.error} onRetry={reload} /> : null}
+      {loaded.status === 'ok' ? <StatementState s={loaded.data} /> : null}
       {loaded.status === 'ok' ? <StatementBody s={loaded.data} /> : null}
     </Page>
   );

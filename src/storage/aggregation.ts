@@ -5,6 +5,7 @@
 // (unique_values) in the writer's transaction, so counts are exact, never estimated.
 import type BetterSqlite3 from 'better-sqlite3';
 import { uniqueValue } from '../core/aggregation';
+import { chargeEvent, type CompiledPrice } from '../core/pricing';
 import type { ValidRecord } from '../core/records';
 import type { ServiceDefinition } from '../core/services';
 import { dayStart, monthStart as monthStartOf, nextMonthStart, weekStart } from '../core/time';
@@ -158,4 +159,53 @@ export function rebuildUniqueValues(
     remove.run(period, start, customerId, def.name);
     fill.run(period, start, path, start, end, customerId, def.name, path);
   }
+}
+
+interface LiveRecord {
+  readonly seq: number;
+  readonly recorded_at: number;
+  readonly quantity: bigint;
+  readonly cost_nanos: number;
+  readonly unit_price: string;
+  readonly metadata: string;
+}
+
+/**
+ * Re-prices a month of a count / max / unique_count / latest service after a correction: every
+ * live record of the month in arrival (seq) order, its aggregate stepped as the writer stepped it,
+ * cost F(after) − F(before). Returns the records whose cost changed (and `added`, the replacement).
+ */
+export function repriceAggregate(
+  def: ServiceDefinition,
+  records: readonly LiveRecord[],
+  priceAt: (at: number) => CompiledPrice,
+  scale: number,
+  added: number | null,
+  update: (cost: number, unitPrice: string, seq: number) => void,
+): Array<{ seq: number; recorded_at: number; quantity: bigint; oldCost: number; cost: number }> {
+  const seen = new Set<string>();
+  let value = 0;
+  let at = -Infinity;
+  const changed = [];
+  for (const r of records) {
+    const q = Number(r.quantity) / scale;
+    const before = value;
+    if (def.aggregation === 'count') value += 1;
+    else if (def.aggregation === 'max') value = Math.max(value, q);
+    else if (def.aggregation === 'latest') {
+      if (r.recorded_at >= at) ((value = q), (at = r.recorded_at));
+    } else {
+      const v = (JSON.parse(r.metadata) as Record<string, unknown>)[def.aggregationField!];
+      const key = String(v);
+      if (!seen.has(key)) (seen.add(key), (value += 1));
+    }
+    const price = priceAt(r.recorded_at);
+    const own = price.perEvent === undefined ? null : chargeEvent(price, q, r.metadata);
+    const cost = own === null ? price.charge(value) - price.charge(before) : own.cost;
+    const unitPrice = own === null ? price.unitPriceAt(value) : own.unitPrice;
+    if (cost !== r.cost_nanos || unitPrice !== r.unit_price) update(cost, unitPrice, r.seq);
+    if (cost !== r.cost_nanos || r.seq === added)
+      changed.push({ seq: r.seq, recorded_at: r.recorded_at, quantity: r.quantity, oldCost: r.cost_nanos, cost });
+  }
+  return changed;
 }

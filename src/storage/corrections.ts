@@ -18,7 +18,7 @@ import type { Registry } from '../core/registry';
 import { dayStart, hourStart, monthStart, nextMonthStart, toIso, weekStart } from '../core/time';
 import type { Database } from './schema';
 import { rollupParams, UPSERT_ROLLUP, type BatchedWriter } from './writer';
-import { rebuildUniqueValues } from './aggregation';
+import { rebuildUniqueValues, repriceAggregate } from './aggregation';
 
 export interface VoidRequest {
   readonly id: string;
@@ -347,6 +347,10 @@ function reprice(
 ): Repriced[] {
   const { from, base, scale, added } = o;
   const update = sqlite.prepare('UPDATE usage_records SET cost_nanos = ?, unit_price = ? WHERE seq = ?');
+  // count / max / unique_count / latest: the whole month again, its aggregate stepped as the writer did.
+  const def = registry.services.get(g.service);
+  if (def !== undefined && (def.aggregation ?? 'sum') !== 'sum')
+    return repriceAggregate(def, liveRecords(sqlite, g, 0), (at) => registry.priceAt(g.service, at), scale, added, (c, p, s) => update.run(c, p, s));
   const changed: Repriced[] = [];
   let before = base;
   for (const r of liveRecords(sqlite, g, from)) {

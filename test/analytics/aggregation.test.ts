@@ -220,6 +220,16 @@ describe('unique_count and corrections', () => {
     expect(await count()).toBe('2');
     const day = await aggregate(tdb.db, { granularity: 'daily', from: NOV, to: NOV + 86_400_000, service: 'mau' });
     expect(day.rows[0]!.total_quantity).toBe(2);
+    // The month is re-priced on its new aggregate: 2 users at the volume price of 2 each.
+    const mau = (await monthStatement(tdb.db, { month: '2026-11', customerId: 'acme' })).lines.find((l) => l.service === 'mau')!;
+    expect([mau.quantity, mau.usageCost]).toEqual(['2', '4.0000']);
+    // A peak voided: the month bills the next highest reading.
+    const seats = await writer.recordMany(
+      [5, 40, 12].map((q, i) => ({ service: 'seats', quantity: q, customerId: 'acme', recordedAt: NOV + i * 1000 })),
+    );
+    await voidRecord(writer, { id: seats[1]!.id, reason: 'load test', actor: 'test' });
+    const line = (await monthStatement(tdb.db, { month: '2026-11', customerId: 'acme' })).lines.find((l) => l.service === 'seats')!;
+    expect([line.quantity, line.usageCost]).toEqual(['12', '144.0000']);
     await writer.close();
   });
 });

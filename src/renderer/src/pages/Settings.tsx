@@ -1,7 +1,8 @@
-// Settings: quotas, prices, sync targets and collectors, each validated by the agent with the field named.
+// Settings: quotas, services, prices, sync targets and collectors, each validated by the agent with the field named.
 import { Page } from '../components/Page';
 import { CollectorsSection } from './CollectorsSettings';
 import { PricesSection } from './Prices';
+import { ServicesSection } from './ServiceSettings';
 import { QuotasSection } from './Quotas';
 import { SyncSection } from './SyncSettings';
 import { HooksSection, ScheduleSection } from './ScheduleSettings';
@@ -12,6 +13,10 @@ export function Settings() {
       <section className="panel" aria-labelledby="settings-quotas">
         <h2 id="settings-quotas">Quotas</h2>
         <QuotasSection />
+      </section>
+      <section className="panel" aria-labelledby="settings-services">
+        <h2 id="settings-services">Services</h2>
+        <ServicesSection />
       </section>
       <section className="panel" aria-labelledby="settings-prices">
         <h2 id="settings-prices">Prices</h2>

@@ -196,9 +196,11 @@ export async function latency(
   checkRange(q);
   if (q.service !== undefined) requireService(await serviceMap(db), q.service);
   // Ordered by group then value, so each group's values arrive sorted for the percentiles.
-  const rows = await live(db, q)
+  let query = live(db, q).where(LATENCY, 'is not', null);
+  // By endpoint or model: only the events that name one.
+  if (q.by !== 'service') query = query.where(GROUPS[q.by], 'is not', null);
+  const rows = await query
     .select([sql<string>`service`.as('service'), GROUPS[q.by].as('grp'), LATENCY.as('ms')])
-    .where(LATENCY, 'is not', null)
     .orderBy(sql`1`)
     .orderBy(sql`2`)
     .orderBy(sql`3`)

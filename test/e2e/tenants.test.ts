@@ -86,6 +86,18 @@ describe('tenants in the dashboard', () => {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'events.png'), fullPage: true });
   });
 
+  it('the Insights page shows top users, errors and latency for the chosen customer', async () => {
+    await page.getByTestId('customer-picker').selectOption('acme');
+    await go(page, '#/insights', '[data-testid="insights"][data-ready="true"]');
+    await page.getByTestId('top-users').waitFor({ timeout: 10_000 });
+    const users = await page.locator('[data-testid="top-users"] tbody tr td:first-child').allInnerTexts();
+    expect(users.sort()).toEqual(['user-0', 'user-1', 'user-2', 'user-3']);
+    const latency = await page.locator('[data-testid="latency-endpoint"] tbody tr td:first-child').allInnerTexts();
+    expect(latency.sort()).toEqual(['/a0', '/a1', '/a2']);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'insights.png'), fullPage: true });
+    await page.getByTestId('customer-picker').selectOption('');
+  });
+
   it('a read key’s dashboard shows one customer and no settings', async () => {
     const created = JSON.parse(
       tally(['keys', 'create', '--customer', 'globex', '--scope', 'read', '--json', '--db', agent.db], agent.env),

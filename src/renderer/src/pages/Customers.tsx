@@ -8,6 +8,7 @@ import { Page } from '../components/Page';
 import { SortableTable } from '../components/SortableTable';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { formatCount } from '../format';
+import { TopUsersPanel } from './Insights';
 
 export function Customers() {
   const onChoose = useChooseCustomer();
@@ -49,6 +50,7 @@ export function Customers() {
           />
         ) : null}
       </section>
+      <TopUsersPanel />
     </Page>
   );
 }

@@ -35,11 +35,9 @@ export interface AgentTokensTable {
   revoked_at: number | null;
 }
 
-export interface CollectorSyncStateTable extends SyncStateTable {
+/** The collector's forwarding state: the agent's sync_state columns, attempts always written. */
+export interface CollectorSyncStateTable extends Omit<SyncStateTable, 'attempts'> {
   attempts: number;
-  stopped: string | null;
-  unknown_since: number | null;
-  unknown_to_seq: number | null;
 }
 
 export interface CollectorRejectionsTable {

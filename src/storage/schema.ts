@@ -93,6 +93,70 @@ export interface SyncStateTable {
   last_error: string | null;
   next_attempt: number | null;
   updated_at: number;
+  attempts: Generated<number>;
+  /** Why the target stopped (credentials refused), or null while it runs. */
+  stopped: string | null;
+  /** Since when a batch's outcome is unknown (vendors with short dedup windows hold it for review). */
+  unknown_since: number | null;
+  unknown_to_seq: number | null;
+}
+
+export interface SyncTargetsTable {
+  name: string;
+  kind: 'openmeter' | 'lago' | 'stripe' | 'tally';
+  url: string;
+  /** Before secrets moved to the 0600 secrets file; kept empty now. */
+  token: string | null;
+  options: Generated<string>;
+  enabled: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SyncRejectionsTable {
+  target: string;
+  seq: number;
+  id: string;
+  kind: 'rejected' | 'review';
+  reason: string;
+  at: number;
+}
+
+export interface ArchiveLogTable {
+  id: Generated<number>;
+  file: string;
+  sha256: string;
+  record_count: number;
+  min_recorded_at: number | null;
+  max_recorded_at: number | null;
+  cutoff: number;
+  created_at: number;
+  restored_at: number | null;
+}
+
+export interface ArchivedIdsTable {
+  id: string;
+  archive: string;
+}
+
+export interface HookDeliveriesTable {
+  id: Generated<number>;
+  alert_id: number;
+  hook: string;
+  attempt: number;
+  outcome: 'delivered' | 'failed' | 'gave_up';
+  status: number | null;
+  error: string | null;
+  at: number;
+}
+
+export interface ScheduleRunsTable {
+  id: Generated<number>;
+  job: string;
+  started_at: number;
+  finished_at: number;
+  ok: number;
+  result: string;
 }
 
 export interface CollectorStateTable {
@@ -221,6 +285,12 @@ export interface Database {
   corrections: CorrectionsTable;
   sync_corrections: SyncCorrectionsTable;
   closed_statements: ClosedStatementsTable;
+  sync_targets: SyncTargetsTable;
+  sync_rejections: SyncRejectionsTable;
+  archive_log: ArchiveLogTable;
+  archived_ids: ArchivedIdsTable;
+  hook_deliveries: HookDeliveriesTable;
+  schedule_runs: ScheduleRunsTable;
 }
 
 export type ServiceRow = Selectable<ServicesTable>;

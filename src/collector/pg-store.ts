@@ -9,6 +9,7 @@ import { dayStart, hourStart } from '../core/time';
 import { trimDecimal } from './quantity';
 import type { CollectorDatabase } from './schema';
 import type { CollectorDb } from './db';
+import { applyCorrections } from './corrections';
 import { storeBatch } from './ingest';
 import type { CollectorStore } from './store';
 
@@ -82,6 +83,7 @@ export function pgStore(
       }
     },
     report: pgReportSource(c.db),
+    correct: (hostId, list) => applyCorrections(c.db, hostId, list),
     async seenServices() {
       const r = await sql<{ service: string }>`SELECT DISTINCT service FROM rollups WHERE period = 'month'`.execute(c.db);
       return r.rows.map((x) => x.service);

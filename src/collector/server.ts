@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { TallyError, toTallyError } from '../core/errors';
-import { applyCorrections, readCorrections } from './corrections';
+import { readCorrections } from './corrections';
 import { ingest } from './ingest';
 import { pgStore } from './pg-store';
 import { TokenBuckets } from './ratelimit';
@@ -111,10 +111,8 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
 
   // Voids and amends from the agents, applied with their ids (corrections.ts).
   app.post('/v1/corrections', { onRequest: authenticate }, async (req) => {
-    if (store.kind !== 'postgres')
-      throw new TallyError('conflict', `this collector keeps records in ${store.kind}, which does not apply corrections: adjust by hand`);
     const body = req.body as { value: unknown } | undefined;
-    return applyCorrections(o.db, callers.get(req)!.hostId, readCorrections(body?.value));
+    return store.correct(callers.get(req)!.hostId, readCorrections(body?.value), now());
   });
 
   const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });

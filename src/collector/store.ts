@@ -5,6 +5,7 @@
 import type { Writable } from 'node:stream';
 import type { ReportSource } from '../analytics/usage';
 import type { NativeRecord } from '../core/sync/native';
+import type { CollectorCorrection, CorrectionsReply } from './corrections';
 
 /** A validated request: its JSON text, the parsed records, and the indexes refused. */
 export interface ValidBatch {
@@ -21,7 +22,9 @@ export interface CollectorStore {
   readonly report: ReportSource;
   /** Every service with rollups, for definitions the control store lacks. */
   seenServices(): Promise<string[]>;
-  /** Every record of [from, to) as CSV with a header, ordered by time then id. */
+  /** Applies an agent's voids and amends (the records stay, marked); `now` is the collector's clock. */
+  correct(hostId: string, list: readonly CollectorCorrection[], now: number): Promise<CorrectionsReply>;
+  /** Every live record of [from, to) as CSV with a header, ordered by time then id. */
   exportCsv(range: { from: number; to: number }, out: Writable): Promise<void>;
   close(): Promise<void>;
 }

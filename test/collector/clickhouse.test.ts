@@ -19,6 +19,9 @@ import { resolveTarget } from '../../src/core/sync/targets';
 import type { TallyDb } from '../../src/storage/open';
 import { SqliteOutbox } from '../../src/sync/store';
 import { SyncEngine } from '../../src/sync/worker';
+import { correctionsHook } from '../../src/sync/corrections';
+import { amendRecord, voidRecord } from '../../src/storage/corrections';
+import { setPriceRule } from '../../src/storage/repos/services';
 import { clickhouseMissing, startClickHouse, type TestClickHouse } from '../helpers/clickhouse';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
@@ -154,6 +157,90 @@ describe.skipIf(missing !== null)('the ClickHouse store', () => {
     expect(fromCh).toEqual(await collectorReport(cdb.db, q, clock.now(), pgStore({ db: cdb.db })));
   });
 
+  it('applies voids and amends like the PostgreSQL store: reports and exports equal, rollups equal the live records', async () => {
+    const tdb = await testDb();
+    await setPriceRule(
+      tdb.db,
+      {
+        service: 'api',
+        effectiveFrom: 0,
+        spec: {
+          model: 'tiered',
+          tiers: [
+            { upTo: 10, unitPrice: '1' },
+            { upTo: null, unitPrice: '0.5' },
+          ],
+        },
+      },
+      0,
+    );
+    const writer = await testWriter(tdb, { hostId: 'fix-host', clock: clock.now });
+    const stored = await writer.recordMany(
+      [4, 4, 4, 4].map((quantity, i) => ({
+        service: 'api',
+        quantity,
+        customerId: 'fix-co',
+        recordedAt: Date.UTC(2026, 10, 19, 9) + i,
+        metadata: { endpoint: '/x', method: 'GET' },
+      })),
+    );
+    const ids = stored.map((r) => r.id);
+    const { token } = await issueToken(cdb.db, 'fix-host', clock.now());
+    const engine = new SyncEngine({
+      outbox: new SqliteOutbox(tdb.sqlite),
+      timeoutMs: 10_000,
+      backoff: { baseMs: 10, maxMs: 50 },
+      now: clock.now,
+      random: () => 0.5,
+      corrections: correctionsHook(tdb.sqlite, 5000, clock.now),
+    });
+    const targets = [
+      resolveTarget({ name: 'pg', kind: 'tally', url: pgCollector.url, token }, 'settings'),
+      resolveTarget({ name: 'ch', kind: 'tally', url: chCollector.url, token }, 'settings'),
+    ];
+    for (const t of targets) expect(await engine.syncTarget(t)).toMatchObject({ status: 'idle', delivered: 4 });
+    await voidRecord(writer, { id: ids[0]!, reason: 'test traffic', actor: 'admin' });
+    await amendRecord(writer, { id: ids[2]!, reason: 'undercounted', actor: 'cli:ops', quantity: 6 });
+    for (const t of targets) {
+      expect(await engine.syncTarget(t)).toMatchObject({ status: 'idle', delivered: 1 }); // the replacement
+      await engine.syncTarget(t); // nothing more goes out, nothing is applied twice
+    }
+    const settled = tdb.sqlite.prepare("SELECT count(*) FROM sync_corrections WHERE state = 'delivered'").pluck().get();
+    expect(settled).toBe(4);
+
+    const day = { from: Date.UTC(2026, 10, 19), to: Date.UTC(2026, 10, 20), customerId: 'fix-co' };
+    const pg = pgStore({ db: cdb.db, pool: cdb.pool });
+    for (const q of [
+      day,
+      { ...day, detailed: true },
+      { from: Date.UTC(2026, 10, 19, 9), to: Date.UTC(2026, 10, 19, 9, 30), customerId: 'fix-co' },
+    ]) {
+      expect(await collectorReport(cdb.db, q, clock.now(), chStore), JSON.stringify(q)).toEqual(
+        await collectorReport(cdb.db, q, clock.now(), pg),
+      );
+    }
+    const live = await collectorReport(cdb.db, day, clock.now(), chStore);
+    const agentCost = tdb.sqlite.prepare('SELECT sum(cost_nanos) FROM usage_records WHERE voided_at IS NULL').pluck().get();
+    expect(live).toMatchObject({ totalEvents: 3, totalCostNanos: agentCost });
+    // Every rollup period moved by the same differences.
+    const raw = createClient({ url: ch.url, database: 'tally' });
+    const sums = await (
+      await raw.query({
+        query:
+          "SELECT period, sum(event_count) AS n, toString(sum(sum_cost_nanos)) AS c FROM rollups_local WHERE customer_id = 'fix-co' GROUP BY period ORDER BY period",
+        format: 'JSONEachRow',
+      })
+    ).json<{ period: string; n: string; c: string }>();
+    await raw.close();
+    expect(sums).toEqual(['day', 'hour', 'month', 'week'].map((period) => ({ period, n: '3', c: String(agentCost) })));
+    // The exports hold the same live records (the voided ones in neither).
+    const [pgRows, chRows] = await Promise.all([exported(pg), exported(chStore)]);
+    expect(chRows.map((r) => r[0])).toEqual(pgRows.map((r) => r[0]));
+    expect(chRows.some((r) => r[0] === ids[0])).toBe(false);
+    await writer.close();
+    await tdb.close();
+  });
+
   it('migrations: again is a no-op; a database from a newer collector is refused', async () => {
     const again = await openClickHouseStore({ clickhouse: `${ch.url}/tally` }, clock.now());
     await again.close();
@@ -162,9 +249,13 @@ describe.skipIf(missing !== null)('the ClickHouse store', () => {
     await raw.command({
       query: 'CREATE TABLE newer.tally_migrations (id UInt32, name String, applied_at Int64) ENGINE = MergeTree ORDER BY id',
     });
-    await raw.command({ query: "INSERT INTO newer.tally_migrations VALUES (1, 'events and rollups', 0), (999, 'from the future', 0)" });
-    const ids = await (await raw.query({ query: 'SELECT DISTINCT id FROM tally.tally_migrations', format: 'JSONEachRow' })).json();
-    expect(ids).toEqual([{ id: 1 }]);
+    await raw.command({
+      query: "INSERT INTO newer.tally_migrations VALUES (1, 'events and rollups', 0), (2, 'corrections', 0), (999, 'from the future', 0)",
+    });
+    const ids = await (
+      await raw.query({ query: 'SELECT DISTINCT id FROM tally.tally_migrations ORDER BY id', format: 'JSONEachRow' })
+    ).json();
+    expect(ids).toEqual([{ id: 1 }, { id: 2 }]);
     await raw.close();
     await expect(openClickHouseStore({ clickhouse: `${ch.url}/newer` })).rejects.toThrow(/migration 999.*newer collector/);
   });

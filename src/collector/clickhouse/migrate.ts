@@ -46,7 +46,14 @@ async function migrateServer(server: ClickHouseClient, layout: ChLayout, now: nu
 }
 
 async function run(server: ClickHouseClient, m: ChMigration, layout: ChLayout): Promise<void> {
-  for (const statement of m.statements(layout)) await server.command({ query: statement });
+  for (const statement of m.statements(layout)) {
+    if (typeof statement === 'string') {
+      await server.command({ query: statement });
+      continue;
+    }
+    const [row] = await rows<Record<string, string>>(server, statement.unless);
+    if (Number(Object.values(row ?? {})[0] ?? 0) === 0) await server.command({ query: statement.sql });
+  }
 }
 
 /** The cluster named by --cluster must list exactly the servers given, each once. */

@@ -17,11 +17,14 @@ export interface ChLayout {
   readonly cluster: string | null;
 }
 
+/** A statement, or one run only when `unless` (a SELECT of one count) finds nothing: 18.16 has no ADD COLUMN IF NOT EXISTS. */
+export type ChStatement = string | { readonly sql: string; readonly unless: string };
+
 export interface ChMigration {
   readonly id: number;
   readonly name: string;
   /** Statements for one shard's server. */
-  statements(l: ChLayout): string[];
+  statements(l: ChLayout): ChStatement[];
 }
 
 const UTC_SECONDS = "toDateTime(intDiv(recorded_at, 1000), 'UTC')";
@@ -35,13 +38,19 @@ const BUCKETS = {
 };
 
 /** One view for the four periods (arrayJoin): one rollup part per insert, not four. */
-const ROLLUP_VIEW = `CREATE MATERIALIZED VIEW IF NOT EXISTS rollups_mv TO rollups_local AS
+const rollupView = (where: string, count = 'count()') => `CREATE MATERIALIZED VIEW IF NOT EXISTS rollups_mv TO rollups_local AS
   SELECT arrayJoin(['hour', 'day', 'week', 'month']) AS period,
     multiIf(${Object.entries(BUCKETS)
       .map(([p, b]) => (p === 'month' ? b : `period = '${p}', ${b}`))
       .join(', ')}) AS bucket_start,
-    customer_id, service, count() AS event_count, sum(quantity) AS sum_quantity, sum(cost_nanos) AS sum_cost_nanos
-  FROM events_local GROUP BY period, bucket_start, customer_id, service`;
+    customer_id, service, ${count} AS event_count, sum(quantity) AS sum_quantity, sum(cost_nanos) AS sum_cost_nanos
+  FROM events_local ${where} GROUP BY period, bucket_start, customer_id, service`;
+
+const hasColumn = (table: string, column: string) =>
+  `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = '${table}' AND name = '${column}'`;
+
+const CORRECTION_COLUMNS =
+  'ADD COLUMN revision UInt32 DEFAULT 0, ADD COLUMN voided_at Nullable(Int64), ADD COLUMN voided_by Nullable(String), ADD COLUMN void_reason Nullable(String)';
 
 export const CLICKHOUSE_MIGRATIONS: readonly ChMigration[] = [
   {
@@ -61,7 +70,7 @@ export const CLICKHOUSE_MIGRATIONS: readonly ChMigration[] = [
       ENGINE = SummingMergeTree((event_count, sum_quantity, sum_cost_nanos))
       PARTITION BY period
       ORDER BY (period, bucket_start, customer_id, service)`,
-      ROLLUP_VIEW,
+      rollupView(''),
       ...(l.cluster
         ? [
             `CREATE TABLE IF NOT EXISTS events AS events_local
@@ -70,6 +79,21 @@ export const CLICKHOUSE_MIGRATIONS: readonly ChMigration[] = [
               ENGINE = Distributed(${l.cluster}, ${l.database}, rollups_local, cityHash64(customer_id))`,
           ]
         : []),
+    ],
+  },
+  {
+    // Voids and amends (corrections.ts): a correction inserts a new revision of the event (the
+    // sorting key is the same, so ReplacingMergeTree keeps the latest) and moves the rollups by
+    // inserting the difference; the view folds only first revisions. Counts may now go down.
+    id: 2,
+    name: 'corrections',
+    statements: (l) => [
+      { sql: `ALTER TABLE events_local ${CORRECTION_COLUMNS}`, unless: hasColumn('events_local', 'revision') },
+      ...(l.cluster ? [{ sql: `ALTER TABLE events ${CORRECTION_COLUMNS}`, unless: hasColumn('events', 'revision') }] : []),
+      'ALTER TABLE rollups_local MODIFY COLUMN event_count Int64',
+      ...(l.cluster ? ['ALTER TABLE rollups MODIFY COLUMN event_count Int64'] : []),
+      'DROP TABLE IF EXISTS rollups_mv',
+      rollupView('WHERE revision = 0', 'toInt64(count())'),
     ],
   },
 ];

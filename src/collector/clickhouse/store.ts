@@ -12,6 +12,7 @@ import { dayStart, hourStart, toIso } from '../../core/time';
 import type { NativeRecord } from '../../core/sync/native';
 import { quantityText, trimDecimal } from '../quantity';
 import { EXPORT_COLUMNS, goodRecords, type CollectorStore, type ValidBatch } from '../store';
+import { applyClickHouseCorrections } from './corrections';
 import { exactNumber, rows, selectWithSet, str, unreachable, type ChConnection } from './connection';
 
 interface SumRow {
@@ -73,7 +74,7 @@ export interface Prepared {
 const COLUMNS = 'id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at';
 
 /** TabSeparated escaping (backslash, tab, newline). */
-function tsv(s: string): string {
+export function tsv(s: string): string {
   return /[\\\t\n]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n') : s;
 }
 
@@ -198,11 +199,13 @@ function reportSource(c: ChConnection): ReportSource & { readonly raw: false } {
       const query =
         period !== null
           ? `SELECT service, sum(event_count) AS events, toString(sum(sum_quantity)) AS quantity, toString(sum(sum_cost_nanos)) AS cost FROM ${rollups}
-             WHERE period = '${period}' AND bucket_start >= ${q.from} AND bucket_start < ${q.to}${filters(q)} GROUP BY service`
-          : // Edges inside an hour: the raw records, each id once.
+             WHERE period = '${period}' AND bucket_start >= ${q.from} AND bucket_start < ${q.to}${filters(q)}
+             GROUP BY service HAVING events != 0`
+          : // Edges inside an hour: the raw records, each id once at its latest revision, voided ones left out.
             `SELECT s AS service, count() AS events, toString(sum(qty)) AS quantity, toString(sum(c)) AS cost FROM (
-               SELECT id, any(service) AS s, any(quantity) AS qty, any(cost_nanos) AS c FROM ${events}
-               WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to}${filters(q)} GROUP BY id)
+               SELECT id, any(service) AS s, argMax(quantity, revision) AS qty, argMax(cost_nanos, revision) AS c,
+                 max(isNotNull(voided_at)) AS voided FROM ${events}
+               WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to}${filters(q)} GROUP BY id HAVING voided = 0)
              GROUP BY s`;
       return (await rows<SumRow>(c.entry, query)).map(toSums);
     },
@@ -213,7 +216,7 @@ function reportSource(c: ChConnection): ReportSource & { readonly raw: false } {
         `SELECT service, intDiv(bucket_start, 86400000) * 86400000 AS day, sum(event_count) AS events,
            toString(sum(sum_quantity)) AS quantity, toString(sum(sum_cost_nanos)) AS cost FROM ${rollups}
          WHERE period = '${period}' AND bucket_start >= ${hourStart(q.from)} AND bucket_start < ${q.to}${filters(q)}
-         GROUP BY day, service ORDER BY day, service`,
+         GROUP BY day, service HAVING events != 0 ORDER BY day, service`,
       );
       return found.map((r) => ({ ...toSums(r), day: exactNumber(r.day) }));
     },
@@ -266,9 +269,12 @@ async function write(out: Writable, text: string): Promise<void> {
 
 async function exportCsv(c: ChConnection, range: { from: number; to: number }, out: Writable): Promise<void> {
   const rs = await c.entry.query({
-    query: `SELECT ${EXPORT_COLUMNS.map((k) => (k === 'quantity' ? 'toString(quantity) AS quantity' : k)).join(', ')} FROM ${c.tables.events}
-            WHERE recorded_at >= ${Math.trunc(range.from)} AND recorded_at < ${Math.trunc(range.to)}
-            ORDER BY recorded_at, id LIMIT 1 BY id`,
+    // Each id once, at its latest revision; voided records left out (as the PostgreSQL store's export).
+    query: `SELECT ${EXPORT_COLUMNS.join(', ')} FROM (
+              SELECT ${EXPORT_COLUMNS.map((k) => (k === 'quantity' ? 'toString(quantity) AS quantity' : k)).join(', ')}, voided_at
+              FROM ${c.tables.events} WHERE recorded_at >= ${Math.trunc(range.from)} AND recorded_at < ${Math.trunc(range.to)}
+              ORDER BY recorded_at, id, revision DESC LIMIT 1 BY id)
+            WHERE voided_at IS NULL ORDER BY recorded_at, id`,
     format: 'JSONEachRow',
   });
   await write(out, EXPORT_COLUMNS.join(',') + '\n');
@@ -302,6 +308,7 @@ export function clickhouseStore(c: ChConnection): CollectorStore {
       const found = await rows<{ service: string }>(c.entry, `SELECT DISTINCT service FROM ${c.tables.rollups} WHERE period = 'month'`);
       return found.map((r) => r.service);
     },
+    correct: (hostId, list, now) => serial(hostId, () => applyClickHouseCorrections(c, hostId, list, now)),
     exportCsv: (range, out) => exportCsv(c, range, out),
     close: () => c.close(),
   };

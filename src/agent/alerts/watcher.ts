@@ -37,6 +37,7 @@ export function createAlertWatcher(
         ctx.tdb.db,
         ctx.now(),
         batch.map((t) => t.customerId),
+        ctx.config.credits?.balanceAlerts,
       )),
     ]);
     running = pending;

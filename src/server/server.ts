@@ -29,6 +29,7 @@ import { downloadRoutes } from './routes/download';
 import { RateLimiter } from './ratelimit';
 import { installEventStream } from './sse';
 import { installTelemetry } from './telemetry';
+import { registerProcessMetrics } from './process-metrics';
 import { installBodyTimeout } from './timeouts';
 import { writeFileAtomic } from '../files/atomic';
 import { VERSION } from '../core/version';
@@ -116,6 +117,8 @@ export async function startHttpServer(
     defaultRate: ctx.config.http.rateLimitPerMinute,
   };
   const metrics = options.metrics ?? new Metrics();
+  // The process metrics every Node.js exporter has (CPU, memory, event-loop lag), once per registry.
+  const stopProcessMetrics = metrics.has('process_resident_memory_bytes') ? () => undefined : registerProcessMetrics(metrics);
 
   // Loaded here, not at the top: CLI commands that never serve HTTP do not pay for Fastify.
   const { default: Fastify } = await import('fastify');
@@ -165,6 +168,7 @@ export async function startHttpServer(
       closing ??= (async () => {
         ctx.writer.off('flush', onFlush);
         stopStreams();
+        stopProcessMetrics();
         await app.close();
         if (readAgentInfo(dataDir)?.pid === process.pid && ctx.config.db !== ':memory:') fs.rmSync(discoveryFile, { force: true });
       })();

@@ -7,6 +7,7 @@ import { invalid, TallyError, toTallyError, type ErrorCode } from '../core/error
 import { CLOUDEVENTS, CLOUDEVENTS_BATCH } from './events';
 import { mayHoldForbiddenKey, refuseForbiddenKeys } from '../core/records';
 import { isObject } from '../core/objects';
+import { drainRefusedBody } from './timeouts';
 
 export const STATUS: Record<ErrorCode, number> = {
   invalid_input: 400,
@@ -79,6 +80,7 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number, log
   app.setErrorHandler((error: FastifyError | TallyError, req, reply) => {
     if (!(error instanceof TallyError)) {
       const mapped = fromFastifyError(error, bodyLimit);
+      if (mapped?.status === 413) return drainRefusedBody(req.raw).then(() => reply.code(413).send(mapped.body));
       if (mapped) return reply.code(mapped.status).send(mapped.body);
     }
     const e = toTallyError(error);

@@ -35,3 +35,34 @@ export function installBodyTimeout(app: FastifyInstance, ms: number): void {
     done();
   });
 }
+
+/** Past this, a refused body is not read any further: the 413 goes at once and the connection closes. */
+export const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads and discards a body refused as too large (up to a bound) before the 413 is sent, so a
+ * client that writes its whole body before reading gets the answer instead of a broken pipe.
+ * Answering and closing at once broke the pipe under Python's http.client in 12 of 12 runs
+ * (10 MB; it sends "Connection: close", so the server closes right after answering). A client
+ * that stops sending is cut by the body timeout (installBodyTimeout).
+ */
+export function drainRefusedBody(raw: IncomingMessage, limit = DRAIN_LIMIT_BYTES): Promise<void> {
+  return new Promise((resolve) => {
+    const declared = Number(raw.headers['content-length']);
+    if (raw.complete || (Number.isFinite(declared) && declared > limit)) return resolve();
+    let seen = 0;
+    const done = () => {
+      raw.off('data', onData);
+      resolve();
+    };
+    const onData = (d: Buffer) => {
+      seen += d.length;
+      if (seen > limit) done();
+    };
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('close', done);
+    raw.once('error', done);
+    raw.resume();
+  });
+}

@@ -64,16 +64,6 @@ export async function withReadOnly<T>(config: Readonly<Config>, fn: (tdb: TallyD
   }
 }
 
-/** Opens the database for reading (migrating it first if it is new or older than this code). */
-export async function withReader<T>(config: Readonly<Config>, fn: (tdb: TallyDb) => Promise<T>): Promise<T> {
-  const tdb = openDatabase(config.db, { durability: config.writer.durability });
-  try {
-    await ensureBuiltins(tdb.db, Date.now());
-    return await fn(tdb);
-  } finally {
-    await tdb.close();
-  }
-}
 
 /** Takes the writer lock, opens the writer, runs `fn`, then flushes and releases everything. */
 export async function withWriter<T>(config: Readonly<Config>, fn: (writer: BatchedWriter, tdb: TallyDb) => Promise<T>): Promise<T> {

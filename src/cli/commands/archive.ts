@@ -8,7 +8,7 @@ import { runMaintenance } from '../../archive/maintenance';
 import { openDatabase } from '../../storage/open';
 import { acquireWriterLock } from '../../storage/lock';
 import type { Config } from '../../config/config';
-import { configFor, globals, withReader } from '../context';
+import { configFor, globals, withReadOnly } from '../context';
 import { formatTable, print, printJson } from '../output';
 import { progressBar } from './progress';
 
@@ -94,7 +94,7 @@ export function registerArchive(program: Command): void {
     .description('archives written from this database')
     .action(async (_o: unknown, cmd: Command) => {
       const g = globals(cmd);
-      const list = await withReader(configFor(g), async (tdb) => listArchives(tdb.sqlite));
+      const list = await withReadOnly(configFor(g), async (tdb) => listArchives(tdb.sqlite));
       if (g.json) return printJson(list);
       if (list.length === 0) return print('no archives');
       print(

@@ -26,7 +26,8 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-export async function startFake(handle: (req: FakeRequest) => FakeReply): Promise<FakeServer> {
+/** A handler may answer 'hang': the request is taken and never answered (a lost reply). */
+export async function startFake(handle: (req: FakeRequest) => FakeReply | 'hang'): Promise<FakeServer> {
   const requests: FakeRequest[] = [];
   const faults: Fault[] = [];
   const hung: http.ServerResponse[] = [];
@@ -44,6 +45,7 @@ export async function startFake(handle: (req: FakeRequest) => FakeReply): Promis
       const fault = faults.shift();
       if (fault === 'hang') return void hung.push(res);
       const reply = fault ?? handle(fr);
+      if (reply === 'hang') return void hung.push(res);
       const body = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       res.end(body);

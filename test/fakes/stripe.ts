@@ -21,6 +21,10 @@ export interface StripeFake extends FakeServer {
   readonly events: Map<string, { event: Record<string, unknown>; at: number }>;
   /** Identifiers of cancelled events (each cancelled once). */
   readonly cancelled: Set<string>;
+  /** Cancellations processed (an Idempotency-Key replay does not count): what Stripe would apply. */
+  readonly cancels: number;
+  /** From the (n+1)th cancellation on, apply it but never answer (a reply lost); null: answer again. */
+  stallAfter(n: number | null): void;
   readonly meters: Set<string>;
   /** Expire every session now (the next stream call gets 401). */
   expireSessions(): void;
@@ -50,8 +54,9 @@ export async function startStripeFake(
   const sessions = new Map<string, number>();
   const events = new Map<string, { event: Record<string, unknown>; at: number }>();
   const meters = new Set(options.meters ?? ['api', 'storage', 'bandwidth', 'compute', 'database', 'functions']);
-  const state = { billed: 0 };
+  const state = { billed: 0, cancels: 0 };
   const cancelled = new Set<string>();
+  const stall: { after: number | null } = { after: null };
   const replays = new Map<string, { reply: FakeReply; at: number }>();
   /** An event's checks shared by v1 and v2; null when it is fine. */
   const checkEvent = (ev: Record<string, unknown>, path: string): FakeReply | null => {
@@ -74,6 +79,7 @@ export async function startStripeFake(
     if (now() - ev.at > 24 * 3_600_000)
       return error(400, 'parameter_invalid', 'cancel[identifier]: events can be cancelled only within 24 hours of Stripe receiving them');
     cancelled.add(identifier);
+    state.cancels++;
     return { status: 200, body: { status: 'pending', event_name: eventName, type: 'cancel', cancel: { identifier }, livemode: false } };
   };
   const v1 = (req: FakeRequest): FakeReply | null => {
@@ -121,6 +127,7 @@ export async function startStripeFake(
     if (replay && now() - replay.at < 24 * 3_600_000) return replay.reply;
     const reply = handle(req);
     if (typeof key === 'string' && reply.status < 500) replays.set(`${req.path} ${key}`, { reply, at: now() });
+    if (stall.after !== null && req.path.endsWith('/meter_event_adjustments') && state.cancels > stall.after) return 'hang';
     return reply;
   });
   function handle(req: FakeRequest): FakeReply {
@@ -215,7 +222,14 @@ export async function startStripeFake(
     }
     return error(404, 'resource_missing', `${req.method} ${req.path}`);
   }
-  const fake = Object.assign(server, { events, cancelled, meters, expireSessions: () => sessions.clear() });
+  const fake = Object.assign(server, {
+    events,
+    cancelled,
+    meters,
+    expireSessions: () => sessions.clear(),
+    stallAfter: (n: number | null) => void (stall.after = n),
+  });
   Object.defineProperty(fake, 'billed', { get: () => state.billed });
+  Object.defineProperty(fake, 'cancels', { get: () => state.cancels });
   return fake as StripeFake;
 }

@@ -204,7 +204,7 @@ async function writeCsv(run: Run): Promise<{ summary: ExportSummary; count: numb
   let n = 0;
   for (const r of records(run.tdb.sqlite, run.f, run.pageSize)) {
     await out.write(csvRecordLine(r, run.services.get(r.service)));
-    totals.add(r.service, r.quantity, r.cost_nanos);
+    totals.add(r.service, r.quantity, r.cost_nanos, r.recorded_at, r.metadata, run.services.get(r.service)?.aggregationField);
     tick(++n);
   }
   tick(n);
@@ -227,7 +227,7 @@ async function writeJson(run: Run): Promise<{ summary: ExportSummary; count: num
   let n = 0;
   for (const r of records(run.tdb.sqlite, run.f, run.pageSize)) {
     await out.write((n === 0 ? '\n    ' : ',\n    ') + JSON.stringify(toExportRecord(r, run.services.get(r.service))));
-    totals.add(r.service, r.quantity, r.cost_nanos);
+    totals.add(r.service, r.quantity, r.cost_nanos, r.recorded_at, r.metadata, run.services.get(r.service)?.aggregationField);
     tick(++n);
   }
   tick(n);
@@ -414,7 +414,7 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
     ]);
     for (let c = 0; c < styles.length; c++) row.getCell(c + 1).style = styles[c]!;
     row.commit();
-    totals.add(r.service, r.quantity, r.cost_nanos);
+    totals.add(r.service, r.quantity, r.cost_nanos, r.recorded_at, r.metadata, run.services.get(r.service)?.aggregationField);
     tick(++n);
     if (n % 500 === 0) await drainSheet(sheet);
   }

@@ -4,6 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { monthStatement } from '../../src/analytics/statement';
 import { aggregate } from '../../src/analytics/aggregate';
+import { exportRecords } from '../../src/exports/export';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { voidRecord } from '../../src/storage/corrections';
 import { usageReport } from '../../src/analytics/usage';
 import { compilePrice, type PriceSpec } from '../../src/core/pricing';
@@ -129,6 +133,17 @@ describe('aggregation per service', () => {
       const F = compilePrice({ id: 1, service: s.name, effectiveFrom: 0, spec: s.spec, minimumCharge: null }, 1);
       expect({ s: s.name, cost: line.usageCost }).toEqual({ s: s.name, cost: formatNanos(F.charge(expected)) });
       expect(mine.reduce((n, r) => n + r.cost, 0)).toBe(F.charge(expected));
+    }
+    // The JSON export's summary carries the same aggregates.
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tally-agg-export-')), 'nov.json');
+    const exported = await exportRecords({ dbPath: tdb.path, format: 'json', out, from: NOV, to: DEC, customerId: 'acme', now: NOW });
+    for (const s of SERVICES) {
+      const expected = recompute(
+        raw.filter((r) => r.service === s.name && r.c === 'acme'),
+        s.aggregation,
+        s.field,
+      );
+      expect({ s: s.name, q: exported.summary.services[s.name]!.quantity }).toEqual({ s: s.name, q: String(expected) });
     }
     const quotas = await checkAlerts(tdb.db, { now: NOW, thresholds: DEFAULT_THRESHOLDS, customerId: 'acme', dryRun: true });
     for (const st of quotas.status) {

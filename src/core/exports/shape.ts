@@ -171,17 +171,60 @@ export interface ExportSummary {
   readonly services: Record<string, { events: number; quantity: string; usage: number; unit: string; cost: string }>;
 }
 
-/** Running totals while records stream past; quantities (units) and costs summed as BigInt. */
+/**
+ * Running totals while records stream past; quantities (units) and costs summed as BigInt. For
+ * count / max / unique_count / latest services the summary's quantity is that aggregate (the
+ * largest units, the newest reading, the distinct values of the field), as reports show it.
+ */
 export class Totals {
-  private readonly by = new Map<string, { events: number; quantity: bigint; cost: bigint }>();
-  add(service: string, units: number | string | bigint, costNanos: number): void {
-    const t = this.by.get(service);
-    if (t) {
-      t.events++;
-      t.quantity += BigInt(units);
-      t.cost += BigInt(costNanos);
-    } else this.by.set(service, { events: 1, quantity: BigInt(units), cost: BigInt(costNanos) });
+  private readonly by = new Map<
+    string,
+    { events: number; quantity: bigint; cost: bigint; max: bigint; latestAt: number; latest: bigint; seen: Set<string> }
+  >();
+  add(
+    service: string,
+    units: number | string | bigint,
+    costNanos: number,
+    recordedAt = 0,
+    metadataJson?: string,
+    uniqueField?: string | null,
+  ): void {
+    const q = BigInt(units);
+    let t = this.by.get(service);
+    if (t === undefined) {
+      t = { events: 0, quantity: 0n, cost: 0n, max: q, latestAt: -Infinity, latest: 0n, seen: new Set() };
+      this.by.set(service, t);
+    }
+    t.events++;
+    t.quantity += q;
+    t.cost += BigInt(costNanos);
+    if (q > t.max) t.max = q;
+    if (recordedAt > t.latestAt) ((t.latestAt = recordedAt), (t.latest = q));
+    if (uniqueField && metadataJson !== undefined) {
+      const v = (JSON.parse(metadataJson) as Record<string, unknown>)[uniqueField];
+      if (v !== undefined && v !== null) t.seen.add(String(v));
+    }
   }
+
+  /** The summary quantity of one service under its aggregation, in units (count-like: the number). */
+  private aggregate(
+    t: { events: number; quantity: bigint; max: bigint; latest: bigint; seen: Set<string> },
+    def?: ServiceDefinition,
+  ): bigint {
+    switch (def?.aggregation ?? 'sum') {
+      case 'count':
+        return BigInt(t.events);
+      case 'max':
+        return t.max;
+      case 'latest':
+        return t.latest;
+      case 'unique_count':
+        return BigInt(t.seen.size);
+      default:
+        return t.quantity;
+    }
+  }
+
   summary(services: ReadonlyMap<string, ServiceDefinition>): ExportSummary {
     let events = 0;
     let cost = 0n;
@@ -190,11 +233,13 @@ export class Totals {
       const def = services.get(name);
       events += t.events;
       cost += t.cost;
-      const decimals = def ? decimalsOf(def) : 0;
-      const base = unitsToNumber(t.quantity, decimals);
+      const a = def?.aggregation ?? 'sum';
+      const decimals = def && a !== 'count' && a !== 'unique_count' ? decimalsOf(def) : 0;
+      const units = this.aggregate(t, def);
+      const base = unitsToNumber(units, decimals);
       out[name] = {
         events: t.events,
-        quantity: formatUnits(t.quantity, decimals),
+        quantity: formatUnits(units, decimals),
         usage: def ? roundDisplay(toDisplay(def, base)) : base,
         unit: def?.displayUnit ?? '',
         cost: formatNanos(t.cost),

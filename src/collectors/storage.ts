@@ -4,7 +4,8 @@
 // Time is measured on CLOCK_MONOTONIC (system-wide since boot, not moved by clock changes, not
 // advancing while the machine is suspended), persisted with the boot id so a restarted agent or
 // a `--once` run from cron continues from the previous sample. The rules (README "clock jumps"):
-//  - first sample, or first after a reboot: a baseline, nothing billed;
+//  - first sample: a baseline, nothing billed; first after a reboot: the time since boot (the
+//    part of the interval surely elapsed) billed as a lower bound, like a gap (or nothing with "skip");
 //  - monotonic interval longer than maxGap (3 × the schedule's interval by default): the agent
 //    was not running or not scheduled. With gapPolicy "lower-bound" (the default) the gap is
 //    billed at the smaller of the readings on either side of it — never more than was surely
@@ -60,6 +61,21 @@ export function storageInterval(
 ): Interval {
   if (previous === undefined) return { seconds: 0, estimated: false, notes: [] };
   if (previous.bootId !== now.bootId || now.monoMs < previous.monoMs) {
+    // The wall clock cannot be trusted across a reboot; the time since boot (CLOCK_MONOTONIC
+    // restarts at boot) surely passed since the last sample: the lower bound of the interval.
+    if (gapPolicy === 'lower-bound' && now.monoMs > 0) {
+      return {
+        seconds: now.monoMs / 1000,
+        estimated: true,
+        notes: [
+          {
+            level: 'info',
+            msg: 'storage: new boot: the time since boot is billed as a lower bound (the smaller reading), marked estimated',
+            fields: { bootId: now.bootId, secondsSinceBoot: now.monoMs / 1000 },
+          },
+        ],
+      };
+    }
     return {
       seconds: 0,
       estimated: false,

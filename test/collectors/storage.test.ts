@@ -1,5 +1,5 @@
 // Storage: du-equal sizes (hard links once, symlinks not followed), unreadable entries counted,
-// and the time billed between samples (monotonic; reboots and clock jumps not billed; gaps as a lower bound).
+// and the time billed between samples (monotonic; clock jumps not billed; gaps and reboots as a lower bound).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -99,9 +99,12 @@ describe('storage time between samples', () => {
     expect(i.notes[0]!.msg).toMatch(/gap .* not billed/);
   });
 
-  it('a first sample and the first after a reboot are baselines', () => {
+  it('a first sample is a baseline; after a reboot the time since boot is a lower bound ("skip": nothing)', () => {
     expect(storageInterval(undefined, mark(1_000, T0), 180).seconds).toBe(0);
-    expect(storageInterval(mark(9_000_000, T0), mark(30_000, T0 + 120_000, '11111111-2222-4333-8444-555555555555'), 180).seconds).toBe(0);
+    const rebooted = mark(30_000, T0 + 7_200_000, '11111111-2222-4333-8444-555555555555');
+    // Two hours of wall clock, but only the 30 s since boot surely passed.
+    expect(storageInterval(mark(9_000_000, T0), rebooted, 180)).toMatchObject({ seconds: 30, estimated: true });
+    expect(storageInterval(mark(9_000_000, T0), rebooted, 180, 'skip')).toMatchObject({ seconds: 0, estimated: false });
   });
 });
 

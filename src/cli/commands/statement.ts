@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import type { Statement } from '../../analytics/statement';
 import { invalid } from '../../core/errors';
 import type { BillingStatement } from '../../analytics/closing';
-import { formatMoney } from '../../core/money';
+import { currencyOf, formatMoney, roundHalfEven, roundingNote, roundLines, toNanos } from '../../core/money';
 import { callHandler } from '../call';
 import { printStatement } from '../../analytics/statement-print';
 import { checkTarget } from '../../exports/files';
@@ -43,8 +43,8 @@ export function registerStatement(program: Command): void {
           o.out ?? path.resolve(`tally-statement-${month}${g.customer ? `-${g.customer}` : ''}.xlsx`),
           o.force ?? false,
         );
-        await writeStatementXlsx(s, file);
-        return print(`statement ${month}: ${s.lines.length} lines, total ${s.total} → ${file}`);
+        await writeStatementXlsx(s, file, configFor(g).currency);
+        return print(`statement ${month}: ${s.lines.length} lines, total ${printStatement(s, configFor(g).currency).total} → ${file}`);
       }
       const p = printStatement(s, configFor(g).currency);
       print(p.title);
@@ -63,8 +63,17 @@ function printBilling(s: BillingStatement, currency: string): void {
   print(s.state === 'closed' ? `closed ${s.closedAt}` : `open: closes ${s.closesAt}`);
 }
 
-async function writeStatementXlsx(s: Statement, file: string): Promise<void> {
+async function writeStatementXlsx(s: Statement, file: string, currency = 'USD'): Promise<void> {
   const { default: ExcelJS } = await import('exceljs'); // loaded only for XLSX output
+  // Amounts in the currency's minor unit, each line rounded half-even and the TOTAL the SUM of the
+  // rounded lines (core/money.ts); the exact amounts sit in their own text column.
+  const c = currencyOf(currency);
+  const MONEY = `"${c.prefix.trim()}"#,##0${c.decimals > 0 ? `.${'0'.repeat(c.decimals)}` : ''}`;
+  const rounded = roundLines(
+    s.lines.map((l) => l.lineTotal),
+    currency,
+  );
+  const minor = (text: string) => Number(roundHalfEven(toNanos(text), c.decimals)) / 1e9;
   const wb = new ExcelJS.Workbook();
   const ws = wb.addWorksheet('Statement', { views: [{ state: 'frozen', ySplit: 1 }] });
   ws.columns = [
@@ -73,31 +82,36 @@ async function writeStatementXlsx(s: Statement, file: string): Promise<void> {
     { header: 'Usage', key: 'usage', width: 16, style: { numFmt: '#,##0.00####' } },
     { header: 'Unit', key: 'unit', width: 22 },
     { header: 'Pricing', key: 'pricing', width: 24 },
-    { header: 'Usage cost', key: 'usageCost', width: 16, style: { numFmt: '#,##0.0000#####' } },
-    { header: 'Minimum top-up', key: 'topUp', width: 16, style: { numFmt: '#,##0.0000#####' } },
-    { header: 'Line total', key: 'total', width: 16, style: { numFmt: '#,##0.0000#####' } },
+    { header: 'Usage cost', key: 'usageCost', width: 16, style: { numFmt: MONEY } },
+    { header: 'Minimum top-up', key: 'topUp', width: 16, style: { numFmt: MONEY } },
+    { header: 'Line total', key: 'total', width: 16, style: { numFmt: MONEY } },
     { header: 'Line total (exact)', key: 'exact', width: 20 },
     { header: 'Quota', key: 'quota', width: 12 },
     { header: 'Overage', key: 'overage', width: 12 },
   ];
   ws.getRow(1).font = { bold: true };
-  for (const l of s.lines) {
+  for (const [i, l] of s.lines.entries()) {
     ws.addRow({
       customer: l.customerId,
       service: l.service,
       usage: l.usage,
       unit: l.unit.includes('GB') ? `${l.unit} (GB = GiB)` : l.unit,
       pricing: l.pricing,
-      usageCost: Number(l.usageCost),
-      topUp: Number(l.minimumTopUp),
-      total: Number(l.lineTotal),
+      usageCost: minor(l.usageCost),
+      topUp: minor(l.minimumTopUp),
+      total: Number(rounded.lines[i]!) / 1e9,
       exact: l.lineTotal,
       quota: l.quota,
       overage: l.overage,
     });
   }
   const n = s.lines.length;
-  const row = ws.addRow({ customer: 'TOTAL', total: n ? { formula: `SUM(H2:H${n + 1})`, result: Number(s.total) } : 0, exact: s.total });
+  const row = ws.addRow({
+    customer: 'TOTAL',
+    total: n ? { formula: `SUM(H2:H${n + 1})`, result: Number(rounded.total) / 1e9 } : 0,
+    exact: s.total,
+  });
   row.font = { bold: true };
+  if (rounded.difference !== 0n) ws.addRow({ customer: roundingNote(rounded, currency) });
   await wb.xlsx.writeFile(file);
 }

@@ -6,7 +6,7 @@
 // that later closed statements already carried).
 import type { Kysely } from 'kysely';
 import { invalid } from '../core/errors';
-import { formatMoney, formatNanos } from '../core/money';
+import { formatMoney, formatNanos, parseDecimalToNanos } from '../core/money';
 import { decimalsOf, formatUnits, unitsToNumber } from '../core/quantity';
 import { toDisplay } from '../core/services';
 import { monthStart, nextMonthStart, toIso } from '../core/time';
@@ -99,6 +99,24 @@ function scoped(s: BillingStatement, customerId: string): BillingStatement {
     adjustments,
     adjustmentsTotal: formatNanos(adj),
     billTotal: formatNanos(total + adj),
+    ...scopedCredits(s, customerId, total),
+  };
+}
+
+/** The customer's own prepaid credits and amount due (statements frozen before credits had none). */
+function scopedCredits(
+  s: BillingStatement,
+  customerId: string,
+  total: bigint,
+): Pick<BillingStatement, 'credits' | 'creditsApplied' | 'amountDue' | 'amountDueNanos' | 'timezones'> {
+  const credits = (s.credits ?? []).filter((c) => c.customerId === customerId);
+  const applied = credits.reduce((t, c) => t + BigInt(parseDecimalToNanos(c.creditsApplied)), 0n);
+  return {
+    credits,
+    creditsApplied: formatNanos(applied),
+    amountDue: formatNanos(total - applied),
+    amountDueNanos: (total - applied).toString(),
+    timezones: (s.timezones ?? []).filter((z) => z.customerId === customerId),
   };
 }
 

@@ -6,6 +6,7 @@ import { monthStatement } from '../../src/analytics/statement';
 import { creditBalance } from '../../src/analytics/credits';
 import { chargeBeforeCredits } from '../../src/analytics/statement';
 import { checkBalanceAlerts } from '../../src/quotas/balance';
+import { billingStatement } from '../../src/analytics/closing';
 import { grantCredit, listBalanceAlerts, voidGrant } from '../../src/storage/repos/credits';
 import { setPriceRule } from '../../src/storage/repos/services';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
@@ -139,6 +140,27 @@ describe('balance alerts', () => {
     expect(await check()).toEqual([]); // 101.50 granted, 100 − 1.50 overflow… well above both thresholds
     expect((await listBalanceAlerts(tdb.db, 'acme')).length).toBe(2);
     await expect(checkBalanceAlerts(tdb.db, { now, thresholds: ['150%'] })).rejects.toMatchObject({ field: 'thresholds[0]' });
+    await writer.close();
+  });
+});
+
+describe("credits on one customer's billing statement", () => {
+  it("shows only that customer's credits and amount due", async () => {
+    const { tdb, writer, api } = await setup();
+    await api('acme', 1000, NOV + 1000); // 10.00
+    await api('beta', 300, NOV + 1000); // 3.00
+    await grantCredit(tdb.db, { customerId: 'acme', amount: '4', effectiveAt: NOV }, NOV);
+    await grantCredit(tdb.db, { customerId: 'beta', amount: '1', effectiveAt: NOV }, NOV);
+    const clock = { now: Date.UTC(2026, 10, 20), graceDays: 3 };
+    const beta = await billingStatement(tdb.db, { month: '2026-11', customerId: 'beta' }, clock);
+    expect([beta.total, beta.creditsApplied, beta.amountDue, beta.credits.map((c) => c.customerId)]).toEqual([
+      '3.0000',
+      '1.0000',
+      '2.0000',
+      ['beta'],
+    ]);
+    const all = await billingStatement(tdb.db, { month: '2026-11' }, clock);
+    expect([all.total, all.creditsApplied, all.amountDue]).toEqual(['13.0000', '5.0000', '8.0000']);
     await writer.close();
   });
 });

@@ -7,7 +7,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import { formatNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
-import { hourStart, toIso } from '../core/time';
+import { dayStart, hourStart, toIso } from '../core/time';
+import type { ServiceDefinition } from '../core/services';
 import {
   checkRange,
   exact,
@@ -15,6 +16,9 @@ import {
   rawQuantityHi,
   rawQuantityLo,
   requireService,
+  rollupCostText,
+  rollupQuantityHi,
+  rollupQuantityLo,
   roundDisplay,
   serviceMap,
   unitsToDisplay,
@@ -57,6 +61,92 @@ export function nearestRank(p: number, n: number): number {
 export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<UsageStats> {
   checkRange(q);
   const def = requireService(await serviceMap(db), q.service);
+  // Whole UTC days: the day rollups and the quantity histogram answer without reading records.
+  if (dayStart(q.from) === q.from && dayStart(q.to) === q.to) {
+    const fast = await fromHistogram(db, def, q);
+    if (fast !== null) return fast;
+  }
+  return fromRecords(db, def, q);
+}
+
+/**
+ * Exact stats from the day rollups (count, sum, cost, min, max) and the per-day quantity
+ * histogram (migration 0016) for p95/p99: the distinct quantities of the range, largest first,
+ * counted down to the nearest rank. Reads one row per distinct quantity and day, not one per
+ * record (a month of request counts: a few dozen rows). Null when the histogram does not cover
+ * the range (records archived before it existed): the raw records answer then.
+ */
+async function fromHistogram(db: Kysely<Database>, def: ServiceDefinition, q: StatsQuery): Promise<UsageStats | null> {
+  let roll = db
+    .selectFrom('rollups')
+    .select([
+      sql<number>`coalesce(sum(event_count), 0)`.as('n'),
+      rollupQuantityHi.as('hi'),
+      rollupQuantityLo.as('lo'),
+      rollupCostText.as('cost'),
+      sql<number | null>`min(min_quantity)`.as('min'),
+      sql<number | null>`max(max_quantity)`.as('max'),
+    ])
+    .where('period', '=', 'day')
+    .where('service', '=', def.name)
+    .where('bucket_start', '>=', q.from)
+    .where('bucket_start', '<', q.to);
+  if (q.customerId) roll = roll.where('customer_id', '=', q.customerId);
+  let hist = db.selectFrom('quantity_histogram').where('service', '=', def.name).where('day', '>=', q.from).where('day', '<', q.to);
+  if (q.customerId) hist = hist.where('customer_id', '=', q.customerId);
+  const [agg, counted] = await Promise.all([
+    roll.executeTakeFirstOrThrow(),
+    hist.select(sql<number>`coalesce(sum(n), 0)`.as('n')).executeTakeFirstOrThrow(),
+  ]);
+  const n = agg.n;
+  if (counted.n !== n) return null;
+  let p95: string | null = null;
+  let p99: string | null = null;
+  if (n > 0) {
+    // Rank r (ascending) is position n − r + 1 from the top: walk down until it is reached.
+    const want99 = n - nearestRank(99, n) + 1;
+    const want95 = n - nearestRank(95, n) + 1;
+    let seen = 0;
+    const top = hist
+      .select([sql<string>`CAST(quantity AS TEXT)`.as('q'), sql<number>`sum(n)`.as('n')])
+      .groupBy('quantity')
+      .orderBy('quantity', 'desc');
+    for await (const row of top.stream(1000)) {
+      seen += row.n;
+      if (p99 === null && seen >= want99) p99 = row.q;
+      if (seen >= want95) {
+        p95 = row.q;
+        break;
+      }
+    }
+  }
+  const d = (x: number | bigint | string | null) => (x === null ? null : roundDisplay(unitsToDisplay(def, BigInt(x))));
+  const total = joinLimbs(agg.hi, agg.lo);
+  const cost = exact(agg.cost);
+  return {
+    ...header(def, q),
+    totalEvents: n,
+    totalQuantity: d(total)!,
+    average: n > 0 ? roundDisplay(unitsToDisplay(def, total) / n) : 0,
+    min: d(agg.min),
+    max: d(agg.max),
+    p95: d(p95),
+    p99: d(p99),
+    percentileMethod: 'nearest-rank',
+    totalCost: formatNanos(cost),
+    totalCostNanos: Number(cost),
+    // The histogram and the rollups keep archived records: these stats cover them all.
+    archivedEvents: 0,
+    note: null,
+  };
+}
+
+function header(def: ServiceDefinition, q: StatsQuery): Pick<UsageStats, 'service' | 'unit' | 'from' | 'to' | 'customerId'> {
+  return { service: def.name, unit: def.displayUnit, from: toIso(q.from), to: toIso(q.to), customerId: q.customerId ?? null };
+}
+
+/** Stats over the raw records: ranges with edges inside a day. */
+async function fromRecords(db: Kysely<Database>, def: ServiceDefinition, q: StatsQuery): Promise<UsageStats> {
   let base = db
     .selectFrom('usage_records')
     .where('service', '=', def.name)
@@ -116,11 +206,7 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
   // Units → display units; the average divides exactly before the one conversion to a double.
   const d = (x: number | bigint | null) => (x === null ? null : roundDisplay(unitsToDisplay(def, x)));
   return {
-    service: def.name,
-    unit: def.displayUnit,
-    from: toIso(q.from),
-    to: toIso(q.to),
-    customerId: q.customerId ?? null,
+    ...header(def, q),
     totalEvents: n,
     totalQuantity: d(total)!,
     average: n > 0 ? roundDisplay(unitsToDisplay(def, total) / n) : 0,

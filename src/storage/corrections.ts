@@ -18,6 +18,7 @@ import type { Registry } from '../core/registry';
 import { dayStart, hourStart, monthStart, nextMonthStart, toIso, weekStart } from '../core/time';
 import type { Database } from './schema';
 import { rollupParams, UPSERT_ROLLUP, type BatchedWriter } from './writer';
+import { adjustHistogram } from './histogram';
 import { rebuildUniqueValues, repriceAggregate } from './aggregation';
 
 export interface VoidRequest {
@@ -226,10 +227,13 @@ function applyCorrection(
   let deltaCost = -orig.cost_nanos;
   let repriced = 0;
   addDelta(deltas, groups[0]!, orig.recorded_at, -1, -orig.quantity, -orig.cost_nanos);
+  // The percentile histogram counts live records too (migration 0016).
+  adjustHistogram(sqlite, { service: orig.service, customerId: orig.customer_id, recordedAt: orig.recorded_at, units: orig.quantity }, -1);
   groups.forEach((g, i) => {
     for (const c of reprice(sqlite, registry, g, { from, base: bases[i]!, scale: 10 ** decimals, added: newSeq })) {
       const added = c.seq === newSeq;
       addDelta(deltas, g, c.recorded_at, added ? 1 : 0, added ? c.quantity : 0n, c.cost - c.oldCost);
+      if (added) adjustHistogram(sqlite, { service: g.service, customerId: g.customerId, recordedAt: c.recorded_at, units: c.quantity }, 1);
       deltaCost += c.cost - c.oldCost;
       if (!added) repriced++;
     }
@@ -350,7 +354,14 @@ function reprice(
   // count / max / unique_count / latest: the whole month again, its aggregate stepped as the writer did.
   const def = registry.services.get(g.service);
   if (def !== undefined && (def.aggregation ?? 'sum') !== 'sum')
-    return repriceAggregate(def, liveRecords(sqlite, g, 0), (at) => registry.priceAt(g.service, at), scale, added, (c, p, s) => update.run(c, p, s));
+    return repriceAggregate(
+      def,
+      liveRecords(sqlite, g, 0),
+      (at) => registry.priceAt(g.service, at),
+      scale,
+      added,
+      (c, p, s) => update.run(c, p, s),
+    );
   const changed: Repriced[] = [];
   let before = base;
   for (const r of liveRecords(sqlite, g, from)) {

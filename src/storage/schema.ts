@@ -266,6 +266,15 @@ export interface SchemaMigrationsTable {
   applied_at: number;
 }
 
+/** Per UTC day × customer × service: how many live records carried each quantity (migration 0016). */
+export interface QuantityHistogramTable {
+  service: string;
+  day: number;
+  customer_id: string;
+  quantity: number | bigint;
+  n: number;
+}
+
 export interface Database {
   services: ServicesTable;
   price_rules: PriceRulesTable;
@@ -277,6 +286,7 @@ export interface Database {
   collector_state: CollectorStateTable;
   settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;
+  quantity_histogram: QuantityHistogramTable;
   customers: CustomersTable;
   api_keys: ApiKeysTable;
   credit_grants: CreditGrantsTable;

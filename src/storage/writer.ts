@@ -20,6 +20,7 @@ import { listPriceRules, listServices } from './repos/services';
 import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
 import type { TallyDb } from './open';
 import { ulidFactory } from './ids';
+import { UPSERT_HISTOGRAM } from './histogram';
 
 export interface WriterOptions {
   /** Flush when this many records are queued (USAGE_BATCH_SIZE, default 100). */
@@ -71,6 +72,8 @@ interface Fold {
   sumCost: number;
   min: bigint;
   max: bigint;
+  /** How many records carried each quantity (units): the day's percentile histogram. */
+  values: Map<bigint, number>;
 }
 
 export interface WriterMetrics {
@@ -215,6 +218,7 @@ export class BatchedWriter extends EventEmitter {
   private readonly stmt: {
     insertOne: BetterSqlite3.Statement;
     upsertRollup: BetterSqlite3.Statement;
+    upsertHistogram: BetterSqlite3.Statement;
     monthQuantity: BetterSqlite3.Statement;
     dataVersion: BetterSqlite3.Statement;
     /** A small write transaction: succeeds only when the disk takes writes again. */
@@ -244,6 +248,7 @@ export class BatchedWriter extends EventEmitter {
     this.stmt = {
       insertOne: this.sqlite.prepare(`${INSERT_HEAD} VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`),
       upsertRollup: this.sqlite.prepare(UPSERT_ROLLUP),
+      upsertHistogram: this.sqlite.prepare(UPSERT_HISTOGRAM),
       monthQuantity: this.sqlite.prepare(
         `SELECT sum_quantity_hi AS hi, sum_quantity_lo AS lo FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
       ),
@@ -577,7 +582,7 @@ export class BatchedWriter extends EventEmitter {
 
   /** One IMMEDIATE transaction: price and insert every record, then upsert the folded rollups. */
   private commit(items: ValidRecord[], ids: string[]): { costs: number[]; inserted: Uint8Array; touched: FlushInfo['touched'] } {
-    const { insertOne, upsertRollup } = this.stmt;
+    const { insertOne, upsertRollup, upsertHistogram } = this.stmt;
     const hostId = this.options.hostId;
     const registry = this.registry;
     const n = items.length;
@@ -665,6 +670,7 @@ export class BatchedWriter extends EventEmitter {
               bucket: hour,
               count: 0,
               sumQuantity: 0n,
+              values: new Map(),
               sumCost: 0,
               min: r.units,
               max: r.units,
@@ -678,6 +684,7 @@ export class BatchedWriter extends EventEmitter {
         }
         f.count++;
         f.sumQuantity += r.units;
+        f.values.set(r.units, (f.values.get(r.units) ?? 0) + 1);
         f.sumCost += cost;
         if (r.units < f.min) f.min = r.units;
         if (r.units > f.max) f.max = r.units;
@@ -685,7 +692,11 @@ export class BatchedWriter extends EventEmitter {
       if (buffered > 0) this.insertStatement(buffered).run(params.slice(0, buffered * COLUMNS));
 
       // Coarser periods fold from the hourly folds: a few rows, not one pass per record.
-      for (const f of hourly) upsertRollup.run(...rollupParams('hour', f));
+      for (const f of hourly) {
+        upsertRollup.run(...rollupParams('hour', f));
+        const day = dayStart(f.bucket);
+        for (const [q, n] of f.values) upsertHistogram.run(f.service, day, f.customerId, q, n);
+      }
       const coarse: Array<['day' | 'week' | 'month', (ms: number) => number]> = [
         ['day', dayStart],
         ['week', weekStart],

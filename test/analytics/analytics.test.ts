@@ -98,7 +98,11 @@ describe('analytics', () => {
     expect(s.percentileMethod).toBe('nearest-rank');
     expect(s.note).toBeNull();
     tdb.sqlite.prepare("DELETE FROM usage_records WHERE service = 'bandwidth' AND quantity <= 10000000").run();
-    const after = await usageStats(tdb.db, { service: 'bandwidth', from: NOV, to: NOV + 30 * DAY });
+    // Whole days: the day rollups and the quantity histogram still hold the archived records.
+    const kept = await usageStats(tdb.db, { service: 'bandwidth', from: NOV, to: NOV + 30 * DAY });
+    expect([kept.totalEvents, kept.p95, kept.archivedEvents, kept.note]).toEqual([100, s.p95, 0, null]);
+    // Edges inside a day: only the raw records can answer, and the note says what they lack.
+    const after = await usageStats(tdb.db, { service: 'bandwidth', from: NOV, to: NOV + 30 * DAY - 1 });
     expect(after.archivedEvents).toBe(10);
     expect(after.note).toMatch(/10 records in this range were archived/);
     await expect(usageStats(tdb.db, { service: 'nope', from: NOV, to: NOV + DAY })).rejects.toThrow(/service/);

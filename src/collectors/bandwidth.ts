@@ -57,9 +57,10 @@ function withoutReplaced(previous: CounterState | undefined, replaced: readonly 
   return { ...previous, values };
 }
 
-function identitiesOf(reading: BandwidthReading, before: InterfaceIdentities | undefined): Record<string, number> {
-  // An interface that is away keeps its identity, as its counters are kept (keepMissing).
-  const out: Record<string, number> = { ...before };
+function identitiesOf(reading: BandwidthReading, before: InterfaceIdentities | undefined, kept: CounterState): Record<string, number> {
+  // An interface that is away keeps its identity as long as its counters are kept (keepMissing).
+  const out: Record<string, number> = {};
+  for (const [name, index] of Object.entries(before ?? {})) if (kept.values[`${name}/rx`] !== undefined) out[name] = index;
   for (const i of reading.interfaces) if (i.ifindex !== undefined) out[i.name] = i.ifindex;
   return out;
 }
@@ -140,7 +141,7 @@ export function bandwidthStep(
       });
     }
   }
-  const ifindex = identitiesOf(reading, rebooted ? undefined : previousIdentities);
+  const ifindex = identitiesOf(reading, rebooted ? undefined : previousIdentities, step.state);
   return { records, state: { counters: step.state, filter, ifindex }, notes, discarded };
 }
 

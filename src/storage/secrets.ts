@@ -2,8 +2,8 @@
 // database itself (whose pages, WAL and backups travel further) and never a log line. Written
 // whole to a temporary 0600 file, then renamed, so a reader sees the old file or the new one.
 import fs from 'node:fs';
-import path from 'node:path';
 import { TallyError } from '../core/errors';
+import { realDbPath } from './lock';
 import { writeFileAtomic } from '../files/atomic';
 
 export type Secrets = Readonly<Record<string, string>>;
@@ -11,8 +11,9 @@ export type Secrets = Readonly<Record<string, string>>;
 /** Databases in memory (tests) keep their secrets in memory too. */
 const inMemory = new Map<string, Record<string, string>>();
 
+/** Beside the database's real file: a symlinked path finds the same secrets. */
 export function secretsFileFor(dbPath: string): string | null {
-  return dbPath === ':memory:' || dbPath === '' ? null : `${path.resolve(dbPath)}.secrets.json`;
+  return dbPath === ':memory:' || dbPath === '' ? null : `${realDbPath(dbPath)}.secrets.json`;
 }
 
 export function readSecrets(dbPath: string): Secrets {

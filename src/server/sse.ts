@@ -1,11 +1,26 @@
 // GET /api/events: the event bus as server-sent events, with heartbeats so proxies and browsers
-// keep idle streams open. Returns a function that ends every open stream (on close).
+// keep idle streams open; a read key's stream carries only what its customer may see. Returns a
+// function that ends every open stream (on close).
 import type { FastifyInstance } from 'fastify';
+import type { EventName, Events } from '../core/api/contract';
 import type { EventBus } from '../handlers/context';
+import { principalOf } from './gates';
+
+/**
+ * What a read key's dashboard may see of an event: its own customer's alerts, that something was
+ * stored (to refresh, without other customers' counts), nothing of sync.
+ */
+export function eventForCustomer(event: EventName, payload: unknown, customer: string): unknown {
+  if (event === 'records.flushed') return { at: (payload as Events['records.flushed']).at };
+  if (event === 'alerts.new') return (payload as { customerId?: string }).customerId === customer ? payload : undefined;
+  return undefined;
+}
 
 export function installEventStream(app: FastifyInstance, events: EventBus, heartbeatMs: number): () => void {
   const streams = new Set<() => void>();
-  app.get('/api/events', (_req, reply) => {
+  app.get('/api/events', (req, reply) => {
+    const p = principalOf(req);
+    const customer = p.kind === 'key' ? p.key.customer_id : null;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -20,7 +35,9 @@ export function installEventStream(app: FastifyInstance, events: EventBus, heart
     const off = events.onAny((event, payload) => {
       // A client that stopped reading is dropped rather than buffered without end; browsers reconnect.
       if (res.writableLength > 1024 * 1024) return stop();
-      res.write(`event: ${event}\ndata: ${JSON.stringify(payload ?? null)}\n\n`);
+      const shown = customer === null ? payload : eventForCustomer(event, payload, customer);
+      if (shown === undefined) return;
+      res.write(`event: ${event}\ndata: ${JSON.stringify(shown ?? null)}\n\n`);
     });
     const beat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
     const stop = () => {

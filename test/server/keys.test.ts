@@ -1,6 +1,7 @@
 // The key matrix on a real agent: scoped keys reach only their scope's routes and their own
 // customer; revoked keys answer 401; a key over its rate gets 429 with Retry-After; the admin
 // token still does everything.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiEvent, raw, startAgent, type RawResponse, type TestAgent } from './agent';
 
@@ -130,6 +131,33 @@ describe('read key', () => {
     expect(report.status).toBe(403);
     expect((await raw(agent.server.url, 'GET', `/?key=${encodeURIComponent(ingestA.key)}`)).status).toBe(401);
     expect((await raw(agent.server.url, 'GET', '/?key=tk_wrong')).status).toBe(401);
+  });
+});
+
+describe('read key event stream', () => {
+  it("says that something was stored, without other customers' counts or services", async () => {
+    const u = new URL(agent.server.url);
+    const received = await new Promise<string>((resolve, reject) => {
+      const req = http.get(
+        { host: u.hostname, port: u.port, path: '/api/events', headers: { host: u.host, 'x-api-key': readA.key } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => {
+            text += c.toString();
+            const m = /event: records\.flushed\ndata: (.*)\n/.exec(text);
+            if (m) {
+              req.destroy();
+              resolve(m[1]!);
+            }
+          });
+          // Once the stream is open, another customer's event is stored.
+          void post(agent.server.token, apiEvent({ customerId: 'globex' }));
+        },
+      );
+      req.on('error', reject);
+      setTimeout(() => reject(new Error('no records.flushed event within 10 s')), 10_000).unref();
+    });
+    expect(Object.keys(JSON.parse(received) as object)).toEqual(['at']);
   });
 });
 

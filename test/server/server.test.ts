@@ -542,7 +542,8 @@ describe('reports, services, metrics, failures', () => {
       to: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
       detailed: true,
     });
-    expect(res.json()).toEqual(JSON.parse(JSON.stringify(expected)));
+    // The handler may add to the report (closed months' late marks); the report itself is the same.
+    expect(res.json()).toMatchObject(JSON.parse(JSON.stringify(expected)) as object);
 
     const badService = await raw(agent.server.url, 'GET', '/v1/report?service=nope', { headers: auth(agent) });
     expect(badService.status).toBe(400);

@@ -71,3 +71,8 @@ export function singular(unit: string): string {
   if (/[a-z]s$/.test(unit)) return unit.slice(0, -1);
   return unit;
 }
+
+/** Alert and event times, one format everywhere, with the zone: "2026-11-20 14:03 UTC". */
+export function alertTime(iso: string): string {
+  return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+}

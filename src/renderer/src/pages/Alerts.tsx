@@ -6,7 +6,7 @@ import { Page } from '../components/Page';
 import { QuotaBar } from '../components/QuotaBar';
 import { SortableTable } from '../components/SortableTable';
 import { Empty, ErrorState, Loading } from '../components/States';
-import { formatUsage } from '../format';
+import { alertTime, formatUsage, wholePercent } from '../format';
 import { ALERT_EVENTS } from './overview-extras';
 
 export function Alerts() {
@@ -71,7 +71,7 @@ export function Alerts() {
             rowKey={(a) => String(a.id)}
             initialSort={{ key: 'time', desc: true }}
             columns={[
-              { key: 'time', label: 'When', value: (a) => a.createdAt, render: (a) => new Date(a.createdAt).toLocaleString() },
+              { key: 'time', label: 'When', value: (a) => a.createdAt, render: (a) => alertTime(a.createdAt) },
               {
                 key: 'level',
                 label: 'Level',
@@ -84,7 +84,7 @@ export function Alerts() {
                 key: 'percent',
                 label: 'Used',
                 value: (a) => a.percent,
-                render: (a) => `${Math.round(a.percent)} % · ${formatUsage(a.usage)} / ${formatUsage(a.limit)} ${a.unit}`,
+                render: (a) => `${wholePercent(a.percent)} · ${formatUsage(a.usage)} / ${formatUsage(a.limit)} ${a.unit}`,
                 numeric: true,
               },
               { key: 'message', label: 'Message', value: (a) => a.message },

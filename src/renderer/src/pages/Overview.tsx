@@ -100,7 +100,7 @@ function OverviewBody({ report, period, onDrawn }: { report: UsageReport; period
           <h2 id="daily-cost-title">Cost per day</h2>
           <DailyCostChart report={report} onDrawn={onDrawn} />
         </section>
-        <RecentAlerts />
+        <RecentAlerts period={period} />
       </div>
     </>
   );

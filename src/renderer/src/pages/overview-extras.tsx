@@ -6,7 +6,8 @@ import { useApi } from '../api';
 import { QuotaBar } from '../components/QuotaBar';
 import { ErrorState, Loading } from '../components/States';
 import { sumDecimals } from '../decimal';
-import { formatUsage, money } from '../format';
+import { alertTime, formatUsage, money } from '../format';
+import { describePeriod, periodArgs, type PeriodChoice } from '../period';
 
 /** Refreshes with new records and new alerts. */
 export const ALERT_EVENTS = ['records.flushed', 'alerts.new'] as const;
@@ -60,15 +61,32 @@ export function QuotaSlot({ service }: { service: string }) {
   );
 }
 
-export function RecentAlerts() {
-  const [alerts, reload] = useApi('alerts.list', { days: 30 }, ALERT_EVENTS);
+/** The picked period as instants: [from, to). */
+function periodRange(period: PeriodChoice, now = Date.now()): { from: number; to: number } {
+  const a = periodArgs(period, now);
+  if (a.month) {
+    const [y, m] = a.month.split('-').map(Number);
+    return { from: Date.UTC(y!, m! - 1, 1), to: Date.UTC(y!, m!, 1) };
+  }
+  return { from: Date.parse(`${a.from}T00:00:00Z`), to: Date.parse(`${a.to}T00:00:00Z`) + 86_400_000 };
+}
+
+/** The alerts of the period the Overview shows (not always the last 30 days). */
+export function RecentAlerts({ period }: { period: PeriodChoice }) {
+  const range = periodRange(period);
+  const days = Math.min(3660, Math.max(1, Math.ceil((Date.now() - range.from) / 86_400_000)));
+  const [loaded, reload] = useApi('alerts.list', { days }, ALERT_EVENTS);
+  const alerts: typeof loaded =
+    loaded.status === 'ok'
+      ? { status: 'ok', data: loaded.data.filter((a) => Date.parse(a.createdAt) >= range.from && Date.parse(a.createdAt) < range.to) }
+      : loaded;
   return (
     <section className="panel" aria-labelledby="recent-alerts-title" data-testid="recent-alerts">
       <h2 id="recent-alerts-title">Recent alerts</h2>
       {alerts.status === 'loading' ? <Loading /> : null}
       {alerts.status === 'error' ? <ErrorState error={alerts.error} onRetry={reload} /> : null}
       {alerts.status === 'ok' && alerts.data.length === 0 ? (
-        <p className="muted">No alerts in the last 30 days. Set quotas in Settings to be warned before a limit is hit.</p>
+        <p className="muted">No alerts in {describePeriod(period)}. Set quotas in Settings to be warned before a limit is hit.</p>
       ) : null}
       {alerts.status === 'ok' && alerts.data.length > 0 ? (
         <ul className="alerts-list">
@@ -77,7 +95,7 @@ export function RecentAlerts() {
               <span className="badge">{a.level}</span>
               <span>{a.message}</span>
               <time className="muted" dateTime={a.createdAt}>
-                {new Date(a.createdAt).toLocaleString()}
+                {alertTime(a.createdAt)}
               </time>
             </li>
           ))}

@@ -106,7 +106,9 @@ function checkpoint(dbPath: string): void {
  * Installs a verified copy of `from` as `dbPath`. The caller holds the writer lock (no agent
  * runs); the replaced database is kept beside it as `<db>.before-restore-<time>`.
  */
-export function restoreDatabase(dbPath: string, from: string, now: number): RestoreResult {
+export function restoreDatabase(givenPath: string, from: string, now: number): RestoreResult {
+  // The real file: restoring through a symlink replaces what it points to, not the link.
+  const dbPath = realDbPath(givenPath);
   const source = path.resolve(from);
   if (!fs.existsSync(source)) throw invalid('file', `${source} does not exist`);
   if (realDbPath(source) === realDbPath(dbPath)) throw invalid('file', 'is the database itself');

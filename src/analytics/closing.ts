@@ -35,6 +35,8 @@ export interface BillingClock {
   readonly graceDays: number;
   /** ISO 4217 code for the adjustment lines' text (default USD). */
   readonly currency?: string | undefined;
+  /** The installation's zone: customers without one of their own are billed for its local month. */
+  readonly timezone?: string | undefined;
 }
 
 export function parseMonth(month: string): number {
@@ -65,7 +67,7 @@ export async function billingStatement(
 
 async function liveStatement(db: Kysely<Database>, start: number, clock: BillingClock, closedAt?: number): Promise<BillingStatement> {
   const month = monthKey(start);
-  const base = await monthStatement(db, { month });
+  const base = await monthStatement(db, { month, timezone: clock.timezone });
   const deadline = closesAt(start, clock.graceDays);
   // Past the deadline the month is closed even before the next write freezes it: the frozen
   // text is then this very statement, so printing it before and after is byte-identical.

@@ -24,6 +24,8 @@ export interface StatementQuery {
   readonly customerId?: string | undefined;
   /** Apply prepaid credits (default true; false gives the charges credits are drawn against). */
   readonly withCredits?: boolean | undefined;
+  /** The installation's zone (config timezone): customers without their own are billed in it. */
+  readonly timezone?: string | undefined;
 }
 
 export interface StatementLine {
@@ -90,7 +92,7 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
     .groupBy(['customer_id', 'service']);
   if (q.customerId) usageQ = usageQ.where('customer_id', '=', q.customerId);
   // A customer with a zone of its own is billed for its local month, read exactly (zoned.ts).
-  const zoned = await zonedCustomerMonths(db, q.month, q.customerId);
+  const zoned = await zonedCustomerMonths(db, q.month, q.customerId, q.timezone);
   const usage = [
     ...(await usageQ.execute()).filter((u) => !zoned.has(u.customer_id)),
     ...[...zoned.values()].flatMap((z) =>

@@ -186,12 +186,20 @@ export interface ZonedMonth {
  * The local month ("YYYY-MM") of every customer with a zone of its own other than UTC (or of one
  * customer): statements bill these months instead of the UTC month rollup.
  */
-export async function zonedCustomerMonths(db: Kysely<Database>, month: string, customerId?: string): Promise<Map<string, ZonedMonth>> {
-  let q = db.selectFrom('customers').select(['id', 'timezone']).where('timezone', 'is not', null).where('timezone', '!=', 'UTC');
+export async function zonedCustomerMonths(
+  db: Kysely<Database>,
+  month: string,
+  customerId?: string,
+  installation?: string,
+): Promise<Map<string, ZonedMonth>> {
+  const fallback = installation === undefined || installation === 'UTC' ? null : installation;
+  let q = db.selectFrom('customers').select(['id', 'timezone']);
+  if (fallback === null) q = q.where('timezone', 'is not', null);
   if (customerId !== undefined) q = q.where('id', '=', customerId);
   const out = new Map<string, ZonedMonth>();
   for (const c of await q.execute()) {
-    const zone = c.timezone!;
+    const zone = c.timezone ?? fallback;
+    if (zone === null || zone === 'UTC') continue;
     const { from, to } = zonedMonth(zone, month);
     const { sums } = await zonedSums(db, { zone, period: 'month', from, to, customerId: c.id });
     out.set(c.id, { customerId: c.id, timezone: zone, from, to, sums });

@@ -74,12 +74,27 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
     'alerts.check': async ({ customerId, service }) => {
       if (service !== undefined && !(await listServices(db)).some((s) => s.name === service))
         throw invalid('service', `unknown service "${service}" (tally services lists them)`);
-      const result = await checkAlerts(db, { now: ctx.now(), thresholds: thresholds(), customerId, service });
+      const result = await checkAlerts(db, {
+        now: ctx.now(),
+        thresholds: thresholds(),
+        timezone: ctx.config.timezone,
+        customerId,
+        service,
+      });
       for (const a of result.alerts) ctx.events.emit('alerts.new', a);
       return result;
     },
     'alerts.current': async ({ customerId }) =>
-      (await checkAlerts(db, { now: ctx.now(), thresholds: thresholds(), customerId, forecast: false, dryRun: true })).status,
+      (
+        await checkAlerts(db, {
+          now: ctx.now(),
+          thresholds: thresholds(),
+          timezone: ctx.config.timezone,
+          customerId,
+          forecast: false,
+          dryRun: true,
+        })
+      ).status,
 
     // A closed month is printed from its frozen text; an open one carries adjustments for closed months.
     'statement.month': ({ month, customerId }) => billingStatement(db, { month, customerId }, billingClock(ctx)),

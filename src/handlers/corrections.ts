@@ -20,7 +20,7 @@ import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
 
 export function billingClock(ctx: AgentContext): BillingClock {
-  return { now: ctx.now(), graceDays: ctx.config.billing.graceDays, currency: ctx.config.currency };
+  return { now: ctx.now(), graceDays: ctx.config.billing.graceDays, currency: ctx.config.currency, timezone: ctx.config.timezone };
 }
 
 export function correctionHandlers(ctx: AgentContext): Implementation<keyof typeof correctionArgs> {

@@ -66,6 +66,8 @@ export interface QuotaStatus {
 export interface CheckOptions {
   readonly now: number;
   readonly thresholds: Thresholds;
+  /** The installation's zone: quota days and months of customers without their own zone. */
+  readonly timezone?: string | undefined;
   /** Only these customer × service pairs (after a flush); default every quota. */
   readonly touched?: ReadonlyArray<{ customerId: string; service: string }> | undefined;
   readonly customerId?: string | undefined;
@@ -169,12 +171,13 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
   for (const quota of quotas) {
     const period = quota.period;
     // A customer with a zone of its own has its days and months start at its local midnight.
-    const own = await customerZone(db, quota.customer_id);
+    const own = (await customerZone(db, quota.customer_id)) ?? o.timezone ?? null;
     const zone = own === null || own === 'UTC' ? null : own;
     const start = zone ? zonedStart(zone, period, o.now) : bucketStart(period, o.now);
     const end = zone ? zonedNext(zone, period, start) : bucketEnd(period, o.now);
     const zonedUnits = zone
-      ? ((await zonedSums(db, { zone, period, from: start, to: end, customerId: quota.customer_id, service: quota.service })).sums[0]?.units ?? 0n)
+      ? ((await zonedSums(db, { zone, period, from: start, to: end, customerId: quota.customer_id, service: quota.service })).sums[0]
+          ?.units ?? 0n)
       : null;
     const usageRow = await db
       .selectFrom('rollups')

@@ -118,3 +118,18 @@ describe('tally services add --aggregation', () => {
     expect(s.lines.find((l) => l.service === 'mau')).toMatchObject({ quantity: '3', usageCost: '6.0000' });
   });
 });
+
+describe('the installation zone (TALLY_TIMEZONE)', () => {
+  it('bills customers without a zone of their own for its local month', () => {
+    const env = { ...setup(), TALLY_TIMEZONE: 'Asia/Kolkata' };
+    const st = tallyJson<{ total: string; timezones: Array<{ customerId: string; timezone: string }> }>(
+      ['statement', '--month', '2026-11', '--customer', 'acme'],
+      env,
+    );
+    expect([st.total, st.timezones]).toEqual([
+      '3.0000',
+      [{ customerId: 'acme', timezone: 'Asia/Kolkata', from: '2026-10-31T18:30:00.000Z', to: '2026-11-30T18:30:00.000Z' }],
+    ]);
+    expect(tally(['zone', 'show', '--customer', 'acme'], { ...env, TALLY_TIMEZONE: 'Mars/Base' }).code).toBe(1);
+  });
+});

@@ -30,7 +30,12 @@ export function createAlertWatcher(
     const batch = [...touched.values()];
     touched.clear();
     last = Date.now();
-    const pending = checkAlerts(ctx.tdb.db, { now: ctx.now(), thresholds: ctx.config.alerts, touched: batch }).then(async (r) => [
+    const pending = checkAlerts(ctx.tdb.db, {
+      now: ctx.now(),
+      thresholds: ctx.config.alerts,
+      timezone: ctx.config.timezone,
+      touched: batch,
+    }).then(async (r) => [
       ...r.alerts,
       // Prepaid credits fall as usage is priced: their balance alerts travel the same way.
       ...(await balanceAlertsFor(

@@ -46,7 +46,7 @@ const exportJob: Job = async (ctx, config) => {
 };
 
 const alertsJob: Job = async (ctx) => {
-  const r = await checkAlerts(ctx.tdb.db, { now: ctx.now(), thresholds: ctx.config.alerts });
+  const r = await checkAlerts(ctx.tdb.db, { now: ctx.now(), thresholds: ctx.config.alerts, timezone: ctx.config.timezone });
   for (const a of r.alerts) ctx.events.emit('alerts.new', a);
   return `${r.status.length} quotas checked, ${r.alerts.length} new alerts${r.exceeded ? ', a quota is exceeded' : ''}`;
 };

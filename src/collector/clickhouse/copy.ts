@@ -5,7 +5,7 @@
 // remains the control store.
 import type pg from 'pg';
 import type { ChConnection } from './connection';
-import { insertNew, rowLine, type ChRow } from './store';
+import { insertNew, rowLine, type ChRow } from './insert';
 
 export interface CopyProgress {
   readonly read: number;

@@ -11,7 +11,7 @@ import { TallyError } from '../../core/errors';
 import { dayStart, hourStart, monthStart, weekStart } from '../../core/time';
 import type { CollectorCorrection, CorrectionsReply } from '../corrections';
 import { selectWithSet, type ChConnection } from './connection';
-import { tsv } from './store';
+import { tsv } from './insert';
 
 interface EventRow {
   id: string;

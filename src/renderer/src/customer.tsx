@@ -21,6 +21,7 @@ const BY_CUSTOMER_ID: ReadonlySet<HandlerName> = new Set<HandlerName>([
   'alerts.list',
   'alerts.current',
   'statement.month',
+  'export.file',
   'credits.list',
   'credits.balance',
   'report.zoned',

@@ -124,6 +124,7 @@ export async function startHttpServer(
   const { default: Fastify } = await import('fastify');
   // On close, idle keep-alive connections are dropped but requests waiting for a commit finish.
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
   const app = Fastify({
     logger: false,
     bodyLimit: bodyLimitBytes,
@@ -131,10 +132,10 @@ export async function startHttpServer(
     return503OnClosing: true,
     // Headers and bodies in time (timeouts.ts cuts a trickled body); idle sockets closed.
     requestTimeout: bodyTimeoutMs,
-    connectionTimeout: options.idleTimeoutMs ?? 120_000,
+    connectionTimeout: idleTimeoutMs,
   });
   installJsonParser(app);
-  installBodyTimeout(app, bodyTimeoutMs);
+  installBodyTimeout(app, bodyTimeoutMs, idleTimeoutMs);
   installGates(app, gate);
   const onFlush = installTelemetry(app, metrics, ctx);
   installErrorHandler(app, bodyLimitBytes, log);

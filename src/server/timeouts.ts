@@ -1,7 +1,7 @@
 // Slow clients cannot hold connections: a request body must arrive within a bound or the client
 // gets 408 and the connection closes. (Fastify's requestTimeout did not cut a body trickled
 // after the headers in our measurements: a client sending one byte every 5 s held a connection
-// for over 100 s.) Idle sockets are closed by Fastify's connectionTimeout (server.ts).
+// for over 100 s.) Sockets idle between requests are closed by Fastify's connectionTimeout.
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { errorBody } from './errors';
@@ -11,7 +11,19 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-export function installBodyTimeout(app: FastifyInstance, ms: number): void {
+export function installBodyTimeout(app: FastifyInstance, ms: number, idleMs?: number): void {
+  if (idleMs !== undefined) {
+    // The idle timeout is for connections with nothing in flight: a request the agent is working
+    // on (sync.now waits up to 10 minutes) or an event stream is not idle.
+    app.addHook('onRequest', (req, _reply, done) => {
+      req.raw.socket?.setTimeout(0);
+      done();
+    });
+    app.addHook('onResponse', (req, _reply, done) => {
+      if (!req.raw.socket?.destroyed) req.raw.socket?.setTimeout(idleMs);
+      done();
+    });
+  }
   app.addHook('onRequest', (req, reply, done) => {
     const raw = req.raw;
     if (raw.complete || !hasBody(raw)) return done();

@@ -128,6 +128,33 @@ describe('hostile bodies', () => {
     expect((await postEvents(agent, [apiEvent()])).status).toBe(201);
   });
 
+  it('a response in progress is not idle: an event stream quieter than the idle timeout stays open', async () => {
+    const quiet = await startAgent({ server: { bodyTimeoutMs: 1_000, idleTimeoutMs: 500, heartbeatMs: 60_000 } });
+    try {
+      const u = new URL(quiet.server.url);
+      let closed = false;
+      let head = '';
+      await new Promise<void>((resolve) => {
+        const req = http.get(
+          { host: u.hostname, port: u.port, path: '/api/events', headers: { authorization: `Bearer ${quiet.server.token}` } },
+          (res) => {
+            head = String(res.statusCode);
+            res.on('data', () => undefined);
+            res.on('close', () => (closed = true));
+            resolve();
+          },
+        );
+        req.on('error', () => resolve());
+      });
+      expect(head).toBe('200');
+      // Four idle timeouts with no byte either way: still open.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(closed).toBe(false);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('an idle connection that never sends a request is closed', async () => {
     const u = new URL(agent.server.url);
     const socket = net.connect(Number(u.port), u.hostname);

@@ -1,7 +1,9 @@
-// What the tray says: this month's cost (the agent's exact text) and the active alerts.
+// What the tray says: this month's cost (in the currency's minor unit, as everywhere people read
+// money: core/money.ts) and the active alerts.
+import { formatMoney } from '../core/money';
+
 export function trayText(input: { cost: string | null; currency?: string; alerts: number | null }): { title: string; tooltip: string } {
-  const sign = (input.currency ?? 'USD') === 'USD' ? '$' : `${input.currency} `;
-  const cost = input.cost === null ? '…' : `${sign}${input.cost}`;
+  const cost = input.cost === null ? '…' : formatMoney(input.cost, input.currency ?? 'USD');
   const alerts =
     input.alerts === null
       ? ''

@@ -41,3 +41,17 @@ describe('tally track argument checks', () => {
     expect((e as Error).message).toBe('boom');
   });
 });
+
+describe('tally --help', () => {
+  it("ends with the seed's function names and the commands that do their job", async () => {
+    const { Command } = await import('commander');
+    const { registerSeedHelp, SEED_COMMANDS } = await import('../../src/cli/commands/seed-help');
+    const program = new Command('tally');
+    registerSeedHelp(program);
+    let text = '';
+    program.configureOutput({ writeOut: (s) => (text += s) });
+    program.outputHelp();
+    expect(text).toMatch(/^ {2}usage_get_stats +tally stats api --days 30$/m);
+    expect(SEED_COMMANDS.map(([f]) => f)).toContain('usage_track_storage');
+  });
+});

@@ -20,9 +20,11 @@ import { registerServices } from './services';
 import { registerSync } from './sync';
 import { registerTrack } from './track';
 import { registerImport } from './import';
+import { registerSeedHelp } from './seed-help';
 
 export const commandGroups: ReadonlyArray<(program: Command) => void> = [
   registerTrack,
+  registerSeedHelp,
   registerImport,
   registerServices,
   registerReport,

@@ -10,6 +10,7 @@ import { toDisplay } from '../core/services';
 import { bucketEnd, bucketStart, toIso } from '../core/time';
 import { roundDisplay, serviceMap } from './common';
 import { checkPeriod, type QuotaPeriod } from '../quotas/quotas';
+import { projectToEnd } from '../core/alerting';
 
 export interface ProjectionQuery {
   readonly now: number;
@@ -100,12 +101,13 @@ export async function projection(db: Kysely<Database>, q: ProjectionQuery): Prom
     .map((e): ProjectionLine => {
       const def = services.get(e.service);
       const disp = (x: number) => roundDisplay(def ? toDisplay(def, x) : x);
-      const projectedQuantity = elapsed > 0 ? e.quantity / elapsed : e.quantity;
+      const at = Math.min(q.now, end);
+      const projectedQuantity = projectToEnd(e.quantity, start, end, at);
       // Monthly prices are cumulative over the month: price the projected total with the rule in
       // force now. A day is a slice of the month, so its cost is extended at the same rate.
       const price = registry.priceAt(e.service, q.now);
       const projectedCost =
-        period === 'month' ? Math.max(e.cost, price.charge(projectedQuantity)) : elapsed > 0 ? Math.round(e.cost / elapsed) : e.cost;
+        period === 'month' ? Math.max(e.cost, price.charge(projectedQuantity)) : Math.round(projectToEnd(e.cost, start, end, at));
       return {
         customerId: e.customerId,
         service: e.service,

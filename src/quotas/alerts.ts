@@ -16,15 +16,9 @@ import { zonedSums } from '../analytics/zoned';
 import { customerZone } from '../storage/repos/zones';
 import { zonedNext, zonedStart } from '../core/zone';
 import type { QuotaPeriod } from './quotas';
+import { alertsToLog, levelFor, projectToEnd, type AlertLevel, type Thresholds } from '../core/alerting';
 
-export type AlertLevel = 'warning' | 'critical' | 'exceeded' | 'forecast';
-
-export interface Thresholds {
-  /** Percent of the quota. */
-  readonly warning: number;
-  readonly critical: number;
-  readonly exceeded: number;
-}
+export type { AlertLevel, Thresholds };
 
 export const DEFAULT_THRESHOLDS: Thresholds = { warning: 75, critical: 90, exceeded: 100 };
 
@@ -87,7 +81,6 @@ export interface CheckResult {
   readonly exceeded: boolean;
 }
 
-const RANK: Record<AlertLevel, number> = { forecast: 0, warning: 1, critical: 2, exceeded: 3 };
 const LABEL: Record<AlertLevel, string> = { warning: 'WARNING', critical: 'CRITICAL', exceeded: 'QUOTA EXCEEDED', forecast: 'FORECAST' };
 /** Forecasts need this much of the period behind them: a run rate from minutes is noise. */
 const FORECAST_MIN_ELAPSED: Record<QuotaPeriod, number> = { day: 3 * MS.HOUR, month: MS.DAY };
@@ -147,13 +140,6 @@ export function rowToAlert(row: AlertRow, services: Map<string, ServiceDefinitio
   };
 }
 
-function levelFor(percent: number, t: Thresholds): Exclude<AlertLevel, 'forecast'> | null {
-  if (percent >= t.exceeded) return 'exceeded';
-  if (percent >= t.critical) return 'critical';
-  if (percent >= t.warning) return 'warning';
-  return null;
-}
-
 export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promise<CheckResult> {
   checkThresholds(o.thresholds);
   let quotaQ = db.selectFrom('quotas').selectAll();
@@ -197,7 +183,7 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
     const limit = quota.limit_quantity;
     const percent = limit > 0 ? (usage / limit) * 100 : usage > 0 ? Infinity : 0;
     const elapsed = o.now - start;
-    const projected = elapsed > 0 ? (usage * (end - start)) / elapsed : usage;
+    const projected = projectToEnd(usage, start, end, o.now);
     const projectedPercent = limit > 0 ? (projected / limit) * 100 : projected > 0 ? Infinity : 0;
     const def = services.get(quota.service);
     const level = levelFor(percent, o.thresholds);
@@ -224,19 +210,19 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
       .where('period', '=', period)
       .where('period_start', '=', start)
       .execute();
-    const highest = Math.max(-1, ...logged.map((l) => RANK[l.level]));
-    const toLog: Array<{ level: AlertLevel; percent: number; quantity: number }> = [];
-    if (level && RANK[level] > highest) toLog.push({ level, percent, quantity: usage });
-    // A forecast: below the exceeded line now, but the run rate crosses it before the period ends.
-    if (
-      (o.forecast ?? true) &&
-      level !== 'exceeded' &&
-      elapsed >= FORECAST_MIN_ELAPSED[period] &&
-      projectedPercent >= o.thresholds.exceeded &&
-      !logged.some((l) => l.level === 'forecast')
-    ) {
-      toLog.push({ level: 'forecast', percent: projectedPercent, quantity: projected });
-    }
+    const toLog = alertsToLog(
+      {
+        percent,
+        usage,
+        projected,
+        projectedPercent,
+        elapsedMs: elapsed,
+        forecastMinElapsedMs: FORECAST_MIN_ELAPSED[period],
+        forecast: o.forecast ?? true,
+        logged: logged.map((l) => l.level),
+      },
+      o.thresholds,
+    );
     for (const a of toLog) {
       const message = alertMessage(a.level, quota.service, def, a.percent, a.quantity, limit);
       const row = await db

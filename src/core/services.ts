@@ -182,6 +182,18 @@ export const SERVICE_TEMPLATES: readonly ServiceTemplate[] = [
   },
 ];
 
+/** A definition with the aggregation fields filled as the registry stores them (sum, no value property, no group-by). */
+export function withServiceDefaults(def: ServiceDefinition): ServiceDefinition {
+  const aggregation = def.aggregation ?? 'sum';
+  return {
+    ...def,
+    aggregation,
+    aggregationField: aggregation === 'unique_count' ? (def.aggregationField ?? null) : null,
+    valueProperty: def.valueProperty ?? null,
+    groupBy: def.groupBy ?? [],
+  };
+}
+
 /** Base quantity → display quantity (e.g. byte-seconds → GB-hours). */
 export function toDisplay(service: Pick<ServiceDefinition, 'displayFactor'>, baseQuantity: number): number {
   return baseQuantity / service.displayFactor;

@@ -5,7 +5,7 @@ import { AGGREGATIONS, checkValueProperty } from '../../core/aggregation';
 import { invalid, TallyError } from '../../core/errors';
 import { serviceDifference } from '../../core/service-diff';
 import { checkPriceSpec, type PriceRule, type PriceSpec } from '../../core/pricing';
-import { BUILTIN_SERVICES, DEFAULT_PRICES, SERVICE_NAME, type DefaultPrice, type ServiceDefinition } from '../../core/services';
+import { withServiceDefaults, BUILTIN_SERVICES, DEFAULT_PRICES, SERVICE_NAME, type DefaultPrice, type ServiceDefinition } from '../../core/services';
 
 export function rowToService(row: ServiceRow): ServiceDefinition {
   return {
@@ -86,6 +86,7 @@ export async function upsertService(
   prefix = '',
   o: { update?: boolean } = {},
 ): Promise<void> {
+  def = withServiceDefaults(def); // compared with the stored one field by field below
   checkServiceDefinition(def, prefix);
   const existing = await getService(db, def.name);
   if (existing?.builtin && !def.builtin) throw invalid(`${prefix}name`, `"${def.name}" is a built-in service and cannot be redefined`);

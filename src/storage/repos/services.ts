@@ -5,7 +5,14 @@ import { AGGREGATIONS, checkValueProperty } from '../../core/aggregation';
 import { invalid, TallyError } from '../../core/errors';
 import { serviceDifference } from '../../core/service-diff';
 import { checkPriceSpec, type PriceRule, type PriceSpec } from '../../core/pricing';
-import { withServiceDefaults, BUILTIN_SERVICES, DEFAULT_PRICES, SERVICE_NAME, type DefaultPrice, type ServiceDefinition } from '../../core/services';
+import {
+  withServiceDefaults,
+  BUILTIN_SERVICES,
+  DEFAULT_PRICES,
+  SERVICE_NAME,
+  type DefaultPrice,
+  type ServiceDefinition,
+} from '../../core/services';
 
 export function rowToService(row: ServiceRow): ServiceDefinition {
   return {

@@ -14,6 +14,7 @@ import m0013 from './0013_customer_timezone.sql';
 import m0014 from './0014_unique_values.sql';
 import m0015 from './0015_archived_ids.sql';
 import m0016 from './0016_quantity_histogram.sql';
+import m0017 from './0017_correction_costs.sql';
 
 export interface Migration {
   readonly id: number;
@@ -36,4 +37,5 @@ export const migrations: readonly Migration[] = [
   { id: 14, name: 'unique_values', sql: m0014 },
   { id: 15, name: 'archived_ids', sql: m0015 },
   { id: 16, name: 'quantity_histogram', sql: m0016 },
+  { id: 17, name: 'correction_costs', sql: m0017 },
 ];

@@ -229,9 +229,13 @@ function applyCorrection(
   addDelta(deltas, groups[0]!, orig.recorded_at, -1, -orig.quantity, -orig.cost_nanos);
   // The percentile histogram counts live records too (migration 0016).
   adjustHistogram(sqlite, { service: orig.service, customerId: orig.customer_id, recordedAt: orig.recorded_at, units: orig.quantity }, -1);
+  // What a target holding the records must take over: [id, cost] of each record whose cost changed.
+  const costs: Array<[string, number]> = [];
+  const idOf = sqlite.prepare('SELECT id FROM usage_records WHERE seq = ?').pluck();
   groups.forEach((g, i) => {
     for (const c of reprice(sqlite, registry, g, { from, base: bases[i]!, scale: 10 ** decimals, added: newSeq })) {
       const added = c.seq === newSeq;
+      if (!added && c.cost !== c.oldCost) costs.push([idOf.get(c.seq) as string, c.cost]);
       addDelta(deltas, g, c.recorded_at, added ? 1 : 0, added ? c.quantity : 0n, c.cost - c.oldCost);
       if (added) adjustHistogram(sqlite, { service: g.service, customerId: g.customerId, recordedAt: c.recorded_at, units: c.quantity }, 1);
       deltaCost += c.cost - c.oldCost;
@@ -243,7 +247,7 @@ function applyCorrection(
   sqlite
     .prepare(
       `INSERT INTO corrections (kind, record_id, record_seq, new_id, new_seq, customer_id, service, recorded_at, quantity, cost_nanos,
-         delta_cost_nanos, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         delta_cost_nanos, reason, actor, at, costs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       amend === null ? 'void' : 'amend',
@@ -260,6 +264,7 @@ function applyCorrection(
       req.reason,
       req.actor,
       now,
+      JSON.stringify(costs),
     );
   return {
     kind: amend === null ? 'void' : 'amend',

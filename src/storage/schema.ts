@@ -187,6 +187,8 @@ export interface CorrectionsTable {
   reason: string;
   actor: string;
   at: number;
+  /** JSON [[id, cost_nanos], …] of the costs the correction changed (migration 0017). */
+  costs: Generated<string>;
 }
 
 export interface SyncCorrectionsTable {

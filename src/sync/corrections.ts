@@ -31,6 +31,8 @@ interface Row {
   reason: string;
   actor: string;
   at: number;
+  /** JSON [[id, cost_nanos], …]: the costs this correction changed (migration 0017). */
+  costs: string;
 }
 
 /** The corrections outbox over the agent's SQLite database. */
@@ -45,11 +47,6 @@ export class SqliteCorrections {
       settle: sqlite.prepare(
         `INSERT INTO sync_corrections (target, correction_seq, state, note, at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (target, correction_seq) DO NOTHING`,
-      ),
-      costs: sqlite.prepare(
-        `SELECT id, cost_nanos AS costNanos FROM usage_records
-         WHERE service = ? AND customer_id = ? AND recorded_at >= ? AND recorded_at < ? AND seq > ? AND seq <= ? AND voided_at IS NULL
-         ORDER BY seq`,
       ),
     };
   }
@@ -67,17 +64,10 @@ export class SqliteCorrections {
   settle(target: string, seq: number, state: 'delivered' | 'manual', note: string, now: number): void {
     this.s.settle!.run(target, seq, state, note, now);
   }
-
-  /** The current costs of the later records of the month the target holds (re-priced by the correction). */
-  costsAfter(r: Row, ackedSeq: number, monthFrom: number, monthTo: number): Array<{ id: string; costNanos: number }> {
-    return this.s.costs!.all(r.service, r.customer_id, monthFrom, monthTo, r.record_seq, ackedSeq) as Array<{
-      id: string;
-      costNanos: number;
-    }>;
-  }
 }
 
-function toCorrection(r: Row, costs: SyncCorrection['costs']): SyncCorrection {
+function toCorrection(r: Row): SyncCorrection {
+  const costs = (JSON.parse(r.costs) as Array<[string, number]>).map(([id, costNanos]) => ({ id, costNanos }));
   return {
     seq: r.seq,
     kind: r.kind,
@@ -96,11 +86,6 @@ function toCorrection(r: Row, costs: SyncCorrection['costs']): SyncCorrection {
     at: r.at,
     costs,
   };
-}
-
-function monthBounds(ms: number): [number, number] {
-  const d = new Date(ms);
-  return [Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)];
 }
 
 /** One pass over a target's pending corrections; stops at the first that must wait. */
@@ -128,8 +113,7 @@ export async function deliverCorrections(
         manual++;
         continue;
       }
-      const [from, to] = monthBounds(r.recorded_at);
-      const c = toCorrection(r, store.costsAfter(r, ackedSeq, from, to));
+      const c = toCorrection(r);
       const res = await o.transport(adapter.request(c), o.timeoutMs);
       if (!res.ok) return { delivered, manual, retry: { reason: res.reason } };
       const outcome = adapter.classify(res.res, c);

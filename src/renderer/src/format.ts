@@ -1,7 +1,7 @@
 // How figures read on screen. Money and percentages follow the one rule in core/money.ts:
 // amounts half-even to the currency's minor unit (the exact decimal on hover), a total beside
 // its lines is the sum of the rounded lines, percentages truncated toward zero.
-import { formatMoney, formatPercent as percentText, formatUnitPrice, roundLines, toNanos } from '../../core/money';
+import { formatMoney, formatPercent as percentText, formatUnitPrice, roundLines } from '../../core/money';
 
 const usageFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const smallFormat = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });

@@ -4,6 +4,7 @@
 //    api_service → api, any other service_type → the service of that name;
 //  - a CloudEvent in binary content mode (attributes in ce-* headers, the body is `data`), as the
 //    official CloudEvents SDK sends by default.
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { invalid } from '../core/errors';
 import { isObject } from './errors';
@@ -229,4 +230,28 @@ export function parseRegistryBody(body: Record<string, unknown>): RegistryPlan {
   };
   const spec = hasRates ? ratesToSpecs(rates, providers, ['']).get('') : undefined;
   return { service, prices: spec ? [{ service: serviceType, spec, since0: true }] : [] };
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A ULID that stands for a CloudEvent's (source, id), the pair the spec makes unique: 128 bits
+ * of a SHA-256 of the pair. Not the event time: OpenMeter's SDK stamps a new time on each retry
+ * of the same id. The same event sent twice is then stored once.
+ */
+export function ulidForCloudEvent(source: string, id: string): string {
+  const hash = createHash('sha256').update(`${source}\u0000${id}`, 'utf8').digest();
+  const value = BigInt(`0x${hash.subarray(0, 16).toString('hex')}`);
+  let out = '';
+  for (let i = 25; i >= 0; i--) out += CROCKFORD[Number((value >> BigInt(5 * i)) & 31n)];
+  return out;
+}
+
+/** Gives each CloudEvent without a ULID id the one its (source, id) stands for. */
+export function stableCloudEventIds(inputs: unknown[]): void {
+  for (const input of inputs) {
+    if (!isObject(input) || input.id !== undefined || input.source !== 'cloudevents' || !isObject(input.metadata)) continue;
+    const { ce_id, ce_source } = input.metadata;
+    if (typeof ce_id === 'string') input.id = ulidForCloudEvent(typeof ce_source === 'string' ? ce_source : '', ce_id);
+  }
 }

@@ -159,4 +159,19 @@ describe("OpenMeter's SDK pointed at the agent", () => {
     ]);
     expect(listed?.[0]?.ingestedAt).toBeInstanceOf(Date);
   });
+
+  it('an event sent again with the same source and id (a retry) is stored once', async () => {
+    const om = new OpenMeter({ baseUrl: agent.server.url, apiKey: agent.server.token });
+    const event = {
+      id: 'b6f8d0b4-5c1e-4a57-9d6e-0f1f2a3b4c5d',
+      source: 'checkout',
+      type: 'api',
+      subject: 'om-retry',
+      data: { value: 1, endpoint: '/r', method: 'GET' },
+    };
+    await om.events.ingest(event);
+    await om.events.ingest(event);
+    await om.events.ingest({ ...event, source: 'other-service' });
+    expect(rows("SELECT id FROM usage_records WHERE customer_id = 'om-retry'")).toHaveLength(2);
+  });
 });

@@ -11,7 +11,7 @@ import { invoke, type AllHandlers } from '../../handlers/handlers';
 import { errorBody, isObject } from '../errors';
 import { CLOUDEVENTS, parseEventsBody, renameField, type ParsedEvents } from '../events';
 import { principalOf } from '../gates';
-import { binaryCloudEvent, type NeededTemplate } from '../shapes';
+import { binaryCloudEvent, stableCloudEventIds, type NeededTemplate } from '../shapes';
 
 const TEMPLATE_OF: Readonly<Record<string, NeededTemplate>> = { llm_input: 'llm', llm_output: 'llm', document: 'document' };
 
@@ -60,8 +60,9 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
     }
   };
 
-  const ingest = async (req: FastifyRequest, reply: FastifyReply) => {
+  const ingest = async (req: FastifyRequest, reply: FastifyReply, prepare?: (inputs: unknown[]) => void) => {
     const parsed = parse(req);
+    prepare?.(parsed.inputs as unknown[]);
     if (parsed.inputs.length > maxQueue) {
       const message = `events: ${parsed.inputs.length} events exceed the writer queue (writer.maxQueue ${maxQueue}); send smaller batches`;
       reply.code(413).send(errorBody('invalid_input', message, 'events'));
@@ -89,8 +90,9 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
     return { accepted: stored.length, duplicates, ids, records: stored };
   });
 
+  // OpenMeter dedupes on (source, id): so does this route, through ids derived from the pair.
   app.post('/api/v1/events', async (req, reply) => {
-    if ((await ingest(req, reply)) === null) return reply;
+    if ((await ingest(req, reply, stableCloudEventIds)) === null) return reply;
     return reply.code(204).send();
   });
 }

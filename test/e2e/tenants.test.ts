@@ -68,6 +68,9 @@ describe('tenants in the dashboard', () => {
     const rows = await page.locator('[data-testid="customers-table"] tbody tr').allInnerTexts();
     expect(rows.some((r) => r.startsWith('acme') && r.includes('30'))).toBe(true);
     expect(rows.some((r) => r.startsWith('globex') && r.includes('13'))).toBe(true);
+    // The run-rate projection per customer, from analytics.projection.
+    const projectedHeader = page.locator('[data-testid="customers-table"] th', { hasText: 'Projected month' });
+    expect(await projectedHeader.count()).toBe(1);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'customers.png'), fullPage: true });
     await page.locator('[data-testid="customers-table"] button', { hasText: 'acme' }).click();
     expect(await page.getByTestId('customer-picker').inputValue()).toBe('acme');

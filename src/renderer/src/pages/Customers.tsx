@@ -1,6 +1,7 @@
-// Customers: each tenant's month — events, services used and cost — sortable; a row opens that
-// customer's view everywhere (the picker).
+// Customers: each tenant's month — events, services used, cost and its run-rate projection —
+// sortable, with the top users; a row opens that customer's view everywhere (the picker).
 import type { CustomerSummary } from '../../../core/api/tenants';
+import { formatNanos, toNanos } from '../../../core/money';
 import { useApi } from '../api';
 import { useChooseCustomer } from '../customer';
 import { Money } from '../components/Money';
@@ -10,9 +11,18 @@ import { Empty, ErrorState, Loading } from '../components/States';
 import { formatCount } from '../format';
 import { TopUsersPanel } from './Insights';
 
+/** Each customer's projected month cost: the sum of its services' run-rate projections, exact. */
+function projectedByCustomer(lines: ReadonlyArray<{ customerId: string; projectedCost: string }>): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const l of lines) out.set(l.customerId, (out.get(l.customerId) ?? 0n) + toNanos(l.projectedCost));
+  return out;
+}
+
 export function Customers() {
   const onChoose = useChooseCustomer();
   const [customers, reload] = useApi('customers.list', {});
+  const [projection] = useApi('analytics.projection', { period: 'month' });
+  const projected = projection.status === 'ok' ? projectedByCustomer(projection.data.lines) : null;
   const month = customers.status === 'ok' ? customers.data[0]?.month : undefined;
   return (
     <Page title="Customers" testId="customers" ready={customers.status === 'ok'}>
@@ -45,6 +55,13 @@ export function Customers() {
               { key: 'events', label: 'Events', value: (c) => c.events, render: (c) => formatCount(c.events), numeric: true },
               { key: 'services', label: 'Services', value: (c) => c.services, numeric: true },
               { key: 'cost', label: 'Cost', value: (c) => Number(c.cost), render: (c) => <Money amount={c.cost} />, numeric: true },
+              {
+                key: 'projected',
+                label: 'Projected month',
+                value: (c) => Number(projected?.get(c.id) ?? 0n),
+                render: (c) => (projected?.has(c.id) ? <Money amount={formatNanos(projected.get(c.id)!)} /> : '—'),
+                numeric: true,
+              },
               { key: 'since', label: 'Since', value: (c) => c.createdAt, render: (c) => new Date(c.createdAt).toLocaleDateString() },
             ]}
           />

@@ -19,6 +19,7 @@ import {
   unitsToDisplay,
   type Range,
 } from './common';
+import { aggregateOver } from './aggregated';
 
 export interface TrendsQuery extends Range {
   /** One service, or every service with usage in the range. */
@@ -129,12 +130,19 @@ export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<Tren
   for (const [service, days] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
     const def = services.get(service);
     const display = (units: bigint) => roundDisplay(def ? unitsToDisplay(def, units) : Number(units));
+    // count / max / unique_count / latest services: each day's aggregate, not the sum of quantities.
+    const dayAggregate = async (day: number) =>
+      def && (def.aggregation ?? 'sum') !== 'sum'
+        ? await aggregateOver(db, def, { from: day, to: day + DAY, customerId: q.customerId })
+        : null;
     const before = days.get(from - DAY);
-    let previous: number | null = display(joinLimbs(before?.hi, before?.lo));
+    const beforeAgg = await dayAggregate(from - DAY);
+    let previous: number | null = beforeAgg ? roundDisplay(beforeAgg.usage) : display(joinLimbs(before?.hi, before?.lo));
     for (let day = from; day < q.to; day += DAY) {
       const r = days.get(day);
       const units = joinLimbs(r?.hi, r?.lo);
-      const usage = display(units);
+      const agg = await dayAggregate(day);
+      const usage = agg ? roundDisplay(agg.usage) : display(units);
       const cost = exact(r?.cost);
       const partial = day === today;
       // A day still running is compared with the same whole hours of the day before, not all of it.

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { monthStatement } from '../../src/analytics/statement';
 import { aggregate } from '../../src/analytics/aggregate';
+import { trends } from '../../src/analytics/trends';
 import { exportRecords } from '../../src/exports/export';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -212,6 +213,9 @@ describe('aggregate per bucket', () => {
       });
     }
     expect(r.rows.length).toBe(10);
+    // Trends show the same daily aggregates.
+    const t = await trends(tdb.db, { from: NOV, to: NOV + 5 * 86_400_000, service: 'mau' });
+    expect(t.rows.map((x) => x.usage)).toEqual(r.rows.filter((x) => x.service === 'mau').map((x) => x.total_quantity));
     await writer.close();
   });
 });

@@ -147,8 +147,8 @@ export function exactNumber(v: string | number): number {
 }
 
 /** Rows of a SELECT as objects. */
-export async function rows<T>(c: ClickHouseClient, query: string): Promise<T[]> {
-  const rs = await c.query({ query, format: 'JSONEachRow' });
+export async function rows<T>(c: ClickHouseClient, query: string, settings?: Record<string, string>): Promise<T[]> {
+  const rs = await c.query({ query, format: 'JSONEachRow', ...(settings ? { clickhouse_settings: settings as never } : {}) });
   return rs.json<T>();
 }
 

@@ -67,6 +67,13 @@ describe('tally keys', () => {
     expect(tally(['keys', 'list', '--all'], env).stdout).toContain(k.id);
   });
 
+  it('a read key prints its dashboard link', () => {
+    const out = tally(['keys', 'create', '--customer', 'globex', '--scope', 'read'], env);
+    expect(out.code).toBe(0);
+    const key = /key: (tk_\S+)/.exec(out.stdout)![1]!;
+    expect(out.stdout).toContain(`dashboard for globex: http://127.0.0.1:7878/?key=${key}`);
+  });
+
   it('refuses a wrong scope or rate, naming it', () => {
     const scope = tally(['keys', 'create', '--customer', 'acme', '--scope', 'write'], env);
     expect([scope.code, scope.stderr]).toEqual([1, expect.stringContaining('scope:')]);

@@ -41,8 +41,12 @@ export function registerKeys(program: Command): void {
       print(`created ${k.scope} key ${k.id} for customer ${k.customer}${k.rate ? ` (${k.rate}/min)` : ''}`);
       print(`key: ${k.key}`);
       print('store it now: it is not shown again (send it as "Authorization: Bearer KEY" or "X-API-Key: KEY")');
-      const agent = k.scope === 'read' ? await agentFor(config) : null;
-      if (agent) print(`dashboard for ${k.customer}: ${agent.url}/?key=${k.key}`);
+      if (k.scope === 'read') {
+        // The running agent's address, or the configured one for when it starts.
+        const agent = await agentFor(config);
+        const url = agent?.url ?? `http://${config.http.host}:${config.http.port}`;
+        print(`dashboard for ${k.customer}: ${url}/?key=${k.key}${agent ? '' : ' (once `tally agent` runs)'}`);
+      }
     });
 
   keys

@@ -85,8 +85,11 @@ class LineSplitter {
   }
 }
 
-/** Every record of the file, parsed, in order; `onBytes` follows the read position for the progress bar. */
-async function* readRecords(file: string, onBytes: (read: number) => void): AsyncGenerator<unknown> {
+/**
+ * The records of the file, parsed, in order, one array per read chunk (one await per chunk, not
+ * per record); `onBytes` follows the read position for the progress bar.
+ */
+async function* readRecords(file: string, onBytes: (read: number) => void): AsyncGenerator<unknown[]> {
   let stream: fs.ReadStream;
   try {
     fs.accessSync(file, fs.constants.R_OK);
@@ -112,9 +115,10 @@ async function* readRecords(file: string, onBytes: (read: number) => void): Asyn
       onBytes(read);
       // The first character decides: an array, or one JSON object per line.
       splitter ??= /^\s*\[/.test(chunk) ? new JsonArraySplitter() : new LineSplitter();
-      for (const text of splitter.push(chunk)) yield parse(text);
+      const parsed = splitter.push(chunk).map(parse);
+      if (parsed.length > 0) yield parsed;
     }
-    if (splitter instanceof LineSplitter) for (const text of splitter.end()) yield parse(text);
+    if (splitter instanceof LineSplitter) yield splitter.end().map(parse);
     else splitter?.end();
   } catch (err) {
     if (err instanceof SyntaxError) throw invalid('file', `is not a JSON array or JSON Lines: ${err.message}`);
@@ -124,18 +128,40 @@ async function* readRecords(file: string, onBytes: (read: number) => void): Asyn
   }
 }
 
-/** Up to `max` records from `it`, in arrays of at most BATCH; stops early at the end of the file. */
-async function* batchesOf(it: AsyncIterator<unknown>, max: number): AsyncGenerator<unknown[]> {
+/** The file's records handed out in any slices, whatever the read chunks were. */
+class RecordSource {
+  private buffer: unknown[] = [];
+  private at = 0;
+  private ended = false;
+  constructor(private readonly chunks: AsyncIterator<unknown[]>) {}
+
+  /** Up to `n` records; fewer only at the end of the file. */
+  async take(n: number): Promise<unknown[]> {
+    const out: unknown[] = [];
+    while (out.length < n) {
+      if (this.at === this.buffer.length) {
+        if (this.ended) break;
+        const next = await this.chunks.next();
+        if (next.done) this.ended = true;
+        else [this.buffer, this.at] = [next.value, 0];
+        continue;
+      }
+      const end = Math.min(this.buffer.length, this.at + n - out.length);
+      for (let i = this.at; i < end; i++) out.push(this.buffer[i]);
+      this.at = end;
+    }
+    return out;
+  }
+}
+
+/** Up to `max` records from `source`, in arrays of at most BATCH; stops early at the end of the file. */
+async function* batchesOf(source: RecordSource, max: number): AsyncGenerator<unknown[]> {
   let left = max;
   while (left > 0) {
-    const batch: unknown[] = [];
-    while (batch.length < Math.min(BATCH, left)) {
-      const next = await it.next();
-      if (next.done) break;
-      batch.push(next.value);
-    }
+    const want = Math.min(BATCH, left);
+    const batch = await source.take(want);
     if (batch.length > 0) yield batch;
-    if (batch.length < Math.min(BATCH, left)) return;
+    if (batch.length < want) return;
     left -= batch.length;
   }
 }
@@ -148,7 +174,7 @@ function count(into: Counts, stored: readonly StoredRef[]): void {
 }
 
 /** Into the database: one transaction for the file, or one per `chunk` records. */
-async function importLocal(writer: BatchedWriter, records: AsyncIterator<unknown>, chunk: number | null, done: Counts): Promise<void> {
+async function importLocal(writer: BatchedWriter, records: RecordSource, chunk: number | null, done: Counts): Promise<void> {
   // Streaming touches each page once or twice: a small cache costs little time and keeps the
   // process near its baseline (≤ 150 MB RSS at a million records).
   writer.setCacheKiB(8 * 1024);
@@ -173,7 +199,7 @@ async function importLocal(writer: BatchedWriter, records: AsyncIterator<unknown
 }
 
 /** Through the running agent: one request per batch, each all or nothing. */
-async function importRemote(sink: RecordSink, records: AsyncIterator<unknown>, done: Counts): Promise<void> {
+async function importRemote(sink: RecordSink, records: RecordSource, done: Counts): Promise<void> {
   for await (const batch of batchesOf(records, Infinity)) count(done, await sink.recordMany(batch as never));
 }
 
@@ -188,7 +214,7 @@ export function registerImport(program: Command): void {
       const chunk = o.chunk === undefined ? null : parseNumberArg('chunk', o.chunk, { integer: true, min: 1 });
       const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
       const bar = progressBar('import', !g.json);
-      const records = readRecords(file, (read) => bar.update(read, size));
+      const records = new RecordSource(readRecords(file, (read) => bar.update(read, size)));
       const done: Counts = { recorded: 0, duplicates: 0 };
       try {
         await withSink(configFor(g), (sink) =>

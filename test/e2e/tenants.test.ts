@@ -60,6 +60,15 @@ describe('tenants in the dashboard', () => {
       const expected = formatMoney(roundLines(report(agent, customer).services.map((l) => l.cost)).total);
       await page.getByTestId('total-cost').filter({ hasText: expected }).waitFor({ timeout: 10_000 });
     }
+    // Another page under the same choice: the Services table holds globex's services and events.
+    await go(page, '#/services', '[data-testid="services-table"]');
+    const expectedRows = report(agent, 'globex').services.map((l) => `${l.displayName}|${l.events}`);
+    const shownRows = async () =>
+      (await page.locator('[data-testid="services-table"] tbody tr').allInnerTexts()).map((r) => r.split('\t').slice(0, 2).join('|'));
+    for (let i = 0; i < 50 && JSON.stringify((await shownRows()).sort()) !== JSON.stringify(expectedRows.sort()); i++)
+      await page.waitForTimeout(100);
+    expect((await shownRows()).sort()).toEqual(expectedRows.sort());
+    await go(page, '#/overview', '[data-testid="overview"][data-ready="true"]');
     await page.getByTestId('customer-picker').selectOption('');
   });
 

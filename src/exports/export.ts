@@ -47,6 +47,8 @@ export interface ExportOptions {
   readonly pageSize?: number | undefined;
   /** ISO 4217 code for the XLSX display format (default USD). */
   readonly currency?: string | undefined;
+  /** Also write voided events, with a voided_at column (the summary still counts live events only). */
+  readonly includeVoided?: boolean | undefined;
 }
 
 export interface ExportResult {
@@ -62,10 +64,15 @@ interface Filters {
   to: number;
   service: string | null;
   customer: string | null;
+  /** 1: the rows include voided events (the aggregates never do). */
+  voided: 0 | 1;
 }
 
-// Voided events are left out: an export agrees with the report and the statement.
+// Voided events are left out of the totals: an export agrees with the report and the statement.
+// With includeVoided the rows show them too, marked with voided_at.
 const WHERE = `recorded_at >= @from AND recorded_at < @to AND voided_at IS NULL
+  AND (@service IS NULL OR service = @service) AND (@customer IS NULL OR customer_id = @customer)`;
+const ROWS_WHERE = `recorded_at >= @from AND recorded_at < @to AND (@voided = 1 OR voided_at IS NULL)
   AND (@service IS NULL OR service = @service) AND (@customer IS NULL OR customer_id = @customer)`;
 
 interface Aggregates {
@@ -94,19 +101,21 @@ function aggregates(sqlite: BetterSqlite3.Database, f: Filters): Aggregates {
 }
 
 /** Every matching record, newest first, in keyset pages. */
-function* records(sqlite: BetterSqlite3.Database, f: Filters, pageSize: number): Generator<RawRecord> {
+function* records(sqlite: BetterSqlite3.Database, f: Filters, pageSize: number): Generator<RawRecord & { voided_at: number | null }> {
   const page = sqlite.prepare(
     `SELECT seq, id, recorded_at, customer_id, user_id, host_id, service, CAST(quantity AS TEXT) AS quantity, unit_price, cost_nanos,
-            metadata, source
+            metadata, source, voided_at
      FROM usage_records
-     WHERE ${WHERE} AND recorded_at <= @atAt AND (recorded_at < @atAt OR seq < @atSeq)
+     WHERE ${ROWS_WHERE} AND recorded_at <= @atAt AND (recorded_at < @atAt OR seq < @atSeq)
      ORDER BY recorded_at DESC, seq DESC LIMIT @limit`,
   );
   let at = f.to;
   let seq = Number.MAX_SAFE_INTEGER;
   for (;;) {
     let n = 0;
-    for (const r of page.iterate({ ...f, atAt: at, atSeq: seq, limit: pageSize }) as IterableIterator<RawRecord>) {
+    for (const r of page.iterate({ ...f, atAt: at, atSeq: seq, limit: pageSize }) as IterableIterator<
+      RawRecord & { voided_at: number | null }
+    >) {
       n++;
       at = r.recorded_at;
       seq = r.seq;
@@ -149,7 +158,13 @@ export async function exportRecords(o: ExportOptions): Promise<ExportResult> {
   try {
     const services = new Map((await listServices(tdb.db)).map((s) => [s.name, s]));
     if (o.service && !services.has(o.service)) throw invalid('service', `unknown service "${o.service}"`);
-    const f: Filters = { from: o.from, to: o.to, service: o.service ?? null, customer: o.customerId ?? null };
+    const f: Filters = {
+      from: o.from,
+      to: o.to,
+      service: o.service ?? null,
+      customer: o.customerId ?? null,
+      voided: o.includeVoided ? 1 : 0,
+    };
     // One snapshot for the summary and every page of rows.
     tdb.sqlite.exec('BEGIN');
     let summary: ExportSummary;
@@ -200,10 +215,13 @@ async function writeCsv(run: Run): Promise<{ summary: ExportSummary; count: numb
   const out = new BufferedWriter(fs.createWriteStream(run.tmp));
   const totals = new Totals();
   const tick = progress(run);
-  await out.write(csvLine([...CSV_COLUMNS]));
+  const voided = run.f.voided === 1;
+  await out.write(csvLine(voided ? [...CSV_COLUMNS, 'voided_at'] : [...CSV_COLUMNS]));
   let n = 0;
   for (const r of records(run.tdb.sqlite, run.f, run.pageSize)) {
-    await out.write(csvRecordLine(r, run.services.get(r.service)));
+    const line = csvRecordLine(r, run.services.get(r.service));
+    await out.write(voided ? `${line.slice(0, -2)},${r.voided_at === null ? '' : toIso(r.voided_at)}\r\n` : line);
+    if (r.voided_at !== null) continue; // shown, not counted
     totals.add(r.service, r.quantity, r.cost_nanos, r.recorded_at, r.metadata, run.services.get(r.service)?.aggregationField);
     tick(++n);
   }
@@ -225,15 +243,19 @@ async function writeJson(run: Run): Promise<{ summary: ExportSummary; count: num
   // The seed's structure, written as it streams: the header keys, the records, then the summary.
   await out.write(JSON.stringify(head, null, 2).slice(0, -2) + ',\n  "usage_records": [');
   let n = 0;
+  let written = 0;
   for (const r of records(run.tdb.sqlite, run.f, run.pageSize)) {
-    await out.write((n === 0 ? '\n    ' : ',\n    ') + JSON.stringify(toExportRecord(r, run.services.get(r.service))));
+    const rec = toExportRecord(r, run.services.get(r.service));
+    const row = run.f.voided === 1 ? { ...rec, voided_at: r.voided_at === null ? null : toIso(r.voided_at) } : rec;
+    await out.write((written++ === 0 ? '\n    ' : ',\n    ') + JSON.stringify(row));
+    if (r.voided_at !== null) continue; // shown, not counted
     totals.add(r.service, r.quantity, r.cost_nanos, r.recorded_at, r.metadata, run.services.get(r.service)?.aggregationField);
     tick(++n);
   }
   tick(n);
   const summary = totals.summary(run.services);
   const shown = seedSummary(summary);
-  await out.write(`${n === 0 ? '' : '\n  '}],\n  "summary": ${JSON.stringify(shown, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
+  await out.write(`${written === 0 ? '' : '\n  '}],\n  "summary": ${JSON.stringify(shown, null, 2).replace(/\n/g, '\n  ')}\n}\n`);
   await out.end();
   return { summary, count: n };
 }
@@ -385,6 +407,7 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
     { header: 'Metadata', key: 'metadata', width: clampWidth(agg.maxMetadata, 10, 80) },
     { header: 'Host', key: 'host', width: 16 },
     { header: 'Source', key: 'source', width: 10 },
+    ...(run.f.voided === 1 ? [{ header: 'Voided at (UTC)', key: 'voided', width: 20 }] : []),
   ];
   sheet.getRow(1).font = bold.font;
   const totals = new Totals();
@@ -411,9 +434,11 @@ async function writeXlsx(run: Run): Promise<{ summary: ExportSummary; count: num
       r.metadata,
       r.host_id,
       r.source,
+      ...(run.f.voided === 1 ? [r.voided_at === null ? null : new Date(r.voided_at)] : []),
     ]);
     for (let c = 0; c < styles.length; c++) row.getCell(c + 1).style = styles[c]!;
     row.commit();
+    if (r.voided_at !== null) continue; // shown, not counted
     totals.add(r.service, r.quantity, r.cost_nanos, r.recorded_at, r.metadata, run.services.get(r.service)?.aggregationField);
     tick(++n);
     if (n % 500 === 0) await drainSheet(sheet);

@@ -98,13 +98,14 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
 
     // A closed month is printed from its frozen text; an open one carries adjustments for closed months.
     'statement.month': ({ month, customerId }) => billingStatement(db, { month, customerId }, billingClock(ctx)),
-    'export.file': async ({ format, path: file, service, customerId, overwrite, ...period }) => {
+    'export.file': async ({ format, path: file, service, customerId, overwrite, includeVoided, ...period }) => {
       await ctx.writer.flush();
       return exportRecords({
         dbPath: ctx.tdb.path,
         format,
         out: requirePath(file),
         force: overwrite ?? false,
+        includeVoided,
         service,
         customerId,
         currency: ctx.config.currency,

@@ -2,6 +2,7 @@
 // (TALLY_NOW): void and amend with a reason, refusals with exit 1 naming the field, and an
 // October event posted on 2026-11-05 (grace 3 days) billed on November as an adjustment while
 // October's statement JSON stays byte-identical.
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tally, tallyJson } from '../helpers/cli';
@@ -36,6 +37,13 @@ describe('tally events void|amend and closed months', () => {
       ['amend', ids[1], 'undercounted'],
       ['void', ids[0], 'test traffic'],
     ]);
+    const csv = path.join(path.dirname(db), 'with-voided.csv');
+    expect(tally(['export', 'csv', '--month', '2026-10', '--include-voided', '--out', csv], OCT).code).toBe(0);
+    const [header, ...rows] = fs.readFileSync(csv, 'utf8').trim().split('\r\n');
+    expect(header!.split(',').at(-1)).toBe('voided_at');
+    expect(rows).toHaveLength(4); // three events and the amend's replacement
+    const voidedRows = rows.filter((r) => /Z$/.test(r)).map((r) => ids.find((id) => r.includes(id)));
+    expect(voidedRows.sort()).toEqual([ids[0], ids[1]].sort());
     const oct = tallyJson<{ total: string; lines: Array<{ events: number }> }>(['statement', '--month', '2026-10'], OCT);
     // Live: the third event (1 request) and the replacement (3): 4 × 0.0001.
     expect(oct.total).toBe('0.0004');

@@ -162,6 +162,20 @@ describe('corrections over HTTP', () => {
     expect(await figures()).toEqual(before);
   });
 
+  it('an export with includeVoided shows the voided events with voided_at; its totals still count live events only', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const file = path.join(agent.dir, 'with-voided.json');
+    await call('export.file', { format: 'json', path: file, month, service: 'api', includeVoided: true });
+    const body = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      usage_records: Array<{ id: string; voided_at: string | null }>;
+      summary: { total_events: number };
+    };
+    const voided = body.usage_records.filter((r) => r.voided_at !== null).map((r) => r.id);
+    expect(voided.sort()).toEqual([ids[0], ids[1]].sort());
+    expect(body.usage_records).toHaveLength(5);
+    expect(body.summary.total_events).toBe((await figures()).raws.n);
+  });
+
   it('a scoped key, read or ingest, cannot void (403) and changes nothing', async () => {
     for (const scope of ['read', 'ingest']) {
       const key = await call<{ key: string }>('keys.create', { customer: 'acme', scope });

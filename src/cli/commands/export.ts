@@ -20,10 +20,11 @@ export function registerExport(program: Command): void {
     .option('--month <YYYY-MM>', 'a whole month')
     .option('--service <name>', 'one service only')
     .option('--force', 'overwrite an existing file')
+    .option('--include-voided', 'also write voided events, with a voided_at column (totals count live events only)')
     .action(
       async (
         format: string,
-        o: { out?: string; from?: string; to?: string; month?: string; service?: string; force?: boolean },
+        o: { out?: string; from?: string; to?: string; month?: string; service?: string; force?: boolean; includeVoided?: boolean },
         cmd: Command,
       ) => {
         const g = globals(cmd);
@@ -40,6 +41,7 @@ export function registerExport(program: Command): void {
             service: o.service,
             customerId: g.customer,
             force: o.force,
+            includeVoided: o.includeVoided,
             currency: config.currency,
             now: Date.now(),
             onProgress: (done, total) => bar.update(done, total),

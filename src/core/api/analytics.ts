@@ -96,6 +96,8 @@ export const analyticsArgs = {
     service: service.optional(),
     /** Replace an existing file. Without it an existing file is a `conflict` error. */
     overwrite: z.boolean().optional(),
+    /** Also write voided events, with a voided_at column (totals count live events only). */
+    includeVoided: z.boolean().optional(),
   }),
   /** Archives records older than `olderThanDays` (default 90) to `path` (default beside the database) and deletes them. */
   'archive.run': z.strictObject({

@@ -32,7 +32,8 @@ function describe(r: CorrectionResult, currency: string): string {
   const delta = `${r.deltaCostNanos >= 0 ? '+' : ''}${formatMoney(r.deltaCostNanos, currency)}`;
   const repriced = r.repriced ? `, ${r.repriced} later event${r.repriced === 1 ? '' : 's'} re-priced` : '';
   const late = r.lateFor ? `; ${r.lateFor} is closed: billed as an adjustment on the next open statement` : '';
-  return `${what}: month total ${delta}${repriced}${late}`;
+  // A single event's cost is often below a cent: the exact change beside the rounded one.
+  return `${what}: month total ${delta} (exact ${r.deltaCost})${repriced}${late}`;
 }
 
 export function registerCorrections(program: Command): void {

@@ -26,6 +26,7 @@ export interface HookOptions {
 }
 
 const RESUME_WINDOW_MS = 24 * 3600_000;
+const SWEEP_MS = 60_000;
 
 const keyOf = (a: Alert, hook: Hook) => `${a.id}\u0000${hook.config.name}`;
 
@@ -106,10 +107,15 @@ export function startAlertHooks(ctx: AgentContext, o: HookOptions = {}): AlertHo
   };
 
   const off = hooks.length > 0 ? ctx.events.on('alerts.new', deliver) : () => undefined;
-  if (hooks.length > 0) void resume();
+  // At start, and then every minute: alerts another process logged (a `tally alerts check` run
+  // beside the agent) or that a restart interrupted are picked up from the alert log.
+  const sweep = hooks.length > 0 ? setInterval(() => void resume().catch(() => undefined), SWEEP_MS) : null;
+  sweep?.unref();
+  if (hooks.length > 0) void resume().catch((err: Error) => log({ level: 'error', msg: 'alert hooks resume failed', error: err.message }));
 
   async function resume(): Promise<void> {
     const since = ctx.now() - RESUME_WINDOW_MS;
+    if (stopped) return;
     const ids = new Set(hooks.flatMap((h) => repo.unsettled(h.config.name, since)));
     if (ids.size === 0) return;
     const services = new Map((await listServices(ctx.tdb.db)).map((s) => [s.name, s]));
@@ -131,6 +137,7 @@ export function startAlertHooks(ctx: AgentContext, o: HookOptions = {}): AlertHo
     async stop() {
       stopped = true;
       off();
+      if (sweep) clearInterval(sweep);
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await Promise.allSettled([...inFlight]);

@@ -91,6 +91,9 @@ describe.skipIf(missing !== null)('tally collector --store clickhouse', () => {
       'id,recorded_at,customer_id,user_id,host_id,service,quantity,unit_price,cost_nanos,metadata,source',
     );
     expect(csv.stdout.trim().split('\n')).toHaveLength(mine.totalEvents + 1);
+    const file = path.join(dir, 'all.csv');
+    expect(tally(['collector', 'export', ...store, ...ALL, '--out', file]).code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe(csv.stdout);
   });
 
   it('migrate-store copies a PostgreSQL store into ClickHouse, once', async () => {

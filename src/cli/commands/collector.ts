@@ -10,7 +10,7 @@ import { defaultSyncConfig, SyncConfigSchema, type SyncConfig } from '../../core
 import { resolveTarget } from '../../core/sync/targets';
 import { migrateCollector, openCollectorDb, type CollectorDb } from '../../collector/db';
 import { PgOutbox } from '../../collector/outbox';
-import { copyStoreToClickHouse, openCollector, type OpenCollector, type StoreOptions } from '../../collector/open';
+import { copyStoreToClickHouse, openCollector, storeKind, type OpenCollector, type StoreOptions } from '../../collector/open';
 import { collectorReport, ensureCollectorServices } from '../../collector/report';
 import { startCollector } from '../../collector/server';
 import { issueToken, listTokens, revokeTokens } from '../../collector/tokens';
@@ -84,7 +84,9 @@ function storeFlags(cmd: Command): Command {
 const logLine = (l: Record<string, unknown>) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...l }) + '\n');
 
 export function registerCollector(program: Command): void {
-  const collector = program.command('collector').description('the central receiver for many agents, on PostgreSQL');
+  const collector = program
+    .command('collector')
+    .description('the central receiver for many agents, on PostgreSQL (records optionally in ClickHouse)');
 
   storeFlags(collector.command('serve'))
     .description('receive records from agents (POST /v1/records with an agent token)')
@@ -118,7 +120,7 @@ export function registerCollector(program: Command): void {
         };
         const forward = o.forwardConfig ? readForwardConfig(o.forwardConfig) : null;
         // Forwarding reads the records by the PostgreSQL store's seq; ClickHouse has none.
-        if (forward && o.store === 'clickhouse')
+        if (forward && storeKind(o) === 'clickhouse')
           throw invalid('forward-config', 'forwarding needs --store postgres (it reads records in seq order)');
         const opened = await openCollector(pgUrl(o), o, { max: 20 });
         const c = opened.control;

@@ -122,4 +122,6 @@ export async function exportCsv(c: ChConnection, range: { from: number; to: numb
     for (const r of batch) text += csvLine(r.json());
     await write(out, text);
   }
+  // Ended when done, as the PostgreSQL store's pipeline ends it (a file is flushed and closed).
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

@@ -1,6 +1,7 @@
 // tally archive [--older-than 90d] [--out FILE] [--include-unsynced], tally archive restore FILE,
 // tally archive list, and tally maintenance. Archive and restore write, so they take the writer
-// lock; with an agent running they refuse and point at the agent's API instead.
+// lock; with an agent running they go through its API (archive.run, archive.restore, maintenance.run).
+import path from 'node:path';
 import { Command } from 'commander';
 import { invalid, TallyError } from '../../core/errors';
 import { archiveRecords, listArchives, restoreArchive } from '../../archive/archive';
@@ -8,6 +9,7 @@ import { runMaintenance } from '../../archive/maintenance';
 import { openDatabase } from '../../storage/open';
 import { acquireWriterLock } from '../../storage/lock';
 import type { Config } from '../../config/config';
+import { agentFor, callHandler } from '../call';
 import { configFor, globals, withReadOnly } from '../context';
 import { formatTable, print, printJson } from '../output';
 import { progressBar } from './progress';
@@ -29,7 +31,8 @@ function withLock<T>(config: Readonly<Config>, fn: () => Promise<T>): Promise<T>
     if (err instanceof TallyError && err.code === 'locked') {
       throw new TallyError(
         'locked',
-        `${err.message.replace(/ Send records.*$/, '')} Stop the agent first, or run this through the agent's API (archive.run, archive.restore, maintenance.run).`,
+        `${err.message} Stop the agent first, or run this through the agent's API (archive.run, archive.restore, maintenance.run).`,
+        { cause: err },
       );
     }
     throw err;
@@ -50,20 +53,29 @@ export function registerArchive(program: Command): void {
       const config = configFor(g);
       const days = parseDays(o.olderThan);
       const now = Date.now();
-      const bar = progressBar('archive', !g.json);
-      const r = await withLock(config, async () => {
-        // Open once as a writer so the database is migrated before the archive reads it.
-        await openDatabase(config.db).close();
-        return archiveRecords({
-          dbPath: config.db,
-          cutoff: now - days * 86_400_000,
-          out: o.out,
-          includeUnsynced: o.includeUnsynced,
-          force: o.force,
-          now,
-          onProgress: (d, t) => bar.update(d, t),
-        }).finally(() => bar.stop());
-      });
+      // A running agent archives for us (it holds the database); else this process does, under the lock.
+      const agent = await agentFor(config);
+      const bar = progressBar('archive', !g.json && !agent);
+      const r = agent
+        ? await callHandler(config, 'archive.run', {
+            olderThanDays: days,
+            ...(o.out === undefined ? {} : { path: path.resolve(o.out) }),
+            includeUnsynced: o.includeUnsynced ?? false,
+            overwrite: o.force ?? false,
+          })
+        : await withLock(config, async () => {
+            // Open once as a writer so the database is migrated before the archive reads it.
+            await openDatabase(config.db).close();
+            return archiveRecords({
+              dbPath: config.db,
+              cutoff: now - days * 86_400_000,
+              out: o.out,
+              includeUnsynced: o.includeUnsynced,
+              force: o.force,
+              now,
+              onProgress: (d, t) => bar.update(d, t),
+            }).finally(() => bar.stop());
+          });
       if (g.json) return printJson(r);
       if (r.file === null) print(`no records older than ${days} days to archive (before ${r.cutoff})`);
       else
@@ -82,7 +94,9 @@ export function registerArchive(program: Command): void {
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const r = await withLock(config, () => restoreArchive({ dbPath: config.db, file, now: Date.now() }));
+      const r = (await agentFor(config))
+        ? await callHandler(config, 'archive.restore', { path: path.resolve(file) })
+        : await withLock(config, () => restoreArchive({ dbPath: config.db, file, now: Date.now() }));
       if (g.json) return printJson(r);
       print(
         `restored ${r.restored} of ${r.records} records from ${r.file}${r.alreadyPresent ? ` (${r.alreadyPresent} were already there)` : ''}`,
@@ -120,16 +134,22 @@ export function registerArchive(program: Command): void {
       const g = globals(cmd);
       if (!['auto', 'always', 'never'].includes(o.vacuum)) throw invalid('vacuum', `"${o.vacuum}" must be auto, always or never`);
       const config = configFor(g);
-      const r = await withLock(config, async () => {
-        const tdb = openDatabase(config.db);
-        try {
-          return runMaintenance(tdb.sqlite, { vacuum: o.vacuum as 'auto' | 'always' | 'never' });
-        } finally {
-          await tdb.close();
-        }
-      });
+      const vacuum = o.vacuum as 'auto' | 'always' | 'never';
+      const r = (await agentFor(config))
+        ? await callHandler(config, 'maintenance.run', { vacuum })
+        : await withLock(config, async () => {
+            const tdb = openDatabase(config.db);
+            try {
+              return runMaintenance(tdb.sqlite, { vacuum: o.vacuum as 'auto' | 'always' | 'never' });
+            } finally {
+              await tdb.close();
+            }
+          });
       if (g.json) return printJson(r);
-      print(`checkpoint: ${r.checkpoint.checkpointed} WAL pages copied${r.checkpoint.busy ? ' (a reader was busy)' : ''}; optimize: done`);
+      const checkpoint = 'checkpoint' in r ? (r.checkpoint as { checkpointed: number; busy: boolean }) : null;
+      if (checkpoint)
+        print(`checkpoint: ${checkpoint.checkpointed} WAL pages copied${checkpoint.busy ? ' (a reader was busy)' : ''}; optimize: done`);
+      else print('checkpoint and optimize: done by the agent');
       print(`${r.reason}${r.vacuumed ? `; VACUUM: ${r.bytesBefore} → ${r.bytesAfter} bytes` : ''}`);
     });
 }

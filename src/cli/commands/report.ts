@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
 import { formatReportCsv, formatReportTable } from '../../analytics/usage';
-import { formatPercent } from '../../core/money';
+import { formatMoney, formatPercent } from '../../core/money';
 import { formatCompact } from '../../core/services';
 import { callHandler } from '../call';
 import { configFor, globals } from '../context';
@@ -49,7 +49,7 @@ export function registerReport(program: Command): void {
           print(
             formatTable(
               ['day', 'service', 'events', 'usage', 'unit', 'cost'],
-              report.daily.map((d) => [d.day, d.service, d.events, formatCompact(d.usage), d.unit, d.cost]),
+              report.daily.map((d) => [d.day, d.service, d.events, formatCompact(d.usage), d.unit, formatMoney(d.cost, config.currency)]),
             ),
           );
         }

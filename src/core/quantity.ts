@@ -32,7 +32,8 @@ export function toUnits(value: number | string, decimals: number): bigint {
     if (!Number.isFinite(value)) throw new RangeError('must be finite');
     if (value < 0) throw new RangeError('must be ≥ 0');
     // The common case: a whole number a double holds exactly.
-    if (Number.isInteger(value) && value <= Number.MAX_SAFE_INTEGER) return BigInt(value) * SCALE[decimals]!;
+    if (Number.isInteger(value) && value <= Number.MAX_SAFE_INTEGER)
+      return decimals === 0 ? BigInt(value) : BigInt(value) * SCALE[decimals]!;
     if (Number.isInteger(value)) throw new RangeError('is past 2^53, where a JSON number is not exact: send it as a decimal string');
     return parseUnits(String(value), decimals);
   }

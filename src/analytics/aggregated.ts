@@ -1,7 +1,7 @@
 // A service's usage over a period under its aggregation (src/core/aggregation.ts), read exactly:
 //   count         events (rollup event counts)
 //   max           the largest quantity (the max of the rollups' maxima: a month's max is the max of its days)
-//   unique_count  distinct values: COUNT(DISTINCT) over the unique_values of the day (week, month)
+//   unique_count  distinct values: the month's unique_values, or COUNT(DISTINCT) over the day
 //                 buckets that tile the range, or over the raw records when the range is not whole days
 //   latest        the last live reading in the range (raw records, newest first)
 // Sums are the rollups' own figures and are not handled here (null).
@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import type { ServiceDefinition } from '../core/services';
 import { decimalsOf, formatUnits, unitsToNumber } from '../core/quantity';
-import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
+import { dayStart, hourStart, monthStart } from '../core/time';
 import { toDisplay } from '../core/services';
 
 export interface AggregateQuery {
@@ -90,10 +90,9 @@ export async function aggregateOver(db: Kysely<Database>, def: ServiceDefinition
   return countLike(await distinctCount(db, def, q));
 }
 
-/** The unique_values period whose buckets tile [from, to) exactly, or null. */
-function uniquePeriod(from: number, to: number): 'day' | 'week' | 'month' | null {
+/** The unique_values period whose buckets tile [from, to) exactly (a single month, or whole days), or null. */
+function uniquePeriod(from: number, to: number): 'day' | 'month' | null {
   if (monthStart(from) === from && monthStart(to) === to && monthStart(to - 1) === from) return 'month';
-  if (weekStart(from) === from && to - from === 7 * 86_400_000) return 'week';
   if (dayStart(from) === from && dayStart(to) === to) return 'day';
   return null;
 }

@@ -1,14 +1,14 @@
 // Month-to-date aggregated quantities for services that are not sums, kept beside the writer's
 // own figures and priced the same cumulative way: a record costs F(aggregate after) − F(before),
 // so a month's record costs add up to F(the month's count / max / distinct count / last
-// reading). unique_count services also store each distinct value per day, week and month
+// reading). unique_count services also store each distinct value per day and month
 // (unique_values) in the writer's transaction, so counts are exact, never estimated.
 import type BetterSqlite3 from 'better-sqlite3';
 import { uniqueValue } from '../core/aggregation';
 import { chargeEvent, type CompiledPrice } from '../core/pricing';
 import type { ValidRecord } from '../core/records';
 import type { ServiceDefinition } from '../core/services';
-import { dayStart, monthStart as monthStartOf, nextMonthStart, weekStart } from '../core/time';
+import { dayStart, monthStart as monthStartOf, nextMonthStart } from '../core/time';
 import { decimalsOf } from '../core/quantity';
 
 interface State {
@@ -16,7 +16,16 @@ interface State {
   value: number;
   /** latest: when the current reading was taken. */
   at: number;
+  /** unique_count: values known stored for the month, and day|value keys known stored (bounded caches). */
+  values?: Set<string>;
+  buckets?: Set<string>;
 }
+
+/** Cache bound: past it, a month's known values are forgotten and looked up again in SQLite. */
+const KNOWN_MAX = 200_000;
+
+/** The distinct-count value of a record, parsed once (check() before queueing, step() in the commit). */
+const uniqueOf = new WeakMap<ValidRecord, string>();
 
 export interface AggregateStep {
   /** Month-to-date aggregate before and after the record: the input of cumulative pricing. */
@@ -62,10 +71,13 @@ export class Aggregator {
   /** Refuses, before it is queued, an event of a unique_count service without its field. */
   static check(def: ServiceDefinition | undefined, r: ValidRecord, path: string): void {
     if (def?.aggregation === 'unique_count')
-      uniqueValue(
-        def.aggregationField!,
-        JSON.parse(r.metadataJson),
-        path ? `${path}.metadata.${def.aggregationField}` : `metadata.${def.aggregationField}`,
+      uniqueOf.set(
+        r,
+        uniqueValue(
+          def.aggregationField!,
+          JSON.parse(r.metadataJson),
+          path ? `${path}.metadata.${def.aggregationField}` : `metadata.${def.aggregationField}`,
+        ),
       );
   }
 
@@ -94,19 +106,29 @@ export class Aggregator {
       case 'latest':
         return r.recordedAt >= s.at ? keep(r.quantity, r.recordedAt) : keep(before);
       case 'unique_count': {
-        const value = uniqueValue(
-          def.aggregationField!,
-          JSON.parse(r.metadataJson),
-          path ? `${path}.metadata.${def.aggregationField}` : `metadata.${def.aggregationField}`,
-        );
-        const seen = this.stmt.uniqueHas.get(month, r.customerId, r.service, value) !== undefined;
+        const value =
+          uniqueOf.get(r) ??
+          uniqueValue(
+            def.aggregationField!,
+            JSON.parse(r.metadataJson),
+            path ? `${path}.metadata.${def.aggregationField}` : `metadata.${def.aggregationField}`,
+          );
+        const values = (s.values ??= new Set());
+        const buckets = (s.buckets ??= new Set());
+        const seen = values.has(value) || this.stmt.uniqueHas.get(month, r.customerId, r.service, value) !== undefined;
         return keep(seen ? before : before + 1, s.at, () => {
-          for (const [period, start] of [
-            ['day', dayStart(r.recordedAt)],
-            ['week', weekStart(r.recordedAt)],
-            ['month', month],
-          ] as const)
-            this.stmt.uniqueAdd.run(period, start, r.customerId, r.service, value);
+          if (values.size > KNOWN_MAX) values.clear();
+          if (buckets.size > KNOWN_MAX) buckets.clear();
+          if (!seen) this.stmt.uniqueAdd.run('month', month, r.customerId, r.service, value);
+          values.add(value);
+          // Repeat visits are the common case: a day already holding the value is not written again.
+          // Weeks and other whole-day ranges count distinct values over their days (aggregated.ts).
+          const day = dayStart(r.recordedAt);
+          const key = `${day}\u0000${value}`;
+          if (!buckets.has(key)) {
+            this.stmt.uniqueAdd.run('day', day, r.customerId, r.service, value);
+            buckets.add(key);
+          }
         });
       }
     }
@@ -132,7 +154,7 @@ export class Aggregator {
 }
 
 /**
- * After a void or an amend (corrections.ts), rebuilds the distinct values of the day, week and
+ * After a void or an amend (corrections.ts), rebuilds the distinct values of the day and the
  * month holding `at` from the live raw records, so a voided visit no longer counts.
  */
 export function rebuildUniqueValues(
@@ -153,7 +175,6 @@ export function rebuildUniqueValues(
   const month = monthStartOf(at);
   for (const [period, start, end] of [
     ['day', dayStart(at), dayStart(at) + 86_400_000],
-    ['week', weekStart(at), weekStart(at) + 7 * 86_400_000],
     ['month', month, nextMonthStart(month)],
   ] as const) {
     remove.run(period, start, customerId, def.name);

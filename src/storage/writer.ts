@@ -14,7 +14,7 @@ import { TallyError, toTallyError } from '../core/errors';
 import { validateRecord, validateRecords, type ValidRecord, type ValidationContext } from '../core/records';
 import { Registry } from '../core/registry';
 import { decimalsOf, joinLimbs, splitLimbs } from '../core/quantity';
-import { chargeEvent } from '../core/pricing';
+import { chargeEvent, type CompiledPrice, type EventCharge } from '../core/pricing';
 import { Aggregator } from './aggregation';
 import { listPriceRules, listServices } from './repos/services';
 import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
@@ -131,6 +131,9 @@ export function rollupParams(
 }
 
 /** Another connection holds the database for a moment: keep the batch and try again. */
+/** Per-event charges computed when a record was queued, reused at its commit while the price is the same one. */
+const queuedCharges = new WeakMap<ValidRecord, { price: CompiledPrice; own: EventCharge }>();
+
 const BUSY = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
 /** How long clients are told to wait while the disk is full; also how often writing is retried. */
 const STORAGE_RETRY_MS = 1000;
@@ -380,7 +383,8 @@ export class BatchedWriter extends EventEmitter {
   private checkEventPrices(recs: readonly ValidRecord[]): void {
     recs.forEach((r, i) => {
       const price = this.registry.priceAt(r.service, r.recordedAt);
-      if (price.perEvent !== undefined) chargeEvent(price, r.quantity, r.metadataJson, recs.length === 1 ? '' : `records[${i}]`);
+      if (price.perEvent !== undefined)
+        queuedCharges.set(r, { price, own: chargeEvent(price, r.quantity, r.metadataJson, recs.length === 1 ? '' : `records[${i}]`)! });
       Aggregator.check(this.registry.services.get(r.service), r, recs.length === 1 ? '' : `records[${i}]`);
     });
   }
@@ -608,7 +612,9 @@ export class BatchedWriter extends EventEmitter {
         const after = before + r.units;
         const price = registry.priceAt(r.service, r.recordedAt);
         // Percentage and per-dimension prices charge each event on its metadata (pricing.ts).
-        const own = price.perEvent === undefined ? null : chargeEvent(price, r.quantity, r.metadataJson);
+        const queued = price.perEvent === undefined ? undefined : queuedCharges.get(r);
+        const own =
+          price.perEvent === undefined ? null : queued?.price === price ? queued.own : chargeEvent(price, r.quantity, r.metadataJson);
         // count / max / unique_count / latest services price their month's aggregate, not the sum.
         const agg = this.aggregation.step(registry.services.get(r.service), r, month);
         const afterBase = agg === null ? Number(after) / entry.scale : agg.after;

@@ -1,8 +1,8 @@
 // `tally collector migrate-store`: copies a PostgreSQL store's records into ClickHouse, in the
 // PostgreSQL store's seq order, a chunk at a time. Ids ClickHouse already holds are skipped
-// (insertNew), so a copy that was cut short is simply run again; the materialized views build
-// the rollups as the rows arrive. Tokens and services stay where they are: in PostgreSQL, which
-// remains the control store.
+// (insertNew), so a copy that was cut short is simply run again. Voided records stay behind: the
+// copy holds the live ones, which the PostgreSQL store's reports count. The materialized views
+// build the rollups as the rows arrive. Tokens and services stay in PostgreSQL, the control store.
 import type pg from 'pg';
 import type { ChConnection } from './connection';
 import { insertNew, rowLine, type ChRow } from './insert';
@@ -24,7 +24,7 @@ export async function copyPgToClickHouse(
   for (;;) {
     const r = await pool.query<ChRow & { seq: number }>(
       `SELECT seq, id, recorded_at, customer_id, user_id, host_id, service, quantity::text AS quantity, unit_price, cost_nanos, metadata, source, received_at
-       FROM usage_records WHERE seq > $1 ORDER BY seq LIMIT $2`,
+       FROM usage_records WHERE seq > $1 AND voided_at IS NULL ORDER BY seq LIMIT $2`,
       [cursor, chunk],
     );
     if (r.rows.length === 0) return { read, inserted };

@@ -26,8 +26,6 @@ function filters(q: ReportQuery): string {
   return (q.service ? ` AND service = ${str(q.service)}` : '') + (q.customerId ? ` AND customer_id = ${str(q.customerId)}` : '');
 }
 
-const SPILL = { max_bytes_before_external_group_by: '500000000' };
-
 export function reportSource(c: ChConnection): ReportSource & { readonly raw: false } {
   const { events, rollups } = c.tables;
   return {
@@ -39,14 +37,13 @@ export function reportSource(c: ChConnection): ReportSource & { readonly raw: fa
           ? `SELECT service, sum(event_count) AS events, toString(sum(sum_quantity)) AS quantity, toString(sum(sum_cost_nanos)) AS cost FROM ${rollups}
              WHERE period = '${period}' AND bucket_start >= ${q.from} AND bucket_start < ${q.to}${filters(q)}
              GROUP BY service HAVING events != 0`
-          : // Edges inside an hour: the raw records, each id once at its latest revision, voided ones left out.
-            `SELECT s AS service, count() AS events, toString(sum(qty)) AS quantity, toString(sum(c)) AS cost FROM (
-               SELECT id, any(service) AS s, argMax(quantity, revision) AS qty, argMax(cost_nanos, revision) AS c,
-                 max(isNotNull(voided_at)) AS voided FROM ${events}
-               WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to}${filters(q)} GROUP BY id HAVING voided = 0)
-             GROUP BY s`;
-      // GROUP BY id over millions of ids outgrows memory on 18.16 (2 GB at 10 M): spill to disk.
-      return (await rows<SumRow>(c.entry, query, period === null ? SPILL : undefined)).map(toSums);
+          : // Edges inside an hour: the raw records, each id once at its latest revision (FINAL: the
+            // row with the highest received_at per sorting key, and a revision is always received
+            // later), voided ones left out. 16× faster than GROUP BY id at 10 M (bench:collector).
+            `SELECT service, count() AS events, toString(sum(quantity)) AS quantity, toString(sum(cost_nanos)) AS cost
+             FROM ${events} FINAL
+             WHERE recorded_at >= ${q.from} AND recorded_at < ${q.to}${filters(q)} AND voided_at IS NULL GROUP BY service`;
+      return (await rows<SumRow>(c.entry, query)).map(toSums);
     },
     async daySums(q): Promise<DaySums[]> {
       const period = dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : 'hour';

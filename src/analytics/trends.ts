@@ -212,16 +212,38 @@ export async function peaks(db: Kysely<Database>, q: PeaksQuery): Promise<PeaksR
     .where('bucket_start', '>=', q.from)
     .where('bucket_start', '<', q.to)
     .groupBy('bucket_start')
-    // The limbs joined as a double: enough to rank by (the figures shown are exact).
-    .orderBy(sql`sum(sum_quantity_hi) * 4294967296.0 + sum(sum_quantity_lo)`, 'desc')
+    // The limbs joined as a double: enough to rank by (the figures shown are exact). A count or max
+    // service ranks by its events or its peak reading (rollups hold both).
+    .orderBy(
+      def.aggregation === 'count'
+        ? sql`sum(event_count)`
+        : def.aggregation === 'max'
+          ? sql`max(max_quantity)`
+          : sql`sum(sum_quantity_hi) * 4294967296.0 + sum(sum_quantity_lo)`,
+      'desc',
+    )
     .orderBy('bucket_start')
     .limit(q.top);
   if (q.customerId) query = query.where('customer_id', '=', q.customerId);
-  const rows = (await query.execute()).map((r, i) => ({
+  const peak = def.aggregation === 'count' || def.aggregation === 'max';
+  const rows = (
+    await Promise.all(
+      (await query.execute()).map(async (r) => ({
+        r,
+        agg: peak
+          ? await aggregateOver(db, def, {
+              from: r.bucket_start,
+              to: r.bucket_start + (q.by === 'hour' ? HOUR : DAY),
+              customerId: q.customerId,
+            })
+          : null,
+      })),
+    )
+  ).map(({ r, agg }, i) => ({
     rank: i + 1,
     start: toIso(r.bucket_start),
     events: r.events,
-    usage: roundDisplay(unitsToDisplay(def, joinLimbs(r.hi, r.lo))),
+    usage: agg ? roundDisplay(agg.usage) : roundDisplay(unitsToDisplay(def, joinLimbs(r.hi, r.lo))),
     unit: def.displayUnit,
     cost: formatNanos(exact(r.cost)),
   }));

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { monthStatement } from '../../src/analytics/statement';
 import { aggregate } from '../../src/analytics/aggregate';
-import { trends } from '../../src/analytics/trends';
+import { peaks, trends } from '../../src/analytics/trends';
 import { exportRecords } from '../../src/exports/export';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -213,6 +213,13 @@ describe('aggregate per bucket', () => {
       });
     }
     expect(r.rows.length).toBe(10);
+    // Peaks of a max service rank days by their peak reading.
+    const p = await peaks(tdb.db, { service: 'seats', by: 'day', top: 2, from: NOV, to: NOV + 5 * 86_400_000 });
+    const maxima = r.rows
+      .filter((x) => x.service === 'seats')
+      .map((x) => x.total_quantity)
+      .sort((a, b) => b - a);
+    expect(p.rows.map((x) => x.usage)).toEqual(maxima.slice(0, 2));
     // Trends show the same daily aggregates.
     const t = await trends(tdb.db, { from: NOV, to: NOV + 5 * 86_400_000, service: 'mau' });
     expect(t.rows.map((x) => x.usage)).toEqual(r.rows.filter((x) => x.service === 'mau').map((x) => x.total_quantity));

@@ -96,6 +96,8 @@ export interface DaySums extends Sums {
 export interface ReportSource {
   sums(q: ReportQuery): Promise<Sums[]>;
   daySums(q: ReportQuery): Promise<DaySums[]>;
+  /** false: the records are not db's usage_records (the collector's stores): no raw-record extras. */
+  readonly raw?: false;
 }
 
 /** Sums from the agent's SQLite: integer units, two-limb rollup sums (migration 0009), read exactly. */
@@ -193,8 +195,9 @@ export async function usageReport(db: Kysely<Database>, q: ReportQuery, source: 
       // count / max / unique_count / latest services show their aggregate as the quantity.
       .map(async (def) => ({
         ...line(def, byName.get(def.name)),
-        ...(await aggregateOver(db, def, q)),
-        ...(await estimatedOf(db, def, q)),
+        // Read from db's raw records: only where they are the report's records (not the collector's stores).
+        ...(source.raw === false ? {} : await aggregateOver(db, def, q)),
+        ...(source.raw === false ? {} : await estimatedOf(db, def, q)),
       })),
   );
   const totalCost = lines.reduce((n, l) => n + toNanos(l.cost), 0n);

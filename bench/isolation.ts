@@ -41,7 +41,10 @@ async function startAgent(db: string, env: Record<string, string>): Promise<Agen
   const discovery = path.join(dir, 'agent.json');
   fs.rmSync(discovery, { force: true });
   const config = path.join(os.tmpdir(), 'tally-bench-isolation-config.json');
-  fs.writeFileSync(config, JSON.stringify({ collectors: { storage: { enabled: false }, bandwidth: { enabled: false }, compute: { enabled: false } } }));
+  fs.writeFileSync(
+    config,
+    JSON.stringify({ collectors: { storage: { enabled: false }, bandwidth: { enabled: false }, compute: { enabled: false } } }),
+  );
   const child = spawn(process.execPath, [BIN, 'agent', '--db', db, '--port', '0'], {
     stdio: ['ignore', 'ignore', 'ignore'],
     // Commit each event at once (10 ms batch window): the latency measured is the agent's, not the batching's.
@@ -131,7 +134,9 @@ async function phase(db: string, env: Record<string, string>, withStats: boolean
 async function main(): Promise<void> {
   const db = yearDatabase();
   const [load1] = os.loadavg();
-  console.log(`bench:isolation — ${os.cpus().length} cores, load ${load1!.toFixed(2)}; ${EVENTS} single events per phase; ${DAYS} days of demo data`);
+  console.log(
+    `bench:isolation — ${os.cpus().length} cores, load ${load1!.toFixed(2)}; ${EVENTS} single events per phase; ${DAYS} days of demo data`,
+  );
   const rows: Array<[string, Awaited<ReturnType<typeof phase>>]> = [
     ['ingest alone', await phase(db, {}, false)],
     ['ingest + year stats/breakdowns on the worker thread', await phase(db, {}, true)],

@@ -98,7 +98,14 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
     ...[...zoned.values()].flatMap((z) =>
       z.sums.map((s) => {
         const [hi, lo] = splitLimbs(s.units);
-        return { customer_id: z.customerId, service: s.service, events: s.events, hi: String(hi), lo: String(lo), cost: String(s.costNanos) };
+        return {
+          customer_id: z.customerId,
+          service: s.service,
+          events: s.events,
+          hi: String(hi),
+          lo: String(lo),
+          cost: String(s.costNanos),
+        };
       }),
     ),
   ];
@@ -126,7 +133,11 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
       if (!u && topUp === 0) continue;
       const units = joinLimbs(u?.hi, u?.lo);
       // count / max / unique_count / latest services bill their month's aggregate (priced that way by the writer).
-      const agg = await aggregateOver(db, def, { from: zoned.get(customerId)?.from ?? from, to: zoned.get(customerId)?.to ?? to, customerId });
+      const agg = await aggregateOver(db, def, {
+        from: zoned.get(customerId)?.from ?? from,
+        to: zoned.get(customerId)?.to ?? to,
+        customerId,
+      });
       const quantity = agg ? Number(agg.quantity) : unitsToNumber(units, decimalsOf(def));
       const limit = quotas.get(`${customerId}\u0000${def.name}`);
       const lineTotal = exactCost + BigInt(topUp);

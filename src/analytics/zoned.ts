@@ -68,7 +68,11 @@ export async function zonedSums(db: Kysely<Database>, q: ZonedQuery): Promise<{ 
     const key = `${i}\u0000${service}`;
     const a = acc.get(key);
     if (a === undefined) acc.set(key, { start: bounds[i]!, service, events, units, cost });
-    else ((a.events += events), (a.units += units), (a.cost += cost));
+    else {
+      a.events += events;
+      a.units += units;
+      a.cost += cost;
+    }
   };
 
   // UTC days that lie inside one local period are read from the day rollups; the hours of the

@@ -175,7 +175,10 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
 
     const del = w.transaction(() => {
       // Remember the ids: a correction of an archived event is refused naming the archive (corrections.ts).
-      w.prepare(`INSERT OR IGNORE INTO archived_ids (id, archive) SELECT id, @sha256 FROM usage_records WHERE ${where}`).run({ ...bound, sha256 });
+      w.prepare(`INSERT OR IGNORE INTO archived_ids (id, archive) SELECT id, @sha256 FROM usage_records WHERE ${where}`).run({
+        ...bound,
+        sha256,
+      });
       const changes = w.prepare(`DELETE FROM usage_records WHERE ${where}`).run(bound).changes;
       if (changes !== count)
         throw new TallyError('conflict', `expected to delete ${count} records but matched ${changes}; nothing was deleted`);

@@ -64,7 +64,6 @@ export async function withReadOnly<T>(config: Readonly<Config>, fn: (tdb: TallyD
   }
 }
 
-
 /** Takes the writer lock, opens the writer, runs `fn`, then flushes and releases everything. */
 export async function withWriter<T>(config: Readonly<Config>, fn: (writer: BatchedWriter, tdb: TallyDb) => Promise<T>): Promise<T> {
   const lock = acquireWriterLock(config.db);

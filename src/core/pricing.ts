@@ -170,8 +170,13 @@ export function scaleNanos(x: number, nanosPerDisplay: number, factor: number): 
   if (Number.isSafeInteger(n)) {
     let q = Math.floor(n / factor);
     let r = n - q * factor;
-    if (r < 0) ((q -= 1), (r += factor));
-    else if (r >= factor) ((q += 1), (r -= factor));
+    if (r < 0) {
+      q -= 1;
+      r += factor;
+    } else if (r >= factor) {
+      q += 1;
+      r -= factor;
+    }
     return 2 * r > factor || (2 * r === factor && q % 2 !== 0) ? q + 1 : q;
   }
   return Number(divHalfEven(BigInt(x) * BigInt(nanosPerDisplay), BigInt(factor)));

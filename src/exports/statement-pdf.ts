@@ -55,13 +55,7 @@ export async function writeStatementPdf(
         y = 50;
       }
       const name = customers.length > 1 ? `${l.service} (${l.customerId})` : l.service;
-      y = row(doc, y, [
-        name,
-        r[2]!,
-        r[3]!,
-        l.pricing + (Number(l.minimumTopUp) !== 0 ? `, minimum top-up ${r[6]}` : ''),
-        r[7]!,
-      ]);
+      y = row(doc, y, [name, r[2]!, r[3]!, l.pricing + (Number(l.minimumTopUp) !== 0 ? `, minimum top-up ${r[6]}` : ''), r[7]!]);
     }
     y = rule(doc, y);
     y = row(doc, y, ['Total', '', '', '', p.total], true);

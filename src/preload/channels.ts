@@ -58,6 +58,10 @@ export const HANDLER_NAMES = [
   'keys.revoke',
   'events.list',
   'events.get',
+  'events.tail',
+  'analytics.topUsers',
+  'analytics.errors',
+  'analytics.latency',
   'credits.grant',
   'credits.list',
   'credits.balance',
@@ -66,10 +70,6 @@ export const HANDLER_NAMES = [
   'zones.get',
   'zones.set',
   'report.zoned',
-  'events.tail',
-  'analytics.topUsers',
-  'analytics.errors',
-  'analytics.latency',
 ] as const satisfies readonly HandlerName[];
 
 export const EVENT_NAMES = ['records.flushed', 'sync.status', 'alerts.new'] as const satisfies readonly EventName[];

@@ -214,11 +214,17 @@ export function repriceAggregate(
     if (def.aggregation === 'count') value += 1;
     else if (def.aggregation === 'max') value = Math.max(value, q);
     else if (def.aggregation === 'latest') {
-      if (r.recorded_at >= at) ((value = q), (at = r.recorded_at));
+      if (r.recorded_at >= at) {
+        value = q;
+        at = r.recorded_at;
+      }
     } else {
       const v = (JSON.parse(r.metadata) as Record<string, unknown>)[def.aggregationField!];
       const key = String(v);
-      if (!seen.has(key)) (seen.add(key), (value += 1));
+      if (!seen.has(key)) {
+        seen.add(key);
+        value += 1;
+      }
     }
     const price = priceAt(r.recorded_at);
     const own = price.perEvent === undefined ? null : chargeEvent(price, q, r.metadata);

@@ -260,7 +260,8 @@ export class SyncEngine {
   private async correct(target: ResolvedTarget, ackedSeq: number): Promise<void> {
     if (!this.o.corrections) return;
     const r = await this.o.corrections(target, ackedSeq, this.transport).catch((err: Error) => ({ retry: { reason: err.message } }));
-    if (r.retry) this.log({ level: 'warn', msg: 'sync correction will be retried', target: target.name, error: redact(r.retry.reason, target.token) });
+    if (r.retry)
+      this.log({ level: 'warn', msg: 'sync correction will be retried', target: target.name, error: redact(r.retry.reason, target.token) });
   }
 
   /** Sends a target's rejected (and for-review) records again, after a fix. */

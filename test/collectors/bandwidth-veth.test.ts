@@ -73,8 +73,10 @@ async function pushFromNamespace(bytes: number): Promise<void> {
   }
 }
 
-const ingress = (r: CollectResult) => r.records.filter((x) => x.metadata?.direction === 'ingress').reduce((a, x) => a + Number(x.quantity), 0);
-const egress = (r: CollectResult) => r.records.filter((x) => x.metadata?.direction === 'egress').reduce((a, x) => a + Number(x.quantity), 0);
+const ingress = (r: CollectResult) =>
+  r.records.filter((x) => x.metadata?.direction === 'ingress').reduce((a, x) => a + Number(x.quantity), 0);
+const egress = (r: CollectResult) =>
+  r.records.filter((x) => x.metadata?.direction === 'egress').reduce((a, x) => a + Number(x.quantity), 0);
 
 describe.skipIf(!isRoot)('bandwidth on a real veth pair (root)', () => {
   afterAll(() => {

@@ -22,7 +22,7 @@ describe('time zones', () => {
     expect(iso(zonedStart('Australia/Adelaide', 'month', Date.UTC(2026, 0, 15)))).toBe('2025-12-31T13:30:00.000Z');
     expect(iso(zonedStart('Asia/Kathmandu', 'day', Date.UTC(2026, 5, 1, 12)))).toBe('2026-05-31T18:15:00.000Z');
   });
-  it('weeks start on Monday in the zone; a day whose midnight falls in a DST gap starts at the gap\'s end', () => {
+  it("weeks start on Monday in the zone; a day whose midnight falls in a DST gap starts at the gap's end", () => {
     const w = zonedBoundaries('Europe/Paris', 'week', Date.UTC(2026, 9, 28), Date.UTC(2026, 10, 3));
     expect(w.map(iso)).toEqual(['2026-10-25T23:00:00.000Z', '2026-11-01T23:00:00.000Z', '2026-11-08T23:00:00.000Z']);
     // Chile springs forward at local midnight: 6 September 2026 starts at 01:00 (-03:00).

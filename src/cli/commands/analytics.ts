@@ -10,7 +10,7 @@ import { formatMoney, formatPercent, roundingNote, roundLines } from '../../core
 import { formatCompact } from '../../core/services';
 import { trendRange, windowRange } from '../../handlers/analytics';
 import { parseNumberArg, parseRange } from '../args';
-import { configFor, globals, withReader } from '../context';
+import { configFor, globals, withReadOnly } from '../context';
 import { formatTable, print, printJson } from '../output';
 import { registerArchive } from './archive';
 import { registerExport } from './export';
@@ -72,7 +72,7 @@ function registerAggregate(program: Command): void {
         const format = g.json ? 'json' : o.format;
         if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
         const currency = configFor(g).currency;
-        const result = await withReader(configFor(g), (tdb) =>
+        const result = await withReadOnly(configFor(g), (tdb) =>
           aggregate(tdb.db, { granularity: granularity as Granularity, service: o.service, customerId: g.customer, ...parseRange(o) }),
         );
         if (format === 'json') return printJson(result);
@@ -126,7 +126,7 @@ function registerAggregate(program: Command): void {
         ?.split(',')
         .map((k) => k.trim())
         .filter(Boolean);
-      const r = await withReader(configFor(g), (tdb) =>
+      const r = await withReadOnly(configFor(g), (tdb) =>
         breakdown(tdb.db, { service, keys, perDay: o.perDay, customerId: g.customer, ...parseRange(o) }),
       );
       if (g.json) return printJson(r);
@@ -164,7 +164,7 @@ function registerStats(program: Command): void {
   ).action(async (service: string, o: WindowOpts, cmd: Command) => {
     const g = globals(cmd);
     const range = windowRange(windowArgs(o), Date.now(), 30);
-    const s = await withReader(configFor(g), (tdb) => usageStats(tdb.db, { service, customerId: g.customer, ...range }));
+    const s = await withReadOnly(configFor(g), (tdb) => usageStats(tdb.db, { service, customerId: g.customer, ...range }));
     if (g.json) return printJson(s);
     print(`${s.service} ${s.from.slice(0, 16)} → ${s.to.slice(0, 16)} UTC${s.customerId ? ` (${s.customerId})` : ''}`);
     // One row, the seed's columns first (usage_get_stats), then Tally's.
@@ -214,7 +214,7 @@ function registerStats(program: Command): void {
     const g = globals(cmd);
     const range = trendRange(windowArgs(o), Date.now(), 14);
     const now = Date.now();
-    const t = await withReader(configFor(g), (tdb) => trends(tdb.db, { service, customerId: g.customer, now, ...range }));
+    const t = await withReadOnly(configFor(g), (tdb) => trends(tdb.db, { service, customerId: g.customer, now, ...range }));
     if (g.json) return printJson(t);
     print(
       formatTable(
@@ -249,7 +249,7 @@ function registerStats(program: Command): void {
     if (o.by !== 'hour' && o.by !== 'day') throw invalid('by', `"${o.by}" must be hour or day`);
     const top = parseNumberArg('top', o.top, { integer: true, min: 1 });
     const range = windowRange(windowArgs(o), Date.now(), 30);
-    const p = await withReader(configFor(g), (tdb) =>
+    const p = await withReadOnly(configFor(g), (tdb) =>
       peaks(tdb.db, { service, by: o.by as 'hour' | 'day', top, customerId: g.customer, ...range }),
     );
     if (g.json) return printJson(p);
@@ -277,7 +277,7 @@ function registerStats(program: Command): void {
     .action(async (o: { period: string; service?: string }, cmd: Command) => {
       const g = globals(cmd);
       if (o.period !== 'month' && o.period !== 'day') throw invalid('period', `"${o.period}" must be month or day`);
-      const p = await withReader(configFor(g), (tdb) =>
+      const p = await withReadOnly(configFor(g), (tdb) =>
         projection(tdb.db, { now: Date.now(), period: o.period as 'month' | 'day', service: o.service, customerId: g.customer }),
       );
       if (g.json) return printJson(p);

@@ -35,14 +35,16 @@ export function registerReport(program: Command): void {
         if (format === 'json') return printJson(report);
         if (format === 'csv') return print(formatReportCsv(report));
         print(formatReportTable(report, config.currency));
-        for (const l of report.late) {
-          print(`late for ${l.month} (closed ${l.closedAt}): ${l.events} events, ${l.cost}; ${l.corrections} corrections: billed as adjustments on the next open statement`);
-        }
         for (const l of report.services) {
           if (l.estimated)
             print(
               `${l.service}: ${formatPercent(l.estimated.share, { decimals: 1 })} of the usage is estimated (${l.estimated.events} gaps billed as a lower bound)`,
             );
+        }
+        for (const l of report.late) {
+          print(
+            `late for ${l.month} (closed ${l.closedAt}): ${l.events} events, ${l.cost}; ${l.corrections} corrections: billed as adjustments on the next open statement`,
+          );
         }
         if (report.daily) {
           print('\nPer day');

@@ -17,9 +17,31 @@ import { tenantArgs, type TenantReplies } from './tenants';
 import { insightsArgs, type InsightsReplies } from './insights';
 import { eventArgs, type EventReplies } from './events';
 
-export const argSchemas = { ...usageArgs, ...syncArgs, ...analyticsArgs, ...collectorsArgs, ...tenantArgs, ...eventArgs, ...insightsArgs, ...correctionArgs, ...creditsArgs, ...zonesArgs, ...settingsArgs };
+export const argSchemas = {
+  ...usageArgs,
+  ...syncArgs,
+  ...analyticsArgs,
+  ...collectorsArgs,
+  ...tenantArgs,
+  ...eventArgs,
+  ...insightsArgs,
+  ...correctionArgs,
+  ...creditsArgs,
+  ...zonesArgs,
+  ...settingsArgs,
+};
 export type ArgSchemas = typeof argSchemas;
-export type Replies = UsageReplies & SyncReplies & AnalyticsReplies & CollectorsReplies & TenantReplies & EventReplies & InsightsReplies & CorrectionReplies & CreditsReplies & ZonesReplies & SettingsReplies;
+export type Replies = UsageReplies &
+  SyncReplies &
+  AnalyticsReplies &
+  CollectorsReplies &
+  TenantReplies &
+  EventReplies &
+  InsightsReplies &
+  CorrectionReplies &
+  CreditsReplies &
+  ZonesReplies &
+  SettingsReplies;
 
 export type HandlerName = keyof ArgSchemas & keyof Replies;
 /** What a caller sends (defaults may be left out). */

@@ -12,7 +12,7 @@ export interface EventEntry {
   readonly user: string | null;
   readonly host: string;
   readonly service: string;
-  /** In the service's base unit; a decimal string when beyond 2^53. */
+  /** In the service's base unit; decimal text when a double would not hold it exactly. */
   readonly quantity: number | string;
   readonly unitPrice: string;
   /** Exact decimal string. */

@@ -199,7 +199,10 @@ export class Totals {
     t.quantity += q;
     t.cost += BigInt(costNanos);
     if (q > t.max) t.max = q;
-    if (recordedAt > t.latestAt) ((t.latestAt = recordedAt), (t.latest = q));
+    if (recordedAt > t.latestAt) {
+      t.latestAt = recordedAt;
+      t.latest = q;
+    }
     if (uniqueField && metadataJson !== undefined) {
       const v = (JSON.parse(metadataJson) as Record<string, unknown>)[uniqueField];
       if (v !== undefined && v !== null) t.seen.add(String(v));

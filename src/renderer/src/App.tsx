@@ -7,6 +7,7 @@ import { Overview } from './pages/Overview';
 import { pages } from './pages/index';
 import { periodFromHash, useRoute } from './router';
 import { CustomerChoice, CustomerPicker, CustomerScope, pageAllowed, useChosenCustomer, useSession } from './customer';
+import { setCurrency } from './format';
 
 const NAV: ReadonlyArray<readonly [string, string]> = [
   ['overview', 'Overview'],
@@ -18,6 +19,7 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
   ['events', 'Events'],
   ['insights', 'Insights'],
   ['export', 'Export'],
+  ['statement', 'Statement'],
   ['settings', 'Settings'],
 ];
 
@@ -37,6 +39,16 @@ export function App() {
     const t = setTimeout(() => setToast(null), 15_000);
     return () => clearTimeout(t);
   }, [toast]);
+  // Amounts show in the installation's currency (settings.get); until it arrives, USD.
+  const { client } = useTransport();
+  const [currency, setShownCurrency] = useState('USD');
+  useEffect(() => {
+    void client.call('settings.get', {}).then((r) => {
+      if (!r.ok) return;
+      setCurrency(r.data.currency);
+      setShownCurrency(r.data.currency);
+    });
+  }, [client]);
   const main = useRef<HTMLElement>(null);
   // Moving to another page puts keyboard focus on it, as a page load would.
   useEffect(() => main.current?.focus({ preventScroll: true }), [route.page]);
@@ -82,7 +94,7 @@ export function App() {
       <main id="main" ref={main} tabIndex={-1}>
         <CustomerChoice.Provider value={setCustomer}>
           <CustomerScope customer={session.scope === 'admin' ? customer : null}>
-            <ErrorBoundary key={route.page}>
+            <ErrorBoundary key={`${route.page}|${currency}`}>
               {Body ? <Body route={route} period={period} onPeriod={setPeriod} /> : <Overview period={period} onPeriod={setPeriod} />}
             </ErrorBoundary>
           </CustomerScope>

@@ -3,7 +3,7 @@
 // admin may correct (keys 403), unknown ids 404, a voided event cannot be amended (409).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toNanos } from '../../src/core/money';
 import { raw, startAgent, type RawResponse, type TestAgent } from './agent';
 
@@ -80,6 +80,9 @@ let ids: string[] = [];
 let exports = 0;
 
 beforeAll(async () => {
+  // The agent runs in this process: a fixed date mid-month keeps every event, rollup and
+  // statement in one month whatever the machine's calendar (timers stay real).
+  vi.useFakeTimers({ now: new Date('2026-11-15T12:00:00Z'), toFake: ['Date'] });
   agent = await startAgent();
   await call('prices.set', {
     service: 'api',
@@ -103,7 +106,10 @@ beforeAll(async () => {
   expect((await post('/v1/events', events)).status).toBe(201);
   ids = agent.tdb.sqlite.prepare('SELECT id FROM usage_records ORDER BY seq').pluck().all() as string[];
 });
-afterAll(() => agent.stop());
+afterAll(async () => {
+  await agent.stop();
+  vi.useRealTimers();
+});
 
 describe('corrections over HTTP', () => {
   it('void: the original stays, marked with who, when and why; the later events are re-priced; everything agrees', async () => {

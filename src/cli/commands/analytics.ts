@@ -1,16 +1,13 @@
 // tally aggregate | stats | trends | peaks | projection | breakdown, and the registration of
 // the other analytics groups (quota, alerts, statement, export, archive, maintenance).
 import { Command } from 'commander';
-import { GRANULARITIES, aggregate, breakdown, type Granularity } from '../../analytics/aggregate';
-import { projection } from '../../analytics/projection';
-import { usageStats } from '../../analytics/stats';
-import { peaks, trends } from '../../analytics/trends';
+import { GRANULARITIES, type Granularity } from '../../analytics/aggregate';
 import { invalid } from '../../core/errors';
 import { formatMoney, formatPercent, roundingNote, roundLines } from '../../core/money';
 import { formatCompact } from '../../core/services';
-import { trendRange, windowRange } from '../../handlers/analytics';
-import { parseNumberArg, parseRange } from '../args';
-import { configFor, globals, withReadOnly } from '../context';
+import { parseNumberArg } from '../args';
+import { callHandler } from '../call';
+import { configFor, globals } from '../context';
 import { formatTable, print, printJson } from '../output';
 import { registerArchive } from './archive';
 import { registerExport } from './export';
@@ -72,9 +69,14 @@ function registerAggregate(program: Command): void {
         const format = g.json ? 'json' : o.format;
         if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
         const currency = configFor(g).currency;
-        const result = await withReadOnly(configFor(g), (tdb) =>
-          aggregate(tdb.db, { granularity: granularity as Granularity, service: o.service, customerId: g.customer, ...parseRange(o) }),
-        );
+        const result = await callHandler(configFor(g), 'analytics.aggregate', {
+          granularity: granularity as Granularity,
+          service: o.service,
+          customerId: g.customer,
+          from: o.from,
+          to: o.to,
+          month: o.month,
+        });
         if (format === 'json') return printJson(result);
         const header = ['service', 'period', 'event_count', 'total_quantity', 'unit', 'total_cost', 'avg_quantity'];
         if (format === 'csv') {
@@ -126,9 +128,15 @@ function registerAggregate(program: Command): void {
         ?.split(',')
         .map((k) => k.trim())
         .filter(Boolean);
-      const r = await withReadOnly(configFor(g), (tdb) =>
-        breakdown(tdb.db, { service, keys, perDay: o.perDay, customerId: g.customer, ...parseRange(o) }),
-      );
+      const r = await callHandler(configFor(g), 'analytics.breakdown', {
+        service,
+        keys,
+        perDay: o.perDay,
+        customerId: g.customer,
+        from: o.from,
+        to: o.to,
+        month: o.month,
+      });
       if (g.json) return printJson(r);
       const currency = configFor(g).currency;
       const money = roundLines(
@@ -163,8 +171,7 @@ function registerStats(program: Command): void {
     30,
   ).action(async (service: string, o: WindowOpts, cmd: Command) => {
     const g = globals(cmd);
-    const range = windowRange(windowArgs(o), Date.now(), 30);
-    const s = await withReadOnly(configFor(g), (tdb) => usageStats(tdb.db, { service, customerId: g.customer, ...range }));
+    const s = await callHandler(configFor(g), 'analytics.stats', { service, customerId: g.customer, ...windowArgs(o) });
     if (g.json) return printJson(s);
     print(`${s.service} ${s.from.slice(0, 16)} → ${s.to.slice(0, 16)} UTC${s.customerId ? ` (${s.customerId})` : ''}`);
     // One row, the seed's columns first (usage_get_stats), then Tally's.
@@ -212,9 +219,7 @@ function registerStats(program: Command): void {
     14,
   ).action(async (service: string | undefined, o: WindowOpts, cmd: Command) => {
     const g = globals(cmd);
-    const range = trendRange(windowArgs(o), Date.now(), 14);
-    const now = Date.now();
-    const t = await withReadOnly(configFor(g), (tdb) => trends(tdb.db, { service, customerId: g.customer, now, ...range }));
+    const t = await callHandler(configFor(g), 'analytics.trends', { service, customerId: g.customer, ...windowArgs(o) });
     if (g.json) return printJson(t);
     print(
       formatTable(
@@ -248,10 +253,13 @@ function registerStats(program: Command): void {
     const g = globals(cmd);
     if (o.by !== 'hour' && o.by !== 'day') throw invalid('by', `"${o.by}" must be hour or day`);
     const top = parseNumberArg('top', o.top, { integer: true, min: 1 });
-    const range = windowRange(windowArgs(o), Date.now(), 30);
-    const p = await withReadOnly(configFor(g), (tdb) =>
-      peaks(tdb.db, { service, by: o.by as 'hour' | 'day', top, customerId: g.customer, ...range }),
-    );
+    const p = await callHandler(configFor(g), 'analytics.peaks', {
+      service,
+      by: o.by as 'hour' | 'day',
+      top,
+      customerId: g.customer,
+      ...windowArgs(o),
+    });
     if (g.json) return printJson(p);
     print(`top ${top} ${o.by}s of ${p.service}, ${p.from.slice(0, 10)} → ${p.to.slice(0, 10)} (UTC)`);
     print(
@@ -277,9 +285,11 @@ function registerStats(program: Command): void {
     .action(async (o: { period: string; service?: string }, cmd: Command) => {
       const g = globals(cmd);
       if (o.period !== 'month' && o.period !== 'day') throw invalid('period', `"${o.period}" must be month or day`);
-      const p = await withReadOnly(configFor(g), (tdb) =>
-        projection(tdb.db, { now: Date.now(), period: o.period as 'month' | 'day', service: o.service, customerId: g.customer }),
-      );
+      const p = await callHandler(configFor(g), 'analytics.projection', {
+        period: o.period as 'month' | 'day',
+        service: o.service,
+        customerId: g.customer,
+      });
       if (g.json) return printJson(p);
       print(`projection to the end of the ${p.period} (linear run rate, ${formatPercent(p.lines[0]?.elapsed ?? 0)} elapsed)`);
       print(

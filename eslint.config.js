@@ -62,7 +62,7 @@ export default tseslint.config(
       ['src/main/**/*.ts'],
       [
         {
-          group: ['**/cli/**', '**/server/**', '**/handlers/**', '**/analytics/**', '**/renderer/**'],
+          group: ['**/cli/**', '**/server/**', '**/handlers/**', '**/analytics/**', '**/storage/**', '**/renderer/**'],
           message: 'main reaches the agent only through the client',
         },
       ],

@@ -2,6 +2,7 @@
 // `agent.token` (the API token, 0600) and, while it runs, `agent.json` {url, pid, startedAt, db}.
 import fs from 'node:fs';
 import path from 'node:path';
+import { holderIsAlive, lockPathFor, readLockHolder } from '../storage/lock';
 
 export const TOKEN_FILE = 'agent.token';
 export const DISCOVERY_FILE = 'agent.json';
@@ -76,4 +77,10 @@ export async function discoverAgent(
   } catch {
     return null;
   }
+}
+
+/** Who holds a database's writer lock, if anyone, and whether that process still lives: a program deciding whether to start an agent asks this. */
+export function writerOf(dbPath: string): { pid: number; alive: boolean } | null {
+  const holder = readLockHolder(lockPathFor(dbPath));
+  return holder ? { pid: holder.pid, alive: holderIsAlive(holder) } : null;
 }

@@ -8,9 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, safeStorage, session, Tray, utilityProcess } from 'electron';
 import type { HandlerName } from '../core/api/contract';
 import type { ApiReply } from '../core/api/reply';
-import { discoverAgent, dataDirOf } from '../client/discovery';
+import { discoverAgent, dataDirOf, writerOf } from '../client/discovery';
 import { defaultDbPath } from '../config/paths';
-import { holderIsAlive, lockPathFor, readLockHolder } from '../storage/lock';
 import { CALL_CHANNEL, EVENT_CHANNEL, SAVE_EXPORT_CHANNEL, isHandlerName } from '../preload/channels';
 import type { ExportRequest } from '../preload/index';
 import { agentLaunch, decideAgent } from './agent-decision';
@@ -129,8 +128,7 @@ async function connectAgent(): Promise<AgentLink> {
   const dataDir = dataDirOf(dbPath);
   for (let attempt = 0; ; attempt++) {
     const found = await discoverAgent(dataDir);
-    const holder = readLockHolder(lockPathFor(dbPath));
-    const decision = decideAgent({ wantedDb: dbPath, found, lock: holder ? { pid: holder.pid, alive: holderIsAlive(holder) } : null });
+    const decision = decideAgent({ wantedDb: dbPath, found, lock: writerOf(dbPath) });
     if (decision.action === 'attach') return new AgentLink(decision.agent);
     if (decision.action === 'start' && !ownAgent) {
       const launch = agentLaunch({

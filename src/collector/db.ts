@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { TallyError } from '../core/errors';
 import { COLLECTOR_MIGRATIONS, type CollectorDatabase } from './schema';
+import { registerPool } from './pg-copy';
 
 export interface CollectorDb {
   readonly pool: pg.Pool;
@@ -45,6 +46,7 @@ export function openCollectorDb(connectionString: string, options: { max?: numbe
   // An idle client losing its server must not crash the collector: the next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<CollectorDatabase>({ dialect: new PostgresDialect({ pool }) });
+  registerPool(db, pool); // the store's COPY ingest needs a raw client (pg-copy.ts)
   let closed = false;
   return {
     pool,

@@ -1,5 +1,6 @@
 // The PostgreSQL store: records and rollups in the same database as the control tables. Inserts
-// are ON CONFLICT (id) DO NOTHING with the rollups folded in the same statement (ingest.ts).
+// are ON CONFLICT (id) DO NOTHING with the rollups folded in the same statement: from a COPY into
+// a staging table (pg-copy.ts), or from the request's jsonb for bodies of another shape (ingest.ts).
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
@@ -11,6 +12,7 @@ import type { CollectorDatabase } from './schema';
 import type { CollectorDb } from './db';
 import { applyCorrections } from './corrections';
 import { storeBatch } from './ingest';
+import { copyBatch, copyRows, poolOf } from './pg-copy';
 import type { CollectorStore } from './store';
 
 interface SumRow {
@@ -69,13 +71,18 @@ export function pgStore(
   c: { db: CollectorDb['db']; pool?: CollectorDb['pool'] },
   options: { close?: () => Promise<void> } = {},
 ): CollectorStore {
+  // TALLY_COLLECTOR_STAGING=0: the jsonb_to_recordset path only (bench/sync.ts's baseline).
+  const staging = process.env.TALLY_COLLECTOR_STAGING !== '0';
   return {
     kind: 'postgres',
     async store(batch, _hostId, now) {
+      // COPY through a staging table (pg-copy.ts) when the body has the plain shape; else jsonb.
+      const pool = staging ? (c.pool ?? poolOf(c.db)) : undefined;
+      const rows = pool ? copyRows(batch) : null;
       // Concurrent agents touching the same rollup rows may deadlock: retry a few times.
       for (let attempt = 0; ; attempt++) {
         try {
-          return await storeBatch(c.db, batch.text, batch.skip, now);
+          return pool && rows !== null ? await copyBatch(pool, rows, now) : await storeBatch(c.db, batch.text, batch.skip, now);
         } catch (err) {
           if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;
           throw err;

@@ -1,0 +1,222 @@
+// The PostgreSQL store's fast ingest: COPY the batch into a per-session temp staging table, then
+// one INSERT … SELECT … ON CONFLICT (id) DO NOTHING whose RETURNING rows are folded into the four
+// rollup periods in the same statement, all in one transaction (a re-sent batch stays harmless).
+// Quantities and metadata go to PostgreSQL as the raw JSON text the agent sent (sliced from the
+// request body, rawFields below), so numeric quantities stay exact past 2^53 and the stored
+// metadata text is jsonb's, as on the jsonb_to_recordset path (ingest.ts) this replaces.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import type { ValidBatch } from './store';
+
+interface Raw {
+  quantity: string[];
+  metadata: string[];
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/** Index just past the string starting at `i` (a quote). */
+function skipString(text: string, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = text.indexOf('"', j);
+    if (q < 0) return text.length;
+    let k = q - 1;
+    while (text.charCodeAt(k) === BACKSLASH) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1; // an even run of backslashes: the quote ends it
+    j = q + 1;
+  }
+}
+
+/** Index just past the JSON value starting at `i` (the body already parsed, so it is valid). */
+function skipValue(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === QUOTE) return skipString(text, i);
+  if (c === 123 || c === 91) {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const d = text.charCodeAt(j);
+      if (d === QUOTE) j = skipString(text, j) - 1;
+      else if (d === 123 || d === 91) depth++;
+      else if ((d === 125 || d === 93) && --depth === 0) return j + 1;
+    }
+    return text.length;
+  }
+  let j = i;
+  while (j < text.length && !',}] \t\n\r'.includes(text[j]!)) j++;
+  return j;
+}
+
+const skipWs = (text: string, i: number) => {
+  while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  return i;
+};
+
+/** Walks an object at `i`, calling `onKey(key, valueStart, valueEnd)`; null when a key has escapes. */
+function walkObject(text: string, i: number, onKey: (key: string, from: number, to: number) => void): number | null {
+  i = skipWs(text, i + 1);
+  if (text[i] === '}') return i + 1;
+  for (;;) {
+    const end = skipString(text, i);
+    const key = text.slice(i + 1, end - 1);
+    if (key.includes('\\')) return null;
+    const from = skipWs(text, skipWs(text, end) + 1); // past the colon
+    const to = skipValue(text, from);
+    onKey(key, from, to);
+    i = skipWs(text, to);
+    if (text[i] === '}') return i + 1;
+    i = skipWs(text, i + 1); // past the comma
+  }
+}
+
+/**
+ * The raw text of each record's quantity and metadata, in order, from a body JSON.parse accepted;
+ * null when the body is not the plain shape this reads (then the caller takes the jsonb path).
+ * A key given twice keeps its last value, as JSON.parse and jsonb do.
+ */
+export function rawFields(text: string): Raw | null {
+  let raw: Raw | null = null;
+  let ok = true;
+  const top = walkObject(text, skipWs(text, 0), (key, from) => {
+    if (key !== 'records' || text[from] !== '[') return;
+    const r: Raw = { quantity: [], metadata: [] };
+    let i = skipWs(text, from + 1);
+    if (text[i] === ']') return void (raw = r);
+    for (;;) {
+      const n = r.quantity.length;
+      r.quantity.push('');
+      r.metadata.push('');
+      if (text[i] === '{') {
+        const end = walkObject(text, i, (k, a, b) => {
+          if (k === 'quantity') r.quantity[n] = text.slice(a, b);
+          else if (k === 'metadata') r.metadata[n] = text.slice(a, b);
+        });
+        if (end === null) return void (ok = false);
+        i = end;
+      } else i = skipValue(text, i);
+      i = skipWs(text, i);
+      if (text[i] === ']') return void (raw = r);
+      i = skipWs(text, i + 1);
+    }
+  });
+  return ok && top !== null ? raw : null;
+}
+
+// COPY's text format: backslash, tab, newline and carriage return are escaped (JSON whitespace may hold them).
+const COPY_SPECIAL = /[\\\t\n\r]/g;
+const HAS_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const copyText = (s: string) => (HAS_SPECIAL.test(s) ? s.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]!) : s);
+
+interface GoodRecord {
+  id: string;
+  recordedAt: number;
+  customerId: string;
+  userId?: string | null;
+  hostId: string;
+  service: string;
+  quantity: number;
+  unitPrice: string;
+  costNanos: number;
+  source: string;
+}
+
+/**
+ * The batch's good records as COPY text rows, or null when the raw fields cannot be matched to the
+ * parsed records one for one. Every other field was validated to characters COPY takes as they are.
+ */
+export function copyRows(batch: ValidBatch): string | null {
+  const raw = rawFields(batch.text);
+  if (raw === null || raw.quantity.length !== batch.records.length) return null;
+  const skip = new Set(batch.skip);
+  const rows: string[] = [];
+  for (let i = 0; i < batch.records.length; i++) {
+    if (skip.has(i)) continue;
+    const r = batch.records[i] as GoodRecord;
+    const q = raw.quantity[i]!;
+    const m = raw.metadata[i]!;
+    // The slice must be the value JSON.parse read (a cheap check that the walk agrees with it).
+    if (Number(q) !== r.quantity || m[0] !== '{') return null;
+    rows.push(
+      `${i}\t${r.id}\t${r.recordedAt}\t${r.customerId}\t${r.userId ?? '\\N'}\t${r.hostId}\t${r.service}\t${q}\t${r.unitPrice}\t${r.costNanos}\t${copyText(m)}\t${r.source}\n`,
+    );
+  }
+  return rows.join('');
+}
+
+const STAGE = `CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
+  ord int4, id text, recorded_at int8, customer_id text, user_id text, host_id text, service text,
+  quantity numeric, unit_price text, cost_nanos int8, metadata jsonb, source text) ON COMMIT DELETE ROWS`;
+
+// The same insert and rollup folding as storeBatch (ingest.ts), reading the staging table.
+const INSERT = `
+WITH ins AS (
+  INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at)
+  -- 6 decimals, as the agents keep (quantity.ts); metadata as jsonb's text, as before.
+  SELECT id, recorded_at, customer_id, user_id, host_id, service, round(quantity, 6), unit_price, cost_nanos, metadata::text, source, $1::int8
+  FROM ingest_stage ORDER BY ord
+  ON CONFLICT (id) DO NOTHING
+  RETURNING recorded_at, customer_id, service, quantity, cost_nanos
+), days AS (
+  SELECT recorded_at - recorded_at % 86400000 AS day, * FROM ins
+), buckets AS (
+  SELECT 'hour' AS period, recorded_at - recorded_at % 3600000 AS bucket_start, customer_id, service, quantity, cost_nanos FROM days
+  UNION ALL SELECT 'day', day, customer_id, service, quantity, cost_nanos FROM days
+  UNION ALL SELECT 'week', day - ((day / 86400000 + 3) % 7) * 86400000, customer_id, service, quantity, cost_nanos FROM days
+  UNION ALL SELECT 'month', (extract(epoch FROM date_trunc('month', to_timestamp(day / 1000) AT TIME ZONE 'UTC')) * 1000)::int8,
+    customer_id, service, quantity, cost_nanos FROM days
+), folded AS (
+  SELECT period, bucket_start, customer_id, service, count(*) AS n, sum(quantity) AS q, sum(cost_nanos)::int8 AS c,
+    min(quantity) AS lo, max(quantity) AS hi
+  FROM buckets GROUP BY period, bucket_start, customer_id, service
+), up AS (
+  INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
+  -- A fixed order: concurrent agents touching the same rollup rows lock them in the same order.
+  SELECT period, bucket_start, customer_id, service, n, q, c, lo, hi FROM folded ORDER BY period, bucket_start, customer_id, service
+  ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
+    event_count = rollups.event_count + excluded.event_count,
+    sum_quantity = rollups.sum_quantity + excluded.sum_quantity,
+    sum_cost_nanos = rollups.sum_cost_nanos + excluded.sum_cost_nanos,
+    min_quantity = least(rollups.min_quantity, excluded.min_quantity),
+    max_quantity = greatest(rollups.max_quantity, excluded.max_quantity)
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins)::int4 AS inserted, (SELECT count(*) FROM up)::int4 AS touched`;
+
+// Connections whose session already has the staging table (created outside any transaction,
+// so a rolled-back batch cannot take it away).
+const staged = new WeakSet<object>();
+
+/** Stores `rows` (copyRows) in one transaction; returns how many were new. */
+export async function copyBatch(pool: pg.Pool, rows: string, now: number): Promise<number> {
+  const { from: copyFrom } = await import('pg-copy-streams');
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    if (!staged.has(client)) {
+      await client.query(STAGE);
+      staged.add(client);
+    }
+    await client.query('BEGIN');
+    try {
+      await pipeline(Readable.from([rows]), client.query(copyFrom('COPY ingest_stage FROM STDIN')));
+      const r = await client.query<{ inserted: number }>(INSERT, [now]);
+      await client.query('COMMIT');
+      return r.rows[0]!.inserted;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+// The pool behind each kysely instance opened by openCollectorDb, for stores given only `db`.
+const pools = new WeakMap<object, pg.Pool>();
+export const registerPool = (db: object, pool: pg.Pool) => void pools.set(db, pool);
+export const poolOf = (db: object): pg.Pool | undefined => pools.get(db);

@@ -1,0 +1,123 @@
+// The PostgreSQL store's COPY ingest stores exactly what the jsonb path stores: the same rows
+// (quantities exact past 2^53, metadata as jsonb's text), the same rollups, each record once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateCollector, openCollectorDb, type CollectorDb } from '../../src/collector/db';
+import { readBatch, storeBatch } from '../../src/collector/ingest';
+import { copyRows, rawFields } from '../../src/collector/pg-copy';
+import { pgStore } from '../../src/collector/pg-store';
+import type { ValidBatch } from '../../src/collector/store';
+import { startPostgres, type TestPostgres } from '../helpers/postgres';
+
+const T0 = Date.UTC(2026, 10, 3, 10);
+const NOW = Date.UTC(2026, 10, 4);
+let pgServer: TestPostgres;
+let copyDb: CollectorDb;
+let jsonbDb: CollectorDb;
+
+const id = (n: number) => `01JCAPY${String(n).padStart(19, '0')}`;
+
+/** One record as an agent writes it, with the quantity and metadata as raw JSON text. */
+function record(n: number, quantity: string, metadata = '{"endpoint":"/users"}', host = 'host-c') {
+  return (
+    `{"id":"${id(n)}","recordedAt":${T0 + n * 3_600_000},"customerId":"acme","userId":null,"hostId":"${host}","service":"api",` +
+    `"quantity":${quantity},"unitPrice":"0.0001","costNanos":100000,"metadata":${metadata},"source":"api"}`
+  );
+}
+
+function batch(text: string): ValidBatch {
+  const value = JSON.parse(text) as { records: unknown[] };
+  const { rejected } = readBatch(value, 'host-c');
+  return { text, records: value.records, skip: rejected.map((r) => r.index) };
+}
+
+const tricky = [
+  record(1, '9223372036854775807'),
+  record(2, '9007199254740993', '{"big": 12345678901234567890, "f": 1.50, "deep": {"quantity": 7, "metadata": {}}}'),
+  record(3, '0.1234565', '{"s":"tab\\there, \\"quoted\\" \\\\ \\u00e9 é","n":null}'),
+  record(4, '-1'), // refused alone
+  // Pretty-printed, with a key given twice (the last one counts, as JSON.parse and jsonb read it).
+  `{\n\t"id": "${id(5)}", "recordedAt": ${T0}, "customerId": "acme", "userId": "u-1", "hostId": "host-c",\r\n  "service": "api",` +
+    ` "quantity": 5, "quantity": 2.5e3, "unitPrice": "0.0001", "costNanos": 7, "metadata": { "a" : [1, {"b": "}"}] }, "source": "api" }`,
+  record(1, '9223372036854775807'), // the same id twice in one batch
+];
+const body = `{"records":[${tricky.join(',')}]}`;
+
+async function rows(c: CollectorDb) {
+  const records = await c.pool.query(
+    `SELECT id, recorded_at::text, customer_id, user_id, host_id, service, quantity::text, unit_price, cost_nanos::text, metadata, source, received_at::text
+     FROM usage_records ORDER BY seq`,
+  );
+  const rollups = await c.pool.query(
+    `SELECT period, bucket_start::text, customer_id, service, event_count::text, sum_quantity::text, sum_cost_nanos::text, min_quantity::text, max_quantity::text
+     FROM rollups ORDER BY period, bucket_start, customer_id, service`,
+  );
+  return { records: records.rows, rollups: rollups.rows };
+}
+
+beforeAll(async () => {
+  pgServer = await startPostgres();
+  copyDb = openCollectorDb(await pgServer.createDatabase('collector_copy'));
+  jsonbDb = openCollectorDb(await pgServer.createDatabase('collector_copy_jsonb'));
+  await migrateCollector(copyDb.pool);
+  await migrateCollector(jsonbDb.pool);
+});
+
+afterAll(async () => {
+  await copyDb?.close();
+  await jsonbDb?.close();
+  await pgServer?.stop();
+});
+
+describe('raw fields of a request body', () => {
+  it("finds each record's quantity and metadata text, whatever the spacing, nesting or strings hold", () => {
+    expect(rawFields(body)).toEqual({
+      quantity: ['9223372036854775807', '9007199254740993', '0.1234565', '-1', '2.5e3', '9223372036854775807'],
+      metadata: [
+        '{"endpoint":"/users"}',
+        '{"big": 12345678901234567890, "f": 1.50, "deep": {"quantity": 7, "metadata": {}}}',
+        '{"s":"tab\\there, \\"quoted\\" \\\\ \\u00e9 é","n":null}',
+        '{"endpoint":"/users"}',
+        '{ "a" : [1, {"b": "}"}] }',
+        '{"endpoint":"/users"}',
+      ],
+    });
+  });
+
+  it('leaves bodies with escaped keys to the jsonb path', () => {
+    const escaped = `{"records":[${record(9, '1').replace('"quantity"', '"quan\\u0074ity"')}]}`;
+    expect(rawFields(escaped)).toBeNull();
+    expect(copyRows(batch(escaped))).toBeNull();
+  });
+});
+
+describe('COPY ingest', () => {
+  it('stores the same rows and rollups as the jsonb path, each record once', async () => {
+    const b = batch(body);
+    expect(b.skip).toEqual([3]);
+    expect(copyRows(b)).not.toBeNull(); // this body takes the COPY path
+    const store = pgStore(copyDb);
+    expect(await store.store(b, 'host-c', NOW)).toBe(4);
+    expect(await storeBatch(jsonbDb.db, b.text, b.skip, NOW)).toBe(4);
+
+    const copied = await rows(copyDb);
+    expect(copied).toEqual(await rows(jsonbDb));
+    expect(copied.records.map((r) => r.quantity)).toEqual([
+      '9223372036854775807.000000',
+      '9007199254740993.000000',
+      '0.123457',
+      '2500.000000',
+    ]);
+    expect(copied.records[1].metadata).toBe('{"f": 1.50, "big": 12345678901234567890, "deep": {"metadata": {}, "quantity": 7}}');
+
+    // Sent again (a retry after a lost answer): nothing new, nothing counted twice.
+    expect(await store.store(b, 'host-c', NOW + 1)).toBe(0);
+    expect(await rows(copyDb)).toEqual(copied);
+  });
+
+  it('stores bodies it cannot read raw through the jsonb path', async () => {
+    const escaped = batch(`{"records":[${record(10, '3').replace('"quantity"', '"quan\\u0074ity"')}]}`);
+    expect(await pgStore(copyDb).store(escaped, 'host-c', NOW)).toBe(1);
+    const stored = await copyDb.pool.query('SELECT quantity::text AS q FROM usage_records WHERE id = $1', [id(10)]);
+    expect(stored.rows).toEqual([{ q: '3.000000' }]);
+  });
+});

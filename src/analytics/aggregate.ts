@@ -1,7 +1,7 @@
 // Aggregation (hourly / daily / monthly rows from the rollups) and the detailed breakdown of
 // one service by its metadata keys (from the raw records: rollups do not keep metadata).
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { formatNanos, toNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
@@ -58,7 +58,7 @@ export interface AggregateResult {
   readonly totals: { readonly event_count: number; readonly total_cost: string; readonly total_cost_nanos: number };
 }
 
-export async function aggregate(db: Kysely<Database>, q: AggregateQuery): Promise<AggregateResult> {
+export async function aggregate(db: ReadDb, q: AggregateQuery): Promise<AggregateResult> {
   if (!GRANULARITIES.includes(q.granularity))
     throw invalid('granularity', `"${String(q.granularity)}" must be hourly, daily, weekly or monthly`);
   checkRange(q);
@@ -167,7 +167,7 @@ export interface BreakdownResult {
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-export async function breakdown(db: Kysely<Database>, q: BreakdownQuery): Promise<BreakdownResult> {
+export async function breakdown(db: ReadDb, q: BreakdownQuery): Promise<BreakdownResult> {
   checkRange(q);
   const services = await serviceMap(db);
   const def = requireService(services, q.service);

@@ -5,8 +5,8 @@
 //                 buckets that tile the range, or over the raw records when the range is not whole days
 //   latest        the last live reading in the range (raw records, newest first)
 // Sums are the rollups' own figures and are not handled here (null).
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 import type { ServiceDefinition } from '../core/services';
 import { decimalsOf, formatUnits, unitsToNumber } from '../core/quantity';
 import { dayStart, hourStart, monthStart } from '../core/time';
@@ -42,7 +42,7 @@ function rollupPeriodFor(from: number, to: number): 'month' | 'day' | 'hour' | n
 }
 
 /** The aggregate of `def` over [from, to), or null for a sum service (read the rollups' sums). */
-export async function aggregateOver(db: Kysely<Database>, def: ServiceDefinition, q: AggregateQuery): Promise<AggregateValue | null> {
+export async function aggregateOver(db: ReadDb, def: ServiceDefinition, q: AggregateQuery): Promise<AggregateValue | null> {
   const a = def.aggregation ?? 'sum';
   if (a === 'sum') return null;
   const period = rollupPeriodFor(q.from, q.to);
@@ -97,7 +97,7 @@ function uniquePeriod(from: number, to: number): 'day' | 'month' | null {
   return null;
 }
 
-async function distinctCount(db: Kysely<Database>, def: ServiceDefinition, q: AggregateQuery): Promise<number> {
+async function distinctCount(db: ReadDb, def: ServiceDefinition, q: AggregateQuery): Promise<number> {
   const period = uniquePeriod(q.from, q.to);
   if (period !== null) {
     let query = db

@@ -10,7 +10,7 @@ import { formatMoney, formatNanos, parseDecimalToNanos } from '../core/money';
 import { decimalsOf, formatUnits, unitsToNumber } from '../core/quantity';
 import { toDisplay } from '../core/services';
 import { monthStart, nextMonthStart, toIso } from '../core/time';
-import type { Database } from '../storage/schema';
+import type { Database, ReadDb } from '../storage/schema';
 import {
   currentSeqs,
   firstUsageMonth,
@@ -258,7 +258,7 @@ export async function closeDueMonths(db: Kysely<Database>, clock: BillingClock):
 
 /** Late marks for the closed months a report's range touches. */
 export async function lateMarks(
-  db: Kysely<Database>,
+  db: ReadDb,
   q: { from: number; to: number; service?: string | undefined; customerId?: string | undefined },
 ): Promise<LateMark[]> {
   const out: LateMark[] = [];

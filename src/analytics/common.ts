@@ -1,6 +1,6 @@
 // Shared pieces of the analytics queries: the service catalogue as a map, range checks, exact sums.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { listServices } from '../storage/repos/services';
 import { toDisplay, type ServiceDefinition } from '../core/services';
@@ -12,7 +12,7 @@ export interface Range {
   readonly to: number;
 }
 
-export async function serviceMap(db: Kysely<Database>): Promise<Map<string, ServiceDefinition>> {
+export async function serviceMap(db: ReadDb): Promise<Map<string, ServiceDefinition>> {
   return new Map((await listServices(db)).map((s) => [s.name, s]));
 }
 

@@ -2,8 +2,8 @@
 // `estimated: true` in their metadata (collectors/storage.ts). Reports show the share so a reader
 // knows which part of a bill was observed and which was inferred. Raw records only: rollups do
 // not keep the flag, and estimated records are few (one per path per gap).
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 
 export interface EstimatedPart {
   /** Records marked estimated in the period. */
@@ -13,7 +13,7 @@ export interface EstimatedPart {
 }
 
 export async function estimatedPart(
-  db: Kysely<Database>,
+  db: ReadDb,
   q: { from: number; to: number; service: string; customerId?: string | undefined },
 ): Promise<EstimatedPart | undefined> {
   let query = db

@@ -5,9 +5,8 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Kysely } from 'kysely';
 import { TallyError, type ErrorCode } from '../core/errors';
-import type { Database } from '../storage/schema';
+import type { ReadDb } from '../storage/schema';
 import { breakdown, type BreakdownQuery, type BreakdownResult } from './aggregate';
 import { usageStats, type StatsQuery, type UsageStats } from './stats';
 
@@ -32,7 +31,7 @@ export type WorkerReply =
   | { readonly id: number; readonly ok: true; readonly data: unknown }
   | { readonly id: number; readonly ok: false; readonly error: { code: ErrorCode; message: string; field?: string } };
 
-export function inlineReads(db: Kysely<Database>): HeavyReads {
+export function inlineReads(db: ReadDb): HeavyReads {
   return { stats: (q) => usageStats(db, q), breakdown: (q) => breakdown(db, q), close: async () => undefined };
 }
 

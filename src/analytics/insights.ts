@@ -1,8 +1,8 @@
 // The second seed's analytics over the raw records (rollups keep no users or metadata): top
 // users by cost or usage, error rates (api by status class, functions by a failure flag) with
 // the failing endpoints, and latency percentiles of duration_ms / latency_ms. Live records only.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql, type RawBuilder } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { formatNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
@@ -24,7 +24,7 @@ interface Scope extends Range {
   readonly customerId?: string | undefined;
 }
 
-function live(db: Kysely<Database>, q: Scope & { service?: string | undefined }) {
+function live(db: ReadDb, q: Scope & { service?: string | undefined }) {
   let query = db
     .selectFrom('usage_records')
     .where('recorded_at', '>=', q.from)
@@ -47,7 +47,7 @@ export interface TopUser {
 }
 
 export async function topUsers(
-  db: Kysely<Database>,
+  db: ReadDb,
   q: Scope & { service?: string | undefined; by: 'cost' | 'usage'; limit: number },
 ): Promise<{ from: string; to: string; service: string | null; unit: string | null; by: 'cost' | 'usage'; users: TopUser[] }> {
   checkRange(q);
@@ -109,7 +109,7 @@ export interface FailingEndpoint {
 }
 
 export async function errorRates(
-  db: Kysely<Database>,
+  db: ReadDb,
   q: Scope & { bucket: 'hour' | 'day'; limit: number },
 ): Promise<{ from: string; to: string; bucket: 'hour' | 'day'; buckets: ErrorBucket[]; failingEndpoints: FailingEndpoint[] }> {
   checkRange(q);
@@ -190,7 +190,7 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 export async function latency(
-  db: Kysely<Database>,
+  db: ReadDb,
   q: Scope & { service?: string | undefined; by: 'service' | 'endpoint' | 'model' },
 ): Promise<{ from: string; to: string; by: string; rows: LatencyRow[] }> {
   checkRange(q);

@@ -1,7 +1,6 @@
 // Month-end (or day-end) projection: the period's usage so far extended at its run rate,
 // priced with the rule in force now, and shown next to the quota.
-import type { Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import type { ReadDb } from '../storage/schema';
 import { formatNanos } from '../core/money';
 import { listPriceRules } from '../storage/repos/services';
 import { Registry } from '../core/registry';
@@ -53,7 +52,7 @@ export interface Projection {
 const pct = (x: number, limit: number) => (limit > 0 ? Math.round((x / limit) * 1000) / 10 : x > 0 ? Infinity : 0);
 
 /** Every customer × service with usage in the current period or a quota for it. */
-export async function projection(db: Kysely<Database>, q: ProjectionQuery): Promise<Projection> {
+export async function projection(db: ReadDb, q: ProjectionQuery): Promise<Projection> {
   const period = q.period ?? 'month';
   checkPeriod(period);
   const services = await serviceMap(db);

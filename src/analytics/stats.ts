@@ -3,8 +3,8 @@
 // quantity q such that at least XX % of the records have quantity ≤ q (rank ⌈XX/100 × N⌉).
 // Records that were archived are gone from usage_records but still counted in the rollups;
 // comparing the two tells the caller when the percentiles cover only part of the range.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 import { formatNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
 import { dayStart, hourStart, toIso } from '../core/time';
@@ -58,7 +58,7 @@ export function nearestRank(p: number, n: number): number {
   return Math.max(1, Math.ceil((p / 100) * n));
 }
 
-export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<UsageStats> {
+export async function usageStats(db: ReadDb, q: StatsQuery): Promise<UsageStats> {
   checkRange(q);
   const def = requireService(await serviceMap(db), q.service);
   // Whole UTC days: the day rollups and the quantity histogram answer without reading records.
@@ -76,7 +76,7 @@ export async function usageStats(db: Kysely<Database>, q: StatsQuery): Promise<U
  * record (a month of request counts: a few dozen rows). Null when the histogram does not cover
  * the range (records archived before it existed): the raw records answer then.
  */
-async function fromHistogram(db: Kysely<Database>, def: ServiceDefinition, q: StatsQuery): Promise<UsageStats | null> {
+async function fromHistogram(db: ReadDb, def: ServiceDefinition, q: StatsQuery): Promise<UsageStats | null> {
   let roll = db
     .selectFrom('rollups')
     .select([
@@ -149,7 +149,7 @@ function header(def: ServiceDefinition, q: StatsQuery): Pick<UsageStats, 'servic
 }
 
 /** Stats over the raw records: ranges with edges inside a day. */
-async function fromRecords(db: Kysely<Database>, def: ServiceDefinition, q: StatsQuery): Promise<UsageStats> {
+async function fromRecords(db: ReadDb, def: ServiceDefinition, q: StatsQuery): Promise<UsageStats> {
   let base = db
     .selectFrom('usage_records')
     .where('service', '=', def.name)

@@ -1,7 +1,7 @@
 // Trends (daily totals with the previous day and the change) and peaks (the busiest hours or
 // days), both from the rollups, so they cost the same however many raw records there are.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { formatNanos } from '../core/money';
 import type { DailyLine } from './usage';
@@ -62,7 +62,7 @@ function change(now: number, before: number | null): number | null {
 
 /** Per service: the first `hours` whole hours of `today` and of the day before, in base units. */
 async function samePartOfDays(
-  db: Kysely<Database>,
+  db: ReadDb,
   q: TrendsQuery,
   today: number,
   hours: number,
@@ -91,7 +91,7 @@ async function samePartOfDays(
   return out;
 }
 
-export async function trends(db: Kysely<Database>, q: TrendsQuery): Promise<TrendsResult> {
+export async function trends(db: ReadDb, q: TrendsQuery): Promise<TrendsResult> {
   checkRange(q);
   const services = await serviceMap(db);
   if (q.service) requireService(services, q.service);
@@ -193,7 +193,7 @@ export interface PeaksResult {
   readonly rows: readonly PeakRow[];
 }
 
-export async function peaks(db: Kysely<Database>, q: PeaksQuery): Promise<PeaksResult> {
+export async function peaks(db: ReadDb, q: PeaksQuery): Promise<PeaksResult> {
   checkRange(q);
   if (q.by !== 'hour' && q.by !== 'day') throw invalid('by', `"${String(q.by)}" must be hour or day`);
   if (!Number.isInteger(q.top) || q.top < 1 || q.top > 1000) throw invalid('top', 'must be a whole number from 1 to 1000');

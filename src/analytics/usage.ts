@@ -1,7 +1,7 @@
 // The usage report: per service usage, unit and cost over a period, read from the rollups
 // (the coarsest rollup the period's edges allow), so it costs the same at 10 M records as at 10.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 import { currencyOf, formatMoney, formatNanos, roundingNote, roundLines, toNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
 import { aggregateOver } from './aggregated';
@@ -101,7 +101,7 @@ export interface ReportSource {
 }
 
 /** Sums from the agent's SQLite: integer units, two-limb rollup sums (migration 0009), read exactly. */
-export function sqlReportSource(db: Kysely<Database>): ReportSource {
+export function sqlReportSource(db: ReadDb): ReportSource {
   return {
     sums: async (q) => exactSums(db, await sums(db, q)),
     daySums: async (q) => exactSums(db, await daySums(db, q)),
@@ -117,7 +117,7 @@ interface SumRow {
 }
 
 /** Limb sums → exact decimal base quantities (units scaled by each service's decimals). */
-async function exactSums<R extends SumRow>(db: Kysely<Database>, rows: R[]): Promise<Array<Omit<R, 'hi' | 'lo'> & Sums>> {
+async function exactSums<R extends SumRow>(db: ReadDb, rows: R[]): Promise<Array<Omit<R, 'hi' | 'lo'> & Sums>> {
   const services = await serviceMap(db);
   return rows.map(({ hi, lo, ...r }) => {
     const quantity = unitsToBase(services.get(r.service) ?? { integerOnly: true }, joinLimbs(hi, lo));
@@ -125,7 +125,7 @@ async function exactSums<R extends SumRow>(db: Kysely<Database>, rows: R[]): Pro
   });
 }
 
-async function sums(db: Kysely<Database>, q: ReportQuery): Promise<SumRow[]> {
+async function sums(db: ReadDb, q: ReportQuery): Promise<SumRow[]> {
   const period = rollupPeriodFor(q.from, q.to);
   if (period !== null) {
     let query = db
@@ -179,14 +179,14 @@ function exactCost(cost: string | number | undefined): bigint {
 }
 
 /** Only storage records are ever estimated (gaps): other services skip the query. */
-async function estimatedOf(db: Kysely<Database>, def: ServiceDefinition, q: ReportQuery): Promise<{ estimated?: EstimatedPart }> {
+async function estimatedOf(db: ReadDb, def: ServiceDefinition, q: ReportQuery): Promise<{ estimated?: EstimatedPart }> {
   if (def.name !== 'storage') return {};
   const part = await estimatedPart(db, { from: q.from, to: q.to, service: def.name, customerId: q.customerId });
   return part ? { estimated: part } : {};
 }
 
 /** Service definitions from `db`; sums from `source` (by default the same db's rollups). */
-export async function usageReport(db: Kysely<Database>, q: ReportQuery, source: ReportSource = sqlReportSource(db)): Promise<UsageReport> {
+export async function usageReport(db: ReadDb, q: ReportQuery, source: ReportSource = sqlReportSource(db)): Promise<UsageReport> {
   const services = await listServices(db);
   const byName = new Map((await source.sums(q)).map((s) => [s.service, s]));
   const lines = await Promise.all(
@@ -214,7 +214,7 @@ export async function usageReport(db: Kysely<Database>, q: ReportQuery, source: 
   return { ...report, daily: dailyLines(await source.daySums(q), new Map(services.map((s) => [s.name, s]))) };
 }
 
-async function daySums(db: Kysely<Database>, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
+async function daySums(db: ReadDb, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
   // Day rollups when the edges are whole days; hour rollups otherwise (edges to the hour).
   const period: Period = dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : 'hour';
   let query = db

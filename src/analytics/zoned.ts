@@ -4,8 +4,8 @@
 // Adelaide, Kathmandu) the hour that holds a local midnight is split by it: only those hours are
 // read from the raw records, each record falling on its side of the midnight. A month in
 // Kolkata reads two such half-split hours; a month of days reads one per day.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../storage/schema';
+import { sql } from 'kysely';
+import type { ReadDb } from '../storage/schema';
 import { dayStart, hourStart, MS } from '../core/time';
 import { zonedBoundaries, zonedLabel, zonedMonth, type ZonedPeriod } from '../core/zone';
 import { checkRange, exact, serviceMap, unitsToDisplay, roundDisplay, type Range } from './common';
@@ -55,7 +55,7 @@ function periodIndex(bounds: readonly number[], t: number): number {
 }
 
 /** Exact sums per local period × service over the periods that cover [from, to). */
-export async function zonedSums(db: Kysely<Database>, q: ZonedQuery): Promise<{ bounds: number[]; sums: ZonedSum[] }> {
+export async function zonedSums(db: ReadDb, q: ZonedQuery): Promise<{ bounds: number[]; sums: ZonedSum[] }> {
   checkRange(q);
   const bounds = zonedBoundaries(q.zone, q.period, q.from, q.to);
   const first = bounds[0]!;
@@ -158,7 +158,7 @@ export async function zonedSums(db: Kysely<Database>, q: ZonedQuery): Promise<{ 
 }
 
 /** The same as rows for people and machine formats: display units, exact cost text, the period's length in hours. */
-export async function zonedReport(db: Kysely<Database>, q: ZonedQuery): Promise<ZonedRow[]> {
+export async function zonedReport(db: ReadDb, q: ZonedQuery): Promise<ZonedRow[]> {
   const services = await serviceMap(db);
   const { bounds, sums } = await zonedSums(db, q);
   const next = new Map(bounds.slice(0, -1).map((b, i) => [b, bounds[i + 1]!]));
@@ -191,7 +191,7 @@ export interface ZonedMonth {
  * customer): statements bill these months instead of the UTC month rollup.
  */
 export async function zonedCustomerMonths(
-  db: Kysely<Database>,
+  db: ReadDb,
   month: string,
   customerId?: string,
   installation?: string,

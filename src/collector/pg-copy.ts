@@ -150,7 +150,7 @@ const STAGE = `CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
   ord int4, id text, recorded_at int8, customer_id text, user_id text, host_id text, service text,
   quantity numeric, unit_price text, cost_nanos int8, metadata jsonb, source text) ON COMMIT DELETE ROWS`;
 
-// The same insert and rollup folding as storeBatch (ingest.ts), reading the staging table.
+// The insert and rollups of storeBatch (ingest.ts), reading the staging table, folding hours first.
 const INSERT = `
 WITH ins AS (
   INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at)
@@ -159,17 +159,21 @@ WITH ins AS (
   FROM ingest_stage ORDER BY ord
   ON CONFLICT (id) DO NOTHING
   RETURNING recorded_at, customer_id, service, quantity, cost_nanos
+), hours AS (
+  -- Folded by hour first: the coarser periods then fold these groups, not every row again.
+  SELECT recorded_at - recorded_at % 3600000 AS hour, customer_id, service, count(*) AS n, sum(quantity) AS q,
+    sum(cost_nanos) AS c, min(quantity) AS lo, max(quantity) AS hi
+  FROM ins GROUP BY 1, customer_id, service
 ), days AS (
-  SELECT recorded_at - recorded_at % 86400000 AS day, * FROM ins
+  SELECT hour - hour % 86400000 AS day, * FROM hours
 ), buckets AS (
-  SELECT 'hour' AS period, recorded_at - recorded_at % 3600000 AS bucket_start, customer_id, service, quantity, cost_nanos FROM days
-  UNION ALL SELECT 'day', day, customer_id, service, quantity, cost_nanos FROM days
-  UNION ALL SELECT 'week', day - ((day / 86400000 + 3) % 7) * 86400000, customer_id, service, quantity, cost_nanos FROM days
+  SELECT 'hour' AS period, hour AS bucket_start, customer_id, service, n, q, c, lo, hi FROM hours
+  UNION ALL SELECT 'day', day, customer_id, service, n, q, c, lo, hi FROM days
+  UNION ALL SELECT 'week', day - ((day / 86400000 + 3) % 7) * 86400000, customer_id, service, n, q, c, lo, hi FROM days
   UNION ALL SELECT 'month', (extract(epoch FROM date_trunc('month', to_timestamp(day / 1000) AT TIME ZONE 'UTC')) * 1000)::int8,
-    customer_id, service, quantity, cost_nanos FROM days
+    customer_id, service, n, q, c, lo, hi FROM days
 ), folded AS (
-  SELECT period, bucket_start, customer_id, service, count(*) AS n, sum(quantity) AS q, sum(cost_nanos)::int8 AS c,
-    min(quantity) AS lo, max(quantity) AS hi
+  SELECT period, bucket_start, customer_id, service, sum(n)::int8 AS n, sum(q) AS q, sum(c)::int8 AS c, min(lo) AS lo, max(hi) AS hi
   FROM buckets GROUP BY period, bucket_start, customer_id, service
 ), up AS (
   INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)

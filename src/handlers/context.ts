@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Events, EventName } from '../core/api/contract';
 import type { Config } from '../config/config';
 import type { TallyDb } from '../storage/open';
+import type { ReadDb } from '../storage/schema';
 import type { BatchedWriter } from '../storage/writer';
 import { inlineReads, type HeavyReads } from '../analytics/heavy';
 
@@ -42,7 +43,7 @@ export interface AgentContext {
 }
 
 /** The connection read-only handlers read through. */
-export function readDb(ctx: AgentContext): TallyDb['db'] {
+export function readDb(ctx: AgentContext): ReadDb {
   return (ctx.reader ?? ctx.tdb).db;
 }
 

@@ -3,7 +3,7 @@
 // and a level is not logged once a higher one was: a jump from 50 % to 120 % logs one
 // "exceeded", not three alerts at once. A new period has no rows yet, so it starts clean.
 import type { Kysely } from 'kysely';
-import type { AlertRow, Database } from '../storage/schema';
+import type { AlertRow, Database, ReadDb } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { formatPercent } from '../core/money';
 import { listServices } from '../storage/repos/services';
@@ -256,7 +256,7 @@ export interface AlertListQuery {
 }
 
 /** The alert history, newest first. */
-export async function listAlerts(db: Kysely<Database>, q: AlertListQuery): Promise<Alert[]> {
+export async function listAlerts(db: ReadDb, q: AlertListQuery): Promise<Alert[]> {
   const limit = q.limit ?? 1000;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw invalid('limit', 'must be a whole number from 1 to 100000');
   let query = db

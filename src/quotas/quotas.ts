@@ -1,7 +1,7 @@
 // Quotas: a limit per customer × service × period (day or month), stored in base units and
 // set in display units (GB, requests, CPU-hours; GB = GiB). Plans are ready quota sets.
 import type { Kysely } from 'kysely';
-import type { Database, QuotaRow } from '../storage/schema';
+import type { Database, QuotaRow, ReadDb } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { listServices } from '../storage/repos/services';
 import { CUSTOMER_ID, fromDisplay, toDisplay, type ServiceDefinition } from '../core/services';
@@ -33,12 +33,12 @@ function rowToQuota(row: QuotaRow, services: Map<string, ServiceDefinition>): Qu
   };
 }
 
-async function services(db: Kysely<Database>): Promise<Map<string, ServiceDefinition>> {
+async function services(db: ReadDb): Promise<Map<string, ServiceDefinition>> {
   return new Map((await listServices(db)).map((s) => [s.name, s]));
 }
 
 export async function listQuotas(
-  db: Kysely<Database>,
+  db: ReadDb,
   filter: { customerId?: string | undefined; service?: string | undefined } = {},
 ): Promise<Quota[]> {
   let q = db.selectFrom('quotas').selectAll().orderBy('customer_id').orderBy('service').orderBy('period');

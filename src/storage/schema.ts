@@ -1,6 +1,6 @@
 // Row types that match the SQL schema exactly (migrations/). Domain types live apart
 // (src/core/records.ts, services.ts, pricing.ts); repositories map between the two.
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Generated, Insertable, Kysely, Selectable } from 'kysely';
 
 export interface ServicesTable {
   name: string;
@@ -312,3 +312,12 @@ export type NewUsageRecordRow = Insertable<UsageRecordsTable>;
 export type RollupRow = Selectable<RollupsTable>;
 export type QuotaRow = Selectable<QuotasTable>;
 export type AlertRow = Selectable<AlertLogTable>;
+
+/**
+ * A read-only handle: kysely without the statements that change anything. Report code takes
+ * this, so a read path cannot write (the connection behind it is query_only as well).
+ */
+export type ReadDb = Omit<
+  Kysely<Database>,
+  'insertInto' | 'replaceInto' | 'updateTable' | 'deleteFrom' | 'mergeInto' | 'schema' | 'transaction' | 'connection'
+>;

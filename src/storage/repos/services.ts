@@ -1,6 +1,6 @@
 // Service registry and price book: SQL for `services` and `price_rules`, mapped to domain values.
 import type { Kysely } from 'kysely';
-import type { Database, PriceRuleRow, ServiceRow } from '../schema';
+import type { Database, PriceRuleRow, ReadDb, ServiceRow } from '../schema';
 import { AGGREGATIONS, checkValueProperty } from '../../core/aggregation';
 import { invalid, TallyError } from '../../core/errors';
 import { serviceDifference } from '../../core/service-diff';
@@ -42,12 +42,12 @@ export function rowToPriceRule(row: PriceRuleRow): PriceRule {
   };
 }
 
-export async function listServices(db: Kysely<Database>): Promise<ServiceDefinition[]> {
+export async function listServices(db: ReadDb): Promise<ServiceDefinition[]> {
   const rows = await db.selectFrom('services').selectAll().orderBy('builtin', 'desc').orderBy('name').execute();
   return rows.map(rowToService);
 }
 
-export async function getService(db: Kysely<Database>, name: string): Promise<ServiceDefinition | null> {
+export async function getService(db: ReadDb, name: string): Promise<ServiceDefinition | null> {
   const row = await db.selectFrom('services').selectAll().where('name', '=', name).executeTakeFirst();
   return row ? rowToService(row) : null;
 }
@@ -127,7 +127,7 @@ export async function upsertService(
     .execute();
 }
 
-export async function listPriceRules(db: Kysely<Database>, service?: string): Promise<PriceRule[]> {
+export async function listPriceRules(db: ReadDb, service?: string): Promise<PriceRule[]> {
   let q = db.selectFrom('price_rules').selectAll().orderBy('service').orderBy('effective_from');
   if (service !== undefined) q = q.where('service', '=', service);
   return (await q.execute()).map(rowToPriceRule);

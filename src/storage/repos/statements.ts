@@ -1,7 +1,7 @@
 // Closed statements and the month figures they freeze. SQL for src/analytics/closing.ts.
 import { sql, type Kysely } from 'kysely';
 import { joinLimbs } from '../../core/quantity';
-import type { Database } from '../schema';
+import type { Database, ReadDb } from '../schema';
 
 /** What a month bills per customer × service: exact units and nanos. */
 export interface MonthFigure {
@@ -46,7 +46,7 @@ export async function getClosedStatement(db: Kysely<Database>, month: string): P
   return row && toClosed(row);
 }
 
-export async function listClosedStatements(db: Kysely<Database>): Promise<ClosedStatement[]> {
+export async function listClosedStatements(db: ReadDb): Promise<ClosedStatement[]> {
   return (await db.selectFrom('closed_statements').selectAll().orderBy('month_start').execute()).map(toClosed);
 }
 
@@ -120,7 +120,7 @@ export async function currentSeqs(db: Kysely<Database>): Promise<{ maxSeq: numbe
 
 /** Live events and corrections of [from, to) stored after closed month `c` was frozen. */
 export async function lateFigures(
-  db: Kysely<Database>,
+  db: ReadDb,
   q: { from: number; to: number; service?: string | undefined; customerId?: string | undefined },
   c: Pick<ClosedStatement, 'maxSeq' | 'maxCorrectionSeq'>,
 ): Promise<{ events: number; cost: bigint; corrections: number }> {

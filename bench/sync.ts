@@ -1,10 +1,14 @@
 // npm run bench:sync — records/s from agents to a loopback collector on PostgreSQL, against the
-// server's limit, in one run on one server: (1) one agent syncing BENCH_SYNC_RECORDS records,
-// (2) three agents syncing at once, (3) a plain COPY of the one agent's rows into the same
-// usage_records table (no validation, no rollups, no HTTP), as the limit; prints the ratio.
-// The collector runs as `tally collector serve` in its own process; the agents' sync workers
-// run in this process. PostgreSQL runs with its default durability (fsync on).
-import { spawn } from 'node:child_process';
+// server's limit, in one run on one server, for both ingest paths of the PostgreSQL store (the
+// jsonb_to_recordset statement, TALLY_COLLECTOR_STAGING=0, as the before; the COPY into a staging
+// table, the default): (1) one agent syncing BENCH_SYNC_RECORDS records, (2) three agents syncing
+// at once, (3) a plain COPY of the one agent's rows into the same usage_records table (no
+// validation, no rollups, no HTTP), as the limit; prints each ratio with the load average.
+// Each path has its own collector process and database; the agents' sync workers run in this
+// process, profiled during both one-agent runs (the outbox read's and the request building's
+// share of the sync's time). PostgreSQL runs with its default durability (fsync on).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,12 +45,15 @@ async function agentDb(hostId: string, count: number, seed: number): Promise<Tal
   return tdb;
 }
 
-async function timeSync(agents: Array<{ tdb: TallyDb; token: string }>, url: string): Promise<number> {
+const load = () => `load ${os.loadavg()[0]!.toFixed(2)}`;
+const rate = (n: number, s: number) => `${n} records in ${s.toFixed(2)} s = ${Math.round(n / s).toLocaleString('en')} records/s`;
+
+async function timeSync(agents: Array<{ tdb: TallyDb; token: string }>, url: string, target: string): Promise<number> {
   const started = performance.now();
   const results = await Promise.all(
     agents.map(({ tdb, token }) =>
       new SyncEngine({ outbox: new SqliteOutbox(tdb.sqlite), timeoutMs: 120_000, backoff: { baseMs: 100, maxMs: 1000 } }).syncTarget(
-        resolveTarget({ name: 'central', kind: 'tally', url, token, batchSize: BATCH }, 'settings'),
+        resolveTarget({ name: target, kind: 'tally', url, token, batchSize: BATCH }, 'settings'),
       ),
     ),
   );
@@ -55,91 +62,168 @@ async function timeSync(agents: Array<{ tdb: TallyDb; token: string }>, url: str
   return seconds;
 }
 
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string }; children?: number[] }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+// Agent-side work by the functions on the stack: the outbox read (SqliteOutbox.batch, with
+// better-sqlite3's read and toSyncRecord) and the request building (the native adapter's body).
+const PARTS: Record<string, readonly string[]> = { 'outbox read': ['batch', 'toSyncRecord'], 'request building': ['body', 'request'] };
+
+/** Milliseconds of this process's CPU per part, of all its CPU (not idle), from a CPU profile. */
+function profileShares(p: CpuProfile): { busy: number; parts: Record<string, number> } {
+  const parent = new Map<number, number>();
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const parts: Record<string, number> = Object.fromEntries(Object.keys(PARTS).map((k) => [k, 0]));
+  let busy = 0;
+  p.samples.forEach((id, i) => {
+    const ms = (p.timeDeltas[i] ?? 0) / 1000;
+    if (byId.get(id)!.callFrame.functionName === '(idle)') return;
+    busy += ms;
+    const names = new Set<string>();
+    for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) names.add(byId.get(n)!.callFrame.functionName);
+    for (const [part, fns] of Object.entries(PARTS)) if (fns.some((f) => names.has(f))) parts[part]! += ms;
+  });
+  return { busy, parts };
+}
+
+async function profiled<T>(run: () => Promise<T>): Promise<{ result: T; profile: CpuProfile }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  const result = await run();
+  const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
+  session.disconnect();
+  return { result, profile };
+}
+
 const csvField = (v: unknown) => (v === null ? '' : typeof v === 'string' ? `"${v.replace(/"/g, '""')}"` : String(v));
 
-async function main() {
-  console.log(`bench:sync — ${N} records per agent, batches of ${BATCH}, on ${os.cpus().length} CPUs`);
-  const pg = await startPostgres({ fsync: true });
-  const collectorProc = { stop: () => undefined as void };
-  try {
-    const url = await pg.createDatabase('bench_sync');
-    const c = openCollectorDb(url);
-    await migrateCollector(c.pool);
-    await ensureCollectorServices(c.db, Date.now());
-
-    // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of the collector process there.
-    const prof = process.env.BENCH_SYNC_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SYNC_PROF_DIR] : [];
-    const proc = spawn(
-      process.execPath,
-      [...prof, 'bin/tally.mjs', 'collector', 'serve', '--pg', url, '--port', '0', '--rate', '100000', '--burst', '100000'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    collectorProc.stop = () => void proc.kill('SIGTERM');
-    const collectorUrl = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      proc.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      proc.once('exit', (code) => reject(new Error(`collector exited ${code}`)));
+/** `tally collector serve` on `url`, TALLY_COLLECTOR_STAGING as given; resolves to its URL. */
+async function serve(url: string, staging: boolean, procs: ChildProcess[]): Promise<string> {
+  // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of each collector process there.
+  const prof = process.env.BENCH_SYNC_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SYNC_PROF_DIR] : [];
+  const proc = spawn(
+    process.execPath,
+    [...prof, 'bin/tally.mjs', 'collector', 'serve', '--pg', url, '--port', '0', '--rate', '100000', '--burst', '100000'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TALLY_COLLECTOR_STAGING: staging ? '1' : '0' } },
+  );
+  procs.push(proc);
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
     });
+    proc.once('exit', (code) => reject(new Error(`collector exited ${code}`)));
+  });
+}
+
+/** The one agent's rows by a plain COPY into `c`'s usage_records (after removing them there). */
+async function copyLimit(c: ReturnType<typeof openCollectorDb>, one: TallyDb): Promise<number> {
+  const rows = one.sqlite
+    .prepare(
+      'SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source FROM usage_records ORDER BY seq',
+    )
+    .raw()
+    .all() as unknown[][];
+  const now = Date.now();
+  const csv = rows.map((r) => [...r, now].map(csvField).join(',') + '\n');
+  await c.pool.query("DELETE FROM usage_records WHERE host_id = 'bench-one'");
+  await c.pool.query('VACUUM usage_records');
+  const client = await c.pool.connect();
+  const started = performance.now();
+  try {
+    await pipeline(
+      Readable.from(csv),
+      client.query(
+        copyFrom(
+          'COPY usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at) FROM STDIN WITH (FORMAT csv)',
+        ),
+      ),
+    );
+  } finally {
+    client.release();
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function main() {
+  console.log(`bench:sync — ${N} records per agent, batches of ${BATCH}, on ${os.cpus().length} CPUs, ${load()}`);
+  const pg = await startPostgres({ fsync: true });
+  const procs: ChildProcess[] = [];
+  try {
+    const paths = [
+      { name: 'jsonb (before)', staging: false, target: 'central-jsonb' },
+      { name: 'staging COPY', staging: true, target: 'central-staging' },
+    ];
+    const open = await Promise.all(
+      paths.map(async (p) => {
+        const url = await pg.createDatabase(p.staging ? 'bench_sync_staging' : 'bench_sync_jsonb');
+        const c = openCollectorDb(url);
+        await migrateCollector(c.pool);
+        await ensureCollectorServices(c.db, Date.now());
+        return { ...p, c, url: await serve(url, p.staging, procs), seconds: { one: 0, three: 0 } };
+      }),
+    );
 
     process.stdout.write('preparing agent databases… ');
     const one = await agentDb('bench-one', N, 1);
     const three = await Promise.all([2, 3, 4].map((s) => agentDb(`bench-three-${s}`, N, s)));
     console.log('done');
-    const token = async (host: string) => (await issueToken(c.db, host, Date.now())).token;
 
-    const oneSeconds = await timeSync([{ tdb: one, token: await token('bench-one') }], collectorUrl);
-    const oneRate = N / oneSeconds;
-    console.log(`one agent:     ${N} records in ${oneSeconds.toFixed(2)} s = ${Math.round(oneRate).toLocaleString('en')} records/s`);
-
-    const threeAgents = await Promise.all(three.map(async (tdb, i) => ({ tdb, token: await token(`bench-three-${i + 2}`) })));
-    const threeSeconds = await timeSync(threeAgents, collectorUrl);
-    const threeRate = (3 * N) / threeSeconds;
-    console.log(
-      `three agents:  ${3 * N} records in ${threeSeconds.toFixed(2)} s = ${Math.round(threeRate).toLocaleString('en')} records/s`,
-    );
-
-    // The limit: the one agent's rows again, by COPY into the same table (after removing them).
-    const rows = one.sqlite
-      .prepare(
-        'SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source FROM usage_records ORDER BY seq',
-      )
-      .raw()
-      .all() as unknown[][];
-    const now = Date.now();
-    const csv = rows.map((r) => [...r, now].map(csvField).join(',') + '\n');
-    await c.pool.query("DELETE FROM usage_records WHERE host_id = 'bench-one'");
-    await c.pool.query('VACUUM usage_records');
-    const client = await c.pool.connect();
-    const copyStart = performance.now();
-    try {
-      await pipeline(
-        Readable.from(csv),
-        client.query(
-          copyFrom(
-            'COPY usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at) FROM STDIN WITH (FORMAT csv)',
-          ),
-        ),
-      );
-    } finally {
-      client.release();
+    // Interleaved (before, after, before, after) so both paths see the same load.
+    // Both one-agent runs under the same CPU profiler (the same overhead for both).
+    const shares = new Map<string, ReturnType<typeof profileShares>>();
+    for (const p of open) {
+      const token = (await issueToken(p.c.db, 'bench-one', Date.now())).token;
+      const { result, profile } = await profiled(() => timeSync([{ tdb: one, token }], p.url, p.target));
+      p.seconds.one = result;
+      shares.set(p.name, profileShares(profile));
+      console.log(`${p.name}, one agent:    ${rate(N, p.seconds.one)} (${load()})`);
     }
-    const copySeconds = (performance.now() - copyStart) / 1000;
-    const copyRate = rows.length / copySeconds;
+    for (const p of open) {
+      const agents = await Promise.all(
+        three.map(async (tdb, i) => ({ tdb, token: (await issueToken(p.c.db, `bench-three-${i + 2}`, Date.now())).token })),
+      );
+      p.seconds.three = await timeSync(agents, p.url, p.target);
+      console.log(`${p.name}, three agents: ${rate(3 * N, p.seconds.three)} (${load()})`);
+    }
+
+    const staging = open.find((p) => p.staging)!;
+    const copySeconds = await copyLimit(staging.c, one);
+    const copyRate = N / copySeconds;
+    console.log(`PostgreSQL COPY of the same rows into usage_records: ${rate(N, copySeconds)} (${load()})`);
+    for (const p of open) {
+      console.log(
+        `ratio, ${p.name}: one agent ${(N / p.seconds.one / copyRate).toFixed(2)} × COPY, three agents ${((3 * N) / p.seconds.three / copyRate).toFixed(2)} × COPY`,
+      );
+    }
+    const before = open.find((p) => !p.staging)!;
     console.log(
-      `PostgreSQL COPY of the same rows into usage_records: ${copySeconds.toFixed(2)} s = ${Math.round(copyRate).toLocaleString('en')} records/s`,
+      `staging COPY vs jsonb: one agent ${(before.seconds.one / staging.seconds.one).toFixed(2)}×, three agents ${(before.seconds.three / staging.seconds.three).toFixed(2)}×`,
     );
-    console.log(`ratio: one agent ${(oneRate / copyRate).toFixed(2)} × COPY, three agents ${(threeRate / copyRate).toFixed(2)} × COPY`);
-    console.log(`target ≥ 50 000 records/s for one agent: ${oneRate >= 50_000 ? 'met' : 'NOT met'}`);
+    for (const p of open) {
+      const { busy, parts } = shares.get(p.name)!;
+      const pct = (ms: number) => `${((100 * ms) / (p.seconds.one * 1000)).toFixed(1)} %`;
+      const list = Object.entries(parts).map(([part, ms]) => `${part} ${Math.round(ms)} ms = ${pct(ms)}`);
+      console.log(`agent process, ${p.name} one-agent sync (CPU profile, of its wall time): busy ${pct(busy)}; ${list.join(', ')}`);
+    }
+    console.log(
+      `target ≥ 0.8 × COPY for one agent: ${N / staging.seconds.one / copyRate >= 0.8 ? 'met' : 'NOT met'} (${load()}, ${os.cpus().length} CPUs)`,
+    );
     await one.close();
     for (const t of three) await t.close();
-    await c.close();
+    for (const p of open) await p.c.close();
   } finally {
-    collectorProc.stop();
-    await new Promise((r) => setTimeout(r, 500));
+    for (const proc of procs) proc.kill('SIGTERM');
+    await Promise.all(procs.map((proc) => (proc.exitCode === null ? new Promise((r) => proc.once('exit', r)) : null)));
     await pg.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

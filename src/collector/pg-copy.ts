@@ -1,9 +1,10 @@
 // The PostgreSQL store's fast ingest: COPY the batch into a per-session temp staging table, then
 // one INSERT … SELECT … ON CONFLICT (id) DO NOTHING whose RETURNING rows are folded into the four
 // rollup periods in the same statement, all in one transaction (a re-sent batch stays harmless).
-// Quantities and metadata go to PostgreSQL as the raw JSON text the agent sent (sliced from the
-// request body, rawFields below), so numeric quantities stay exact past 2^53 and the stored
-// metadata text is jsonb's, as on the jsonb_to_recordset path (ingest.ts) this replaces.
+// Quantities and metadata reach PostgreSQL as the JSON text the agent sent: re-encoded from the
+// parsed values when every number in the body is short enough to be exact as a double, else
+// sliced from the body (rawFields below), so quantities stay exact past 2^53 and the stored
+// metadata text is jsonb's, as on the jsonb_to_recordset path (ingest.ts) kept for other shapes.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -45,12 +46,15 @@ function skipValue(text: string, i: number): number {
     return text.length;
   }
   let j = i;
-  while (j < text.length && !',}] \t\n\r'.includes(text[j]!)) j++;
+  while (j < text.length && !ENDS_NUMBER(text.charCodeAt(j))) j++;
   return j;
 }
 
+const WS = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
+const ENDS_NUMBER = (c: number) => c === 44 || c === 125 || c === 93 || WS(c);
+
 const skipWs = (text: string, i: number) => {
-  while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  while (i < text.length && WS(text.charCodeAt(i))) i++;
   return i;
 };
 
@@ -110,6 +114,13 @@ const HAS_SPECIAL = /[\\\t\n\r]/;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const copyText = (s: string) => (HAS_SPECIAL.test(s) ? s.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]!) : s);
 
+// A number JSON.parse may not read exactly (16+ digits), or one jsonb would print otherwise than
+// JSON.stringify (an exponent, trailing fraction zeros); strings matching too only cost the raw walk.
+const INEXACT = /\d[\d.]{15}|\d[eE]|\.\d*0\b/;
+
+/** Whether every number in `text` is exactly the double JSON.parse reads and prints as jsonb does. */
+export const parsedIsExact = (text: string) => !INEXACT.test(text);
+
 interface GoodRecord {
   id: string;
   recordedAt: number;
@@ -120,6 +131,7 @@ interface GoodRecord {
   quantity: number;
   unitPrice: string;
   costNanos: number;
+  metadata: Record<string, unknown>;
   source: string;
 }
 
@@ -128,17 +140,20 @@ interface GoodRecord {
  * parsed records one for one. Every other field was validated to characters COPY takes as they are.
  */
 export function copyRows(batch: ValidBatch): string | null {
-  const raw = rawFields(batch.text);
-  if (raw === null || raw.quantity.length !== batch.records.length) return null;
+  // Without long digit runs, exponents or trailing fraction zeros anywhere in the body, each number
+  // JSON.parse read has at most 15 digits, so it is exactly its text and the parsed values serve.
+  const exact = parsedIsExact(batch.text);
+  const raw = exact ? null : rawFields(batch.text);
+  if (!exact && (raw === null || raw.quantity.length !== batch.records.length)) return null;
   const skip = new Set(batch.skip);
   const rows: string[] = [];
   for (let i = 0; i < batch.records.length; i++) {
     if (skip.has(i)) continue;
     const r = batch.records[i] as GoodRecord;
-    const q = raw.quantity[i]!;
-    const m = raw.metadata[i]!;
+    const q = raw ? raw.quantity[i]! : String(r.quantity);
+    const m = raw ? raw.metadata[i]! : JSON.stringify(r.metadata);
     // The slice must be the value JSON.parse read (a cheap check that the walk agrees with it).
-    if (Number(q) !== r.quantity || m[0] !== '{') return null;
+    if (raw && (Number(q) !== r.quantity || m[0] !== '{')) return null;
     rows.push(
       `${i}\t${r.id}\t${r.recordedAt}\t${r.customerId}\t${r.userId ?? '\\N'}\t${r.hostId}\t${r.service}\t${q}\t${r.unitPrice}\t${r.costNanos}\t${copyText(m)}\t${r.source}\n`,
     );

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateCollector, openCollectorDb, type CollectorDb } from '../../src/collector/db';
 import { readBatch, storeBatch } from '../../src/collector/ingest';
-import { copyRows, rawFields } from '../../src/collector/pg-copy';
+import { copyRows, parsedIsExact, rawFields } from '../../src/collector/pg-copy';
 import { pgStore } from '../../src/collector/pg-store';
 import type { ValidBatch } from '../../src/collector/store';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
@@ -14,7 +14,7 @@ let pgServer: TestPostgres;
 let copyDb: CollectorDb;
 let jsonbDb: CollectorDb;
 
-const id = (n: number) => `01JCAPY${String(n).padStart(19, '0')}`;
+const id = (n: number) => `01JCAPY${'Z'.repeat(15)}${String(n).padStart(4, '0')}`;
 
 /** One record as an agent writes it, with the quantity and metadata as raw JSON text. */
 function record(n: number, quantity: string, metadata = '{"endpoint":"/users"}', host = 'host-c') {
@@ -83,16 +83,18 @@ describe('raw fields of a request body', () => {
     });
   });
 
-  it('leaves bodies with escaped keys to the jsonb path', () => {
+  it('does not read raw fields under escaped keys (the parsed values or the jsonb path serve)', () => {
     const escaped = `{"records":[${record(9, '1').replace('"quantity"', '"quan\\u0074ity"')}]}`;
     expect(rawFields(escaped)).toBeNull();
-    expect(copyRows(batch(escaped))).toBeNull();
+    expect(copyRows(batch(escaped))).toContain('\tapi\t1\t0.0001\t'); // short numbers: the parsed values
+    expect(copyRows(batch(escaped.replace('"/users"', '12345678901234567')))).toBeNull();
   });
 });
 
 describe('COPY ingest', () => {
   it('stores the same rows and rollups as the jsonb path, each record once', async () => {
     const b = batch(body);
+    expect(parsedIsExact(body)).toBe(false); // 2^63 - 1: read from the body's text
     expect(b.skip).toEqual([3]);
     expect(copyRows(b)).not.toBeNull(); // this body takes the COPY path
     const store = pgStore(copyDb);
@@ -114,8 +116,31 @@ describe('COPY ingest', () => {
     expect(await rows(copyDb)).toEqual(copied);
   });
 
+  it('stores a body of short numbers from its parsed values, as the jsonb path does', async () => {
+    const plain = [
+      record(20, '0.1234565', '{"s":"tab\\t \\"q\\" \\\\ \\u00fc ü","n":null,"arr":[1,2.5,{"x":true}],"neg":-3,"z":0}'),
+      record(21, '0.0000001'),
+      `{ "id" : "${id(22)}",\n "recordedAt": ${T0 + 7_200_000}, "customerId": "acme", "userId": "u-2", "hostId": "host-c", "service": "api",` +
+        ` "quantity": 4, "quantity": 12.75, "unitPrice": "0.0001", "costNanos": 12, "metadata": {"k": "v", "k": "w"}, "source": "api" }`,
+    ];
+    const text = `{"records":[${plain.join(',')}]}`;
+    expect(parsedIsExact(text)).toBe(true);
+    const b = batch(text);
+    expect(await pgStore(copyDb).store(b, 'host-c', NOW)).toBe(3);
+    expect(await storeBatch(jsonbDb.db, b.text, b.skip, NOW)).toBe(3);
+    const copied = await rows(copyDb);
+    expect(copied).toEqual(await rows(jsonbDb));
+    expect(copied.records.slice(-3).map((r) => [r.quantity, r.metadata])).toEqual([
+      ['0.123457', '{"n": null, "s": "tab\\t \\"q\\" \\\\ ü ü", "z": 0, "arr": [1, 2.5, {"x": true}], "neg": -3}'],
+      ['0.000000', '{"endpoint": "/users"}'],
+      ['12.750000', '{"k": "w"}'],
+    ]);
+  });
+
   it('stores bodies it cannot read raw through the jsonb path', async () => {
-    const escaped = batch(`{"records":[${record(10, '3').replace('"quantity"', '"quan\\u0074ity"')}]}`);
+    const text = `{"records":[${record(10, '3', '{"n":12345678901234567}').replace('"quantity"', '"quan\\u0074ity"')}]}`;
+    const escaped = batch(text);
+    expect(copyRows(escaped)).toBeNull();
     expect(await pgStore(copyDb).store(escaped, 'host-c', NOW)).toBe(1);
     const stored = await copyDb.pool.query('SELECT quantity::text AS q FROM usage_records WHERE id = $1', [id(10)]);
     expect(stored.rows).toEqual([{ q: '3.000000' }]);

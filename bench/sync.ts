@@ -70,7 +70,7 @@ interface CpuProfile {
 
 // Agent-side work by the functions on the stack: the outbox read (SqliteOutbox.batch, with
 // better-sqlite3's read and toSyncRecord) and the request building (the native adapter's body).
-const PARTS: Record<string, readonly string[]> = { 'outbox read': ['batch', 'toSyncRecord'], 'request building': ['body', 'request'] };
+const PARTS: Record<string, readonly string[]> = { 'outbox read': ['batch', 'toSyncRecord'], 'request building': ['body'] };
 
 /** Milliseconds of this process's CPU per part, of all its CPU (not idle), from a CPU profile. */
 function profileShares(p: CpuProfile): { busy: number; parts: Record<string, number> } {

@@ -115,8 +115,9 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 const copyText = (s: string) => (HAS_SPECIAL.test(s) ? s.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]!) : s);
 
 // A number JSON.parse may not read exactly (16+ digits), or one jsonb would print otherwise than
-// JSON.stringify (an exponent, trailing fraction zeros); strings matching too only cost the raw walk.
-const INEXACT = /\d[\d.]{15}|\d[eE]|\.\d*0\b/;
+// JSON.stringify (an exponent, trailing fraction zeros). A JSON number follows ':', ',' or '[',
+// which keeps text inside strings (prices, ids) out; a string that matches only costs the raw walk.
+const INEXACT = /[:,[]\s*-?(?:\d[\d.]{15}|[\d.]+[eE]|\d+\.\d*0[,}\]\s])/;
 
 /** Whether every number in `text` is exactly the double JSON.parse reads and prints as jsonb does. */
 export const parsedIsExact = (text: string) => !INEXACT.test(text);

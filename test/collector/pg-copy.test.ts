@@ -125,6 +125,10 @@ describe('COPY ingest', () => {
     ];
     const text = `{"records":[${plain.join(',')}]}`;
     expect(parsedIsExact(text)).toBe(true);
+    // Long digit runs, exponents and trailing zeros inside strings do not count; in numbers they do.
+    expect(parsedIsExact('{"records":[{"unitPrice":"0.00000000000000350","id":"1e5","m":{"a-1234567890123456":"x"}}]}')).toBe(true);
+    for (const n of ['1234567890123456', '0.1234567890123456', '1e5', '1.5E-3', '1.50', '2.0 ', '-7.10'])
+      expect(parsedIsExact(`{"records":[{"m":{"a":[1, ${n}]}}]}`), n).toBe(false);
     const b = batch(text);
     expect(await pgStore(copyDb).store(b, 'host-c', NOW)).toBe(3);
     expect(await storeBatch(jsonbDb.db, b.text, b.skip, NOW)).toBe(3);

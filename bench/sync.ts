@@ -1,7 +1,7 @@
 // npm run bench:sync — records/s from agents to a loopback collector on PostgreSQL, against the
 // server's limit, in one run on one server, for both ingest paths of the PostgreSQL store (the
-// jsonb_to_recordset statement, TALLY_COLLECTOR_STAGING=0, as the before; the COPY into a staging
-// table, the default): (1) one agent syncing BENCH_SYNC_RECORDS records, (2) three agents syncing
+// jsonb_to_recordset statement, the default, as the before; the COPY into a staging table,
+// TALLY_COLLECTOR_STAGING=1): (1) one agent syncing BENCH_SYNC_RECORDS records, (2) three agents syncing
 // at once, (3) a plain COPY of the one agent's rows into the same usage_records table (no
 // validation, no rollups, no HTTP), as the limit; prints each ratio with the load average.
 // Each path has its own collector process and database; the agents' sync workers run in this

@@ -97,7 +97,7 @@ describe('COPY ingest', () => {
     expect(parsedIsExact(body)).toBe(false); // 2^63 - 1: read from the body's text
     expect(b.skip).toEqual([3]);
     expect(copyRows(b)).not.toBeNull(); // this body takes the COPY path
-    const store = pgStore(copyDb);
+    const store = pgStore(copyDb, { staging: true });
     expect(await store.store(b, 'host-c', NOW)).toBe(4);
     expect(await storeBatch(jsonbDb.db, b.text, b.skip, NOW)).toBe(4);
 
@@ -130,7 +130,7 @@ describe('COPY ingest', () => {
     for (const n of ['1234567890123456', '0.1234567890123456', '1e5', '1.5E-3', '1.50', '2.0 ', '-7.10'])
       expect(parsedIsExact(`{"records":[{"m":{"a":[1, ${n}]}}]}`), n).toBe(false);
     const b = batch(text);
-    expect(await pgStore(copyDb).store(b, 'host-c', NOW)).toBe(3);
+    expect(await pgStore(copyDb, { staging: true }).store(b, 'host-c', NOW)).toBe(3);
     expect(await storeBatch(jsonbDb.db, b.text, b.skip, NOW)).toBe(3);
     const copied = await rows(copyDb);
     expect(copied).toEqual(await rows(jsonbDb));
@@ -145,7 +145,7 @@ describe('COPY ingest', () => {
     const text = `{"records":[${record(10, '3', '{"n":12345678901234567}').replace('"quantity"', '"quan\\u0074ity"')}]}`;
     const escaped = batch(text);
     expect(copyRows(escaped)).toBeNull();
-    expect(await pgStore(copyDb).store(escaped, 'host-c', NOW)).toBe(1);
+    expect(await pgStore(copyDb, { staging: true }).store(escaped, 'host-c', NOW)).toBe(1);
     const stored = await copyDb.pool.query('SELECT quantity::text AS q FROM usage_records WHERE id = $1', [id(10)]);
     expect(stored.rows).toEqual([{ q: '3.000000' }]);
   });

@@ -15,6 +15,9 @@ import { formatTable, print, printJson } from '../output';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** How long `tally sync` waits for a running agent's pass before reporting what is still pending. */
+const AGENT_WAIT_S = 280;
+
 function pairs(field: string, values: string[] | undefined): Record<string, string> | undefined {
   if (!values?.length) return undefined;
   const out: Record<string, string> = {};
@@ -84,7 +87,8 @@ export function registerSync(program: Command): void {
       // While an agent runs it does the sync (it is the database's only writer); else this process does, under the lock.
       const agent = await agentFor(config);
       const results = agent
-        ? await callHandler(config, 'sync.now', { target: o.target, waitSeconds: Math.min(timeout ?? 600, 600) })
+        ? // Under fetch's 300 s wait for an answer's headers: a longer wait would read as "no answer".
+          await callHandler(config, 'sync.now', { target: o.target, waitSeconds: Math.min(timeout ?? AGENT_WAIT_S, AGENT_WAIT_S) })
         : await withWriter(config, async (_writer, tdb) => {
             const engine = engineFor(
               config,

@@ -16,7 +16,7 @@ import { decimalsOf, joinLimbs } from '../core/quantity';
 import { validateRecord, type ValidationContext } from '../core/records';
 import type { Registry } from '../core/registry';
 import { dayStart, hourStart, monthStart, nextMonthStart, toIso, weekStart } from '../core/time';
-import type { Database } from './schema';
+import type { CorrectionDbRow, Database } from './schema';
 import { rollupParams, UPSERT_ROLLUP, type BatchedWriter } from './writer';
 import { adjustHistogram } from './histogram';
 import { rebuildUniqueValues, repriceAggregate } from './aggregation';
@@ -470,14 +470,9 @@ export interface CorrectionRow {
   readonly at: number;
 }
 
-/** The audit trail, newest first; `id` narrows it to one record (as original or replacement). */
-export async function listCorrections(db: Kysely<Database>, q: { id?: string | undefined; limit: number }): Promise<CorrectionRow[]> {
-  let query = db.selectFrom('corrections').selectAll().orderBy('seq', 'desc').limit(q.limit);
-  if (q.id !== undefined) {
-    const id = q.id;
-    query = query.where((eb) => eb.or([eb('record_id', '=', id), eb('new_id', '=', id)]));
-  }
-  return (await query.execute()).map((r) => ({
+/** A corrections row as the audit trail shows it (the sync outbox adds the sequences and costs). */
+export function rowToCorrection(r: CorrectionDbRow): CorrectionRow {
+  return {
     seq: r.seq,
     kind: r.kind,
     recordId: r.record_id,
@@ -491,7 +486,17 @@ export async function listCorrections(db: Kysely<Database>, q: { id?: string | u
     reason: r.reason,
     actor: r.actor,
     at: r.at,
-  }));
+  };
+}
+
+/** The audit trail, newest first; `id` narrows it to one record (as original or replacement). */
+export async function listCorrections(db: Kysely<Database>, q: { id?: string | undefined; limit: number }): Promise<CorrectionRow[]> {
+  let query = db.selectFrom('corrections').selectAll().orderBy('seq', 'desc').limit(q.limit);
+  if (q.id !== undefined) {
+    const id = q.id;
+    query = query.where((eb) => eb.or([eb('record_id', '=', id), eb('new_id', '=', id)]));
+  }
+  return (await query.execute()).map(rowToCorrection);
 }
 
 export interface SyncCorrectionRow extends CorrectionRow {
@@ -517,19 +522,7 @@ export async function listSyncCorrections(
   if (!q.all) query = query.where('s.state', '=', 'manual');
   if (q.target !== undefined) query = query.where('s.target', '=', q.target);
   return (await query.execute()).map((r) => ({
-    seq: r.seq,
-    kind: r.kind,
-    recordId: r.record_id,
-    newId: r.new_id,
-    customerId: r.customer_id,
-    service: r.service,
-    recordedAt: r.recorded_at,
-    quantity: r.quantity,
-    costNanos: r.cost_nanos,
-    deltaCostNanos: r.delta_cost_nanos,
-    reason: r.reason,
-    actor: r.actor,
-    at: r.at,
+    ...rowToCorrection(r),
     target: r.target,
     state: r.state,
     note: r.note,

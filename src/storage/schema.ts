@@ -305,6 +305,7 @@ export interface Database {
   schedule_runs: ScheduleRunsTable;
 }
 
+export type CorrectionDbRow = Selectable<CorrectionsTable>;
 export type ServiceRow = Selectable<ServicesTable>;
 export type PriceRuleRow = Selectable<PriceRulesTable>;
 export type UsageRecordRow = Selectable<UsageRecordsTable>;

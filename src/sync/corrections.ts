@@ -6,6 +6,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { correctionAdapterFor, manualReason, type SyncCorrection } from '../core/sync/corrections';
 import type { ResolvedTarget } from '../core/sync/targets';
+import { rowToCorrection } from '../storage/corrections';
+import type { CorrectionDbRow } from '../storage/schema';
 import type { Transport } from './transport';
 
 export interface CorrectionPass {
@@ -15,25 +17,7 @@ export interface CorrectionPass {
   readonly retry?: { readonly reason: string; readonly retryAfterMs?: number };
 }
 
-interface Row {
-  seq: number;
-  kind: 'void' | 'amend';
-  record_id: string;
-  record_seq: number;
-  new_id: string | null;
-  new_seq: number | null;
-  customer_id: string;
-  service: string;
-  recorded_at: number;
-  quantity: number;
-  cost_nanos: number;
-  delta_cost_nanos: number;
-  reason: string;
-  actor: string;
-  at: number;
-  /** JSON [[id, cost_nanos], …]: the costs this correction changed (migration 0017). */
-  costs: string;
-}
+type Row = CorrectionDbRow;
 
 /** The corrections outbox over the agent's SQLite database. */
 export class SqliteCorrections {
@@ -68,24 +52,7 @@ export class SqliteCorrections {
 
 function toCorrection(r: Row): SyncCorrection {
   const costs = (JSON.parse(r.costs) as Array<[string, number]>).map(([id, costNanos]) => ({ id, costNanos }));
-  return {
-    seq: r.seq,
-    kind: r.kind,
-    recordId: r.record_id,
-    recordSeq: r.record_seq,
-    newId: r.new_id,
-    newSeq: r.new_seq,
-    customerId: r.customer_id,
-    service: r.service,
-    recordedAt: r.recorded_at,
-    quantity: r.quantity,
-    costNanos: r.cost_nanos,
-    deltaCostNanos: r.delta_cost_nanos,
-    reason: r.reason,
-    actor: r.actor,
-    at: r.at,
-    costs,
-  };
+  return { ...rowToCorrection(r), recordSeq: r.record_seq, newSeq: r.new_seq, costs };
 }
 
 /** One pass over a target's pending corrections; stops at the first that must wait. */

@@ -85,6 +85,13 @@ describe('every handler checks its arguments against the contract', () => {
     }
   });
 
+  it('the message says what was sent instead', async () => {
+    const reply = await dispatch(handlers, 'quotas.set', { service: 'api', limit: 'ten', period: 'month' });
+    expect(reply).toMatchObject({ ok: false, error: { field: 'limit', message: 'limit: must be a number, not a string' } });
+    const nested = await dispatch(handlers, 'report.usage', { service: {} });
+    expect(nested).toMatchObject({ ok: false, error: { field: 'service', message: 'service: must be a string, not an object' } });
+  });
+
   it('the same answers come over HTTP /api/call, never a 500', async () => {
     const { url, token } = agent.server;
     for (const name of NAMES) {

@@ -38,7 +38,7 @@ function describe(issue: z.core.$ZodIssue, args: unknown): { field: string; prob
   }
   switch (issue.code) {
     case 'invalid_type':
-      return { field, problem: `must be ${article(issue.expected)}, not ${kindOf(issue.input)}` };
+      return { field, problem: `must be ${article(issue.expected)}, not ${kindOf(valueAt(args, issue.path))}` };
     case 'invalid_value':
       return { field, problem: `must be one of ${issue.values.map(String).join(', ')}` };
     case 'unrecognized_keys': {

@@ -28,7 +28,14 @@ export function reportArgs(query: Record<string, unknown>) {
     if (['', 'true', '1'].includes(detailedText)) detailed = true;
     else if (!['false', '0'].includes(detailedText)) throw invalid('detailed', 'must be true or false');
   }
-  return { from: one('from'), to: one('to'), month: one('month'), service: one('service'), customerId: one('customer') ?? one('customerId'), detailed };
+  return {
+    from: one('from'),
+    to: one('to'),
+    month: one('month'),
+    service: one('service'),
+    customerId: one('customer') ?? one('customerId'),
+    detailed,
+  };
 }
 
 /** The second seed's registration: its template or service, then its rates (per model or provider). */

@@ -142,7 +142,7 @@ export async function startHttpServer(
   dashboardRoutes(app, gate, options.staticDir);
   healthRoutes(app, ctx, metrics, options.version ?? AGENT_VERSION);
   ingestRoutes(app, ctx, handlers);
-  reportRoutes(app, ctx, handlers);
+  reportRoutes(app, handlers);
   downloadRoutes(app, ctx);
   eventLogRoutes(app, handlers);
   correctionRoutes(app, handlers);

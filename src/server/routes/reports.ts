@@ -2,7 +2,6 @@
 // handlers (and the same argument schemas) the UI and CLI use.
 import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../core/errors';
-import type { AgentContext } from '../../handlers/context';
 import { invoke, type AllHandlers } from '../../handlers/handlers';
 import { scopedCustomer } from '../gates';
 import { isRegistryBody, parseRegistryBody, type RegistryPlan } from '../shapes';
@@ -48,7 +47,7 @@ async function registerSeedService(handlers: AllHandlers, plan: RegistryPlan) {
   return services ?? invoke(handlers, 'services.list', {});
 }
 
-export function reportRoutes(app: FastifyInstance, ctx: AgentContext, handlers: AllHandlers): void {
+export function reportRoutes(app: FastifyInstance, handlers: AllHandlers): void {
   app.get('/v1/report', async (req) => {
     const args = reportArgs(req.query as Record<string, unknown>);
     const customerId = scopedCustomer(req, args.customerId);

@@ -22,7 +22,7 @@ function newestMonth(file: string): string {
 async function main(): Promise<void> {
   const { file } = await bigDatabase();
   const month = newestMonth(file);
-  const agent = await startAgent({ days: 0, name: 'bench-ui', link: file });
+  const agent = await startAgent({ days: 0, name: 'bench-ui', link: file, now: null });
   const browser = await launchBrowser();
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });

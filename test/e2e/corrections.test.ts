@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenMeterFake, type OpenMeterFake } from '../fakes/openmeter';
-import { apiCall, go, launchBrowser, openDashboard, pageProblems, startAgent, tally, type Agent } from './harness';
+import { type Agent, apiCall, E2E_NOW, go, launchBrowser, openDashboard, pageProblems, startAgent, tally } from './harness';
 
 const SCREENSHOTS = path.resolve('docs/screenshots');
 
@@ -72,7 +72,7 @@ describe('corrections in the dashboard', () => {
     await page.locator(`[data-testid="event-row"][data-id="${id}"].voided`).waitFor({ timeout: 5_000 });
     await page.screenshot({ path: path.join(SCREENSHOTS, 'events-void.png'), fullPage: true });
 
-    const month = new Date().toISOString().slice(0, 7);
+    const month = E2E_NOW.slice(0, 7);
     const report = JSON.parse(tally(['report', '--json', '--db', agent.db, '--month', month], agent.env)) as {
       totalEvents: number;
       totalCostNanos: number;

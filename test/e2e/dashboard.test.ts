@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageReport } from '../../src/analytics/usage';
 import { formatMoney, formatUnitPrice, roundLines } from '../../src/core/money';
-import { apiCall, go, launchBrowser, openDashboard, pageProblems, pixelsOfColour, startAgent, tally, type Agent } from './harness';
+import { type Agent, apiCall, E2E_NOW, go, launchBrowser, openDashboard, pageProblems, pixelsOfColour, startAgent, tally } from './harness';
 
 const SCREENSHOTS = path.resolve('docs/screenshots');
 
@@ -67,7 +67,7 @@ describe('browser dashboard on a real agent', () => {
   });
 
   it('shows last month as `tally report --month` does', async () => {
-    const d = new Date();
+    const d = new Date(E2E_NOW);
     const month = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
     const report = reportJson(agent, ['--month', month]);
     await page.getByLabel('Last month').check();

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageReport } from '../../src/analytics/usage';
 import { formatMoney, toNanos } from '../../src/core/money';
-import { go, launchBrowser, openDashboard, pageProblems, startAgent, tally, type Agent } from './harness';
+import { type Agent, E2E_NOW, go, launchBrowser, newContext, openDashboard, pageProblems, startAgent, tally } from './harness';
 
 const SCREENSHOTS = path.resolve('docs/screenshots');
 
@@ -43,7 +43,7 @@ describe('dashboard finish', () => {
 
   it('prints a statement whose rounded lines add up to its printed total, the exact total beneath', async () => {
     await go(page, '#/statement', '[data-testid="statement-total"]');
-    const month = new Date().toISOString().slice(0, 7);
+    const month = E2E_NOW.slice(0, 7);
     const s = JSON.parse(tally(['statement', '--month', month, '--json', '--db', agent.db], agent.env)) as {
       total: string;
       lines: unknown[];
@@ -59,7 +59,7 @@ describe('dashboard finish', () => {
   });
 
   it('downloads an export in the browser with the report’s records and total', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+    const context = await newContext(browser, agent, { acceptDownloads: true, viewport: { width: 1280, height: 860 } });
     const p = await context.newPage();
     await p.goto(agent.dashboardUrl);
     await p.waitForSelector('[data-testid="overview"][data-ready="true"]');
@@ -93,7 +93,7 @@ describe('dashboard finish', () => {
   });
 
   it('at 390 px no page scrolls sideways, and money is in cents', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    const context = await newContext(browser, agent, { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     const phone = await context.newPage();
     await phone.goto(agent.dashboardUrl);
     await phone.waitForSelector('[data-testid="overview"][data-ready="true"]');

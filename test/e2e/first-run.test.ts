@@ -2,7 +2,7 @@
 // states, not blank pages. Also: every page is reachable from the keyboard.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { go, launchBrowser, openDashboard, pageProblems, startAgent, type Agent } from './harness';
+import { type Agent, go, launchBrowser, newContext, openDashboard, pageProblems, startAgent } from './harness';
 
 describe('first run', () => {
   let agent: Agent;
@@ -31,7 +31,7 @@ describe('first run', () => {
   });
 
   it('a browser without the token link is told how to sign in', async () => {
-    const context = await browser.newContext();
+    const context = await newContext(browser, agent);
     const page = await context.newPage();
     await page.goto(`${agent.url}/`);
     const alert = page.getByRole('alert').first();

@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { readAgentInfo, readToken } from '../../src/client/discovery';
 
 export const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
@@ -17,12 +17,40 @@ export interface Agent {
   readonly token: string;
   readonly dashboardUrl: string;
   readonly env: Record<string, string>;
+  /** The agent's clock now (it started at TALLY_NOW), or null when it runs on the machine's clock. */
+  clock(): number | null;
   stop(): Promise<void>;
 }
 
-/** The environment every `tally` run of a test shares: its own home, config and database. */
-export function testEnv(dir: string): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: dir, TALLY_HOME: dir, TALLY_CONFIG: path.join(dir, 'config.json') };
+/**
+ * The instant every end-to-end test starts at, whatever the machine's date: the agent and each
+ * `tally` run get it as TALLY_NOW, the browser as its clock (both then advance in real time).
+ * Mid-month and mid-day, so a run of a few minutes never crosses a day or month boundary.
+ */
+export const E2E_NOW = '2026-06-15T12:00:00.000Z';
+
+/** The environment every `tally` run of a test shares: its own home, config and database, and the clock. */
+export function testEnv(dir: string, now: string | null = E2E_NOW): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    TALLY_HOME: dir,
+    TALLY_CONFIG: path.join(dir, 'config.json'),
+  };
+  if (now) env.TALLY_NOW = now;
+  return env;
+}
+
+/**
+ * A browser context whose clock reads what the agent's does (then runs): pages compare the agent's
+ * timestamps with their own `Date.now()` ("the price in force now"). It starts a little ahead of
+ * the agent (counted from just before the agent was spawned), never behind it.
+ */
+export async function newContext(browser: Browser, agent: Agent, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  const now = agent.clock();
+  if (now !== null) await context.clock.install({ time: now });
+  return context;
 }
 
 export function tally(args: readonly string[], env: Record<string, string>): string {
@@ -40,10 +68,13 @@ export async function startAgent(options: {
   days: number;
   name?: string;
   /** An existing database, used through a link in the temp folder (its agent files stay there). */ link?: string;
+  /** The agent's starting instant (TALLY_NOW); null for the machine's clock. Default E2E_NOW. */
+  now?: string | null;
 }): Promise<Agent> {
   if (!fs.existsSync(RENDERER_INDEX)) throw new Error('the renderer is not built: run `npm run build:ui` (npm test does it)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tally-${options.name ?? 'e2e'}-`));
-  const env = testEnv(dir);
+  const now = options.now === undefined ? E2E_NOW : options.now;
+  const env = testEnv(dir, now);
   fs.writeFileSync(
     env.TALLY_CONFIG!,
     JSON.stringify({
@@ -54,6 +85,7 @@ export async function startAgent(options: {
   const db = path.join(dir, 'tally.db');
   if (options.link) fs.symlinkSync(path.resolve(options.link), db);
   else if (options.days > 0) tally(['demo', '--days', String(options.days), '--db', db, '--json'], env);
+  const spawnedAt = Date.now();
   const child = spawn(process.execPath, [path.resolve('bin/tally.mjs'), 'agent', '--db', db, '--port', '0'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,6 +114,7 @@ export async function startAgent(options: {
     token,
     dashboardUrl: found.dashboardUrl,
     env,
+    clock: () => (now === null ? null : Date.parse(now) + (Date.now() - spawnedAt)),
     stop: () => stopChild(child, dir),
   };
 }
@@ -113,7 +146,7 @@ export async function launchBrowser(): Promise<Browser> {
 
 /** A page signed in to the agent's dashboard (the token link trades for a session cookie). */
 export async function openDashboard(browser: Browser, agent: Agent, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme, acceptDownloads: false });
+  const context = await newContext(browser, agent, { viewport: { width: 1280, height: 860 }, colorScheme, acceptDownloads: false });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));

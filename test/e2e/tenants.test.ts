@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageReport } from '../../src/analytics/usage';
 import { formatMoney, roundLines } from '../../src/core/money';
-import { go, launchBrowser, openDashboard, pageProblems, startAgent, tally, type Agent } from './harness';
+import { type Agent, go, launchBrowser, newContext, openDashboard, pageProblems, startAgent, tally } from './harness';
 
 const SCREENSHOTS = path.resolve('docs/screenshots');
 
@@ -114,7 +114,7 @@ describe('tenants in the dashboard', () => {
     const created = JSON.parse(
       tally(['keys', 'create', '--customer', 'globex', '--scope', 'read', '--json', '--db', agent.db], agent.env),
     ) as { key: string };
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const context = await newContext(browser, agent, { viewport: { width: 1280, height: 860 } });
     const tenant = await context.newPage();
     await tenant.goto(`${agent.url}/?key=${encodeURIComponent(created.key)}`);
     await tenant.waitForSelector('[data-testid="overview"][data-ready="true"]', { timeout: 20_000 });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const ALL = ['ingest', 'import', 'api', 'idle', 'start', 'size', 'sync', 'percentiles', 'reports', 'ui'];
+const ALL = ['ingest', 'import', 'api', 'idle', 'start', 'size', 'indexes', 'sync', 'percentiles', 'reports', 'ui'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 const rowsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-rows-')), 'rows.jsonl');
 fs.writeFileSync(rowsFile, '');

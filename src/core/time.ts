@@ -64,9 +64,32 @@ export const DATE_FORMS =
 
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/;
 
+/**
+ * The year Date.UTC counts a four-digit year as: it reads 0-99 as 1900-1999, and the general path
+ * below goes through it, so the fast path follows it too.
+ */
+function utcYear(year: number): number {
+  return year <= 99 ? 1900 + year : year;
+}
+
+function isLeap(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days in `month` (1-12) of `year`, as Date.UTC sees the year; no Date object (a hot path). */
 function daysInMonth(year: number, month: number): number {
-  // Date.UTC alone (no Date object): called once per parsed instant, on the import hot path.
-  return (Date.UTC(year, month, 1) - Date.UTC(year, month - 1, 1)) / DAY;
+  return month === 2 && isLeap(utcYear(year)) ? 29 : MONTH_DAYS[month - 1]!;
+}
+
+/** Days from 1970-01-01 to `y`-`m`-`d` (proleptic Gregorian), by integer arithmetic. */
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
 }
 
 /** The number written by the `n` digits at `i`, or -1 when one is not a digit. */
@@ -108,7 +131,8 @@ function parseIsoMillisUtc(t: string): number | null | undefined {
   if ((year | month | day | hour | minute | second | ms) < 0) return undefined;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  // Date.UTC(year, month - 1, day, hour, minute, second, ms) without the call into the runtime.
+  return daysFromCivil(utcYear(year), month, day) * DAY + hour * HOUR + minute * 60_000 + second * 1000 + ms;
 }
 
 /** "+05:30" / "-0800" / "Z" → minutes east of UTC, or null when impossible. */

@@ -68,6 +68,27 @@ describe('parseInstant', () => {
     expect(texts.filter((t) => parseInstant(t) !== null).length).toBeGreaterThan(100);
   });
 
+  it('checks the day of the month and counts the instant as Date.UTC does, in every year', () => {
+    // The reference: range checks with a Date object, and Date.UTC for the instant.
+    const reference = (y: number, mo: number, d: number) =>
+      mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate() ? null : Date.UTC(y, mo - 1, d, 23, 59, 59, 999);
+    const pad = (n: number, w: number) => String(n).padStart(w, '0');
+    for (let y = 0; y <= 9999; y += y < 120 || (y > 1890 && y < 2110) ? 1 : 7)
+      for (const [mo, d] of [
+        [1, 31],
+        [2, 28],
+        [2, 29],
+        [3, 1],
+        [4, 30],
+        [4, 31],
+        [12, 31],
+      ] as const) {
+        const text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T23:59:59.999Z`;
+        expect(parseInstant(text), text).toBe(reference(y, mo, d));
+        expect(parseInstant(text.replace('T', ' ')), text).toBe(reference(y, mo, d));
+      }
+  });
+
   it('a range end given as a day or a month means the end of it', () => {
     expect(new Date(parseDateInput('2026-02-28', true)!).toISOString()).toBe('2026-03-01T00:00:00.000Z');
     expect(new Date(parseDateInput('2026-02', true)!).toISOString()).toBe('2026-03-01T00:00:00.000Z');

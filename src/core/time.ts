@@ -64,8 +64,75 @@ export const DATE_FORMS =
 
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/;
 
+/**
+ * The year Date.UTC counts a four-digit year as: it reads 0-99 as 1900-1999, and the general path
+ * below goes through it, so the fast path follows it too.
+ */
+function utcYear(year: number): number {
+  return year <= 99 ? 1900 + year : year;
+}
+
+function isLeap(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days in `month` (1-12) of `year`, as Date.UTC sees the year; no Date object (a hot path). */
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month === 2 && isLeap(utcYear(year)) ? 29 : MONTH_DAYS[month - 1]!;
+}
+
+/** Days from 1970-01-01 to `y`-`m`-`d` (proleptic Gregorian), by integer arithmetic. */
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
+}
+
+/** The number written by the `n` digits at `i`, or -1 when one is not a digit. */
+function digits(t: string, i: number, n: number): number {
+  let v = 0;
+  for (let end = i + n; i < end; i++) {
+    const c = t.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * "2026-11-22T14:05:00.123Z", the form toISOString() writes and most files carry, read without
+ * the regular expression: the same checks and the same result as the general path below, or
+ * undefined for any other shape (which the general path then reads).
+ */
+function parseIsoMillisUtc(t: string): number | null | undefined {
+  if (
+    t.length !== 24 ||
+    t.charCodeAt(4) !== 45 /* - */ ||
+    t.charCodeAt(7) !== 45 ||
+    t.charCodeAt(10) !== 84 /* T */ ||
+    t.charCodeAt(13) !== 58 /* : */ ||
+    t.charCodeAt(16) !== 58 ||
+    t.charCodeAt(19) !== 46 /* . */ ||
+    t.charCodeAt(23) !== 90 /* Z */
+  ) {
+    return undefined;
+  }
+  const year = digits(t, 0, 4);
+  const month = digits(t, 5, 2);
+  const day = digits(t, 8, 2);
+  const hour = digits(t, 11, 2);
+  const minute = digits(t, 14, 2);
+  const second = digits(t, 17, 2);
+  const ms = digits(t, 20, 3);
+  if ((year | month | day | hour | minute | second | ms) < 0) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  // Date.UTC(year, month - 1, day, hour, minute, second, ms) without the call into the runtime.
+  return daysFromCivil(utcYear(year), month, day) * DAY + hour * HOUR + minute * 60_000 + second * 1000 + ms;
 }
 
 /** "+05:30" / "-0800" / "Z" → minutes east of UTC, or null when impossible. */
@@ -85,6 +152,8 @@ function offsetMinutes(zone: string | undefined): number | null {
  * (RFC 3339 allows the space; Python's str(datetime) writes it.)
  */
 export function parseInstant(text: string): number | null {
+  const fast = parseIsoMillisUtc(text);
+  if (fast !== undefined) return fast;
   const m = INSTANT.exec(text.trim());
   if (!m) return null;
   const [, y, mo, d, h, mi, sec, frac, zone] = m;

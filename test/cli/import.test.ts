@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { JsonArraySplitter } from '../../src/cli/commands/import';
+import { JsonArraySplitter, RecordReader } from '../../src/cli/commands/import';
+import { demoRecords } from '../../src/core/demo';
 import { tally, tallyJson } from '../helpers/cli';
-import { tempDir } from '../helpers/db';
+import { tempDir, testDb, testWriter } from '../helpers/db';
 
 const NOW = Date.UTC(2026, 10, 15, 12);
 const dir = tempDir('tally-import-');
@@ -92,4 +93,119 @@ describe('tally import (streamed)', () => {
       expect(out, `chunks of ${size}`).toEqual(values);
     }
   });
+
+  it('reads JSON Lines as split on newlines would: blank lines, CRLF, a last line without newline, characters across reads, lines longer than a read', async () => {
+    const long = { service: 'api', metadata: { note: 'x'.repeat(600_000) } }; // longer than a read: the buffer grows
+    const wide = { service: 'api', metadata: { note: 'é€😀'.repeat(40_000) } }; // multi-byte characters across read boundaries
+    const texts = [
+      JSON.stringify(record(1)),
+      '',
+      '   ',
+      '\u00a0\t',
+      `  ${JSON.stringify(record(2))}\r`,
+      JSON.stringify(long),
+      JSON.stringify(wide),
+      ...Array.from({ length: 3000 }, (_, i) => JSON.stringify({ ...record(i), metadata: { note: 'ü'.repeat(i % 97) } })),
+      '\r',
+      `${JSON.stringify(record(3))}   `,
+    ];
+    // What the reader must match: every line that is not blank, parsed, in order.
+    const reference = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.trim().length > 0)
+        .map((l) => JSON.parse(l) as unknown);
+    for (const [name, text] of [
+      ['with a final newline', texts.join('\n') + '\n'],
+      ['without', texts.join('\n')],
+      ['empty', ''],
+      ['blank', '\n \n\n'],
+    ]) {
+      const file = path.join(dir, 'lines.jsonl');
+      fs.writeFileSync(file, text!);
+      for (const take of [1, 7, 1000]) {
+        const reader = await RecordReader.open(file, () => undefined);
+        const out: unknown[] = [];
+        for (let got = await reader.take(take); got.length > 0; got = await reader.take(take)) {
+          out.push(...got);
+          if (got.length < take) expect(await reader.take(take)).toEqual([]);
+        }
+        await reader.close();
+        expect(out, `${name}, ${take} at a time`).toEqual(reference(text!));
+      }
+    }
+  });
+
+  it('reads a JSON array whole, whatever its layout', async () => {
+    const values = Array.from({ length: 5000 }, (_, i) => ({ ...record(i), metadata: { note: 'ß'.repeat(i % 50) } }));
+    for (const text of [JSON.stringify(values), ` \n[\n${values.map((v) => JSON.stringify(v, null, 2)).join(',\n')}\n]\n`]) {
+      const file = path.join(dir, 'array.json');
+      fs.writeFileSync(file, text);
+      const reader = await RecordReader.open(file, () => undefined);
+      const out: unknown[] = [];
+      for (let got = await reader.take(999); got.length > 0; got = await reader.take(999)) out.push(...got);
+      await reader.close();
+      expect(out).toEqual(values);
+    }
+  });
+
+  it('names a bad line by its position among the records, blank lines not counted', () => {
+    const file = path.join(dir, 'bad-line.jsonl');
+    fs.writeFileSync(file, `${JSON.stringify(record(1))}\n\n  \n${JSON.stringify(record(2))}\n{"service": "api",\n`);
+    const r = tally(['import', file], env('bad-line.db'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/records\[2\]: is not JSON/);
+    expect(r.stderr).not.toMatch(/records\[4\]/);
+    const missing = tally(['import', path.join(dir, 'no-such-file.jsonl')], env('missing.db'));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/file: cannot read .*no-such-file\.jsonl: ENOENT/);
+  });
+
+  it('stores what the writer stores for the same records: rows, prices, rollups, histogram, report', async () => {
+    const records = [...demoRecords({ days: 3, end: NOW - 3_600_000, scale: 0.3 })].map((r) => ({
+      ...r,
+      recordedAt: new Date(r.recordedAt as number).toISOString(),
+    }));
+    expect(records.length).toBeGreaterThan(3000);
+    const file = path.join(dir, 'same.jsonl');
+    fs.writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const host = { TALLY_HOST_ID: 'same-host' };
+    expect(tallyJson(['import', file], { ...env('same-import.db'), ...host })).toEqual({ recorded: records.length, duplicates: 0 });
+
+    // The same records through the writer, in batches of its own size, into a database the CLI made.
+    fs.writeFileSync(path.join(dir, 'empty.jsonl'), '');
+    expect(tallyJson(['import', path.join(dir, 'empty.jsonl')], { ...env('same-writer.db'), ...host })).toEqual({
+      recorded: 0,
+      duplicates: 0,
+    });
+    const tdb = await testDb(path.join(dir, 'same-writer.db'));
+    const writer = await testWriter(tdb, { hostId: 'same-host', defaultSource: 'cli', clock: () => NOW });
+    for (let i = 0; i < records.length; i += 700) await writer.recordMany(records.slice(i, i + 700));
+    await writer.close();
+    await tdb.close();
+
+    const dump = (db: string) => {
+      const h = new BetterSqlite3(path.join(dir, db), { readonly: true });
+      try {
+        return {
+          records: h
+            .prepare(
+              'SELECT recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source FROM usage_records ORDER BY seq',
+            )
+            .all(),
+          rollups: h.prepare('SELECT * FROM rollups ORDER BY period, bucket_start, customer_id, service').all(),
+          histogram: h.prepare('SELECT * FROM quantity_histogram ORDER BY service, day, customer_id, quantity').all(),
+        };
+      } finally {
+        h.close();
+      }
+    };
+    const imported = dump('same-import.db');
+    expect(imported.records).toHaveLength(records.length);
+    expect(imported.rollups.length).toBeGreaterThan(10);
+    expect(imported.records.filter((r) => (r as { cost_nanos: number }).cost_nanos > 0).length).toBeGreaterThan(1000);
+    expect(imported).toEqual(dump('same-writer.db'));
+    const report = (db: string) => tallyJson(['report', '--from', '2026-11-01', '--to', '2026-11-16'], env(db));
+    expect(report('same-import.db')).toEqual(report('same-writer.db'));
+  }, 60_000);
 });

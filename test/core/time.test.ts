@@ -49,6 +49,46 @@ describe('parseInstant', () => {
     expect(new Date(parseInstant(text)!).toISOString()).toBe(iso);
   });
 
+  it('reads the toISOString() form exactly as the general form: same instants, same refusals', () => {
+    // A leading space is trimmed by the general path and keeps a text off the 24-character one.
+    const general = (text: string) => parseInstant(` ${text}`);
+    const texts: string[] = [];
+    for (const year of ['0000', '0099', '1900', '1970', '2000', '2024', '2026', '2100', '9999'])
+      for (const month of ['00', '01', '02', '04', '12', '13'])
+        for (const day of ['00', '01', '28', '29', '30', '31', '32'])
+          for (const time of ['00:00:00.000', '23:59:59.999', '24:00:00.000', '12:60:00.000', '12:00:60.000', '12:30:45.678'])
+            texts.push(`${year}-${month}-${day}T${time}Z`);
+    const good = '2026-11-22T14:05:09.123Z';
+    // Every character replaced by a near one: other shapes, non-digits, separators.
+    for (let i = 0; i < good.length; i++)
+      for (const c of ['0', '9', '/', ':', 'a', ' ', 'T', 'Z', 'z', '.', '-', '\u0660'])
+        texts.push(good.slice(0, i) + c + good.slice(i + 1));
+    texts.push(good.toLowerCase(), good.replace('T', ' '), `${good} `, good.slice(0, -1) + '+00:00');
+    for (const text of texts) expect(parseInstant(text), text).toBe(general(text));
+    expect(texts.filter((t) => parseInstant(t) !== null).length).toBeGreaterThan(100);
+  });
+
+  it('checks the day of the month and counts the instant as Date.UTC does, in every year', () => {
+    // The reference: range checks with a Date object, and Date.UTC for the instant.
+    const reference = (y: number, mo: number, d: number) =>
+      mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate() ? null : Date.UTC(y, mo - 1, d, 23, 59, 59, 999);
+    const pad = (n: number, w: number) => String(n).padStart(w, '0');
+    for (let y = 0; y <= 9999; y += y < 120 || (y > 1890 && y < 2110) ? 1 : 7)
+      for (const [mo, d] of [
+        [1, 31],
+        [2, 28],
+        [2, 29],
+        [3, 1],
+        [4, 30],
+        [4, 31],
+        [12, 31],
+      ] as const) {
+        const text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T23:59:59.999Z`;
+        expect(parseInstant(text), text).toBe(reference(y, mo, d));
+        expect(parseInstant(text.replace('T', ' ')), text).toBe(reference(y, mo, d));
+      }
+  });
+
   it('a range end given as a day or a month means the end of it', () => {
     expect(new Date(parseDateInput('2026-02-28', true)!).toISOString()).toBe('2026-03-01T00:00:00.000Z');
     expect(new Date(parseDateInput('2026-02', true)!).toISOString()).toBe('2026-03-01T00:00:00.000Z');

@@ -1,6 +1,8 @@
-// Maintenance for the seed's schedule: checkpoint the WAL (TRUNCATE), PRAGMA optimize, and
-// VACUUM when the free list is worth it: at least 20 % of the file and at least 8 MiB free.
+// Maintenance for the seed's schedule: fold the percentile histogram's deltas into its packed
+// rows, checkpoint the WAL (TRUNCATE), PRAGMA optimize, and VACUUM when the free list is worth it:
+// at least 20 % of the file and at least 8 MiB free.
 import type BetterSqlite3 from 'better-sqlite3';
+import { packHistogram } from '../storage/histogram';
 
 export const VACUUM_MIN_FREE_RATIO = 0.2;
 export const VACUUM_MIN_FREE_BYTES = 8 * 1024 * 1024;
@@ -25,6 +27,7 @@ function checkpoint(sqlite: BetterSqlite3.Database): MaintenanceResult['checkpoi
 
 /** Runs on a writable connection; VACUUM needs no other connection mid-write (the writer lock). */
 export function runMaintenance(sqlite: BetterSqlite3.Database, o: { vacuum?: 'auto' | 'always' | 'never' } = {}): MaintenanceResult {
+  packHistogram(sqlite);
   const cp = checkpoint(sqlite);
   sqlite.pragma('optimize');
   const pageSize = sqlite.pragma('page_size', { simple: true }) as number;

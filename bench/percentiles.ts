@@ -68,7 +68,10 @@ for (const service of ['api', 'storage']) {
 // Not rows of the table: ranges whose edges fall inside a UTC day (whole days from the histogram,
 // the edges from raw records).
 const edged: Array<[string, { from: number; to: number }]> = [
-  ['the last 30 days, ending 13:17 UTC', { from: END - 30 * 86_400_000 - 10 * 3_600_000 - 17 * 60_000, to: END - 10 * 3_600_000 - 17 * 60_000 }],
+  [
+    'the last 30 days, ending 13:17 UTC',
+    { from: END - 30 * 86_400_000 - 10 * 3_600_000 - 17 * 60_000, to: END - 10 * 3_600_000 - 17 * 60_000 },
+  ],
   ['October in America/New_York', zonedMonth('America/New_York', '2026-10')],
   ['October in Asia/Kolkata', zonedMonth('Asia/Kolkata', '2026-10')],
 ];

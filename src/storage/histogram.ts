@@ -63,18 +63,33 @@ export interface PackResult {
 /**
  * Folds every delta row of quantity_histogram into quantity_histogram_packed, a few hundred days
  * per transaction (the writer may run between them: each transaction keeps packed + deltas exact).
- * Runs on a writable connection; the daily maintenance calls it.
+ * A day packed for the first time is packed in SQL, as migration 0018 does; a day already packed
+ * is merged with its deltas here (in doubles when every quantity and count is a safe integer, in
+ * bigints otherwise). Runs on a writable connection; the daily maintenance calls it.
  */
 export function packHistogram(sqlite: BetterSqlite3.Database, o: { daysPerTransaction?: number } = {}): PackResult {
   const per = o.daysPerTransaction ?? 500;
   const keys = sqlite
-    .prepare('SELECT service, day, customer_id FROM quantity_histogram GROUP BY service, day, customer_id')
+    .prepare(
+      `SELECT h.service, h.day, h.customer_id, count(*) AS deltas, min(h.n) < 0 AS negative,
+              EXISTS (SELECT 1 FROM quantity_histogram_packed p WHERE p.service = h.service AND p.day = h.day AND p.customer_id = h.customer_id) AS packed,
+              min(h.quantity) >= ${-SAFE} AND max(h.quantity) <= ${SAFE} AS safe
+       FROM quantity_histogram h GROUP BY h.service, h.day, h.customer_id`,
+    )
     .raw()
-    .all() as Array<[string, number, string]>;
-  const deltasOf = sqlite
-    .prepare('SELECT quantity, n FROM quantity_histogram WHERE service = ? AND day = ? AND customer_id = ? ORDER BY quantity')
+    .all() as Array<[string, number, string, number, number, number, number]>;
+  const packNew = sqlite.prepare(`INSERT INTO quantity_histogram_packed (service, day, customer_id, n, quantities, counts)
+    SELECT service, day, customer_id, sum(n), unhex(group_concat(printf('%016x', quantity), '' ORDER BY quantity)),
+           CASE WHEN min(n) = 1 AND max(n) = 1 THEN NULL ELSE unhex(group_concat(printf('%016x', n), '' ORDER BY quantity)) END
+    FROM quantity_histogram WHERE service = ? AND day = ? AND customer_id = ? AND n <> 0
+    GROUP BY service, day, customer_id`);
+  const firstNegative = sqlite
+    .prepare('SELECT quantity, n FROM quantity_histogram WHERE service = ? AND day = ? AND customer_id = ? AND n < 0 LIMIT 1')
     .raw()
     .safeIntegers(true);
+  const deltasOf = sqlite
+    .prepare('SELECT quantity, n FROM quantity_histogram WHERE service = ? AND day = ? AND customer_id = ? ORDER BY quantity')
+    .raw();
   const packedOf = sqlite
     .prepare('SELECT quantities, counts FROM quantity_histogram_packed WHERE service = ? AND day = ? AND customer_id = ?')
     .raw();
@@ -83,58 +98,133 @@ export function packHistogram(sqlite: BetterSqlite3.Database, o: { daysPerTransa
     sqlite.prepare(`INSERT INTO quantity_histogram_packed (service, day, customer_id, n, quantities, counts) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (service, day, customer_id) DO UPDATE SET n = excluded.n, quantities = excluded.quantities, counts = excluded.counts`);
   const dropPacked = sqlite.prepare('DELETE FROM quantity_histogram_packed WHERE service = ? AND day = ? AND customer_id = ?');
+  const broken = (service: string, day: number, customer: string, q: unknown, c: unknown) =>
+    new Error(`the quantity histogram counts ${c} records of ${q} (${service}, ${customer}, day ${day})`);
   let days = 0;
   let deltas = 0;
-  const one = (service: string, day: number, customer: string) => {
-    const rows = deltasOf.all(service, day, customer) as Array<[bigint, bigint]>;
-    const old = packedOf.get(service, day, customer) as [Uint8Array, Uint8Array | null] | undefined;
-    const oq = old ? decodeBig(old[0]) : [];
-    const oc = old?.[1] ? decodeBig(old[1]) : null;
-    // Merge two ascending lists, adding counts of equal quantities and dropping zeros.
-    const qs: bigint[] = [];
-    const cs: bigint[] = [];
-    let i = 0;
-    let j = 0;
-    let total = 0n;
-    while (i < oq.length || j < rows.length) {
-      let q: bigint;
-      let c = 0n;
-      if (j >= rows.length || (i < oq.length && oq[i]! < rows[j]![0])) {
-        q = oq[i]!;
-        c = oc ? oc[i]! : 1n;
-        i++;
-      } else if (i >= oq.length || rows[j]![0] < oq[i]!) {
-        q = rows[j]![0];
-        c = rows[j]![1];
-        j++;
-      } else {
-        q = oq[i]!;
-        c = (oc ? oc[i]! : 1n) + rows[j]![1];
-        i++;
-        j++;
+  const one = (service: string, day: number, customer: string, packed: boolean, negative: boolean, safe: boolean) => {
+    if (!packed) {
+      // Nothing to merge with: a negative delta would take a count below zero.
+      if (negative) {
+        const [q, c] = firstNegative.get(service, day, customer) as [bigint, bigint];
+        throw broken(service, day, customer, q, c);
       }
-      if (c < 0n) throw new Error(`the quantity histogram counts ${c} records of ${q} (${service}, ${customer}, day ${day})`);
-      if (c === 0n) continue;
-      qs.push(q);
-      cs.push(c);
-      total += c;
+      packNew.run(service, day, customer);
+    } else {
+      const old = packedOf.get(service, day, customer) as [Uint8Array, Uint8Array | null];
+      const merged =
+        (safe && mergeDoubles(old, deltasOf.all(service, day, customer) as Array<[number, number]>)) ||
+        mergeBig(old, deltasOf.safeIntegers(true).all(service, day, customer) as Array<[bigint, bigint]>);
+      deltasOf.safeIntegers(false);
+      if (typeof merged === 'string') throw broken(service, day, customer, ...(merged.split(' ') as [string, string]));
+      if (merged.n === 0) dropPacked.run(service, day, customer);
+      else put.run(service, day, customer, merged.n, merged.quantities, merged.counts);
     }
-    if (qs.length === 0) dropPacked.run(service, day, customer);
-    else put.run(service, day, customer, total, encode(qs), cs.every((c) => c === 1n) ? null : encode(cs));
     dropDeltas.run(service, day, customer);
     days++;
-    deltas += rows.length;
   };
   for (let k = 0; k < keys.length; k += per) {
     sqlite.transaction(() => {
-      for (const [service, day, customer] of keys.slice(k, k + per)) one(service, day, customer);
+      for (const [service, day, customer, count, negative, packed, safe] of keys.slice(k, k + per)) {
+        one(service, day, customer, packed === 1, negative === 1, safe === 1);
+        deltas += count;
+      }
     })();
   }
   return { days, deltas };
 }
 
+interface Merged {
+  n: number | bigint;
+  quantities: Buffer;
+  counts: Buffer | null;
+}
+
+/** Merges a packed row with its deltas (ascending) in doubles; null when a packed value is not safe, "q c" when a count goes below zero. */
+function mergeDoubles(old: [Uint8Array, Uint8Array | null], rows: Array<[number, number]>): Merged | string | null {
+  const m = old[0].byteLength >> 3;
+  const oq = new Float64Array(m);
+  const oc = new Float64Array(m);
+  if (!decodeInto(old[0], oq, 0)) return null;
+  if (old[1] === null) oc.fill(1);
+  else if (!decodeInto(old[1], oc, 0)) return null;
+  const qs = new Float64Array(m + rows.length);
+  const cs = new Float64Array(m + rows.length);
+  let k = 0;
+  let i = 0;
+  let j = 0;
+  let total = 0;
+  let ones = true;
+  while (i < m || j < rows.length) {
+    let q: number;
+    let c: number;
+    if (j >= rows.length || (i < m && oq[i]! < rows[j]![0])) {
+      q = oq[i]!;
+      c = oc[i++]!;
+    } else if (i >= m || rows[j]![0] < oq[i]!) {
+      [q, c] = rows[j++]!;
+    } else {
+      q = oq[i]!;
+      c = oc[i++]! + rows[j++]![1];
+    }
+    if (c < 0) return `${q} ${c}`;
+    if (c === 0) continue;
+    qs[k] = q;
+    cs[k++] = c;
+    total += c;
+    if (c !== 1) ones = false;
+  }
+  if (!Number.isSafeInteger(total)) return null;
+  return { n: total, quantities: encodeDoubles(qs, k), counts: ones ? null : encodeDoubles(cs, k) };
+}
+
+/** The same in bigints: any quantity or count. */
+function mergeBig(old: [Uint8Array, Uint8Array | null], rows: Array<[bigint, bigint]>): Merged | string {
+  const oq = decodeBig(old[0]);
+  const oc = old[1] === null ? null : decodeBig(old[1]);
+  const qs: bigint[] = [];
+  const cs: bigint[] = [];
+  let i = 0;
+  let j = 0;
+  let total = 0n;
+  while (i < oq.length || j < rows.length) {
+    let q: bigint;
+    let c: bigint;
+    if (j >= rows.length || (i < oq.length && oq[i]! < rows[j]![0])) {
+      q = oq[i]!;
+      c = oc ? oc[i]! : 1n;
+      i++;
+    } else if (i >= oq.length || rows[j]![0] < oq[i]!) {
+      [q, c] = rows[j++]!;
+    } else {
+      q = oq[i]!;
+      c = (oc ? oc[i]! : 1n) + rows[j++]![1];
+      i++;
+    }
+    if (c < 0n) return `${q} ${c}`;
+    if (c === 0n) continue;
+    qs.push(q);
+    cs.push(c);
+    total += c;
+  }
+  return { n: total, quantities: encode(qs), counts: cs.every((c) => c === 1n) ? null : encode(cs) };
+}
+
+function encodeDoubles(values: Float64Array, k: number): Buffer {
+  const b = Buffer.allocUnsafe(k * 8);
+  for (let i = 0; i < k; i++) {
+    const v = values[i]!;
+    const hi = Math.floor(v / 4294967296);
+    b.writeInt32BE(hi, i * 8);
+    b.writeUInt32BE(v - hi * 4294967296, i * 8 + 4);
+  }
+  return b;
+}
+
 /** 2^53 as a limb bound: a big-endian 8-byte integer whose high word is in ±2^21 is a safe double. */
 const SAFE_HI = 2 ** 21;
+/** The largest integer every double below it represents exactly. */
+const SAFE = Number.MAX_SAFE_INTEGER;
 
 /**
  * A multiset of quantities (units) given as packed blobs, with exact nearest-rank selection.

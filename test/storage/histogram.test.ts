@@ -138,9 +138,30 @@ describe('packed quantity histogram', () => {
     expect(packed(db)).toEqual([
       { service: 'storage', day: DAY, customer_id: 'acme', n: 3, q: '000000000000000A' + '0000000000000014' + '0000000000000019', c: null },
     ]);
+    // Past 2^53 the merge is done in bigints: 2^60 and 2^60 + 1 stay apart.
+    const huge = { service: 'storage', customerId: 'big', recordedAt: DAY, units: 2n ** 60n };
+    adjustHistogram(db, huge, 1);
+    adjustHistogram(db, { ...huge, units: 2n ** 60n + 2n }, 1);
+    packHistogram(db);
+    adjustHistogram(db, { ...huge, units: 2n ** 60n + 1n }, 1);
+    adjustHistogram(db, { ...huge, units: 2n ** 60n + 2n }, -1);
+    adjustHistogram(db, { ...huge, units: 2n ** 60n }, 1);
+    packHistogram(db);
+    expect(packed(db)[1]).toEqual({
+      service: 'storage',
+      day: DAY,
+      customer_id: 'big',
+      n: 3,
+      q: '1000000000000000' + '1000000000000001',
+      c: '0000000000000002' + '0000000000000001',
+    });
     // A delta that would take a count below zero is a broken invariant, never packed silently.
     adjustHistogram(db, rec(777), -1);
     expect(() => packHistogram(db)).toThrow(/counts -1 records of 777/);
+    db.exec('DELETE FROM quantity_histogram');
+    adjustHistogram(db, rec(10), -1);
+    adjustHistogram(db, rec(10), -1);
+    expect(() => packHistogram(db)).toThrow(/counts -1 records of 10 \(storage, acme/);
   });
 
   it('QuantityCounts: nearest rank over unsorted parts, repeated and negative counts, and past 2^53', () => {

@@ -2,9 +2,12 @@
 // the writer's flushes, voids and amends (also of days already packed, and amends that move a
 // record to another day), the daily maintenance packing the histogram, archive and restore. For
 // an integer service (bytes) and a fractional one (CPU-seconds), per customer and overall, over
-// whole UTC days, ranges with edges inside a day, a day's hours, and a month in two zones.
+// whole UTC days, ranges with edges inside a day, a day's hours, and a month in two zones. The
+// analytics worker thread (where the agent runs stats) answers the same.
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { workerReads } from '../../src/analytics/heavy';
 import { roundDisplay, unitsToDisplay } from '../../src/analytics/common';
 import { nearestRank, usageStats } from '../../src/analytics/stats';
 import { archiveRecords, restoreArchive } from '../../src/archive/archive';
@@ -29,7 +32,22 @@ interface Rec {
   units: bigint;
 }
 
+const WORKER = path.resolve(__dirname, '../../dist/test-percentiles/analytics-worker.mjs');
+
 describe('percentiles stay exact', () => {
+  beforeAll(async () => {
+    await build({
+      entryPoints: [path.resolve(__dirname, '../../src/analytics/worker.ts')],
+      outfile: WORKER,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      loader: { '.sql': 'text' },
+      logLevel: 'warning',
+    });
+  });
+
   it('through inserts, voids, amends, packing, archive and restore, for integer and fractional services and zoned months', async () => {
     const file = path.join(tempDir(), 'tally.db');
     const clock = fixedClock(Date.UTC(2026, 11, 15));
@@ -92,12 +110,12 @@ describe('percentiles stay exact', () => {
     };
 
     const zoned = [zonedMonth('America/New_York', '2026-10'), zonedMonth('Asia/Kolkata', '2026-10')];
-    const ranges: Array<{ from: number; to: number; raw?: boolean }> = [
+    const ranges: Array<{ from: number; to: number }> = [
       { from: START, to: END }, // whole days, archived ones included
       { from: Date.UTC(2026, 9, 1), to: Date.UTC(2026, 10, 1) },
       { from: Date.UTC(2026, 9, 3, 7, 13), to: Date.UTC(2026, 10, 20, 13, 1, 2, 3) }, // edges inside a day
       ...zoned, // a month in New York (edges at 04:00 / 05:00 UTC) and Kolkata (at 18:30 UTC)
-      { from: Date.UTC(2026, 9, 5, 3), to: Date.UTC(2026, 9, 5, 17), raw: true }, // hours of one day
+      { from: Date.UTC(2026, 9, 5, 3), to: Date.UTC(2026, 9, 5, 17) }, // hours of one day
       { from: Date.UTC(2026, 8, 25, 12), to: Date.UTC(2026, 9, 7) }, // an edge in a day after the cutoff
     ];
     const defs = new Map(BUILTIN_SERVICES.map((s) => [s.name, s]));
@@ -170,6 +188,13 @@ describe('percentiles stay exact', () => {
     await check('after restore');
     runMaintenance(tdb.sqlite);
     await check('packed again');
+    const worker = workerReads(file, WORKER);
+    for (const service of SERVICES) {
+      for (const range of ranges) {
+        expect(await worker.stats({ service, ...range })).toEqual(await usageStats(tdb.db, { service, ...range }));
+      }
+    }
+    await worker.close();
     await w.close();
     await tdb.close();
   }, 120_000);

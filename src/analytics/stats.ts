@@ -195,13 +195,8 @@ async function fromHistogram(db: ReadDb, def: ServiceDefinition, q: StatsQuery, 
     .where('day', '>=', first)
     .where('day', '<', last);
   if (q.customerId) deltas = deltas.where('customer_id', '=', q.customerId);
-  const [agg, rows, delta] = await Promise.all([roll.executeTakeFirstOrThrow(), packed.execute(), deltas.executeTakeFirstOrThrow()]);
-  let counted = delta.n;
-  for (const r of rows) counted += r.n;
-  if (counted !== agg.n) return null;
+  const agg = await roll.executeTakeFirstOrThrow();
   const counts = new QuantityCounts();
-  for (const r of rows) counts.add(r.quantities, r.counts);
-  if (delta.quantities !== null) counts.add(delta.quantities, delta.counts);
   let part: Part = { n: agg.n, total: joinLimbs(agg.hi, agg.lo), cost: exact(agg.cost), min: big(agg.min), max: big(agg.max) };
   for (const [from, to] of [
     [q.from, first],
@@ -213,8 +208,20 @@ async function fromHistogram(db: ReadDb, def: ServiceDefinition, q: StatsQuery, 
     part = joinParts(part, e);
   }
   const n = part.n;
-  const p95 = n > 0 ? counts.select(nearestRank(95, n)) : null;
-  const p99 = n > 0 ? counts.select(nearestRank(99, n)) : null;
+  let p95: number | bigint | null = null;
+  let p99: number | bigint | null = null;
+  if (n > 0 && part.min === part.max) {
+    p95 = p99 = part.min; // every record has the same quantity (request counts): nothing to select
+  } else if (n > 0) {
+    const [rows, delta] = await Promise.all([packed.execute(), deltas.executeTakeFirstOrThrow()]);
+    let counted = delta.n;
+    for (const r of rows) counted += r.n;
+    if (counted !== agg.n) return null;
+    for (const r of rows) counts.add(r.quantities, r.counts);
+    if (delta.quantities !== null) counts.add(delta.quantities, delta.counts);
+    p95 = counts.select(nearestRank(95, n));
+    p99 = counts.select(nearestRank(99, n));
+  }
   const d = (x: number | bigint | null) => (x === null ? null : roundDisplay(unitsToDisplay(def, BigInt(x))));
   return {
     ...header(def, q),

@@ -184,16 +184,7 @@ async function fromHistogram(db: ReadDb, def: ServiceDefinition, q: StatsQuery, 
     .where('day', '>=', first)
     .where('day', '<', last);
   if (q.customerId) packed = packed.where('customer_id', '=', q.customerId);
-  let deltas = db
-    .selectFrom('quantity_histogram')
-    .select([
-      sql<number>`coalesce(sum(n), 0)`.as('n'),
-      sql<Uint8Array | null>`${sql.raw(packedColumn('quantity'))}`.as('quantities'),
-      sql<Uint8Array | null>`${sql.raw(packedColumn('n'))}`.as('counts'),
-    ])
-    .where('service', '=', def.name)
-    .where('day', '>=', first)
-    .where('day', '<', last);
+  let deltas = db.selectFrom('quantity_histogram').where('service', '=', def.name).where('day', '>=', first).where('day', '<', last);
   if (q.customerId) deltas = deltas.where('customer_id', '=', q.customerId);
   const agg = await roll.executeTakeFirstOrThrow();
   const counts = new QuantityCounts();
@@ -213,14 +204,44 @@ async function fromHistogram(db: ReadDb, def: ServiceDefinition, q: StatsQuery, 
   if (n > 0 && part.min === part.max) {
     p95 = p99 = part.min; // every record has the same quantity (request counts): nothing to select
   } else if (n > 0) {
-    const [rows, delta] = await Promise.all([packed.execute(), deltas.executeTakeFirstOrThrow()]);
+    const [rows, delta] = await Promise.all([
+      packed.execute(),
+      deltas.select([sql<number>`coalesce(sum(n), 0)`.as('n'), sql<number | null>`min(n)`.as('least')]).executeTakeFirstOrThrow(),
+    ]);
     let counted = delta.n;
     for (const r of rows) counted += r.n;
     if (counted !== agg.n) return null;
-    for (const r of rows) counts.add(r.quantities, r.counts);
-    if (delta.quantities !== null) counts.add(delta.quantities, delta.counts);
-    p95 = counts.select(nearestRank(95, n));
-    p99 = counts.select(nearestRank(99, n));
+    if (rows.length === 0 && counts.size === 0 && (delta.least ?? 1) > 0) {
+      // Nothing packed yet (no maintenance has run): the delta rows alone, walked from the top
+      // down to the rank; SQLite keeps the top 5 % in a bounded sorter.
+      const want99 = n - nearestRank(99, n) + 1;
+      const want95 = n - nearestRank(95, n) + 1;
+      let seen = 0;
+      const top = deltas
+        .select([sql<string>`CAST(quantity AS TEXT)`.as('q'), 'n'])
+        .orderBy('quantity', 'desc')
+        .limit(want95);
+      for await (const row of top.stream(1000)) {
+        seen += row.n;
+        if (p99 === null && seen >= want99) p99 = BigInt(row.q);
+        if (seen >= want95) {
+          p95 = BigInt(row.q);
+          break;
+        }
+      }
+    } else {
+      // Packed days and the deltas not packed yet (packed on the fly), all selected together.
+      const packedDeltas = await deltas
+        .select([
+          sql<Uint8Array | null>`${sql.raw(packedColumn('quantity'))}`.as('quantities'),
+          sql<Uint8Array | null>`${sql.raw(packedColumn('n'))}`.as('counts'),
+        ])
+        .executeTakeFirstOrThrow();
+      for (const r of rows) counts.add(r.quantities, r.counts);
+      counts.add(packedDeltas.quantities, packedDeltas.counts);
+      p95 = counts.select(nearestRank(95, n));
+      p99 = counts.select(nearestRank(99, n));
+    }
   }
   const d = (x: number | bigint | null) => (x === null ? null : roundDisplay(unitsToDisplay(def, BigInt(x))));
   return {

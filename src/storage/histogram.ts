@@ -236,17 +236,22 @@ const SAFE = Number.MAX_SAFE_INTEGER;
  */
 export class QuantityCounts {
   private readonly parts: Array<[Uint8Array, Uint8Array | null]> = [];
-  private size = 0;
+  private entries = 0;
   private values: Float64Array | null = null;
   private weights: Float64Array | null = null;
   private big: Array<[bigint, bigint]> | null = null;
+
+  /** How many (quantity, count) entries were added. */
+  get size(): number {
+    return this.entries;
+  }
 
   add(quantities: Uint8Array | null, counts: Uint8Array | null = null): void {
     if (quantities === null || quantities.byteLength === 0) return;
     if (counts !== null && counts.byteLength !== quantities.byteLength)
       throw new Error('a packed histogram row has as many counts as quantities');
     this.parts.push([quantities, counts]);
-    this.size += quantities.byteLength >> 3;
+    this.entries += quantities.byteLength >> 3;
     this.values = null;
     this.big = null;
   }
@@ -262,13 +267,13 @@ export class QuantityCounts {
       }
       throw new Error('the quantity histogram counts fewer records than its total');
     }
-    return select(this.values!, this.weights!, this.size, rank);
+    return select(this.values!, this.weights!, this.entries, rank);
   }
 
   /** Decodes into doubles; false when a quantity or count is not a safe integer. */
   private decode(): boolean {
-    const vals = new Float64Array(this.size);
-    const wts = new Float64Array(this.size);
+    const vals = new Float64Array(this.entries);
+    const wts = new Float64Array(this.entries);
     let at = 0;
     for (const [q, c] of this.parts) {
       const m = q.byteLength >> 3;

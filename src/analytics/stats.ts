@@ -158,8 +158,10 @@ async function edge(
  * range's edges outside those days. The histogram is one packed row per day × customer (its
  * distinct quantities and their counts) plus the deltas not yet packed; the nearest ranks are
  * selected over all of them in typed arrays (a year of storage samples: 1 825 rows, ~300 000
- * distinct quantities, no sort). Null when the histogram does not cover the days (records
- * archived before it existed) or records at an edge were archived: the raw records answer then.
+ * distinct quantities, no sort). Where nothing is packed yet, the delta rows are walked from the
+ * top in SQL. Where min = max, no histogram is read. Null when the histogram does not cover the
+ * days (records archived before it existed) or records at an edge were archived: the raw records
+ * answer then.
  */
 async function fromHistogram(db: ReadDb, def: ServiceDefinition, q: StatsQuery, first: number, last: number): Promise<UsageStats | null> {
   let roll = db

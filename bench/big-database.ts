@@ -11,9 +11,10 @@ import { openDatabase } from '../src/storage/open';
 import { prng } from '../src/core/demo';
 import { parseDecimalToNanos } from '../src/core/money';
 import { ensureBuiltins } from '../src/storage/repos/services';
+import { packHistogram } from '../src/storage/histogram';
 import { BUILTIN_SERVICES, DEFAULT_PRICES } from '../src/core/services';
 
-const VERSION = 3; // 2: exact integer quantities (migration 0009): units and limb rollups; 3: quantity histogram (0016)
+const VERSION = 4; // 2: exact integer quantities (migration 0009): units and limb rollups; 3: quantity histogram (0016); 4: packed (0018)
 export const N = Number(process.env.BENCH_RECORDS ?? 10_000_000);
 export const END = Date.UTC(2026, 10, 1); // fixed, so the cached file stays valid
 const DAYS = 365;
@@ -154,9 +155,11 @@ async function generate(): Promise<number> {
   derive('day', '(bucket_start / 86400000) * 86400000');
   derive('week', '((bucket_start / 86400000) - ((bucket_start / 86400000) + 3) % 7) * 86400000');
   derive('month', "CAST(strftime('%s', bucket_start / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000");
-  // The percentile histogram (migration 0016) the writer keeps: per day × customer × service × quantity.
+  // The percentile histogram as the writer leaves it (deltas per day × customer × service ×
+  // quantity, migration 0016) and the daily maintenance packs it (migration 0018).
   db.exec(`INSERT INTO quantity_histogram (service, day, customer_id, quantity, n)
            SELECT service, recorded_at - recorded_at % 86400000, customer_id, quantity, count(*) FROM usage_records GROUP BY 1, 2, 3, 4`);
+  packHistogram(db);
   db.pragma('journal_mode = WAL');
   db.exec('ANALYZE');
   db.close();

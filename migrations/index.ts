@@ -15,6 +15,7 @@ import m0014 from './0014_unique_values.sql';
 import m0015 from './0015_archived_ids.sql';
 import m0016 from './0016_quantity_histogram.sql';
 import m0017 from './0017_correction_costs.sql';
+import m0018 from './0018_packed_histogram.sql';
 
 export interface Migration {
   readonly id: number;
@@ -38,4 +39,5 @@ export const migrations: readonly Migration[] = [
   { id: 15, name: 'archived_ids', sql: m0015 },
   { id: 16, name: 'quantity_histogram', sql: m0016 },
   { id: 17, name: 'correction_costs', sql: m0017 },
+  { id: 18, name: 'packed_histogram', sql: m0018 },
 ];

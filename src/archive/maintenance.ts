@@ -1,6 +1,8 @@
-// Maintenance for the seed's schedule: checkpoint the WAL (TRUNCATE), PRAGMA optimize, and
-// VACUUM when the free list is worth it: at least 20 % of the file and at least 8 MiB free.
+// Maintenance for the seed's schedule: checkpoint the WAL (TRUNCATE), PRAGMA optimize, VACUUM when
+// the free list is worth it (at least 20 % of the file and at least 8 MiB free), then fold the
+// percentile histogram's deltas into its packed rows (src/storage/histogram.ts).
 import type BetterSqlite3 from 'better-sqlite3';
+import { packHistogram } from '../storage/histogram';
 
 export const VACUUM_MIN_FREE_RATIO = 0.2;
 export const VACUUM_MIN_FREE_BYTES = 8 * 1024 * 1024;
@@ -47,6 +49,8 @@ export function runMaintenance(sqlite: BetterSqlite3.Database, o: { vacuum?: 'au
     checkpoint(sqlite);
   }
   const after = sqlite.pragma('page_count', { simple: true }) as number;
+  // Last: a histogram that could not be packed fails the job without holding up the rest.
+  packHistogram(sqlite);
   return {
     checkpoint: cp,
     optimized: true,

@@ -268,13 +268,28 @@ export interface SchemaMigrationsTable {
   applied_at: number;
 }
 
-/** Per UTC day × customer × service: how many live records carried each quantity (migration 0016). */
+/**
+ * Per UTC day × customer × service: how many live records carried each quantity (migration 0016).
+ * Since 0018 the deltas not yet folded into quantity_histogram_packed (n may be negative).
+ */
 export interface QuantityHistogramTable {
   service: string;
   day: number;
   customer_id: string;
   quantity: number | bigint;
   n: number;
+}
+
+/** The packed histogram (migration 0018): one row per UTC day × customer × service (src/storage/histogram.ts). */
+export interface QuantityHistogramPackedTable {
+  service: string;
+  day: number;
+  customer_id: string;
+  n: number;
+  /** Distinct quantities ascending, 8-byte big-endian each. */
+  quantities: Uint8Array;
+  /** Their counts, 8-byte big-endian each; null when every count is 1. */
+  counts: Uint8Array | null;
 }
 
 export interface Database {
@@ -289,6 +304,7 @@ export interface Database {
   settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;
   quantity_histogram: QuantityHistogramTable;
+  quantity_histogram_packed: QuantityHistogramPackedTable;
   customers: CustomersTable;
   api_keys: ApiKeysTable;
   credit_grants: CreditGrantsTable;

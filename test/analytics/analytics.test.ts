@@ -101,8 +101,12 @@ describe('analytics', () => {
     // Whole days: the day rollups and the quantity histogram still hold the archived records.
     const kept = await usageStats(tdb.db, { service: 'bandwidth', from: NOV, to: NOV + 30 * DAY });
     expect([kept.totalEvents, kept.p95, kept.archivedEvents, kept.note]).toEqual([100, s.p95, 0, null]);
-    // Edges inside a day: only the raw records can answer, and the note says what they lack.
-    const after = await usageStats(tdb.db, { service: 'bandwidth', from: NOV, to: NOV + 30 * DAY - 1 });
+    // An edge inside a day without archived records: whole days from the histogram, the edge raw.
+    const edged = await usageStats(tdb.db, { service: 'bandwidth', from: NOV, to: NOV + 30 * DAY - 1 });
+    expect([edged.totalEvents, edged.p95, edged.archivedEvents, edged.note]).toEqual([100, s.p95, 0, null]);
+    // An edge inside the day that held the archived records: only the raw records can answer,
+    // and the note says what they lack.
+    const after = await usageStats(tdb.db, { service: 'bandwidth', from: NOV + 3 * DAY + 1, to: NOV + 30 * DAY });
     expect(after.archivedEvents).toBe(10);
     expect(after.note).toMatch(/10 records in this range were archived/);
     await expect(usageStats(tdb.db, { service: 'nope', from: NOV, to: NOV + DAY })).rejects.toThrow(/service/);

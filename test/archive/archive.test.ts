@@ -83,10 +83,12 @@ describe('archive', () => {
     const t = openDatabase(db);
     // The month report still covers September from the rollups; stats say records were archived.
     expect((await usageReport(t.db, { from: Date.UTC(2026, 8, 1), to: Date.UTC(2026, 9, 1) })).totalCost).toBe(before.totalCost);
-    // Stats over whole days still cover them (day rollups and the quantity histogram are kept);
-    // over raw records (edges inside a day) they say records were archived.
+    // Stats over whole days still cover them (day rollups and the quantity histogram are kept),
+    // also when an edge of the range inside a day holds none of them; when the day at an edge held
+    // archived records, the raw records answer and say records were archived.
     expect((await usageStats(t.db, { service: 'api', from: Date.UTC(2026, 8, 1), to: Date.UTC(2026, 9, 1) })).totalEvents).toBe(300);
-    const s = await usageStats(t.db, { service: 'api', from: Date.UTC(2026, 8, 1), to: Date.UTC(2026, 9, 1) - 1 });
+    expect((await usageStats(t.db, { service: 'api', from: Date.UTC(2026, 8, 1), to: Date.UTC(2026, 9, 1) - 1 })).totalEvents).toBe(300);
+    const s = await usageStats(t.db, { service: 'api', from: Date.UTC(2026, 8, 1) + 1, to: Date.UTC(2026, 9, 1) });
     expect(s.archivedEvents).toBe(300);
     expect(s.note).toMatch(/archived/);
     expect(t.sqlite.prepare('SELECT record_count FROM archive_log').pluck().all()).toEqual([300]);

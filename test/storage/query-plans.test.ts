@@ -10,6 +10,18 @@ async function plan(sql: string, ...params: unknown[]): Promise<string> {
 }
 
 describe('query plans', () => {
+  it("percentiles read one service's packed histogram days and deltas by primary key range", async () => {
+    const packed = await plan(
+      'SELECT n, quantities, counts FROM quantity_histogram_packed WHERE service = ? AND day >= ? AND day < ?',
+      'api',
+      0,
+      1,
+    );
+    expect(packed).toMatch(/SEARCH quantity_histogram_packed USING PRIMARY KEY \(service=\? AND day>\? AND day<\?\)/);
+    const deltas = await plan('SELECT sum(n), quantity FROM quantity_histogram WHERE service = ? AND day >= ? AND day < ?', 'api', 0, 1);
+    expect(deltas).toMatch(/SEARCH quantity_histogram USING PRIMARY KEY \(service=\? AND day>\? AND day<\?\)/);
+  });
+
   it('a report over a period reads the rollups by primary key range', async () => {
     const p = await plan(
       "SELECT service, sum(event_count), sum(sum_quantity_hi), sum(sum_quantity_lo), sum(sum_cost_nanos) FROM rollups WHERE period = 'month' AND bucket_start >= ? AND bucket_start < ? GROUP BY service",

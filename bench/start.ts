@@ -91,6 +91,7 @@ const pkgOf = (url: string) => {
   const m = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1]!;
   if (url.startsWith('node:')) return 'node: builtins';
+  if (/\/dist\/[^/]+-[A-Z0-9]{8}\.mjs$/.test(url)) return 'dist/ chunks (our code, kysely, zod, commander)';
   return url.replace(/^file:\/\/.*?\/(dist|bin)\//, '$1/');
 };
 const files = new Map<string, number>();
@@ -106,17 +107,31 @@ if (profFile) {
   interface Node {
     id: number;
     callFrame: { url: string; functionName: string };
+    children?: number[];
   }
   const p = JSON.parse(fs.readFileSync(path.join(profDir, profFile), 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  p.samples.forEach((id, i) => {
-    const n = byId.get(id)!;
-    const k = n.callFrame.url ? pkgOf(n.callFrame.url) : `(${n.callFrame.functionName || 'native'})`;
-    self.set(k, (self.get(k) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
-  });
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  console.log(`\nCPU time of one traced \`tally report\` by where it ran (${total.toFixed(0)} ms sampled):`);
-  for (const [k, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${ms.toFixed(1).padStart(7)} ms  ${k}`);
+  const selfMs = new Map<number, number>();
+  p.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000));
+  // Each sample goes to the phase of its nearest recognised caller.
+  const phaseOf = (n: Node): string | undefined => {
+    const { functionName: f, url } = n.callFrame;
+    if (f === '(garbage collector)') return 'garbage collection';
+    if (f === 'loadAndTranslate' || f === 'compileSourceTextModule') return 'reading and compiling modules';
+    if (f === '_link' || f === 'getModuleJobForImport') return 'resolving and linking modules';
+    if (f === 'evaluate' && url === '') return "running modules' top-level code";
+    if (f === 'run' && /dist\/tally\.mjs$/.test(url)) return 'the command itself (options, config, database, query, output)';
+    return undefined;
+  };
+  const phases = new Map<string, number>();
+  const walk = (n: Node, phase: string) => {
+    const mine = phaseOf(n) ?? phase;
+    phases.set(mine, (phases.get(mine) ?? 0) + (selfMs.get(n.id) ?? 0));
+    for (const c of n.children ?? []) walk(byId.get(c)!, mine);
+  };
+  walk(p.nodes[0]!, 'node start-up and the rest');
+  const total = [...phases.values()].reduce((a, b) => a + b, 0);
+  console.log(`\nCPU time of one profiled \`tally report\` by phase (${total.toFixed(0)} ms sampled):`);
+  for (const [k, ms] of [...phases].sort((a, b) => b[1] - a[1])) console.log(`  ${ms.toFixed(1).padStart(7)} ms  ${k}`);
 }
 fs.rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // young generation it grew for the burst and the old space it promoted into, SQLite keeps the
 // pages it cached (the writer's cache is 32 MB), until something asks for them back: every few
 // seconds the agent looks at its own CPU time, and once quiet after an interval with work it runs a
-// full garbage collection and `PRAGMA shrink_memory` on its connections (twice, 15 s apart). An idle
+// full garbage collection and `PRAGMA shrink_memory` on its connections (four times, over 35 s). An idle
 // agent does nothing; a busy one is never interrupted (a quiet interval means no load to slow).
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -57,10 +57,21 @@ export function startMemoryTrim(o: MemoryTrimOptions): MemoryTrim {
     const share = (now.user - last.user + now.system - last.system) / 1000 / intervalMs;
     last = now;
     quiet = share >= quietShare ? 0 : quiet + 1;
-    // Once at once, and once more a little later: V8 shrinks the young generation only when a
-    // collection finds the allocation rate low, which the first one after a burst does not.
-    if (quiet === 1 || quiet === 2) trim();
+    // At once, then 5, 15 and 35 s later: V8 shrinks the young generation only when a collection
+    // finds the allocation rate low, which the first one after a burst does not, and each later
+    // collection gives back a little more.
+    if (quiet === 1 || quiet === 2 || quiet === 4 || quiet === 8) trim();
   }, intervalMs);
   timer.unref();
-  return { trim, stop: () => clearInterval(timer) };
+  // Start-up is the first burst (modules loaded, schemas built): give it back now and 2 s later.
+  trim();
+  const afterStart = setTimeout(trim, 2_000);
+  afterStart.unref();
+  return {
+    trim,
+    stop: () => {
+      clearInterval(timer);
+      clearTimeout(afterStart);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `tally` command: runs the bundled CLI (npm run build:cli makes it).
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const bundle = fileURLToPath(new URL('../dist/tally.mjs', import.meta.url));
@@ -13,6 +14,8 @@ process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw err;
 });
+// Node ≥ 22.1 keeps the compiled bundle in its on-disk code cache: later starts skip compiling it.
+module.enableCompileCache?.();
 const { run } = await import(bundle);
 run(process.argv.slice(2)).then(
   (code) => {

@@ -23,6 +23,7 @@ import type { Metrics } from '../server/metrics';
 import { acquireWriterLock } from '../storage/lock';
 import { BatchedWriter, type StorageProblem } from '../storage/writer';
 import { jsonLogger, type Logger } from './log';
+import { startMemoryTrim } from './memory';
 import { scheduleIntervalSeconds } from './schedule';
 
 export interface RunAgentOptions {
@@ -228,6 +229,9 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
       log.info('http api listening', { url });
     }
     for (const t of tasks) await t.start();
+    // What a burst of requests left behind (young generation, SQLite pages) goes back once quiet.
+    const memory = startMemoryTrim({ connections: () => [tdb.sqlite, reader.sqlite] });
+    cleanup.unshift(() => memory.stop());
     log.info('agent started', {
       pid: process.pid,
       db: config.db,

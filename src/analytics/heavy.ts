@@ -42,9 +42,14 @@ export function builtWorkerFile(): string | null {
   return fs.existsSync(file) ? file : null;
 }
 
-/** One worker thread, started on first use; requests are answered in the order they finish. */
-export function workerReads(dbPath: string, workerFile: string): HeavyReads {
+/**
+ * One worker thread, started on first use and stopped after `idleMs` without a request (its heap
+ * and connection are given back; the next request starts it again); requests are answered in the
+ * order they finish.
+ */
+export function workerReads(dbPath: string, workerFile: string, idleMs = 60_000): HeavyReads {
   let worker: Worker | null = null;
+  let idleTimer: NodeJS.Timeout | null = null;
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const failAll = (err: Error) => {
@@ -62,27 +67,47 @@ export function workerReads(dbPath: string, workerFile: string): HeavyReads {
       if (m.ok) p.resolve(m.data);
       else p.reject(new TallyError(m.error.code, m.error.message, m.error.field === undefined ? {} : { field: m.error.field }));
     });
-    w.on('error', (err) => failAll(new TallyError('internal', `the analytics worker failed: ${err.message}`, { cause: err })));
-    w.on('exit', () => failAll(new TallyError('unavailable', 'the analytics worker stopped; try again')));
+    // A worker stopped for idleness is no longer `worker`: its exit concerns no request.
+    w.on('error', (err) => {
+      if (worker === w) failAll(new TallyError('internal', `the analytics worker failed: ${err.message}`, { cause: err }));
+    });
+    w.on('exit', () => {
+      if (worker === w) failAll(new TallyError('unavailable', 'the analytics worker stopped; try again'));
+    });
     return w;
   };
   const ask = <T>(query: HeavyQuery, args: unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = null;
       worker ??= start();
       const id = nextId++;
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       worker.ref(); // busy: keep the process up until the answer arrives
       worker.postMessage({ id, query, args } satisfies WorkerRequest);
     }).finally(() => {
-      if (pending.size === 0) worker?.unref();
+      if (pending.size > 0) return;
+      worker?.unref();
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        idleTimer = null;
+        const w = worker;
+        if (pending.size > 0 || !w) return;
+        worker = null;
+        void w.terminate();
+      }, idleMs);
+      idleTimer.unref();
     });
   return {
     stats: (q) => ask<UsageStats>('stats', q),
     breakdown: (q) => ask<BreakdownResult>('breakdown', q),
     async close() {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = null;
       const w = worker;
       worker = null;
       await w?.terminate();
+      failAll(new TallyError('unavailable', 'the analytics worker stopped; try again'));
     },
   };
 }

@@ -2,10 +2,16 @@
 import './clock';
 import { Command, CommanderError } from 'commander';
 import { toTallyError } from '../core/errors';
-import { commandGroups } from './commands/index';
+import { commandGroups, groupsFor, type RegisterGroup } from './commands/index';
 import { VERSION } from '../core/version';
 
-export function buildProgram(): Command {
+/**
+ * The program with the commands `argv` needs (every command when argv is omitted): a command's
+ * module, and what it imports, is loaded only when the command line names it.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+  const groups = argv === undefined ? commandGroups : groupsFor(argv);
+  const registers: RegisterGroup[] = await Promise.all(groups.map((g) => g.load()));
   const program = new Command('tally')
     .description('Tally: local-first usage metering')
     .version(VERSION)
@@ -16,7 +22,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of commandGroups) register(program);
+  for (const register of registers) register(program);
   // Subcommands inherit exit override and error output settings.
   program.commands.forEach(function inherit(c: Command) {
     c.exitOverride();
@@ -26,8 +32,8 @@ export function buildProgram(): Command {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: 'user' });
     // A command that finished but failed its purpose (a sync that left records undelivered) sets exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

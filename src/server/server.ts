@@ -95,6 +95,10 @@ function publicUrl(host: string, port: number): string {
   return `http://${urlHost}:${port}`;
 }
 
+function noJsonSchemas(): never {
+  throw new Error('a route declared a JSON schema: routes check their input with zod (src/core/api)');
+}
+
 export async function startHttpServer(
   ctx: AgentContext,
   handlers: AllHandlers = createHandlers(ctx),
@@ -133,6 +137,9 @@ export async function startHttpServer(
     // Headers and bodies in time (timeouts.ts cuts a trickled body); idle sockets closed.
     requestTimeout: bodyTimeoutMs,
     connectionTimeout: idleTimeoutMs,
+    // Bodies are checked with zod (src/core/api), never with JSON schemas: without these Fastify
+    // would load ajv and fast-json-stringify (~110 modules, ~MBs of heap) for nothing.
+    schemaController: { compilersFactory: { buildValidator: noJsonSchemas, buildSerializer: noJsonSchemas } },
   });
   installJsonParser(app);
   installBodyTimeout(app, bodyTimeoutMs, idleTimeoutMs);

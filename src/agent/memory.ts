@@ -1,0 +1,77 @@
+// The agent gives back what a burst of work left behind once it is quiet again. V8 keeps the
+// young generation it grew for the burst and the old space it promoted into, SQLite keeps the
+// pages it cached (the writer's cache is 32 MB), until something asks for them back: every few
+// seconds the agent looks at its own CPU time, and once quiet after an interval with work it runs a
+// full garbage collection and `PRAGMA shrink_memory` on its connections (four times, over 35 s). An idle
+// agent does nothing; a busy one is never interrupted (a quiet interval means no load to slow).
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+export interface MemoryTrimOptions {
+  /** The connections whose page caches are released (writer, reader). */
+  readonly connections: () => ReadonlyArray<{ pragma(source: string): unknown }>;
+  /** How often the agent looks (default 5 s). */
+  readonly intervalMs?: number;
+  /** CPU share of one core below which an interval counts as quiet (default 2 %). */
+  readonly quietShare?: number;
+}
+
+export interface MemoryTrim {
+  /** Trims now (tests, and the first quiet interval after start). */
+  trim(): void;
+  stop(): void;
+}
+
+/** V8's full collection, from a context where --expose-gc is on; null if V8 refuses. */
+function fullGc(): (() => void) | null {
+  const exposed = globalThis.gc;
+  if (typeof exposed === 'function') return () => void exposed();
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function startMemoryTrim(o: MemoryTrimOptions): MemoryTrim {
+  const intervalMs = o.intervalMs ?? 5_000;
+  const quietShare = o.quietShare ?? 0.02;
+  const gc = fullGc();
+  let last = process.cpuUsage();
+  // Quiet intervals since the last one with work; start-up itself is work.
+  let quiet = 0;
+  const trim = () => {
+    gc?.();
+    for (const c of o.connections()) {
+      try {
+        c.pragma('shrink_memory');
+      } catch {
+        // a closed connection: nothing to release
+      }
+    }
+  };
+  const timer = setInterval(() => {
+    const now = process.cpuUsage();
+    const share = (now.user - last.user + now.system - last.system) / 1000 / intervalMs;
+    last = now;
+    quiet = share >= quietShare ? 0 : quiet + 1;
+    // At once, then 5, 15 and 35 s later: V8 shrinks the young generation only when a collection
+    // finds the allocation rate low, which the first one after a burst does not, and each later
+    // collection gives back a little more.
+    if (quiet === 1 || quiet === 2 || quiet === 4 || quiet === 8) trim();
+  }, intervalMs);
+  timer.unref();
+  // Start-up is the first burst (modules loaded, schemas built): give it back now and 2 s later.
+  trim();
+  const afterStart = setTimeout(trim, 2_000);
+  afterStart.unref();
+  return {
+    trim,
+    stop: () => {
+      clearInterval(timer);
+      clearTimeout(afterStart);
+    },
+  };
+}

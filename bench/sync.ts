@@ -1,9 +1,10 @@
 // npm run bench:sync — records/s from agents to a loopback collector on PostgreSQL, against the
 // server's limit, in one run on one server, for both ingest paths of the PostgreSQL store (the
-// jsonb_to_recordset statement, the default, as the before; the COPY into a staging table,
-// TALLY_COLLECTOR_STAGING=1): (1) one agent syncing BENCH_SYNC_RECORDS records, (2) three agents syncing
+// jsonb_to_recordset statement, TALLY_COLLECTOR_STAGING=0, as the before; the COPY into a staging
+// table, the default): (1) one agent syncing BENCH_SYNC_RECORDS (or BENCH_RECORDS) records, (2) three agents syncing
 // at once, (3) a plain COPY of the one agent's rows into the same usage_records table (no
-// validation, no rollups, no HTTP), as the limit; prints each ratio with the load average.
+// validation, no rollups, no HTTP), as the limit; prints each ratio with the load average, and
+// issue 14's row (the default path, one agent, vs that COPY) through bench/rows.ts.
 // Each path has its own collector process and database; the agents' sync workers run in this
 // process, profiled during both one-agent runs (the outbox read's and the request building's
 // share of the sync's time). PostgreSQL runs with its default durability (fsync on).
@@ -26,8 +27,9 @@ import { demoRecords } from '../src/core/demo';
 import { ensureBuiltins } from '../src/storage/repos/services';
 import { resolveTarget } from '../src/core/sync/targets';
 import { startPostgres } from '../test/helpers/postgres';
+import { machine, ratio, reportRow } from './rows';
 
-const N = Number(process.env.BENCH_SYNC_RECORDS ?? 200_000);
+const N = Number(process.env.BENCH_SYNC_RECORDS ?? process.env.BENCH_RECORDS ?? 200_000);
 const BATCH = Number(process.env.BENCH_SYNC_BATCH ?? 10_000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-sync-'));
 
@@ -106,7 +108,8 @@ const csvField = (v: unknown) => (v === null ? '' : typeof v === 'string' ? `"${
 
 /** `tally collector serve` on `url`, TALLY_COLLECTOR_STAGING as given; resolves to its URL. */
 async function serve(url: string, staging: boolean, procs: ChildProcess[]): Promise<string> {
-  // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of each collector process there.
+  // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of each collector process there (and of the
+  // agent's one-agent syncs, agent-<target>.cpuprofile).
   const prof = process.env.BENCH_SYNC_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SYNC_PROF_DIR] : [];
   const proc = spawn(
     process.execPath,
@@ -161,7 +164,7 @@ async function main() {
   try {
     const paths = [
       { name: 'jsonb (before)', staging: false, target: 'central-jsonb' },
-      { name: 'staging COPY', staging: true, target: 'central-staging' },
+      { name: 'staging COPY (default)', staging: true, target: 'central-staging' },
     ];
     const open = await Promise.all(
       paths.map(async (p) => {
@@ -186,6 +189,8 @@ async function main() {
       const { result, profile } = await profiled(() => timeSync([{ tdb: one, token }], p.url, p.target));
       p.seconds.one = result;
       shares.set(p.name, profileShares(profile));
+      if (process.env.BENCH_SYNC_PROF_DIR)
+        fs.writeFileSync(path.join(process.env.BENCH_SYNC_PROF_DIR, `agent-${p.target}.cpuprofile`), JSON.stringify(profile));
       console.log(`${p.name}, one agent:    ${rate(N, p.seconds.one)} (${load()})`);
     }
     for (const p of open) {
@@ -215,9 +220,14 @@ async function main() {
       const list = Object.entries(parts).map(([part, ms]) => `${part} ${Math.round(ms)} ms = ${pct(ms)}`);
       console.log(`agent process, ${p.name} one-agent sync (CPU profile, of its wall time): busy ${pct(busy)}; ${list.join(', ')}`);
     }
-    console.log(
-      `target ≥ 0.8 × COPY for one agent: ${N / staging.seconds.one / copyRate >= 0.8 ? 'met' : 'NOT met'} (${load()}, ${os.cpus().length} CPUs)`,
-    );
+    const oneRate = N / staging.seconds.one;
+    reportRow({
+      what: 'sync to the PostgreSQL collector vs a COPY of the same rows',
+      value: ratio(oneRate, copyRate),
+      detail: `one agent ${Math.round(oneRate)} records/s vs COPY ${Math.round(copyRate)} records/s; three agents ${ratio((3 * N) / staging.seconds.three, copyRate)}; jsonb statement one agent ${ratio(N / before.seconds.one, copyRate)}; ${N} records, batches of ${BATCH}; ${machine()}`,
+      target: '≥ 0.8×',
+      met: oneRate / copyRate >= 0.8,
+    });
     await one.close();
     for (const t of three) await t.close();
     for (const p of open) await p.c.close();

@@ -180,25 +180,27 @@ WITH ins AS (
   ORDER BY ord${form === 'conflict' ? '\n  ON CONFLICT (id) DO NOTHING' : ''}
   RETURNING recorded_at, customer_id, service, quantity, cost_nanos
 ), hours AS (
-  -- Folded by hour first: the coarser periods then fold these groups, not every row again.
+  -- Folded by hour, the hours by day, the days by week and month: each level folds the groups
+  -- of the one below, not every row again.
   SELECT recorded_at - recorded_at % 3600000 AS hour, customer_id, service, count(*) AS n, sum(quantity) AS q,
     sum(cost_nanos) AS c, min(quantity) AS lo, max(quantity) AS hi
   FROM ins GROUP BY 1, customer_id, service
 ), days AS (
-  SELECT hour - hour % 86400000 AS day, * FROM hours
-), buckets AS (
-  SELECT 'hour' AS period, hour AS bucket_start, customer_id, service, n, q, c, lo, hi FROM hours
-  UNION ALL SELECT 'day', day, customer_id, service, n, q, c, lo, hi FROM days
-  UNION ALL SELECT 'week', day - ((day / 86400000 + 3) % 7) * 86400000, customer_id, service, n, q, c, lo, hi FROM days
+  SELECT hour - hour % 86400000 AS day, customer_id, service, sum(n) AS n, sum(q) AS q, sum(c) AS c, min(lo) AS lo, max(hi) AS hi
+  FROM hours GROUP BY 1, customer_id, service
+), coarse AS (
+  SELECT 'week' AS period, day - ((day / 86400000 + 3) % 7) * 86400000 AS bucket_start, customer_id, service, n, q, c, lo, hi FROM days
   UNION ALL SELECT 'month', (extract(epoch FROM date_trunc('month', to_timestamp(day / 1000) AT TIME ZONE 'UTC')) * 1000)::int8,
     customer_id, service, n, q, c, lo, hi FROM days
 ), folded AS (
-  SELECT period, bucket_start, customer_id, service, sum(n)::int8 AS n, sum(q) AS q, sum(c)::int8 AS c, min(lo) AS lo, max(hi) AS hi
-  FROM buckets GROUP BY period, bucket_start, customer_id, service
+  SELECT 'hour' AS period, hour AS bucket_start, customer_id, service, n, q, c, lo, hi FROM hours
+  UNION ALL SELECT 'day', day, customer_id, service, n, q, c, lo, hi FROM days
+  UNION ALL SELECT period, bucket_start, customer_id, service, sum(n), sum(q), sum(c), min(lo), max(hi)
+    FROM coarse GROUP BY period, bucket_start, customer_id, service
 ), up AS (
   INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
   -- A fixed order: concurrent agents touching the same rollup rows lock them in the same order.
-  SELECT period, bucket_start, customer_id, service, n, q, c, lo, hi FROM folded ORDER BY period, bucket_start, customer_id, service
+  SELECT period, bucket_start, customer_id, service, n::int8, q, c::int8, lo, hi FROM folded ORDER BY period, bucket_start, customer_id, service
   ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
     event_count = rollups.event_count + excluded.event_count,
     sum_quantity = rollups.sum_quantity + excluded.sum_quantity,

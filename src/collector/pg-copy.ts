@@ -112,6 +112,7 @@ export function rawFields(text: string): Raw | null {
 const COPY_SPECIAL = /[\\\t\n\r]/g;
 const HAS_SPECIAL = /[\\\t\n\r]/;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const BACKSLASHES = /\\/g;
 const copyText = (s: string) => (HAS_SPECIAL.test(s) ? s.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]!) : s);
 
 // A number JSON.parse may not read exactly (16+ digits), or one jsonb would print otherwise than
@@ -147,19 +148,53 @@ export function copyRows(batch: ValidBatch): string | null {
   const raw = exact ? null : rawFields(batch.text);
   if (!exact && (raw === null || raw.quantity.length !== batch.records.length)) return null;
   const skip = new Set(batch.skip);
-  const rows: string[] = [];
-  for (let i = 0; i < batch.records.length; i++) {
+  const records = batch.records as readonly GoodRecord[];
+  let out = '';
+  for (let i = 0; i < records.length; i++) {
     if (skip.has(i)) continue;
-    const r = batch.records[i] as GoodRecord;
-    const q = raw ? raw.quantity[i]! : String(r.quantity);
-    const m = raw ? raw.metadata[i]! : JSON.stringify(r.metadata);
-    // The slice must be the value JSON.parse read (a cheap check that the walk agrees with it).
-    if (raw && (Number(q) !== r.quantity || m[0] !== '{')) return null;
-    rows.push(
-      `${i}\t${r.id}\t${r.recordedAt}\t${r.customerId}\t${r.userId ?? '\\N'}\t${r.hostId}\t${r.service}\t${q}\t${r.unitPrice}\t${r.costNanos}\t${copyText(m)}\t${r.source}\n`,
-    );
+    const r = records[i]!;
+    let q: string;
+    let m: string;
+    if (raw) {
+      q = raw.quantity[i]!;
+      m = raw.metadata[i]!;
+      // The slice must be the value JSON.parse read (a cheap check that the walk agrees with it).
+      if (Number(q) !== r.quantity || m[0] !== '{') return null;
+      m = copyText(m);
+    } else {
+      q = String(r.quantity);
+      m = JSON.stringify(r.metadata);
+      // JSON.stringify escapes tabs and line breaks: only its backslashes need COPY's escape.
+      if (m.includes('\\')) m = m.replace(BACKSLASHES, '\\\\');
+    }
+    // Concatenated into one string (no per-row array and join): the rows are the bulk of the body.
+    out +=
+      i +
+      '\t' +
+      r.id +
+      '\t' +
+      r.recordedAt +
+      '\t' +
+      r.customerId +
+      '\t' +
+      (r.userId ?? '\\N') +
+      '\t' +
+      r.hostId +
+      '\t' +
+      r.service +
+      '\t' +
+      q +
+      '\t' +
+      r.unitPrice +
+      '\t' +
+      r.costNanos +
+      '\t' +
+      m +
+      '\t' +
+      r.source +
+      '\n';
   }
-  return rows.join('');
+  return out;
 }
 
 const STAGE = `CREATE TEMP TABLE IF NOT EXISTS ingest_stage (

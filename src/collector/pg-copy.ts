@@ -137,11 +137,15 @@ interface GoodRecord {
   source: string;
 }
 
+// Rows per chunk handed to the COPY stream: PostgreSQL parses one while the next is built.
+const CHUNK_ROWS = 1000;
+
 /**
- * The batch's good records as COPY text rows, or null when the raw fields cannot be matched to the
- * parsed records one for one. Every other field was validated to characters COPY takes as they are.
+ * The batch's good records as COPY text rows, in chunks built as the COPY stream reads them, or
+ * null when the raw fields cannot be matched to the parsed records one for one (decided before
+ * the first chunk). Every other field was validated to characters COPY takes as they are.
  */
-export function copyRows(batch: ValidBatch): string | null {
+export function copyChunks(batch: ValidBatch): Iterable<string> | null {
   // Without long digit runs, exponents or trailing fraction zeros anywhere in the body, each number
   // JSON.parse read has at most 15 digits, so it is exactly its text and the parsed values serve.
   const exact = parsedIsExact(batch.text);
@@ -149,52 +153,65 @@ export function copyRows(batch: ValidBatch): string | null {
   if (!exact && (raw === null || raw.quantity.length !== batch.records.length)) return null;
   const skip = new Set(batch.skip);
   const records = batch.records as readonly GoodRecord[];
-  let out = '';
-  for (let i = 0; i < records.length; i++) {
-    if (skip.has(i)) continue;
-    const r = records[i]!;
-    let q: string;
-    let m: string;
-    if (raw) {
-      q = raw.quantity[i]!;
-      m = raw.metadata[i]!;
-      // The slice must be the value JSON.parse read (a cheap check that the walk agrees with it).
-      if (Number(q) !== r.quantity || m[0] !== '{') return null;
-      m = copyText(m);
-    } else {
-      q = String(r.quantity);
-      m = JSON.stringify(r.metadata);
-      // JSON.stringify escapes tabs and line breaks: only its backslashes need COPY's escape.
-      if (m.includes('\\')) m = m.replace(BACKSLASHES, '\\\\');
+  // Each slice must be the value JSON.parse read (a cheap check that the walk agrees with it).
+  if (raw)
+    for (let i = 0; i < records.length; i++)
+      if (!skip.has(i) && (Number(raw.quantity[i]) !== records[i]!.quantity || raw.metadata[i]![0] !== '{')) return null;
+  return (function* () {
+    let out = '';
+    let n = 0;
+    for (let i = 0; i < records.length; i++) {
+      if (skip.has(i)) continue;
+      const r = records[i]!;
+      let q: string;
+      let m: string;
+      if (raw) {
+        q = raw.quantity[i]!;
+        m = copyText(raw.metadata[i]!);
+      } else {
+        q = String(r.quantity);
+        m = JSON.stringify(r.metadata);
+        // JSON.stringify escapes tabs and line breaks: only its backslashes need COPY's escape.
+        if (m.includes('\\')) m = m.replace(BACKSLASHES, '\\\\');
+      }
+      out +=
+        i +
+        '\t' +
+        r.id +
+        '\t' +
+        r.recordedAt +
+        '\t' +
+        r.customerId +
+        '\t' +
+        (r.userId ?? '\\N') +
+        '\t' +
+        r.hostId +
+        '\t' +
+        r.service +
+        '\t' +
+        q +
+        '\t' +
+        r.unitPrice +
+        '\t' +
+        r.costNanos +
+        '\t' +
+        m +
+        '\t' +
+        r.source +
+        '\n';
+      if (++n % CHUNK_ROWS === 0) {
+        yield out;
+        out = '';
+      }
     }
-    // Concatenated into one string (no per-row array and join): the rows are the bulk of the body.
-    out +=
-      i +
-      '\t' +
-      r.id +
-      '\t' +
-      r.recordedAt +
-      '\t' +
-      r.customerId +
-      '\t' +
-      (r.userId ?? '\\N') +
-      '\t' +
-      r.hostId +
-      '\t' +
-      r.service +
-      '\t' +
-      q +
-      '\t' +
-      r.unitPrice +
-      '\t' +
-      r.costNanos +
-      '\t' +
-      m +
-      '\t' +
-      r.source +
-      '\n';
-  }
-  return out;
+    if (out) yield out;
+  })();
+}
+
+/** copyChunks as one string. */
+export function copyRows(batch: ValidBatch): string | null {
+  const chunks = copyChunks(batch);
+  return chunks === null ? null : [...chunks].join('');
 }
 
 const STAGE = `CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
@@ -248,8 +265,8 @@ SELECT (SELECT count(*) FROM ins)::int4 AS inserted, (SELECT count(*) FROM up)::
 // so a rolled-back batch cannot take it away).
 const staged = new WeakSet<object>();
 
-/** Stores `rows` (copyRows) in one transaction; returns how many were new. */
-export async function copyBatch(pool: pg.Pool, rows: string, now: number): Promise<number> {
+/** Stores `rows` (copyChunks, read once) in one transaction; returns how many were new. */
+export async function copyBatch(pool: pg.Pool, rows: Iterable<string>, now: number): Promise<number> {
   const { from: copyFrom } = await import('pg-copy-streams');
   const client = await pool.connect();
   let broken = false;
@@ -260,7 +277,7 @@ export async function copyBatch(pool: pg.Pool, rows: string, now: number): Promi
     }
     await client.query('BEGIN');
     try {
-      await pipeline(Readable.from([rows]), client.query(copyFrom('COPY ingest_stage FROM STDIN')));
+      await pipeline(Readable.from(rows), client.query(copyFrom('COPY ingest_stage FROM STDIN')));
       // The statement and COMMIT in one round trip (the simple protocol, `now` inlined as the whole
       // number it is): the rollup rows it locks are released without waiting for this process's
       // event loop, which concurrent agents' batches touching the same rows would otherwise wait on.

@@ -13,7 +13,7 @@ import type { CollectorDatabase } from './schema';
 import type { CollectorDb } from './db';
 import { applyCorrections } from './corrections';
 import { storeBatch } from './ingest';
-import { copyBatch, copyRows, poolOf } from './pg-copy';
+import { copyBatch, copyChunks, poolOf } from './pg-copy';
 import type { CollectorStore } from './store';
 
 interface SumRow {
@@ -80,10 +80,10 @@ export function pgStore(
     async store(batch, _hostId, now) {
       // COPY through a staging table (pg-copy.ts) when the body has the plain shape; else jsonb.
       const pool = staging ? (c.pool ?? poolOf(c.db)) : undefined;
-      const rows = pool ? copyRows(batch) : null;
       // Concurrent agents touching the same rollup rows may deadlock: retry a few times.
       for (let attempt = 0; ; attempt++) {
         try {
+          const rows = pool ? copyChunks(batch) : null; // built as they are sent, so again on a retry
           return pool && rows !== null ? await copyBatch(pool, rows, now) : await storeBatch(c.db, batch.text, batch.skip, now);
         } catch (err) {
           if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;

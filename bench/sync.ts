@@ -287,6 +287,12 @@ async function main() {
       const list = Object.entries(parts).map(([part, ms]) => `${part} ${Math.round(ms)} ms = ${pct(ms)}`);
       console.log(`agent process, ${p.name} one-agent sync (CPU profile, of its wall time): busy ${pct(busy)}; ${list.join(', ')}`);
     }
+    for (const p of open) {
+      const r = await p.c.pool.query<{ deadlocks: string }>(
+        'SELECT deadlocks::text FROM pg_stat_database WHERE datname = current_database()',
+      );
+      console.log(`${p.name}: ${r.rows[0]!.deadlocks} deadlocks in its database (each one a batch stored again)`);
+    }
     const total = (c: Cpu) => c.agent + c.collector + c.postgres;
     for (const p of open) {
       const c = p.cpu!;

@@ -1,12 +1,16 @@
 // npm run bench:sync — records/s from agents to a loopback collector on PostgreSQL, against the
 // server's limit, in one run on one server, for both ingest paths of the PostgreSQL store (the
-// jsonb_to_recordset statement, the default, as the before; the COPY into a staging table,
-// TALLY_COLLECTOR_STAGING=1): (1) one agent syncing BENCH_SYNC_RECORDS records, (2) three agents syncing
+// jsonb_to_recordset statement, TALLY_COLLECTOR_STAGING=0, as the before; the COPY into a staging
+// table, the default): (1) one agent syncing BENCH_SYNC_RECORDS (or BENCH_RECORDS) records, (2) three agents syncing
 // at once, (3) a plain COPY of the one agent's rows into the same usage_records table (no
-// validation, no rollups, no HTTP), as the limit; prints each ratio with the load average.
+// validation, no rollups, no HTTP), as the limit; prints each ratio with the load average, and
+// issue 14's row (the default path, one agent, vs that COPY) through bench/rows.ts.
 // Each path has its own collector process and database; the agents' sync workers run in this
 // process, profiled during both one-agent runs (the outbox read's and the request building's
-// share of the sync's time). PostgreSQL runs with its default durability (fsync on).
+// share of the sync's time). PostgreSQL runs with its default durability (fsync on). Each run's
+// CPU is also read from /proc for the agents (this process), the collector and every PostgreSQL
+// process, and printed per 1000 records beside COPY's (server and client): wall time on a shared
+// 2-core machine moves with other load, the CPU a record costs much less.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import fs from 'node:fs';
@@ -26,8 +30,9 @@ import { demoRecords } from '../src/core/demo';
 import { ensureBuiltins } from '../src/storage/repos/services';
 import { resolveTarget } from '../src/core/sync/targets';
 import { startPostgres } from '../test/helpers/postgres';
+import { machine, ratio, reportRow } from './rows';
 
-const N = Number(process.env.BENCH_SYNC_RECORDS ?? 200_000);
+const N = Number(process.env.BENCH_SYNC_RECORDS ?? process.env.BENCH_RECORDS ?? 200_000);
 const BATCH = Number(process.env.BENCH_SYNC_BATCH ?? 10_000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-sync-'));
 
@@ -102,11 +107,57 @@ async function profiled<T>(run: () => Promise<T>): Promise<{ result: T; profile:
   return { result, profile };
 }
 
+// CPU time by process from /proc (clock ticks of 10 ms): less sensitive to other load on the
+// machine than wall time, so each path's cost per record can be compared with COPY's.
+const ticks = (pid: number, withChildren = false): number => {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0)) * 10;
+  } catch {
+    return 0; // exited
+  }
+};
+/** All of the PostgreSQL server's CPU so far: the postmaster, its exited children and its live ones. */
+function postgresCpu(postmaster: number): number {
+  let ms = ticks(postmaster, true);
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(postmaster)) ms += ticks(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ms;
+}
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+interface Cpu {
+  agent: number;
+  collector: number;
+  postgres: number;
+}
+/** CPU milliseconds spent by each side during `run`. */
+async function cpuOf<T>(postmaster: number, collector: number | undefined, run: () => Promise<T>): Promise<{ result: T; cpu: Cpu }> {
+  const before = { agent: selfCpu(), collector: collector ? ticks(collector) : 0, postgres: postgresCpu(postmaster) };
+  const result = await run();
+  const cpu = {
+    agent: selfCpu() - before.agent,
+    collector: collector ? ticks(collector) - before.collector : 0,
+    postgres: postgresCpu(postmaster) - before.postgres,
+  };
+  return { result, cpu };
+}
+const perK = (ms: number, n: number) => `${((1000 * ms) / n).toFixed(1)}`;
+
 const csvField = (v: unknown) => (v === null ? '' : typeof v === 'string' ? `"${v.replace(/"/g, '""')}"` : String(v));
 
-/** `tally collector serve` on `url`, TALLY_COLLECTOR_STAGING as given; resolves to its URL. */
-async function serve(url: string, staging: boolean, procs: ChildProcess[]): Promise<string> {
-  // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of each collector process there.
+/** `tally collector serve` on `url`, TALLY_COLLECTOR_STAGING as given; resolves to its URL and pid. */
+async function serve(url: string, staging: boolean, procs: ChildProcess[]): Promise<{ url: string; pid: number }> {
+  // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of each collector process there (and of the
+  // agent's one-agent syncs, agent-<target>.cpuprofile).
   const prof = process.env.BENCH_SYNC_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SYNC_PROF_DIR] : [];
   const proc = spawn(
     process.execPath,
@@ -114,19 +165,19 @@ async function serve(url: string, staging: boolean, procs: ChildProcess[]): Prom
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TALLY_COLLECTOR_STAGING: staging ? '1' : '0' } },
   );
   procs.push(proc);
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<{ url: string; pid: number }>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
+      if (m) resolve({ url: m[1]!, pid: proc.pid! });
     });
     proc.once('exit', (code) => reject(new Error(`collector exited ${code}`)));
   });
 }
 
 /** The one agent's rows by a plain COPY into `c`'s usage_records (after removing them there). */
-async function copyLimit(c: ReturnType<typeof openCollectorDb>, one: TallyDb): Promise<number> {
+async function copyLimit(c: ReturnType<typeof openCollectorDb>, one: TallyDb, postmaster: number): Promise<{ seconds: number; cpu: Cpu }> {
   const rows = one.sqlite
     .prepare(
       'SELECT id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source FROM usage_records ORDER BY seq',
@@ -138,20 +189,23 @@ async function copyLimit(c: ReturnType<typeof openCollectorDb>, one: TallyDb): P
   await c.pool.query("DELETE FROM usage_records WHERE host_id = 'bench-one'");
   await c.pool.query('VACUUM usage_records');
   const client = await c.pool.connect();
-  const started = performance.now();
   try {
-    await pipeline(
-      Readable.from(csv),
-      client.query(
-        copyFrom(
-          'COPY usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at) FROM STDIN WITH (FORMAT csv)',
+    const { result: seconds, cpu } = await cpuOf(postmaster, undefined, async () => {
+      const started = performance.now();
+      await pipeline(
+        Readable.from(csv),
+        client.query(
+          copyFrom(
+            'COPY usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source, received_at) FROM STDIN WITH (FORMAT csv)',
+          ),
         ),
-      ),
-    );
+      );
+      return (performance.now() - started) / 1000;
+    });
+    return { seconds, cpu };
   } finally {
     client.release();
   }
-  return (performance.now() - started) / 1000;
 }
 
 async function main() {
@@ -161,7 +215,7 @@ async function main() {
   try {
     const paths = [
       { name: 'jsonb (before)', staging: false, target: 'central-jsonb' },
-      { name: 'staging COPY', staging: true, target: 'central-staging' },
+      { name: 'staging COPY (default)', staging: true, target: 'central-staging' },
     ];
     const open = await Promise.all(
       paths.map(async (p) => {
@@ -169,10 +223,21 @@ async function main() {
         const c = openCollectorDb(url);
         await migrateCollector(c.pool);
         await ensureCollectorServices(c.db, Date.now());
-        return { ...p, c, url: await serve(url, p.staging, procs), seconds: { one: 0, three: 0 } };
+        const served = await serve(url, p.staging, procs);
+        return {
+          ...p,
+          c,
+          url: served.url,
+          pid: served.pid,
+          seconds: { one: 0, three: 0 },
+          cpu: null as Cpu | null,
+          cpu3: null as Cpu | null,
+        };
       }),
     );
 
+    const dataDir = (await open[0]!.c.pool.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
+    const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     process.stdout.write('preparing agent databases… ');
     const one = await agentDb('bench-one', N, 1);
     const three = await Promise.all([2, 3, 4].map((s) => agentDb(`bench-three-${s}`, N, s)));
@@ -183,21 +248,28 @@ async function main() {
     const shares = new Map<string, ReturnType<typeof profileShares>>();
     for (const p of open) {
       const token = (await issueToken(p.c.db, 'bench-one', Date.now())).token;
-      const { result, profile } = await profiled(() => timeSync([{ tdb: one, token }], p.url, p.target));
+      const measured = await cpuOf(postmaster, p.pid, () => profiled(() => timeSync([{ tdb: one, token }], p.url, p.target)));
+      const { result, profile } = measured.result;
+      p.cpu = measured.cpu;
       p.seconds.one = result;
       shares.set(p.name, profileShares(profile));
+      if (process.env.BENCH_SYNC_PROF_DIR)
+        fs.writeFileSync(path.join(process.env.BENCH_SYNC_PROF_DIR, `agent-${p.target}.cpuprofile`), JSON.stringify(profile));
       console.log(`${p.name}, one agent:    ${rate(N, p.seconds.one)} (${load()})`);
     }
     for (const p of open) {
       const agents = await Promise.all(
         three.map(async (tdb, i) => ({ tdb, token: (await issueToken(p.c.db, `bench-three-${i + 2}`, Date.now())).token })),
       );
-      p.seconds.three = await timeSync(agents, p.url, p.target);
+      const m3 = await cpuOf(postmaster, p.pid, () => timeSync(agents, p.url, p.target));
+      p.seconds.three = m3.result;
+      p.cpu3 = m3.cpu;
       console.log(`${p.name}, three agents: ${rate(3 * N, p.seconds.three)} (${load()})`);
     }
 
     const staging = open.find((p) => p.staging)!;
-    const copySeconds = await copyLimit(staging.c, one);
+    const copied = await copyLimit(staging.c, one, postmaster);
+    const copySeconds = copied.seconds;
     const copyRate = N / copySeconds;
     console.log(`PostgreSQL COPY of the same rows into usage_records: ${rate(N, copySeconds)} (${load()})`);
     for (const p of open) {
@@ -215,9 +287,36 @@ async function main() {
       const list = Object.entries(parts).map(([part, ms]) => `${part} ${Math.round(ms)} ms = ${pct(ms)}`);
       console.log(`agent process, ${p.name} one-agent sync (CPU profile, of its wall time): busy ${pct(busy)}; ${list.join(', ')}`);
     }
+    for (const p of open) {
+      const r = await p.c.pool.query<{ deadlocks: string }>(
+        'SELECT deadlocks::text FROM pg_stat_database WHERE datname = current_database()',
+      );
+      console.log(`${p.name}: ${r.rows[0]!.deadlocks} deadlocks in its database (each one a batch stored again)`);
+    }
+    const total = (c: Cpu) => c.agent + c.collector + c.postgres;
+    for (const p of open) {
+      const c = p.cpu!;
+      console.log(
+        `CPU per 1000 records, ${p.name}, one agent (/proc): agent ${perK(c.agent, N)} ms (profiled), collector ${perK(c.collector, N)} ms, PostgreSQL ${perK(c.postgres, N)} ms, total ${perK(total(c), N)} ms = ${(total(c) / total(copied.cpu)).toFixed(2)} × COPY's`,
+      );
+    }
+    for (const p of open) {
+      const c = p.cpu3!;
+      console.log(
+        `CPU per 1000 records, ${p.name}, three agents (/proc): agents ${perK(c.agent, 3 * N)} ms, collector ${perK(c.collector, 3 * N)} ms, PostgreSQL ${perK(c.postgres, 3 * N)} ms, total ${perK(total(c), 3 * N)} ms = ${(total(c) / 3 / total(copied.cpu)).toFixed(2)} × COPY's`,
+      );
+    }
     console.log(
-      `target ≥ 0.8 × COPY for one agent: ${N / staging.seconds.one / copyRate >= 0.8 ? 'met' : 'NOT met'} (${load()}, ${os.cpus().length} CPUs)`,
+      `CPU per 1000 records, COPY: PostgreSQL ${perK(copied.cpu.postgres, N)} ms, client ${perK(copied.cpu.agent, N)} ms, total ${perK(total(copied.cpu), N)} ms`,
     );
+    const oneRate = N / staging.seconds.one;
+    reportRow({
+      what: 'sync to the PostgreSQL collector vs a COPY of the same rows',
+      value: ratio(oneRate, copyRate),
+      detail: `one agent ${Math.round(oneRate)} records/s vs COPY ${Math.round(copyRate)} records/s; three agents ${ratio((3 * N) / staging.seconds.three, copyRate)}; CPU per record ${(total(staging.cpu!) / total(copied.cpu)).toFixed(2)}× COPY's; jsonb statement one agent ${ratio(N / before.seconds.one, copyRate)}; ${N} records, batches of ${BATCH}; ${machine()}`,
+      target: '≥ 0.8×',
+      met: oneRate / copyRate >= 0.8,
+    });
     await one.close();
     for (const t of three) await t.close();
     for (const p of open) await p.c.close();

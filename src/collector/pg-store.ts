@@ -1,6 +1,7 @@
-// The PostgreSQL store: records and rollups in the same database as the control tables. Inserts
-// are ON CONFLICT (id) DO NOTHING with the rollups folded in the same statement: from the request's
-// jsonb (ingest.ts), or, opted in, from a COPY into a staging table (pg-copy.ts).
+// The PostgreSQL store: records and rollups in the same database as the control tables. Each batch
+// inserts the ids not held yet with the rollups folded in the same statement: from a COPY into a
+// staging table (pg-copy.ts, the default), or from the request's jsonb (ingest.ts: bodies the COPY
+// path cannot read exactly, or every body with TALLY_COLLECTOR_STAGING=0).
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
@@ -12,7 +13,7 @@ import type { CollectorDatabase } from './schema';
 import type { CollectorDb } from './db';
 import { applyCorrections } from './corrections';
 import { storeBatch } from './ingest';
-import { copyBatch, copyRows, poolOf } from './pg-copy';
+import { copyBatch, copyChunks, poolOf } from './pg-copy';
 import type { CollectorStore } from './store';
 
 interface SumRow {
@@ -71,18 +72,18 @@ export function pgStore(
   c: { db: CollectorDb['db']; pool?: CollectorDb['pool'] },
   options: { close?: () => Promise<void>; staging?: boolean } = {},
 ): CollectorStore {
-  // The staging COPY is opt-in (TALLY_COLLECTOR_STAGING=1): bench:sync measured it no faster than
-  // the jsonb statement end to end (0.93-1.11× over six runs), for more CPU in this process.
-  const staging = options.staging ?? process.env.TALLY_COLLECTOR_STAGING === '1';
+  // The staging COPY is the default; TALLY_COLLECTOR_STAGING=0 (or staging: false) keeps every
+  // batch on the jsonb statement.
+  const staging = options.staging ?? process.env.TALLY_COLLECTOR_STAGING !== '0';
   return {
     kind: 'postgres',
     async store(batch, _hostId, now) {
       // COPY through a staging table (pg-copy.ts) when the body has the plain shape; else jsonb.
       const pool = staging ? (c.pool ?? poolOf(c.db)) : undefined;
-      const rows = pool ? copyRows(batch) : null;
       // Concurrent agents touching the same rollup rows may deadlock: retry a few times.
       for (let attempt = 0; ; attempt++) {
         try {
+          const rows = pool ? copyChunks(batch) : null; // built as they are sent, so again on a retry
           return pool && rows !== null ? await copyBatch(pool, rows, now) : await storeBatch(c.db, batch.text, batch.skip, now);
         } catch (err) {
           if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;

@@ -46,24 +46,35 @@ function toSyncRecord(r: RecordRow): SyncRecord {
   };
 }
 
-/** A row of RECORD_COLUMNS read as an array, in their order. */
-function fromArray(a: unknown[]): SyncRecord {
-  const [seq, id, recordedAt, customerId, userId, hostId, service, units, whole, unitPrice, costNanos, metadata, source] = a;
-  return toSyncRecord({
-    seq,
-    id,
-    recordedAt,
-    customerId,
-    userId,
-    hostId,
-    service,
-    units,
-    whole,
-    unitPrice,
-    costNanos,
-    metadata,
-    source,
-  } as RecordRow);
+// The batch read: RECORD_COLUMNS without the per-row services lookup (a third of the read), the
+// services' integer_only read once per batch instead.
+const BATCH_COLUMNS = `seq, id, recorded_at, customer_id, user_id, host_id, service, CAST(quantity AS TEXT), unit_price, cost_nanos, metadata, source`;
+
+/** Rows of BATCH_COLUMNS read as arrays → records, with `whole` each service's integer_only. */
+function fromArrays(rows: unknown[][], whole: ReadonlyMap<string, number>): SyncRecord[] {
+  const out = new Array<SyncRecord>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const a = rows[i]!;
+    const units = a[7] as string;
+    const w = whole.get(a[6] as string) ?? null;
+    const quantityText = w !== 0 && WHOLE_TEXT.test(units) ? units : formatUnits(BigInt(units), w === 0 ? FRACTION_DIGITS : 0);
+    out[i] = {
+      seq: a[0] as number,
+      id: a[1] as string,
+      recordedAt: a[2] as number,
+      customerId: a[3] as string,
+      userId: a[4] as string | null,
+      hostId: a[5] as string,
+      service: a[6] as string,
+      unitPrice: a[8] as string,
+      costNanos: a[9] as number,
+      metadata: a[10] as string,
+      source: a[11] as string,
+      quantity: Number(quantityText),
+      quantityText,
+    };
+  }
+  return out;
 }
 
 const PATCH_COLUMNS: Record<keyof StatePatch, string> = {
@@ -84,7 +95,8 @@ export class SqliteOutbox implements Outbox {
       state: sqlite.prepare('SELECT * FROM sync_state WHERE target = ?'),
       ensure: sqlite.prepare('INSERT INTO sync_state (target, acked_seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (target) DO NOTHING'),
       // Rows as arrays: a batch of 10 000 reads 25-35 % faster than as objects (bench:sync).
-      batch: sqlite.prepare(`SELECT ${RECORD_COLUMNS} FROM usage_records WHERE seq > ? ORDER BY seq LIMIT ?`).raw(),
+      batch: sqlite.prepare(`SELECT ${BATCH_COLUMNS} FROM usage_records WHERE seq > ? ORDER BY seq LIMIT ?`).raw(),
+      whole: sqlite.prepare('SELECT name, integer_only FROM services').raw(),
       record: sqlite.prepare(`SELECT ${RECORD_COLUMNS} FROM usage_records WHERE seq = ?`),
       advance: sqlite.prepare('UPDATE sync_state SET acked_seq = max(acked_seq, ?), updated_at = ? WHERE target = ?'),
       reject: sqlite.prepare(
@@ -106,7 +118,10 @@ export class SqliteOutbox implements Outbox {
   }
 
   async batch(afterSeq: number, limit: number): Promise<SyncRecord[]> {
-    return (this.s.batch!.all(afterSeq, limit) as unknown[][]).map(fromArray);
+    const rows = this.s.batch!.all(afterSeq, limit) as unknown[][];
+    if (rows.length === 0) return [];
+    const whole = new Map((this.s.whole!.all() as Array<[string, number]>).map(([name, w]) => [name, w]));
+    return fromArrays(rows, whole);
   }
 
   async records(seqs: readonly number[]): Promise<SyncRecord[]> {

@@ -141,6 +141,20 @@ describe('COPY ingest', () => {
     ]);
   });
 
+  it('stores a batch sent twice at the same time once (a retry racing the first request)', async () => {
+    const text = `{"records":[${[30, 31, 32].map((n) => record(n, String(n))).join(',')}]}`;
+    const store = pgStore(copyDb, { staging: true });
+    const counts = await Promise.all([store.store(batch(text), 'host-c', NOW), store.store(batch(text), 'host-c', NOW)]);
+    expect(counts.sort()).toEqual([0, 3]);
+    const held = await copyDb.pool.query('SELECT count(*)::int AS n FROM usage_records WHERE id = ANY($1)', [[30, 31, 32].map(id)]);
+    expect(held.rows).toEqual([{ n: 3 }]);
+    const hours = await copyDb.pool.query(
+      "SELECT sum(event_count)::int AS n FROM rollups WHERE period = 'hour' AND bucket_start IN ($1, $2, $3)",
+      [30, 31, 32].map((n) => T0 + n * 3_600_000),
+    );
+    expect(hours.rows).toEqual([{ n: 3 }]);
+  });
+
   it('stores bodies it cannot read raw through the jsonb path', async () => {
     const text = `{"records":[${record(10, '3', '{"n":12345678901234567}').replace('"quantity"', '"quan\\u0074ity"')}]}`;
     const escaped = batch(text);

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../core/errors';
 import type { AgentContext } from '../../handlers/context';
+import type { Stored } from '../../storage/writer';
 import { invoke, type AllHandlers } from '../../handlers/handlers';
 import { errorBody, isObject } from '../errors';
 import { CLOUDEVENTS, parseEventsBody, renameField, type ParsedEvents } from '../events';
@@ -39,6 +40,32 @@ export function stampCustomer(req: FastifyRequest, parsed: ParsedEvents): void {
 function parse(req: FastifyRequest): ParsedEvents {
   const binary = binaryCloudEvent(req.headers, req.body);
   return binary ? parseEventsBody(binary, CLOUDEVENTS) : parseEventsBody(req.body, req.headers['content-type']);
+}
+
+/** A number as JSON.stringify writes it. */
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+/** Nothing to escape in a ULID (or any id of letters and digits). */
+const PLAIN_ID = /^[0-9A-Za-z]*$/;
+const jsonId = (id: string): string => (PLAIN_ID.test(id) ? `"${id}"` : JSON.stringify(id));
+
+/**
+ * The answer `{accepted, duplicates, ids, records: [{id, inserted, costNanos}]}`, written as text
+ * in one pass: ids are ULIDs (checked by validation: nothing to escape) and costs numbers, so the
+ * generic serializer's walk over two arrays of objects is not needed. Same bytes as JSON.stringify.
+ */
+export function storedBody(stored: readonly Stored[]): { body: string; duplicates: number } {
+  let duplicates = 0;
+  let ids = '';
+  let records = '';
+  for (let i = 0; i < stored.length; i++) {
+    const s = stored[i]!;
+    if (!s.inserted) duplicates++;
+    const sep = i === 0 ? '' : ',';
+    const id = jsonId(s.id);
+    ids += sep + id;
+    records += `${sep}{"id":${id},"inserted":${s.inserted},"costNanos":${jsonNumber(s.costNanos)}}`;
+  }
+  return { body: `{"accepted":${stored.length},"duplicates":${duplicates},"ids":[${ids}],"records":[${records}]}`, duplicates };
 }
 
 export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: AllHandlers): void {
@@ -80,14 +107,9 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
   app.post('/v1/events', async (req, reply) => {
     const stored = await ingest(req, reply);
     if (stored === null) return reply;
-    const ids = new Array<string>(stored.length);
-    let duplicates = 0;
-    for (let i = 0; i < stored.length; i++) {
-      ids[i] = stored[i]!.id;
-      if (!stored[i]!.inserted) duplicates++;
-    }
-    reply.code(duplicates === stored.length ? 200 : 201);
-    return { accepted: stored.length, duplicates, ids, records: stored };
+    const { body, duplicates } = storedBody(stored);
+    reply.code(duplicates === stored.length ? 200 : 201).header('content-type', 'application/json; charset=utf-8');
+    return body;
   });
 
   // OpenMeter dedupes on (source, id): so does this route, through ids derived from the pair.

@@ -345,13 +345,21 @@ export class BatchedWriter extends EventEmitter {
   add(input: unknown): string {
     this.checkOpen(1);
     const rec = validateRecord(input, this.context());
-    return this.enqueue([rec])[0]!;
+    this.checkEventPrice(rec, -1);
+    const id = rec.id ?? this.newId();
+    this.items.push(rec);
+    this.ids.push(id);
+    this.queued();
+    return id;
   }
 
   /** Validates every record first, then queues them all; nothing is queued when one is bad. */
   addMany(inputs: readonly unknown[]): string[] {
     this.checkOpen(inputs.length);
-    return this.enqueue(validateRecords(inputs, this.context()));
+    const recs = validateRecords(inputs, this.context());
+    const start = this.ids.length;
+    this.enqueue(recs);
+    return this.ids.slice(start);
   }
 
   /** Resolves after the commit that holds the record. */
@@ -379,30 +387,35 @@ export class BatchedWriter extends EventEmitter {
     }
   }
 
-  private enqueue(recs: ValidRecord[]): string[] {
-    this.checkEventPrices(recs);
-    const ids: string[] = [];
+  private enqueue(recs: ValidRecord[]): void {
+    const one = recs.length === 1;
+    for (let i = 0; i < recs.length; i++) this.checkEventPrice(recs[i]!, one ? -1 : i);
     for (const rec of recs) {
-      const id = rec.id ?? this.newId();
-      ids.push(id);
       this.items.push(rec);
-      this.ids.push(id);
+      this.ids.push(rec.id ?? this.newId());
     }
+    this.queued();
+  }
+
+  /** After records were queued: flush soon at batchSize, else within batchTimeout. */
+  private queued(): void {
     if (this.items.length >= this.batchSize) this.scheduleSoon();
     else if (this.timer === null && this.items.length > 0) {
       this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.batchTimeoutMs);
     }
-    return ids;
   }
 
-  /** Refuses, before anything is queued, a record its price cannot charge (a per-dimension value without a rate). */
-  private checkEventPrices(recs: readonly ValidRecord[]): void {
-    recs.forEach((r, i) => {
-      const price = this.registry.priceAt(r.service, r.recordedAt);
-      if (price.perEvent !== undefined)
-        queuedCharges.set(r, { price, own: chargeEvent(price, r.quantity, r.metadataJson, recs.length === 1 ? '' : `records[${i}]`)! });
-      Aggregator.check(this.registry.services.get(r.service), r, recs.length === 1 ? '' : `records[${i}]`);
-    });
+  /**
+   * Refuses, before anything is queued, a record its price cannot charge (a per-dimension value
+   * without a rate) or a unique_count record without its field. `index` names it in a call of
+   * several (-1: a call of one); the field's name is only built when it is needed.
+   */
+  private checkEventPrice(r: ValidRecord, index: number): void {
+    const price = this.registry.priceAt(r.service, r.recordedAt);
+    if (price.perEvent !== undefined)
+      queuedCharges.set(r, { price, own: chargeEvent(price, r.quantity, r.metadataJson, index < 0 ? '' : `records[${index}]`)! });
+    const def = this.registry.services.get(r.service);
+    if (def?.aggregation === 'unique_count') Aggregator.check(def, r, index < 0 ? '' : `records[${index}]`);
   }
 
   /**

@@ -76,18 +76,23 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
    * LLM and document records need their templates (the second seed's events, and clients that
    * send llm_input / llm_output / document): installed on first use, so a tenant's key can send them.
    */
-  const installTemplates = async (parsed: ParsedEvents) => {
-    const needed = new Set(parsed.templates);
+  const templatesNeeded = (parsed: ParsedEvents): Set<NeededTemplate> | null => {
+    let needed: Set<NeededTemplate> | null = parsed.templates.size > 0 ? new Set(parsed.templates) : null;
     for (const input of parsed.inputs) {
       const service = isObject(input) ? input.service : undefined;
-      if (typeof service === 'string' && !writer.services.has(service) && TEMPLATE_OF[service]) needed.add(TEMPLATE_OF[service]);
+      if (typeof service === 'string' && !writer.services.has(service) && TEMPLATE_OF[service])
+        (needed ??= new Set()).add(TEMPLATE_OF[service]);
     }
+    return needed;
+  };
+  const installTemplates = async (needed: Set<NeededTemplate>) => {
     for (const template of needed) {
       if (!writer.services.has(template === 'llm' ? 'llm_input' : 'document')) await invoke(handlers, 'services.add', { template });
     }
   };
 
-  const ingest = async (req: FastifyRequest, reply: FastifyReply, prepare?: (inputs: unknown[]) => void) => {
+  /** The commit's promise, or null when the request was answered already (413). Not async: one promise per request. */
+  const ingest = (req: FastifyRequest, reply: FastifyReply, prepare?: (inputs: unknown[]) => void): Promise<Stored[]> | null => {
     const parsed = parse(req);
     prepare?.(parsed.inputs as unknown[]);
     if (parsed.inputs.length > maxQueue) {
@@ -96,8 +101,8 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
       return null;
     }
     stampCustomer(req, parsed);
-    await installTemplates(parsed);
-    return commit(req, parsed);
+    const needed = templatesNeeded(parsed);
+    return needed === null ? commit(req, parsed) : installTemplates(needed).then(() => commit(req, parsed));
   };
 
   /**
@@ -116,8 +121,9 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
   };
 
   app.post('/v1/events', async (req, reply) => {
-    const stored = await ingest(req, reply);
-    if (stored === null) return reply;
+    const committed = ingest(req, reply);
+    if (committed === null) return reply;
+    const stored = await committed;
     const { body, duplicates } = storedBody(stored);
     reply.code(duplicates === stored.length ? 200 : 201).header('content-type', 'application/json; charset=utf-8');
     return body;
@@ -125,7 +131,9 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
 
   // OpenMeter dedupes on (source, id): so does this route, through ids derived from the pair.
   app.post('/api/v1/events', async (req, reply) => {
-    if ((await ingest(req, reply, stableCloudEventIds)) === null) return reply;
+    const committed = ingest(req, reply, stableCloudEventIds);
+    if (committed === null) return reply;
+    await committed;
     return reply.code(204).send();
   });
 }

@@ -85,4 +85,32 @@ describe('writer commits', () => {
     expect(hours).toBe(450);
     await w.close();
   });
+
+  it('keeps month-to-date and rollup sums exact when they cross 2^53 within a commit and across commits', async () => {
+    const tdb = await testDb();
+    const clock = fixedClock(Date.UTC(2026, 10, 15, 12));
+    const w = await testWriter(tdb, { batchSize: 100_000, batchTimeoutMs: 60_000, clock: clock.now });
+    const big = 2 ** 51 + 3; // units: 4 of them pass 2^53
+    const at = Date.UTC(2026, 10, 15, 11);
+    const first = await w.recordMany(
+      Array.from({ length: 6 }, (_, i) => ({ ...build.storage(1, 1), quantity: i % 2 === 0 ? big : 1, recordedAt: at })),
+    );
+    const second = await w.recordMany(Array.from({ length: 7 }, () => ({ ...build.storage(1, 1), quantity: big, recordedAt: at + 1 })));
+    expect(first).toHaveLength(6);
+    expect(second).toHaveLength(7);
+    const expected = 3n * BigInt(big) + 3n + 7n * BigInt(big);
+    for (const period of ['hour', 'day', 'week', 'month']) {
+      const row = tdb.sqlite
+        .prepare(
+          "SELECT sum_quantity_hi AS hi, sum_quantity_lo AS lo, event_count AS n FROM rollups WHERE period = ? AND customer_id = 'default'",
+        )
+        .safeIntegers()
+        .get(period) as { hi: bigint; lo: bigint; n: bigint };
+      expect(row.hi * 2n ** 32n + row.lo, period).toBe(expected);
+      expect(row.n).toBe(13n);
+    }
+    const raw = tdb.sqlite.prepare('SELECT quantity FROM usage_records').safeIntegers().all() as Array<{ quantity: bigint }>;
+    expect(raw.reduce((a, r) => a + r.quantity, 0n)).toBe(expected);
+    await w.close();
+  });
 });

@@ -4,11 +4,16 @@
 // 1 000-event batches. Every 2xx answer came after the commit holding its events, and the
 // row count is checked against the acknowledged events at the end.
 //
+// The batch run is compared with `tally import` of the same events (a JSON Lines file, a fresh
+// database, in-process writer): events per CPU-second of each process, measured in the same run.
+// The single-event run is compared with a bare Fastify route answering the same body.
+//
 // Afterwards it runs the idle footprint bench (bench/idle.ts: `tally agent` with every collector
 // on a one-minute schedule, RSS and CPU share over a minute), so one command prints both.
 //
 // Env: BENCH_SECONDS (default 10 per run), BENCH_CONNECTIONS (default 50),
-//      BENCH_IDLE_SECONDS (default 60; 0 skips the idle run).
+//      BENCH_IDLE_SECONDS (default 60; 0 skips the idle run),
+//      BENCH_IMPORT_EVENTS (default 300 000: the JSON Lines file `tally import` reads).
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,9 +25,11 @@ import { openDatabase } from '../src/storage/open';
 import { startHttpServer } from '../src/server/server';
 import { BatchedWriter } from '../src/storage/writer';
 import { ensureBuiltins } from '../src/storage/repos/services';
+import { machine, ratio, reportRow } from './rows';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const IMPORT_EVENTS = Number(process.env.BENCH_IMPORT_EVENTS ?? 300_000);
 
 type ToChild = { type: 'cpu' } | { type: 'stop' };
 type FromChild =
@@ -154,6 +161,33 @@ function apiEvent(i: number) {
   };
 }
 
+/**
+ * `tally import` of the batch run's events (the same 1 000 bodies' events repeated, as JSON Lines)
+ * into a fresh database, as its own process under /usr/bin/time: events per CPU-second (user + system).
+ */
+async function importRun(dir: string): Promise<{ eventsPerCpuSecond: number; cpuSeconds: number; events: number }> {
+  const file = path.join(dir, 'events.jsonl');
+  const lines: string[] = [];
+  for (let i = 0; i < IMPORT_EVENTS; i++) lines.push(JSON.stringify(apiEvent(i % 1000)));
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  const db = path.join(dir, 'import.db');
+  const tdb = openDatabase(db);
+  await ensureBuiltins(tdb.db, Date.now());
+  await tdb.close();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, 'bin/tally.mjs', 'import', file, '--db', db, '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, TALLY_NO_AGENT: '1', TALLY_CONFIG: '/nonexistent.json' },
+  });
+  if (r.status !== 0) throw new Error(`tally import failed: ${r.stderr.slice(-2000)}`);
+  const [user, system] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+  const check = openDatabase(db, { readonly: true });
+  const stored = (check.sqlite.prepare('SELECT count(*) AS n FROM usage_records').get() as { n: number }).n;
+  await check.close();
+  if (stored !== IMPORT_EVENTS) throw new Error(`tally import stored ${stored} of ${IMPORT_EVENTS}`);
+  const cpuSeconds = user! + system!;
+  return { eventsPerCpuSecond: IMPORT_EVENTS / cpuSeconds, cpuSeconds, events: IMPORT_EVENTS };
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-api-'));
   // BENCH_PROFILE=<folder> writes a V8 CPU profile of the agent side there.
@@ -177,6 +211,7 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     let singleRow: Row | undefined;
     let batchRow: Row | undefined;
+    let bareSingle: Row | undefined;
     if (only !== 'batch') {
       singleRow = await load(child, url, token, 'single event / request', single, 1, SECONDS);
       rows.push(singleRow);
@@ -191,7 +226,8 @@ async function main(): Promise<void> {
       // The same load on a bare Fastify route: what this machine allows at the moment.
       const bare = fork(process.argv[1]!, ['--serve-bare'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
       const ready = await ask(bare, 'ready');
-      rows.push(await load(bare, ready.url, '-', 'reference: bare Fastify, single', single, 1, Math.min(SECONDS, 5)));
+      bareSingle = await load(bare, ready.url, '-', 'reference: bare Fastify, single', single, 1, Math.min(SECONDS, 5));
+      rows.push(bareSingle);
       rows.push(await load(bare, ready.url, '-', 'reference: bare Fastify, batch', batch, 1000, Math.min(SECONDS, 5)));
       await ask(bare, 'stopped', { type: 'stop' });
     }
@@ -242,6 +278,32 @@ async function main(): Promise<void> {
         `autocannon and the agent share this machine's CPUs (load average now ${os.loadavg()[0]!.toFixed(2)})`,
     );
     if (!consistent) process.exitCode = 1;
+
+    console.log('');
+    console.log(`issue 14's rows (${machine()}):`);
+    if (batchRow !== undefined) {
+      const imported = await importRun(dir);
+      const http = batchRow.eventsPerSecond / batchRow.agentCpu;
+      reportRow({
+        what: 'HTTP 1 000-event batches, events per server CPU-second, vs `tally import`',
+        value: ratio(http, imported.eventsPerCpuSecond),
+        detail: `${fmt(http)} vs ${fmt(imported.eventsPerCpuSecond)} events/CPU-s (tally import of ${fmt(imported.events)} events as JSON Lines: ${imported.cpuSeconds.toFixed(2)} CPU-s)`,
+        target: '≥ 0.8×',
+        met: http / imported.eventsPerCpuSecond >= 0.8,
+      });
+    }
+    if (singleRow !== undefined && bareSingle !== undefined) {
+      reportRow({
+        what: 'HTTP single events vs bare Fastify answering the same body',
+        value: ratio(singleRow.requestsPerSecond, bareSingle.requestsPerSecond),
+        detail: `${fmt(singleRow.requestsPerSecond)} vs ${fmt(bareSingle.requestsPerSecond)} requests/s; per server CPU-second ${ratio(
+          singleRow.requestsPerSecond / singleRow.agentCpu,
+          bareSingle.requestsPerSecond / bareSingle.agentCpu,
+        )}`,
+        target: '≥ 0.6×',
+        met: singleRow.requestsPerSecond / bareSingle.requestsPerSecond >= 0.6,
+      });
+    }
   } finally {
     // Give the agent a moment to exit on its own (a CPU profile is written on exit).
     if (child.exitCode === null) {

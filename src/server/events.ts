@@ -179,7 +179,7 @@ export function parseEventsBody(body: unknown, contentType: string | undefined):
 }
 
 /** Rewrites a validation error from the writer so it names the field as the caller sent it. */
-export function renameField(err: TallyError, parsed: ParsedEvents): TallyError {
+export function renameField(err: TallyError, parsed: Pick<ParsedEvents, 'single' | 'aliases'>): TallyError {
   const field = err.field;
   if (err.code !== 'invalid_input' || field === undefined) return err;
   let index = 0;

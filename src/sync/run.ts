@@ -1,6 +1,6 @@
 // Running the sync worker: one pass over every target until each is delivered, stopped or (for
-// --once) out of time, and the agent's background loop, which wakes after each writer flush,
-// when a backoff ends, on `sync.now`, and every intervalSeconds.
+// --once) out of time, and the agent's background loop, which wakes after each writer flush
+// (while an enabled target exists), when a backoff ends, on `sync.now`, and every intervalSeconds.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ResolvedTarget } from '../core/sync/targets';
 import type { AgentContext } from '../handlers/context';
@@ -95,7 +95,13 @@ export function startSyncWorker(ctx: AgentContext, log: (line: Record<string, un
     dirty = true;
     wake.abort();
   };
-  const onFlush = () => kick();
+  // Whether the last pass found an enabled target. Without one a flush does not wake the loop
+  // (under load that was a pass per commit for nothing); a target added through the handlers
+  // kicks the loop itself, and the interval re-reads the targets anyway.
+  let anyTarget = true;
+  const onFlush = () => {
+    if (anyTarget) kick();
+  };
   ctx.writer.on('flush', onFlush);
 
   const loop = (async () => {
@@ -105,6 +111,7 @@ export function startSyncWorker(ctx: AgentContext, log: (line: Record<string, un
       let next = ctx.now() + intervalMs;
       try {
         const targets = allTargets(ctx.config, ctx.tdb.sqlite);
+        anyTarget = targets.some((t) => t.enabled);
         const results = await Promise.all(targets.map((t) => engine.syncTarget(t)));
         for (const r of results) if (r.status === 'waiting' && r.until !== undefined) next = Math.min(next, r.until);
         if (results.some((r) => r.delivered > 0 || r.rejected > 0 || r.status !== 'idle')) {

@@ -3,13 +3,14 @@
 // Changes go through the running agent when one holds this database, so it stays the only
 // writer; when none runs, the handler runs here under the writer lock.
 import path from 'node:path';
-import { READ_ONLY_CALLS, type HandlerArgs, type HandlerName, type HandlerResult } from '../core/api/contract';
+import type { HandlerArgs, HandlerName, HandlerResult } from '../core/api/contract';
+import { READ_ONLY_CALLS } from '../core/api/read-only-calls';
 import type { ApiReply } from '../core/api/reply';
 import { TallyError } from '../core/errors';
 import { dataDirOf, discoverAgent, type DiscoveredAgent } from '../client/discovery';
 import type { Config } from '../config/config';
 import { EventBus, type AgentContext } from '../handlers/context';
-import { createHandlers, invoke } from '../handlers/handlers';
+import { invokeOne } from '../handlers/domains';
 import { readOnlyWriter } from '../storage/read-only';
 import { withReadOnly, withWriter } from './context';
 
@@ -51,9 +52,9 @@ export async function callHandler<K extends HandlerName>(
   args: HandlerArgs<K>,
 ): Promise<HandlerResult<K>> {
   if (READ_ONLY_CALLS.has(name)) {
-    return withReadOnly(config, (tdb) => invoke(createHandlers(contextFor(config, tdb, readOnlyWriter(name))), name, args));
+    return withReadOnly(config, (tdb) => invokeOne(contextFor(config, tdb, readOnlyWriter(name)), name, args));
   }
   const agent = await agentFor(config);
   if (agent) return callAgent(agent, name, args);
-  return withWriter(config, (writer, tdb) => invoke(createHandlers(contextFor(config, tdb, writer)), name, args));
+  return withWriter(config, (writer, tdb) => invokeOne(contextFor(config, tdb, writer), name, args));
 }

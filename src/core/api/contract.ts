@@ -54,41 +54,8 @@ export type Handlers = { [K in HandlerName]: (args: HandlerArgs<K>) => Replies[K
 export type Events = UsageEvents & SyncEvents & AnalyticsEvents;
 export type EventName = keyof Events;
 
-/** Calls that change nothing: a CLI runs them on a read-only connection, a read key may make them. */
-export const READ_ONLY_CALLS: ReadonlySet<HandlerName> = new Set<HandlerName>([
-  'services.list',
-  'prices.list',
-  'report.usage',
-  'sync.status',
-  'sync.targets.list',
-  'sync.rejected.list',
-  'analytics.aggregate',
-  'analytics.stats',
-  'analytics.trends',
-  'analytics.peaks',
-  'analytics.projection',
-  'analytics.breakdown',
-  'quotas.list',
-  'alerts.list',
-  'alerts.current',
-  'statement.month',
-  'credits.list',
-  'credits.balance',
-  'zones.get',
-  'report.zoned',
-  'collectors.get',
-  'settings.get',
-  'customers.list',
-  'customers.get',
-  'events.list',
-  'events.get',
-  'corrections.list',
-  'sync.corrections.list',
-  'events.tail',
-  'analytics.topUsers',
-  'analytics.errors',
-  'analytics.latency',
-]);
+/** Calls that change nothing (in a module of its own, so a CLI can read it without every domain's schemas). */
+export { READ_ONLY_CALLS } from './read-only-calls';
 
 /** What the renderer holds: one call per handler, replies as ApiReply, and event subscriptions. */
 export interface TallyClient {

@@ -26,7 +26,10 @@ export const ConfigSchema = z.strictObject({
   hostId: z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)'),
   currency: z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 code'),
   /** The installation's IANA zone: days, weeks and months of customers without their own zone. */
-  timezone: z.string().refine(isTimeZone, 'an IANA time zone such as UTC, Europe/Paris or Asia/Kolkata'),
+  timezone: z
+    .string()
+    // "UTC" (the default) needs no look-up; any other name is checked against the platform's zones.
+    .refine((zone) => zone === 'UTC' || isTimeZone(zone), 'an IANA time zone such as UTC, Europe/Paris or Asia/Kolkata'),
   /** Balance alerts of prepaid credits: percents of what is granted ("25%") or amounts left ("0"). */
   credits: z.strictObject({
     balanceAlerts: z
@@ -190,15 +193,21 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
     ['command line', options.overrides],
   ];
   let merged: unknown = defaults(env);
-  for (const [source, layer] of layers) {
-    merged = merge(merged, layer);
+  let config: Config | undefined;
+  // Each layer is checked as it lands, so an error names the layer that brought it; a layer that
+  // sets nothing changes nothing and is not checked again.
+  const check = (source: string): Config => {
     const result = ConfigSchema.safeParse(merged);
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      throw new TallyError('invalid_input', describeIssue(source, issue), { field: issue.path.join('.') || 'config' });
-    }
+    if (result.success) return result.data;
+    const issue = result.error.issues[0]!;
+    throw new TallyError('invalid_input', describeIssue(source, issue), { field: issue.path.join('.') || 'config' });
+  };
+  for (const [source, layer] of layers) {
+    if (layer === undefined || (isObject(layer) && Object.keys(layer).length === 0)) continue;
+    merged = merge(merged, layer);
+    config = check(source);
   }
-  const config = ConfigSchema.parse(merged);
+  config ??= check(layers[0]![0]);
   if (!(config.alerts.warning < config.alerts.critical && config.alerts.critical <= config.alerts.exceeded)) {
     throw new TallyError('invalid_input', 'alerts: thresholds must rise: warning < critical ≤ exceeded', { field: 'alerts' });
   }

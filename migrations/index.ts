@@ -16,6 +16,7 @@ import m0015 from './0015_archived_ids.sql';
 import m0016 from './0016_quantity_histogram.sql';
 import m0017 from './0017_correction_costs.sql';
 import m0018 from './0018_packed_histogram.sql';
+import m0019 from './0019_estimated_index.sql';
 
 export interface Migration {
   readonly id: number;
@@ -40,4 +41,5 @@ export const migrations: readonly Migration[] = [
   { id: 16, name: 'quantity_histogram', sql: m0016 },
   { id: 17, name: 'correction_costs', sql: m0017 },
   { id: 18, name: 'packed_histogram', sql: m0018 },
+  { id: 19, name: 'estimated_index', sql: m0019 },
 ];

@@ -41,6 +41,7 @@ export interface UsageRecordsTable {
   quantity: number | bigint;
   unit_price: string;
   cost_nanos: number;
+  /** JSON. Storage records with `estimated: true` are also in the partial index usage_records_estimated (0019). */
   metadata: string;
   source: string;
   voided_at: number | null;

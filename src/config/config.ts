@@ -197,7 +197,8 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   // Each layer is checked as it lands, so an error names the layer that brought it; a layer that
   // sets nothing changes nothing and is not checked again.
   const check = (source: string): Config => {
-    const result = ConfigSchema.safeParse(merged);
+    // Parsed once or twice a process: compiling zod's fast path for it would cost more than it saves.
+    const result = ConfigSchema.safeParse(merged, { jitless: true });
     if (result.success) return result.data;
     const issue = result.error.issues[0]!;
     throw new TallyError('invalid_input', describeIssue(source, issue), { field: issue.path.join('.') || 'config' });

@@ -13,6 +13,10 @@ import {
 describe('money for people', () => {
   it('takes symbol and minor unit from the currency code', () => {
     expect(currencyOf('USD')).toEqual({ code: 'USD', prefix: '$', decimals: 2 });
+    // USD is known without asking Intl: what Intl says agrees.
+    const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+    expect(usd.formatToParts(1).find((p) => p.type === 'currency')?.value).toBe(currencyOf('USD').prefix);
+    expect(usd.resolvedOptions().maximumFractionDigits).toBe(currencyOf('USD').decimals);
     expect(currencyOf('JPY').decimals).toBe(0);
     expect(currencyOf('KWD').decimals).toBe(3);
     expect(currencyOf('CHF').prefix).toBe('CHF ');

@@ -7,7 +7,7 @@ import type { HandlerArgs, HandlerName, HandlerResult } from '../core/api/contra
 import { READ_ONLY_CALLS } from '../core/api/read-only-calls';
 import type { ApiReply } from '../core/api/reply';
 import { TallyError } from '../core/errors';
-import { dataDirOf, discoverAgent, type DiscoveredAgent } from '../client/discovery';
+import type { DiscoveredAgent } from '../client/discovery';
 import type { Config } from '../config/config';
 import { EventBus, type AgentContext } from '../handlers/context';
 import { invokeOne } from '../handlers/domains';
@@ -17,6 +17,8 @@ import { withReadOnly, withWriter } from './context';
 /** The agent that holds `config.db`, if one runs and answers. */
 export async function agentFor(config: Readonly<Config>): Promise<DiscoveredAgent | null> {
   if (config.db === ':memory:' || process.env.TALLY_NO_AGENT === '1') return null;
+  // Loaded here, not at start: a command that only reads never looks for the agent.
+  const { dataDirOf, discoverAgent } = await import('../client/discovery');
   const agent = await discoverAgent(dataDirOf(config.db));
   // The data folder may hold more than one database: use the agent only for its own.
   return agent && path.resolve(agent.db) === path.resolve(config.db) ? agent : null;

@@ -6,11 +6,9 @@ import { TallyError } from '../core/errors';
 import { ensureBuiltins } from '../storage/repos/services';
 import { loadConfig, type Config, type ConfigInput } from '../config/config';
 import { openDatabase, type TallyDb } from '../storage/open';
-import { acquireWriterLock } from '../storage/lock';
 import { schemaState } from '../storage/migrate';
 import { openReadOnly } from '../storage/read-only';
-import { BatchedWriter } from '../storage/writer';
-import { writerOptions } from '../agent/writer-options';
+import type { BatchedWriter } from '../storage/writer';
 
 export interface GlobalOptions {
   db?: string;
@@ -66,6 +64,12 @@ export async function withReadOnly<T>(config: Readonly<Config>, fn: (tdb: TallyD
 
 /** Takes the writer lock, opens the writer, runs `fn`, then flushes and releases everything. */
 export async function withWriter<T>(config: Readonly<Config>, fn: (writer: BatchedWriter, tdb: TallyDb) => Promise<T>): Promise<T> {
+  // Loaded here, not at start: commands that only read never need the writer.
+  const [{ acquireWriterLock }, { BatchedWriter }, { writerOptions }] = await Promise.all([
+    import('../storage/lock'),
+    import('../storage/writer'),
+    import('../agent/writer-options'),
+  ]);
   const lock = acquireWriterLock(config.db);
   try {
     const tdb = openDatabase(config.db, { durability: config.writer.durability });
@@ -84,5 +88,3 @@ export async function withWriter<T>(config: Readonly<Config>, fn: (writer: Batch
     lock.release();
   }
 }
-
-export { writerOptions };

@@ -6,7 +6,7 @@ import type { Config } from '../config/config';
 import type { TallyDb } from '../storage/open';
 import type { ReadDb } from '../storage/schema';
 import type { BatchedWriter } from '../storage/writer';
-import { inlineReads, type HeavyReads } from '../analytics/heavy';
+import type { HeavyReads } from '../analytics/heavy';
 
 const ANY = Symbol('any event');
 
@@ -47,6 +47,14 @@ export function readDb(ctx: AgentContext): ReadDb {
   return (ctx.reader ?? ctx.tdb).db;
 }
 
+/** ctx.heavy, or the same reads inline on the reader (their code loaded on first use: most calls never need it). */
 export function heavyReads(ctx: AgentContext): HeavyReads {
-  return ctx.heavy ?? inlineReads(readDb(ctx));
+  if (ctx.heavy) return ctx.heavy;
+  const db = readDb(ctx);
+  const inline = async () => (await import('../analytics/heavy')).inlineReads(db);
+  return {
+    stats: async (q) => (await inline()).stats(q),
+    breakdown: async (q) => (await inline()).breakdown(q),
+    close: async () => undefined,
+  };
 }

@@ -1,11 +1,13 @@
 // The contract's runtime check, for every handler: wrong-typed, missing and unknown arguments,
 // generated from the handler's own schema, are answered invalid_input naming the field as the
 // caller sent it; none is answered `internal`; nothing is stored. Over the in-process dispatch
-// (what IPC and the CLI use) and over HTTP /api/call.
+// (what IPC uses), the CLI's one-domain call and HTTP /api/call.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { argSchemas, type HandlerName } from '../../src/core/api/contract';
 import { createHandlers, dispatch, type AllHandlers } from '../../src/handlers/handlers';
+import { invokeOne } from '../../src/handlers/domains';
+import { toTallyError } from '../../src/core/errors';
 import type { TallyDb } from '../../src/storage/open';
 import { startAgent, type TestAgent } from '../server/agent';
 
@@ -73,6 +75,17 @@ describe('every handler checks its arguments against the contract', () => {
       expect(reply.error.code, `${what}: ${reply.error.message}`).toBe('invalid_input');
       expect(blames(reply.error.field, fields), `${what}: ${reply.error.message}`).toBe(true);
       expect(reply.error.message).toContain(reply.error.field);
+    }
+  });
+
+  it.each(NAMES)("%s: the CLI's call, loading only its domain, answers as the full dispatch does", async (name) => {
+    for (const { args } of badCalls(name)) {
+      const full = await dispatch(handlers, name, args);
+      const one = await invokeOne(agent.ctx, name, args).then(
+        () => null,
+        (err: unknown) => toTallyError(err).toJSON(),
+      );
+      expect(one, `${name} ${JSON.stringify(args)}`).toEqual(full.ok ? null : full.error);
     }
   });
 

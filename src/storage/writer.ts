@@ -20,7 +20,7 @@ import { listPriceRules, listServices } from './repos/services';
 import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
 import type { TallyDb } from './open';
 import { ulidFactory } from './ids';
-import { UPSERT_HISTOGRAM } from './histogram';
+import { HISTOGRAM_COLUMNS, upsertHistogramSql } from './histogram';
 
 export interface WriterOptions {
   /** Flush when this many records are queued (USAGE_BATCH_SIZE, default 100). */
@@ -125,6 +125,8 @@ const ROLLUP_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const ROLLUP_COLUMNS = 10;
 /** Rows per rollup upsert statement (640 parameters). */
 const ROLLUP_ROWS = 64;
+/** Histogram rows per multi-row upsert (HISTOGRAM_COLUMNS parameters each). */
+const HISTOGRAM_ROWS = 100;
 
 /** Appends UPSERT_ROLLUP's parameters for a fold to `out` (rollupParams without an array per fold). */
 function pushRollup(
@@ -232,13 +234,14 @@ export class BatchedWriter extends EventEmitter {
   private flushCount = 0;
   /** Multi-row rollup upserts by row count (see upsertRollups). */
   private readonly rollupByRows = new Map<number, BetterSqlite3.Statement>();
+  /** Multi-row histogram upserts by row count (see upsertHistogram). */
+  private readonly histogramByRows = new Map<number, BetterSqlite3.Statement>();
   private readonly monthOfDay = new Map<number, number>();
   /** Month-to-date figures of count / max / unique_count / latest services (aggregation.ts). */
   private readonly aggregation: Aggregator;
   private readonly stmt: {
     /** A caller-supplied id (maybe a retry): duplicates ignored. */
     insertOne: BetterSqlite3.Statement;
-    upsertHistogram: BetterSqlite3.Statement;
     monthQuantity: BetterSqlite3.Statement;
     dataVersion: BetterSqlite3.Statement;
     /** A small write transaction: succeeds only when the disk takes writes again. */
@@ -267,7 +270,6 @@ export class BatchedWriter extends EventEmitter {
     };
     this.stmt = {
       insertOne: this.sqlite.prepare(`${INSERT_HEAD} VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`),
-      upsertHistogram: this.sqlite.prepare(UPSERT_HISTOGRAM),
       monthQuantity: this.sqlite.prepare(
         `SELECT sum_quantity_hi AS hi, sum_quantity_lo AS lo FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
       ),
@@ -627,9 +629,23 @@ export class BatchedWriter extends EventEmitter {
     }
   }
 
+  /** Runs histogram rows (HISTOGRAM_COLUMNS parameters each) in statements of up to HISTOGRAM_ROWS rows. */
+  private upsertHistogram(params: unknown[]): void {
+    const total = params.length / HISTOGRAM_COLUMNS;
+    for (let at = 0; at < total; at += HISTOGRAM_ROWS) {
+      const k = Math.min(HISTOGRAM_ROWS, total - at);
+      let stmt = this.histogramByRows.get(k);
+      if (stmt === undefined) {
+        stmt = this.sqlite.prepare(upsertHistogramSql(k));
+        this.histogramByRows.set(k, stmt);
+      }
+      stmt.run(k === total ? params : params.slice(at * HISTOGRAM_COLUMNS, (at + k) * HISTOGRAM_COLUMNS));
+    }
+  }
+
   /** One IMMEDIATE transaction: price and insert every record, then upsert the folded rollups. */
   private commit(items: ValidRecord[], ids: string[]): { costs: number[]; inserted: Uint8Array; touched: FlushInfo['touched'] } {
-    const { insertOne, upsertHistogram } = this.stmt;
+    const { insertOne } = this.stmt;
     const hostId = this.options.hostId;
     const registry = this.registry;
     const n = items.length;
@@ -745,11 +761,26 @@ export class BatchedWriter extends EventEmitter {
       // Rollup rows go in multi-row upserts (unlike the inserts above: measured, 80 rollup rows
       // as one statement cost half of 80 single-row upserts, most of a small commit's time).
       const rows: unknown[] = [];
-      for (const f of hourly) {
-        pushRollup(rows, 'hour', f);
+      for (const f of hourly) pushRollup(rows, 'hour', f);
+      // The day's histogram: the hours of one day × customer × service counted together, then
+      // one row per distinct quantity, in multi-row upserts.
+      const hist: unknown[] = [];
+      if (hourly.length === 1) {
+        const f = hourly[0]!;
         const day = dayStart(f.bucket);
-        for (const [q, n] of f.values) upsertHistogram.run(f.service, day, f.customerId, q, n);
+        for (const [q, c] of f.values) hist.push(f.service, day, f.customerId, q, c);
+      } else {
+        const days = new Map<string, { service: string; day: number; customerId: string; values: Map<bigint, number> }>();
+        for (const f of hourly) {
+          const day = dayStart(f.bucket);
+          const key = `${day}\u0000${f.customerId}\u0000${f.service}`;
+          const d = days.get(key);
+          if (d === undefined) days.set(key, { service: f.service, day, customerId: f.customerId, values: f.values });
+          else for (const [q, c] of f.values) d.values.set(q, (d.values.get(q) ?? 0) + c);
+        }
+        for (const d of days.values()) for (const [q, c] of d.values) hist.push(d.service, d.day, d.customerId, q, c);
       }
+      this.upsertHistogram(hist);
       const coarse: Array<['day' | 'week' | 'month', (ms: number) => number]> = [
         ['day', dayStart],
         ['week', weekStart],

@@ -85,7 +85,7 @@ function fastValidRecord(input: unknown, ctx: ValidationContext): ValidRecord | 
   if (proto !== Object.prototype && proto !== null) return undefined;
   const r = input as Record<string, unknown>;
   // for…in on a plain object enumerates exactly its own enumerable string keys (as Object.keys).
-  for (const key in r) if (isForbiddenKey(key)) return undefined;
+  for (const key in r) if (!allowedKey(key)) return undefined;
 
   const serviceName = r.service;
   if (typeof serviceName !== 'string' || serviceName.length === 0) return undefined;
@@ -123,8 +123,8 @@ function fastValidRecord(input: unknown, ctx: ValidationContext): ValidRecord | 
     } catch {
       return undefined;
     }
-    if (typeof metadataJson !== 'string' || metadataJson.length > METADATA_MAX_BYTES / 4 || mayHoldForbiddenKey(metadataJson))
-      return undefined;
+    if (typeof metadataJson !== 'string' || metadataJson.length > METADATA_MAX_BYTES / 4) return undefined;
+    if (!flatWithAllowedKeys(metadata) && mayHoldForbiddenKey(metadataJson)) return undefined;
   }
   const required = service.requiredFields;
   for (let i = 0; i < required.length; i++) {
@@ -152,6 +152,27 @@ function fastValidRecord(input: unknown, ctx: ValidationContext): ValidRecord | 
   if (typeof source !== 'string' || !isIdentifier(source, 64, true)) return undefined;
 
   return { id, service: serviceName, quantity, units, metadataJson, customerId, userId, recordedAt, source };
+}
+
+/** Keys seen allowed: the same few keys come back in every record (bounded). */
+const allowedKeys = new Set<string>();
+function allowedKey(key: string): boolean {
+  if (allowedKeys.has(key)) return true;
+  if (isForbiddenKey(key)) return false;
+  if (allowedKeys.size < 4096) allowedKeys.add(key);
+  return true;
+}
+
+/** A plain object of primitive values whose keys are all allowed (what refuseForbiddenKeys checks). */
+function flatWithAllowedKeys(o: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in o) {
+    if (!allowedKey(key)) return false;
+    const v = (o as Record<string, unknown>)[key];
+    if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
 }
 
 /** 0-9 A-Z a-z */

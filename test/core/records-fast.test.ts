@@ -76,6 +76,10 @@ const metadatas = [
   { constructor: 1 },
   { 'a\u0000b': 1 },
   { note: '__proto__ as a value' },
+  { a: { constructor: 2 } },
+  { a: [{ 'x\u0000': 1 }] },
+  Object.assign(Object.create(null), { endpoint: '/n', method: 'GET' }),
+  { endpoint: '/d', method: 'GET', when: new Date(0) },
   { endpoint: '/é', method: 'PÖST', emoji: '😀'.repeat(600) },
 ];
 const identifiers = [

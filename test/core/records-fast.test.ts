@@ -127,7 +127,7 @@ const ids = [
   'Z'.repeat(26),
   26,
 ];
-const extraKeys = [ABSENT, ['note', 1], ['__proto__', 1], ['constructor', 1], ['k\u0000', 1]];
+const extraKeys: Array<typeof ABSENT | [string, unknown]> = [ABSENT, ['note', 1], ['__proto__', 1], ['constructor', 1], ['k\u0000', 1]];
 
 function pick<T>(next: () => number, xs: readonly T[]): T {
   return xs[Math.floor(next() * xs.length)]!;
@@ -152,7 +152,7 @@ function generate(next: () => number, mostlyGood: boolean): unknown {
   set('id', good ? pick(next, [ABSENT, '01JD7ZZZZZZZZZZZZZZZZZZZZZ']) : pick(next, ids));
   set('source', good ? pick(next, [ABSENT, 'agent/linux']) : pick(next, identifiers));
   const extra = good ? ABSENT : pick(next, extraKeys);
-  if (extra !== ABSENT) set(extra[0] as string, extra[1]);
+  if (extra !== ABSENT) set(extra[0], extra[1]);
   return r;
 }
 

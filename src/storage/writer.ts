@@ -654,12 +654,12 @@ export class BatchedWriter extends EventEmitter {
   }
 
   /** One IMMEDIATE transaction: price and insert every record, then upsert the folded rollups. */
-  private commit(items: ValidRecord[], ids: string[]): { costs: number[]; inserted: Uint8Array; touched: FlushInfo['touched'] } {
+  private commit(items: ValidRecord[], ids: string[]): { costs: Float64Array; inserted: Uint8Array; touched: FlushInfo['touched'] } {
     const { insertOne } = this.stmt;
     const hostId = this.options.hostId;
     const registry = this.registry;
     const n = items.length;
-    const costs: number[] = new Array(n);
+    const costs = new Float64Array(n); // unboxed: no heap number per record
     const inserted = new Uint8Array(n);
     const hourly: Fold[] = [];
     const hourlyByKey = new Map<string, Fold>();

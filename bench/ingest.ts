@@ -126,7 +126,8 @@ const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
 const row = (what: string, key: string, batch: number, target?: number) => {
   const v = median(results[key]!);
   const c = median(cpu[key]!) / median(cpu.bare!);
-  const detail = `${fmt(v)} vs ${fmt(limit)} records/s; per CPU-second ${c.toFixed(2)}×; ${fmt(perCommit[batch] ?? 0)} records/commit; median of ${ROUNDS}`;
+  const us = (k: string) => (1e6 / median(cpu[k]!)).toFixed(2);
+  const detail = `${fmt(v)} vs ${fmt(limit)} records/s; per CPU-second ${c.toFixed(2)}× (${us(key)} vs ${us('bare')} µs CPU per record); ${fmt(perCommit[batch] ?? 0)} records/commit; median of ${ROUNDS}`;
   if (target === undefined) console.log(`${what.padEnd(62)} ${ratio(v, limit).padStart(9)}  (${detail})`);
   else reportRow({ what, value: ratio(v, limit), detail, target: `≥ ${target}×`, met: v / limit >= target });
 };

@@ -71,6 +71,143 @@ export interface ValidationContext {
  * naming the field. `path` prefixes field names for batches ("events[3].quantity").
  */
 export function validateRecord(input: unknown, ctx: ValidationContext, path = ''): ValidRecord {
+  return fastValidRecord(input, ctx) ?? checkRecord(input, ctx, path);
+}
+
+/**
+ * The common well-formed record, checked by character codes and typeof, without regular
+ * expressions or intermediate objects. Returns undefined for anything unusual (or wrong): the
+ * general path below then decides, so accepted values and error messages are those of checkRecord.
+ */
+function fastValidRecord(input: unknown, ctx: ValidationContext): ValidRecord | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const proto: unknown = Object.getPrototypeOf(input);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const r = input as Record<string, unknown>;
+  // for…in on a plain object enumerates exactly its own enumerable string keys (as Object.keys).
+  for (const key in r) if (!allowedKey(key)) return undefined;
+
+  const serviceName = r.service;
+  if (typeof serviceName !== 'string' || serviceName.length === 0) return undefined;
+  const service = ctx.services.get(serviceName);
+  if (!service) return undefined;
+
+  let q = r.quantity;
+  if (q === undefined) {
+    if (service.valueProperty || (service.aggregation !== 'count' && service.aggregation !== 'unique_count')) return undefined;
+    q = 1;
+  }
+  if (typeof q !== 'number' || !(q >= 0)) return undefined;
+  let units: bigint;
+  let quantity: number;
+  if (service.integerOnly) {
+    if (!Number.isSafeInteger(q)) return undefined;
+    units = BigInt(q);
+    quantity = q;
+  } else {
+    // Below 10^6 a double is within 1.2e-4 of q × 10^6 when rounded: when n / 10^6 gives q back,
+    // q's shortest decimal has at most six fraction digits and n is exactly what toUnits parses.
+    if (!(q < 1_000_000)) return undefined;
+    const n = Math.round(q * 1_000_000);
+    if (n / 1_000_000 !== q) return undefined;
+    units = BigInt(n);
+    quantity = n === 0 ? 0 : q; // -0 reads back as 0 from the units
+  }
+
+  let metadataJson = '{}';
+  const metadata = r.metadata;
+  if (metadata !== undefined && metadata !== null) {
+    if (typeof metadata !== 'object' || Array.isArray(metadata)) return undefined;
+    try {
+      metadataJson = JSON.stringify(metadata);
+    } catch {
+      return undefined;
+    }
+    if (typeof metadataJson !== 'string' || metadataJson.length > METADATA_MAX_BYTES / 4) return undefined;
+    if (!flatWithAllowedKeys(metadata) && mayHoldForbiddenKey(metadataJson)) return undefined;
+  }
+  const required = service.requiredFields;
+  for (let i = 0; i < required.length; i++) {
+    const value = (metadata as Record<string, unknown> | undefined)?.[required[i]!];
+    if (value === undefined || value === null || value === '') return undefined;
+  }
+
+  const customerId = r.customerId ?? ctx.defaultCustomerId;
+  if (typeof customerId !== 'string' || !isIdentifier(customerId, 128, false)) return undefined;
+  const userId = r.userId ?? null;
+  if (userId !== null && (typeof userId !== 'string' || !isIdentifier(userId, 128, false))) return undefined;
+
+  let recordedAt = ctx.now;
+  const at = r.recordedAt;
+  if (at !== undefined && at !== null) {
+    if (typeof at === 'number') recordedAt = at;
+    else if (typeof at === 'string') recordedAt = parseInstant(at) ?? Number.NaN;
+    else return undefined;
+    if (!Number.isInteger(recordedAt) || recordedAt > ctx.now + MAX_FUTURE_MS || recordedAt < ctx.now - MAX_PAST_MS) return undefined;
+  }
+
+  const id = r.id ?? null;
+  if (id !== null && (typeof id !== 'string' || !isUlid(id))) return undefined;
+  const source = r.source ?? ctx.defaultSource;
+  if (typeof source !== 'string' || !isIdentifier(source, 64, true)) return undefined;
+
+  return { id, service: serviceName, quantity, units, metadataJson, customerId, userId, recordedAt, source };
+}
+
+/** Keys seen allowed: the same few keys come back in every record (bounded). */
+const allowedKeys = new Set<string>();
+function allowedKey(key: string): boolean {
+  if (allowedKeys.has(key)) return true;
+  if (isForbiddenKey(key)) return false;
+  if (allowedKeys.size < 4096) allowedKeys.add(key);
+  return true;
+}
+
+/** A plain object of primitive values whose keys are all allowed (what refuseForbiddenKeys checks). */
+function flatWithAllowedKeys(o: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in o) {
+    if (!allowedKey(key)) return false;
+    const v = (o as Record<string, unknown>)[key];
+    if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
+}
+
+/** 0-9 A-Z a-z */
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * CUSTOMER_ID (`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`, max 128) or, with slash, SOURCE
+ * (`^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$`, max 64), by character codes.
+ */
+function isIdentifier(s: string, max: number, slash: boolean): boolean {
+  const n = s.length;
+  if (n === 0 || n > max || !isAlnum(s.charCodeAt(0))) return false;
+  for (let i = 1; i < n; i++) {
+    const c = s.charCodeAt(i);
+    // . _ : @ - (and /)
+    if (!isAlnum(c) && c !== 46 && c !== 95 && c !== 58 && c !== 64 && c !== 45 && !(slash && c === 47)) return false;
+  }
+  return true;
+}
+
+/** ULID (`^[0-9A-HJKMNP-TV-Z]{26}$`) by character codes. */
+function isUlid(s: string): boolean {
+  if (s.length !== 26) return false;
+  for (let i = 0; i < 26; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue;
+    if (c < 65 || c > 90 || c === 73 /* I */ || c === 76 /* L */ || c === 79 /* O */ || c === 85 /* U */) return false;
+  }
+  return true;
+}
+
+/** The general path: every rule, every error message naming its field. */
+function checkRecord(input: unknown, ctx: ValidationContext, path: string): ValidRecord {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw invalid(path || 'record', 'must be an object');
   }

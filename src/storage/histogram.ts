@@ -7,8 +7,8 @@
 //   when every count is 1). A year of one service is 365 rows per customer however many distinct
 //   quantities it has, and the blobs decode with no per-value row overhead.
 // - quantity_histogram: deltas not yet folded in, one row per day × customer × service ×
-//   quantity. The writer's flush adds its counts here (one upsert per distinct quantity of an
-//   hour's fold, as cheap as before); corrections add −1 / +1 (a −1 may cancel a packed count,
+//   quantity. The writer's flush adds its counts here (one row per distinct quantity of a
+//   day's fold, in multi-row upserts); corrections add −1 / +1 (a −1 may cancel a packed count,
 //   so n may be negative). packHistogram() folds the deltas into the packed rows (the daily
 //   maintenance runs it); until then readers add both.
 // Live count of (day, customer, service, quantity) = packed count + delta n, always: the writer,
@@ -20,6 +20,18 @@ import { dayStart } from '../core/time';
 /** Adds n records of one quantity to a day's histogram; n < 0 takes them away. */
 export const UPSERT_HISTOGRAM = `INSERT INTO quantity_histogram (service, day, customer_id, quantity, n) VALUES (?, ?, ?, ?, ?)
   ON CONFLICT (service, day, customer_id, quantity) DO UPDATE SET n = n + excluded.n`;
+
+/** One row of UPSERT_HISTOGRAM's VALUES: service, day, customer_id, quantity, n. */
+export const HISTOGRAM_ROW = '(?, ?, ?, ?, ?)';
+export const HISTOGRAM_COLUMNS = 5;
+
+/**
+ * UPSERT_HISTOGRAM for `rows` rows in one statement (HISTOGRAM_COLUMNS parameters each, in
+ * order). SQLite inserts the rows one after the other, so a key given twice adds both counts.
+ */
+export function upsertHistogramSql(rows: number): string {
+  return UPSERT_HISTOGRAM.replace(HISTOGRAM_ROW, new Array(rows).fill(HISTOGRAM_ROW).join(', '));
+}
 
 /** One record in (+1) or out (−1) of the histogram, inside the caller's transaction. */
 export function adjustHistogram(

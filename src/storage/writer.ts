@@ -20,7 +20,7 @@ import { listPriceRules, listServices } from './repos/services';
 import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
 import type { TallyDb } from './open';
 import { ulidFactory } from './ids';
-import { UPSERT_HISTOGRAM } from './histogram';
+import { HISTOGRAM_COLUMNS, upsertHistogramSql } from './histogram';
 
 export interface WriterOptions {
   /** Flush when this many records are queued (USAGE_BATCH_SIZE, default 100). */
@@ -67,8 +67,10 @@ interface Fold {
   service: string;
   bucket: number;
   count: number;
-  /** Exact units (src/core/quantity.ts). */
+  /** Exact units (src/core/quantity.ts): sumQuantity + sumSafe once the commit's records are folded. */
   sumQuantity: bigint;
+  /** Part of the sum kept as a safe-integer double (no BigInt per record); moved into sumQuantity at the end. */
+  sumSafe: number;
   sumCost: number;
   min: bigint;
   max: bigint;
@@ -89,8 +91,10 @@ export interface WriterMetrics {
 
 interface MonthToDate {
   readonly month: number;
-  /** Exact units. */
+  /** Exact units, when qtySafe is -1 (past 2^53); otherwise qtySafe is the figure. */
   qty: bigint;
+  /** The exact units as a double while they are a safe integer (no BigInt per record), else -1. */
+  qtySafe: number;
   /** Units per base unit (10^decimals): pricing reads base quantities. */
   readonly scale: number;
   /** The hourly fold this entry last added to, valid within flush number `flush`. */
@@ -125,6 +129,13 @@ const ROLLUP_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const ROLLUP_COLUMNS = 10;
 /** Rows per rollup upsert statement (640 parameters). */
 const ROLLUP_ROWS = 64;
+/** Histogram rows per multi-row upsert (HISTOGRAM_COLUMNS parameters each). */
+const HISTOGRAM_ROWS = 100;
+
+/** A count of units as a double when it is a safe integer ≥ 0, else -1. */
+function safeOrMinus1(units: bigint): number {
+  return units >= 0n && units <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(units) : -1;
+}
 
 /** Appends UPSERT_ROLLUP's parameters for a fold to `out` (rollupParams without an array per fold). */
 function pushRollup(
@@ -232,13 +243,14 @@ export class BatchedWriter extends EventEmitter {
   private flushCount = 0;
   /** Multi-row rollup upserts by row count (see upsertRollups). */
   private readonly rollupByRows = new Map<number, BetterSqlite3.Statement>();
+  /** Multi-row histogram upserts by row count (see upsertHistogram). */
+  private readonly histogramByRows = new Map<number, BetterSqlite3.Statement>();
   private readonly monthOfDay = new Map<number, number>();
   /** Month-to-date figures of count / max / unique_count / latest services (aggregation.ts). */
   private readonly aggregation: Aggregator;
   private readonly stmt: {
     /** A caller-supplied id (maybe a retry): duplicates ignored. */
     insertOne: BetterSqlite3.Statement;
-    upsertHistogram: BetterSqlite3.Statement;
     monthQuantity: BetterSqlite3.Statement;
     dataVersion: BetterSqlite3.Statement;
     /** A small write transaction: succeeds only when the disk takes writes again. */
@@ -267,7 +279,6 @@ export class BatchedWriter extends EventEmitter {
     };
     this.stmt = {
       insertOne: this.sqlite.prepare(`${INSERT_HEAD} VALUES ${ROW_PLACEHOLDERS} ON CONFLICT (id) DO NOTHING`),
-      upsertHistogram: this.sqlite.prepare(UPSERT_HISTOGRAM),
       monthQuantity: this.sqlite.prepare(
         `SELECT sum_quantity_hi AS hi, sum_quantity_lo AS lo FROM rollups WHERE period = 'month' AND bucket_start = ? AND customer_id = ? AND service = ?`,
       ),
@@ -592,7 +603,8 @@ export class BatchedWriter extends EventEmitter {
       const row = this.stmt.monthQuantity.get(month, customerId, service) as { hi: number; lo: number } | undefined;
       const def = this.registry.services.get(service);
       const scale = 10 ** (def === undefined ? 0 : decimalsOf(def));
-      entry = { month, qty: joinLimbs(row?.hi, row?.lo), scale, flush: -1, hour: -1, fold: null };
+      const qty = joinLimbs(row?.hi, row?.lo);
+      entry = { month, qty, qtySafe: safeOrMinus1(qty), scale, flush: -1, hour: -1, fold: null };
     }
     if (current === undefined || month > current.month) {
       this.monthToDate.set(customerId, service, entry);
@@ -627,13 +639,27 @@ export class BatchedWriter extends EventEmitter {
     }
   }
 
+  /** Runs histogram rows (HISTOGRAM_COLUMNS parameters each) in statements of up to HISTOGRAM_ROWS rows. */
+  private upsertHistogram(params: unknown[]): void {
+    const total = params.length / HISTOGRAM_COLUMNS;
+    for (let at = 0; at < total; at += HISTOGRAM_ROWS) {
+      const k = Math.min(HISTOGRAM_ROWS, total - at);
+      let stmt = this.histogramByRows.get(k);
+      if (stmt === undefined) {
+        stmt = this.sqlite.prepare(upsertHistogramSql(k));
+        this.histogramByRows.set(k, stmt);
+      }
+      stmt.run(k === total ? params : params.slice(at * HISTOGRAM_COLUMNS, (at + k) * HISTOGRAM_COLUMNS));
+    }
+  }
+
   /** One IMMEDIATE transaction: price and insert every record, then upsert the folded rollups. */
-  private commit(items: ValidRecord[], ids: string[]): { costs: number[]; inserted: Uint8Array; touched: FlushInfo['touched'] } {
-    const { insertOne, upsertHistogram } = this.stmt;
+  private commit(items: ValidRecord[], ids: string[]): { costs: Float64Array; inserted: Uint8Array; touched: FlushInfo['touched'] } {
+    const { insertOne } = this.stmt;
     const hostId = this.options.hostId;
     const registry = this.registry;
     const n = items.length;
-    const costs: number[] = new Array(n);
+    const costs = new Float64Array(n); // unboxed: no heap number per record
     const inserted = new Uint8Array(n);
     const hourly: Fold[] = [];
     const hourlyByKey = new Map<string, Fold>();
@@ -652,8 +678,14 @@ export class BatchedWriter extends EventEmitter {
         const r = items[i]!;
         const month = this.monthStartOf(r.recordedAt);
         const entry = this.monthEntry(month, r.customerId, r.service);
-        const before = entry.qty;
-        const after = before + r.units;
+        // Month-to-date units: in doubles while they are safe integers (exact), else in BigInt.
+        const units = r.units;
+        const u = Number(units);
+        const beforeSafe = entry.qtySafe;
+        const afterSafe = beforeSafe >= 0 && u <= Number.MAX_SAFE_INTEGER ? beforeSafe + u : -1;
+        const safe = afterSafe >= 0 && afterSafe <= Number.MAX_SAFE_INTEGER;
+        const before = safe ? 0n : beforeSafe >= 0 ? BigInt(beforeSafe) : entry.qty;
+        const after = safe ? 0n : before + units;
         const price = registry.priceAt(r.service, r.recordedAt);
         // Percentage and per-dimension prices charge each event on its metadata (pricing.ts).
         const queued = price.perEvent === undefined ? undefined : queuedCharges.get(r);
@@ -661,8 +693,8 @@ export class BatchedWriter extends EventEmitter {
           price.perEvent === undefined ? null : queued?.price === price ? queued.own : chargeEvent(price, r.quantity, r.metadataJson);
         // count / max / unique_count / latest services price their month's aggregate, not the sum.
         const agg = this.aggregation.step(registry.services.get(r.service), r, month);
-        const afterBase = agg === null ? Number(after) / entry.scale : agg.after;
-        const beforeBase = agg === null ? Number(before) / entry.scale : agg.before;
+        const afterBase = agg === null ? (safe ? afterSafe : Number(after)) / entry.scale : agg.after;
+        const beforeBase = agg === null ? (safe ? beforeSafe : Number(before)) / entry.scale : agg.before;
         const cost = own === null ? price.charge(afterBase) - price.charge(beforeBase) : own.cost;
         const unitPrice = own === null ? price.unitPriceAt(afterBase) : own.unitPrice;
         if (r.id !== null) {
@@ -703,7 +735,11 @@ export class BatchedWriter extends EventEmitter {
             buffered = 0;
           }
         }
-        entry.qty = after;
+        if (safe) entry.qtySafe = afterSafe;
+        else {
+          entry.qty = after;
+          entry.qtySafe = -1;
+        }
         agg?.apply();
         inserted[i] = 1;
         costs[i] = cost;
@@ -720,6 +756,7 @@ export class BatchedWriter extends EventEmitter {
               bucket: hour,
               count: 0,
               sumQuantity: 0n,
+              sumSafe: 0,
               values: new Map(),
               sumCost: 0,
               min: r.units,
@@ -733,23 +770,44 @@ export class BatchedWriter extends EventEmitter {
           entry.fold = f;
         }
         f.count++;
-        f.sumQuantity += r.units;
-        f.values.set(r.units, (f.values.get(r.units) ?? 0) + 1);
+        const sum = f.sumSafe + u;
+        if (u <= Number.MAX_SAFE_INTEGER && sum <= Number.MAX_SAFE_INTEGER) f.sumSafe = sum;
+        else f.sumQuantity += units;
+        f.values.set(units, (f.values.get(units) ?? 0) + 1);
         f.sumCost += cost;
-        if (r.units < f.min) f.min = r.units;
-        if (r.units > f.max) f.max = r.units;
+        if (units < f.min) f.min = units;
+        if (units > f.max) f.max = units;
       }
       if (buffered > 0) this.insertStatement(buffered).run(params.slice(0, buffered * COLUMNS));
+      for (const f of hourly) {
+        if (f.sumSafe !== 0) f.sumQuantity += BigInt(f.sumSafe);
+        f.sumSafe = 0;
+      }
 
       // Coarser periods fold from the hourly folds: a few rows, not one pass per record.
       // Rollup rows go in multi-row upserts (unlike the inserts above: measured, 80 rollup rows
       // as one statement cost half of 80 single-row upserts, most of a small commit's time).
       const rows: unknown[] = [];
-      for (const f of hourly) {
-        pushRollup(rows, 'hour', f);
+      for (const f of hourly) pushRollup(rows, 'hour', f);
+      // The day's histogram: the hours of one day × customer × service counted together, then
+      // one row per distinct quantity, in multi-row upserts.
+      const hist: unknown[] = [];
+      if (hourly.length === 1) {
+        const f = hourly[0]!;
         const day = dayStart(f.bucket);
-        for (const [q, n] of f.values) upsertHistogram.run(f.service, day, f.customerId, q, n);
+        for (const [q, c] of f.values) hist.push(f.service, day, f.customerId, q, c);
+      } else {
+        const days = new Map<string, { service: string; day: number; customerId: string; values: Map<bigint, number> }>();
+        for (const f of hourly) {
+          const day = dayStart(f.bucket);
+          const key = `${day}\u0000${f.customerId}\u0000${f.service}`;
+          const d = days.get(key);
+          if (d === undefined) days.set(key, { service: f.service, day, customerId: f.customerId, values: f.values });
+          else for (const [q, c] of f.values) d.values.set(q, (d.values.get(q) ?? 0) + c);
+        }
+        for (const d of days.values()) for (const [q, c] of d.values) hist.push(d.service, d.day, d.customerId, q, c);
       }
+      this.upsertHistogram(hist);
       const coarse: Array<['day' | 'week' | 'month', (ms: number) => number]> = [
         ['day', dayStart],
         ['week', weekStart],

@@ -86,6 +86,36 @@ describe('writer commits', () => {
     await w.close();
   });
 
+  it('counts every record in the day histogram when one commit spans hours, days and hundreds of quantities', async () => {
+    const tdb = await testDb();
+    const clock = fixedClock(Date.UTC(2026, 10, 15, 12));
+    const w = await testWriter(tdb, { batchSize: 100_000, batchTimeoutMs: 60_000, clock: clock.now });
+    // Three hours over two days, 4 customers, 250 distinct quantities: several multi-row upserts,
+    // the same day × quantity from several hours, and a second commit adding to the same rows.
+    const at = [Date.UTC(2026, 10, 14, 23, 30), Date.UTC(2026, 10, 15, 0, 10), Date.UTC(2026, 10, 15, 11, 5)];
+    const records = [];
+    for (let i = 0; i < 4000; i++)
+      records.push({ service: 'storage', quantity: 1 + ((i * 7) % 250), customerId: `cust-${i % 4}`, recordedAt: at[i % 3]! });
+    await w.recordMany(records);
+    await w.recordMany(records.slice(0, 700));
+    await w.recordMany(records.slice(0, 1));
+    const histogram = tdb.sqlite.prepare('SELECT customer_id, day, quantity, n FROM quantity_histogram ORDER BY 1, 2, 3').all() as Array<{
+      customer_id: string;
+      day: number;
+      quantity: number;
+      n: number;
+    }>;
+    const raw = tdb.sqlite
+      .prepare(
+        `SELECT customer_id, recorded_at - recorded_at % 86400000 AS day, quantity, count(*) AS n
+         FROM usage_records GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      )
+      .all();
+    expect(raw.length).toBe(1000);
+    expect(histogram).toEqual(raw);
+    await w.close();
+  });
+
   it('keeps month-to-date and rollup sums exact when they cross 2^53 within a commit and across commits', async () => {
     const tdb = await testDb();
     const clock = fixedClock(Date.UTC(2026, 10, 15, 12));

@@ -1,7 +1,8 @@
 // npm run bench:ingest — the batched writer against the machine's limit, in one run, on the
 // same schema: a bare better-sqlite3 prepared INSERT loop in 10 000-row transactions (ids from
-// the same pooled ULID generator; no validation, no pricing, no rollups) vs. Tally's writer (validate, price, insert, rollups)
-// at batch sizes 100, 1 000 and 10 000.
+// the same pooled ULID generator; from the same record objects to rows, no validation, no
+// pricing, no rollups) vs. Tally's writer (validate, price, insert, rollups) at batch sizes
+// 100, 1 000 and 10 000.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,20 +52,27 @@ async function bareLoop(): Promise<number> {
     `INSERT INTO usage_records (id, recorded_at, customer_id, user_id, host_id, service, quantity, unit_price, cost_nanos, metadata, source)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  // Quantities are stored as integer units (core/quantity.ts): compute's CPU-seconds as microseconds.
-  const rows = inputs.map(
-    (r) =>
-      [
-        r.service,
-        r.service === 'compute' ? Math.round(Number(r.quantity) * 1e6) : r.quantity,
-        r.recordedAt as number,
-        JSON.stringify(r.metadata ?? {}),
-      ] as const,
-  );
+  // From the same record objects the writer gets to the row, inside the timed loop like the
+  // writer's own conversion: metadata to JSON text, quantities to integer units
+  // (core/quantity.ts: compute's CPU-seconds as microseconds).
+  const rows = inputs;
   const tx = tdb.sqlite.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) {
-      const [service, quantity, at, meta] = rows[i]!;
-      insert.run(newId(), at, 'default', null, 'bench', service, quantity, '0.0001', 100000, meta, 'bench');
+      const r = rows[i]!;
+      const quantity = r.service === 'compute' ? Math.round(Number(r.quantity) * 1e6) : r.quantity;
+      insert.run(
+        newId(),
+        r.recordedAt as number,
+        'default',
+        null,
+        'bench',
+        r.service,
+        quantity,
+        '0.0001',
+        100000,
+        JSON.stringify(r.metadata ?? {}),
+        'bench',
+      );
     }
   });
   const t0 = performance.now();

@@ -2,11 +2,11 @@
 // config (src/config/config.ts), validated with it, so a bad value names itself
 // ("collectors.bandwidth.schedule: …").
 import path from 'node:path';
-import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
+import { isCronExpression } from '../config/cron';
 import { CUSTOMER_ID } from '../core/services';
 
-const Schedule = z.string().refine((s) => validCron(s), 'must be a cron expression (5 fields, or 6 with seconds), e.g. "* * * * *"');
+const Schedule = z.string().refine(isCronExpression, 'must be a cron expression (5 fields, or 6 with seconds), e.g. "* * * * *"');
 const Pattern = z.string().regex(/^[^\s/]{1,64}$/, 'must be an interface name pattern (* and ? allowed), e.g. "docker*"');
 // A service runs with / as its working directory: a relative path would mean something else there.
 const AbsolutePath = z

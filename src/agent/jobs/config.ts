@@ -1,10 +1,10 @@
 // The seed's maintenance schedule, inside the agent: each job has a cron expression and an on/off
 // switch. Defaults are safe: only the daily checkpoint/optimize runs until the user turns more on.
 import path from 'node:path';
-import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
+import { isCronExpression } from '../../config/cron';
 
-const Cron = z.string().refine((s) => validCron(s), 'must be a cron expression (5 fields, or 6 with seconds), e.g. "0 3 * * *"');
+const Cron = z.string().refine(isCronExpression, 'must be a cron expression (5 fields, or 6 with seconds), e.g. "0 3 * * *"');
 const Folder = z
   .string()
   .min(1)

@@ -51,6 +51,7 @@ describe.skipIf(!hasAnalyze)('systemd unit', () => {
     const plan = planService({ scope: 'user', platform: 'linux', dataDir: '/home/someone/my data', dir: tempDir() });
     expect(plan.content).toContain('ReadWritePaths="/home/someone/my data"');
     expect(plan.content).toContain('Environment="TALLY_HOME=/home/someone/my data"');
+    expect(plan.content).toContain('Environment=MALLOC_ARENA_MAX=2');
     expect(verify(writeUnit(plan.content), 'user').stderr).toBe('');
   });
 });

@@ -1,6 +1,6 @@
 // Service layer for recording, services, prices and the usage report.
 import { usageReport } from '../analytics/usage';
-import { lateMarks } from '../analytics/closing';
+import { lateMarks } from '../analytics/late';
 import type { ServiceInput, usageArgs } from '../core/api/usage';
 import { parseAggregation } from '../core/aggregation';
 import { invalid } from '../core/errors';

@@ -10,13 +10,12 @@ import { formatMoney, formatNanos, parseDecimalToNanos } from '../core/money';
 import { decimalsOf, formatUnits, unitsToNumber } from '../core/quantity';
 import { toDisplay } from '../core/services';
 import { monthStart, nextMonthStart, toIso } from '../core/time';
-import type { Database, ReadDb } from '../storage/schema';
+import type { Database } from '../storage/schema';
 import {
   currentSeqs,
   firstUsageMonth,
   getClosedStatement,
   insertClosedStatement,
-  lateFigures,
   listClosedStatements,
   monthFigures,
   type ClosedStatement,
@@ -256,26 +255,4 @@ export async function closeDueMonths(db: Kysely<Database>, clock: BillingClock):
   return done;
 }
 
-/** Late marks for the closed months a report's range touches. */
-export async function lateMarks(
-  db: ReadDb,
-  q: { from: number; to: number; service?: string | undefined; customerId?: string | undefined },
-): Promise<LateMark[]> {
-  const out: LateMark[] = [];
-  for (const c of await listClosedStatements(db)) {
-    const from = Math.max(q.from, c.monthStart);
-    const to = Math.min(q.to, nextMonthStart(c.monthStart));
-    if (from >= to) continue;
-    const late = await lateFigures(db, { ...q, from, to }, c);
-    if (late.events > 0 || late.corrections > 0) {
-      out.push({
-        month: c.month,
-        closedAt: toIso(c.closedAt),
-        events: late.events,
-        cost: formatNanos(late.cost),
-        corrections: late.corrections,
-      });
-    }
-  }
-  return out;
-}
+export { lateMarks } from './late';

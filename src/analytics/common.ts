@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { ReadDb } from '../storage/schema';
 import { invalid } from '../core/errors';
-import { listServices } from '../storage/repos/services';
+import { listServices } from '../storage/repos/service-rows';
 import { toDisplay, type ServiceDefinition } from '../core/services';
 import { decimalsOf, formatUnits, unitsToNumber } from '../core/quantity';
 

@@ -16,7 +16,7 @@ import {
   serviceMap,
   unitsToBase,
 } from './common';
-import { listServices } from '../storage/repos/services';
+import { listServices } from '../storage/repos/service-rows';
 import { formatCompact, toDisplay, type ServiceDefinition } from '../core/services';
 import { dayStart, hourStart, monthStart, toIso, type Period } from '../core/time';
 

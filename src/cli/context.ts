@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError } from '../core/errors';
-import { ensureBuiltins } from '../storage/repos/services';
 import { loadConfig, type Config, type ConfigInput } from '../config/config';
 import { openDatabase, type TallyDb } from '../storage/open';
 import { schemaState } from '../storage/migrate';
@@ -65,10 +64,11 @@ export async function withReadOnly<T>(config: Readonly<Config>, fn: (tdb: TallyD
 /** Takes the writer lock, opens the writer, runs `fn`, then flushes and releases everything. */
 export async function withWriter<T>(config: Readonly<Config>, fn: (writer: BatchedWriter, tdb: TallyDb) => Promise<T>): Promise<T> {
   // Loaded here, not at start: commands that only read never need the writer.
-  const [{ acquireWriterLock }, { BatchedWriter }, { writerOptions }] = await Promise.all([
+  const [{ acquireWriterLock }, { BatchedWriter }, { writerOptions }, { ensureBuiltins }] = await Promise.all([
     import('../storage/lock'),
     import('../storage/writer'),
     import('../agent/writer-options'),
+    import('../storage/repos/services'),
   ]);
   const lock = acquireWriterLock(config.db);
   try {

@@ -1,13 +1,13 @@
 // Service layer for recording, services, prices and the usage report.
 import { usageReport } from '../analytics/usage';
-import { lateMarks } from '../analytics/closing';
+import { lateMarks } from '../analytics/late';
 import type { ServiceInput, usageArgs } from '../core/api/usage';
 import { parseAggregation } from '../core/aggregation';
 import { invalid } from '../core/errors';
 import { parseDecimalToNanos } from '../core/money';
 import { parseDateArg, parseRange } from '../core/period';
 import { SERVICE_TEMPLATES, type ServiceDefinition } from '../core/services';
-import { installTemplate, listPriceRules, listServices, setPriceRule, upsertService } from '../storage/repos/services';
+import { listPriceRules, listServices } from '../storage/repos/service-rows';
 import { readDb, type AgentContext } from './context';
 import type { Implementation } from './handlers';
 
@@ -54,6 +54,8 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
     'services.list': () => listServices(readDb(ctx)),
     'services.add': async ({ service, template, unitPrice, update }) => {
       const now = ctx.now();
+      // The registry's checks and writes are loaded on use: a report only reads.
+      const { installTemplate, setPriceRule, upsertService } = await import('../storage/repos/services');
       if (service === undefined) {
         const found = SERVICE_TEMPLATES.find((t) => t.name === template);
         if (!found) throw invalid('template', `unknown template "${template}" (known: ${SERVICE_TEMPLATES.map((t) => t.name).join(', ')})`);
@@ -72,6 +74,7 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
     'prices.list': ({ service }) => listPriceRules(readDb(ctx), service),
     'prices.set': async ({ service, spec, effectiveFrom, minimumCharge }) => {
       const from = effectiveFrom === undefined ? ctx.now() : parseDateArg('effectiveFrom', effectiveFrom);
+      const { setPriceRule } = await import('../storage/repos/services');
       await setPriceRule(ctx.tdb.db, { service, spec, effectiveFrom: from, minimumCharge: minimumCharge ?? null }, ctx.now());
       await ctx.writer.refresh();
       return listPriceRules(ctx.tdb.db, service);

@@ -1,6 +1,6 @@
 // The `sync` section of the agent's config: worker timing and the targets given by file.
 import { z } from 'zod';
-import { checkEndpointUrl, TargetInputSchema } from './targets';
+import { checkEndpointUrl, TargetInputSchema } from './target-input';
 import { TallyError } from '../errors';
 
 export const SyncConfigSchema = z.strictObject({

@@ -1,10 +1,11 @@
 // Service registry and price book: SQL for `services` and `price_rules`, mapped to domain values.
 import type { Kysely } from 'kysely';
-import type { Database, PriceRuleRow, ReadDb, ServiceRow } from '../schema';
+import type { Database } from '../schema';
 import { AGGREGATIONS, checkValueProperty } from '../../core/aggregation';
 import { invalid, TallyError } from '../../core/errors';
 import { serviceDifference } from '../../core/service-diff';
-import { checkPriceSpec, type PriceRule, type PriceSpec } from '../../core/pricing';
+import { checkPriceSpec, type PriceSpec } from '../../core/pricing';
+import { getService } from './service-rows';
 import {
   withServiceDefaults,
   BUILTIN_SERVICES,
@@ -14,43 +15,7 @@ import {
   type ServiceDefinition,
 } from '../../core/services';
 
-export function rowToService(row: ServiceRow): ServiceDefinition {
-  return {
-    name: row.name,
-    displayName: row.display_name,
-    baseUnit: row.base_unit,
-    displayUnit: row.display_unit,
-    displayFactor: row.display_factor,
-    integerOnly: row.integer_only === 1,
-    requiredFields: JSON.parse(row.required_fields) as string[],
-    breakdownKeys: JSON.parse(row.breakdown_keys) as string[],
-    builtin: row.builtin === 1,
-    aggregation: row.aggregation,
-    aggregationField: row.aggregation_field,
-    valueProperty: row.value_property,
-    groupBy: JSON.parse(row.group_by) as string[],
-  };
-}
-
-export function rowToPriceRule(row: PriceRuleRow): PriceRule {
-  return {
-    id: row.id,
-    service: row.service,
-    effectiveFrom: row.effective_from,
-    spec: JSON.parse(row.spec) as PriceSpec,
-    minimumCharge: row.minimum_charge,
-  };
-}
-
-export async function listServices(db: ReadDb): Promise<ServiceDefinition[]> {
-  const rows = await db.selectFrom('services').selectAll().orderBy('builtin', 'desc').orderBy('name').execute();
-  return rows.map(rowToService);
-}
-
-export async function getService(db: ReadDb, name: string): Promise<ServiceDefinition | null> {
-  const row = await db.selectFrom('services').selectAll().where('name', '=', name).executeTakeFirst();
-  return row ? rowToService(row) : null;
-}
+export { getService, listPriceRules, listServices, rowToPriceRule, rowToService } from './service-rows';
 
 /** Checks a service definition from outside; throws invalid(...) naming the field as `${prefix}name`. */
 export function checkServiceDefinition(def: ServiceDefinition, prefix = ''): void {
@@ -125,12 +90,6 @@ export async function upsertService(
     .values(row)
     .onConflict((oc) => oc.column('name').doUpdateSet({ ...row, created_at: undefined } as never))
     .execute();
-}
-
-export async function listPriceRules(db: ReadDb, service?: string): Promise<PriceRule[]> {
-  let q = db.selectFrom('price_rules').selectAll().orderBy('service').orderBy('effective_from');
-  if (service !== undefined) q = q.where('service', '=', service);
-  return (await q.execute()).map(rowToPriceRule);
 }
 
 export interface NewPriceRule {

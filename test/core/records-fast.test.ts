@@ -2,6 +2,7 @@
 // normalised values, and fail with the same message naming the same field: compared here over many
 // generated good and bad records with the implementation that had no fast path.
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../src/core/demo';
 import { validateRecord, type ValidationContext } from '../../src/core/records';
 import { BUILTIN_SERVICES, type ServiceDefinition } from '../../src/core/services';
 import { validateRecord as referenceValidate } from './records.reference';
@@ -16,18 +17,6 @@ const ctx: ValidationContext = {
   defaultSource: 'test',
   now,
 };
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ABSENT = Symbol('absent');
 const services = ['api', 'storage', 'compute', 'bandwidth', 'gpu', 'logins', 'orders', '', 'teleport', 7, null];
@@ -170,7 +159,7 @@ describe('validateRecord fast path', () => {
     ['mostly well-formed records', 1, true],
     ['records with every kind of defect', 2, false],
   ])('gives the same records and the same errors as the general rules: %s', (_name, seed, mostlyGood) => {
-    const next = rng(seed);
+    const next = prng(seed);
     let accepted = 0;
     for (let i = 0; i < 20_000; i++) {
       const input = generate(next, mostlyGood);
@@ -188,7 +177,7 @@ describe('validateRecord fast path', () => {
   });
 
   it('normalises fractional quantities to the same exact units', () => {
-    const next = rng(3);
+    const next = prng(3);
     for (let i = 0; i < 50_000; i++) {
       const scale = 10 ** Math.floor(next() * 8);
       const q = Math.round(next() * 1e12) / scale / 1e3;

@@ -15,6 +15,8 @@ import { invalid, TallyError } from '../core/errors';
 import { toIso } from '../core/time';
 import type { RawRecord } from '../core/exports/shape';
 import { openDatabase } from '../storage/open';
+import type { ArchiveLogTable } from '../storage/schema';
+import type { Selectable } from 'kysely';
 import { BufferedWriter, checkTarget, fsyncDir, partialName } from '../exports/files';
 
 export const ARCHIVE_STEPS = ['selected', 'writing', 'written', 'renamed', 'verified', 'deleting', 'committed'] as const;
@@ -317,16 +319,7 @@ export interface ArchiveLogEntry {
 }
 
 export function listArchives(sqlite: import('better-sqlite3').Database): ArchiveLogEntry[] {
-  const rows = sqlite.prepare('SELECT * FROM archive_log ORDER BY created_at DESC, id DESC').all() as Array<{
-    file: string;
-    sha256: string;
-    record_count: number;
-    min_recorded_at: number | null;
-    max_recorded_at: number | null;
-    cutoff: number;
-    created_at: number;
-    restored_at: number | null;
-  }>;
+  const rows = sqlite.prepare('SELECT * FROM archive_log ORDER BY created_at DESC, id DESC').all() as Selectable<ArchiveLogTable>[];
   return rows.map((r) => ({
     file: r.file,
     sha256: r.sha256,

@@ -14,6 +14,14 @@ import type { Rejection } from '../core/sync/types';
 import type { CollectorDatabase } from './schema';
 import type { CollectorStore } from './store';
 
+/** How a batch's folded rows are added to existing rollup rows: by both ingest paths (pg-copy.ts too). */
+export const ADD_TO_ROLLUPS = `ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
+    event_count = rollups.event_count + excluded.event_count,
+    sum_quantity = rollups.sum_quantity + excluded.sum_quantity,
+    sum_cost_nanos = rollups.sum_cost_nanos + excluded.sum_cost_nanos,
+    min_quantity = least(rollups.min_quantity, excluded.min_quantity),
+    max_quantity = greatest(rollups.max_quantity, excluded.max_quantity)`;
+
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const SERVICE = /^[a-z][a-z0-9_.-]{0,63}$/;
 const SOURCE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$/;
@@ -116,12 +124,7 @@ export async function storeBatch(db: Kysely<CollectorDatabase>, text: string, sk
       INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
       -- A fixed order: concurrent agents touching the same rollup rows lock them in the same order.
       SELECT period, bucket_start, customer_id, service, n, q, c, lo, hi FROM folded ORDER BY period, bucket_start, customer_id, service
-      ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
-        event_count = rollups.event_count + excluded.event_count,
-        sum_quantity = rollups.sum_quantity + excluded.sum_quantity,
-        sum_cost_nanos = rollups.sum_cost_nanos + excluded.sum_cost_nanos,
-        min_quantity = least(rollups.min_quantity, excluded.min_quantity),
-        max_quantity = greatest(rollups.max_quantity, excluded.max_quantity)
+      ${sql.raw(ADD_TO_ROLLUPS)}
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM up) AS touched`.execute(db);

@@ -8,6 +8,8 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import type { NativeRecord } from '../core/sync/native';
+import { ADD_TO_ROLLUPS } from './ingest';
 import type { ValidBatch } from './store';
 
 interface Raw {
@@ -123,19 +125,8 @@ const INEXACT = /[:,[]\s*-?(?:\d[\d.]{15}|[\d.]+[eE]|\d+\.\d*0[,}\]\s])/;
 /** Whether every number in `text` is exactly the double JSON.parse reads and prints as jsonb does. */
 export const parsedIsExact = (text: string) => !INEXACT.test(text);
 
-interface GoodRecord {
-  id: string;
-  recordedAt: number;
-  customerId: string;
-  userId?: string | null;
-  hostId: string;
-  service: string;
-  quantity: number;
-  unitPrice: string;
-  costNanos: number;
-  metadata: Record<string, unknown>;
-  source: string;
-}
+/** A record that passed the batch's checks: the agents' wire shape, userId possibly left out. */
+type GoodRecord = Omit<NativeRecord, 'userId'> & { userId?: string | null };
 
 // Rows per chunk handed to the COPY stream: PostgreSQL parses one while the next is built.
 const CHUNK_ROWS = 1000;
@@ -251,12 +242,7 @@ WITH ins AS (
   INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
   -- A fixed order: concurrent agents touching the same rollup rows lock them in the same order.
   SELECT period, bucket_start, customer_id, service, n::int8, q, c::int8, lo, hi FROM folded ORDER BY period, bucket_start, customer_id, service
-  ON CONFLICT (period, bucket_start, customer_id, service) DO UPDATE SET
-    event_count = rollups.event_count + excluded.event_count,
-    sum_quantity = rollups.sum_quantity + excluded.sum_quantity,
-    sum_cost_nanos = rollups.sum_cost_nanos + excluded.sum_cost_nanos,
-    min_quantity = least(rollups.min_quantity, excluded.min_quantity),
-    max_quantity = greatest(rollups.max_quantity, excluded.max_quantity)
+  ${ADD_TO_ROLLUPS}
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins)::int4 AS inserted, (SELECT count(*) FROM up)::int4 AS touched`;

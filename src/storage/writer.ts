@@ -625,32 +625,37 @@ export class BatchedWriter extends EventEmitter {
     return stmt;
   }
 
-  /** Runs UPSERT_ROLLUP's rows (ROLLUP_COLUMNS parameters each) in statements of up to ROLLUP_ROWS rows. */
-  private upsertRollups(params: unknown[]): void {
-    const total = params.length / ROLLUP_COLUMNS;
-    for (let at = 0; at < total; at += ROLLUP_ROWS) {
-      const k = Math.min(ROLLUP_ROWS, total - at);
-      let stmt = this.rollupByRows.get(k);
+  /**
+   * Runs rows of `columns` parameters each in statements of up to `maxRows` rows; `sqlFor(k)` is
+   * the statement for k rows, prepared once per k and kept in `cache`.
+   */
+  private runMultiRow(
+    params: unknown[],
+    columns: number,
+    maxRows: number,
+    cache: Map<number, BetterSqlite3.Statement>,
+    sqlFor: (rows: number) => string,
+  ): void {
+    const total = params.length / columns;
+    for (let at = 0; at < total; at += maxRows) {
+      const k = Math.min(maxRows, total - at);
+      let stmt = cache.get(k);
       if (stmt === undefined) {
-        stmt = this.sqlite.prepare(UPSERT_ROLLUP.replace(ROLLUP_ROW, new Array(k).fill(ROLLUP_ROW).join(', ')));
-        this.rollupByRows.set(k, stmt);
+        stmt = this.sqlite.prepare(sqlFor(k));
+        cache.set(k, stmt);
       }
-      stmt.run(k === total ? params : params.slice(at * ROLLUP_COLUMNS, (at + k) * ROLLUP_COLUMNS));
+      stmt.run(k === total ? params : params.slice(at * columns, (at + k) * columns));
     }
   }
 
-  /** Runs histogram rows (HISTOGRAM_COLUMNS parameters each) in statements of up to HISTOGRAM_ROWS rows. */
+  private upsertRollups(params: unknown[]): void {
+    this.runMultiRow(params, ROLLUP_COLUMNS, ROLLUP_ROWS, this.rollupByRows, (k) =>
+      UPSERT_ROLLUP.replace(ROLLUP_ROW, new Array(k).fill(ROLLUP_ROW).join(', ')),
+    );
+  }
+
   private upsertHistogram(params: unknown[]): void {
-    const total = params.length / HISTOGRAM_COLUMNS;
-    for (let at = 0; at < total; at += HISTOGRAM_ROWS) {
-      const k = Math.min(HISTOGRAM_ROWS, total - at);
-      let stmt = this.histogramByRows.get(k);
-      if (stmt === undefined) {
-        stmt = this.sqlite.prepare(upsertHistogramSql(k));
-        this.histogramByRows.set(k, stmt);
-      }
-      stmt.run(k === total ? params : params.slice(at * HISTOGRAM_COLUMNS, (at + k) * HISTOGRAM_COLUMNS));
-    }
+    this.runMultiRow(params, HISTOGRAM_COLUMNS, HISTOGRAM_ROWS, this.histogramByRows, upsertHistogramSql);
   }
 
   /** One IMMEDIATE transaction: price and insert every record, then upsert the folded rollups. */

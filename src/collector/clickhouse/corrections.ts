@@ -12,19 +12,9 @@ import { dayStart, hourStart, monthStart, weekStart } from '../../core/time';
 import type { CollectorCorrection, CorrectionsReply } from '../corrections';
 import { selectWithSet, type ChConnection } from './connection';
 import { tsv } from './insert';
+import type { ExportRow } from './reads';
 
-interface EventRow {
-  id: string;
-  recorded_at: string;
-  customer_id: string;
-  user_id: string | null;
-  host_id: string;
-  service: string;
-  quantity: string;
-  unit_price: string;
-  cost_nanos: string;
-  metadata: string;
-  source: string;
+interface EventRow extends ExportRow {
   revision: number;
   voided_at: string | null;
 }

@@ -65,7 +65,8 @@ function csvField(v: string | null): string {
   return v === '' || /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-interface ExportRow {
+/** An event as ClickHouse's JSON output gives it (64-bit numbers as text). */
+export interface ExportRow {
   id: string;
   recorded_at: string;
   customer_id: string;

@@ -124,6 +124,22 @@ function cloudEvent(o: Record<string, unknown>, path: string, aliases: Record<st
   };
 }
 
+/**
+ * An event `oneEvent` would pass through unchanged, with no alias and no error: no snake_case
+ * field, not a CloudEvent, not a seed event, and a quantity that is not a string.
+ */
+function plainCamel(o: Record<string, unknown>): boolean {
+  return (
+    o.specversion === undefined &&
+    typeof o.quantity !== 'string' &&
+    o.customer_id === undefined &&
+    o.user_id === undefined &&
+    o.recorded_at === undefined &&
+    o.timestamp === undefined &&
+    (o.service_type === undefined || o.service !== undefined)
+  );
+}
+
 function oneEvent(item: unknown, path: string, cloudEventsOnly: boolean, aliases: Record<string, string>): unknown {
   if (!isObject(item)) return item; // the writer's validation names it: "events[2]: must be an object"
   if (cloudEventsOnly || item.specversion !== undefined) return cloudEvent(item, path, aliases);
@@ -160,6 +176,12 @@ export function parseEventsBody(body: unknown, contentType: string | undefined):
   const templates = new Set<NeededTemplate>();
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
+    // The common event (a plain camelCase object) is passed through as it is: no field path or
+    // alias record is built for it, only for the events that need them.
+    if (!cloudOnly && isObject(item) && plainCamel(item)) {
+      inputs.push(item);
+      continue;
+    }
     const path = single ? '' : `${prefix}[${i}].`;
     if (!cloudOnly && isObject(item) && isSeedEvent(item)) {
       // One seed-2 event may become two records (LLM input and output tokens).

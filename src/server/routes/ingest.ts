@@ -52,20 +52,22 @@ const jsonId = (id: string): string => (PLAIN_ID.test(id) ? `"${id}"` : JSON.str
  * The answer `{accepted, duplicates, ids, records: [{id, inserted, costNanos}]}`, written as text
  * in one pass: ids are ULIDs (checked by validation: nothing to escape) and costs numbers, so the
  * generic serializer's walk over two arrays of objects is not needed. Same bytes as JSON.stringify.
+ * The pieces are joined, not appended one by one: a thousand appends make a rope of thousands of
+ * parts that must be flattened again before the length is known (Content-Length) and written.
  */
 export function storedBody(stored: readonly Stored[]): { body: string; duplicates: number } {
+  const n = stored.length;
   let duplicates = 0;
-  let ids = '';
-  let records = '';
-  for (let i = 0; i < stored.length; i++) {
+  const ids = new Array<string>(n);
+  const records = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
     const s = stored[i]!;
     if (!s.inserted) duplicates++;
-    const sep = i === 0 ? '' : ',';
     const id = jsonId(s.id);
-    ids += sep + id;
-    records += `${sep}{"id":${id},"inserted":${s.inserted},"costNanos":${jsonNumber(s.costNanos)}}`;
+    ids[i] = id;
+    records[i] = `{"id":${id},"inserted":${s.inserted},"costNanos":${jsonNumber(s.costNanos)}}`;
   }
-  return { body: `{"accepted":${stored.length},"duplicates":${duplicates},"ids":[${ids}],"records":[${records}]}`, duplicates };
+  return { body: `{"accepted":${n},"duplicates":${duplicates},"ids":[${ids.join(',')}],"records":[${records.join(',')}]}`, duplicates };
 }
 
 export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: AllHandlers): void {

@@ -155,6 +155,23 @@ describe('hostile bodies', () => {
     }
   });
 
+  it('a keep-alive connection idle after its answer is closed; a body sent at once on it is answered first', async () => {
+    const u = new URL(agent.server.url);
+    const socket = net.connect(Number(u.port), u.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString()));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    const body = JSON.stringify(apiEvent());
+    socket.write(
+      `POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${agent.server.token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 201/);
+    expect(answer).not.toMatch(/ 408 /);
+  });
+
   it('an idle connection that never sends a request is closed', async () => {
     const u = new URL(agent.server.url);
     const socket = net.connect(Number(u.port), u.hostname);

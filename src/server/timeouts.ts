@@ -20,8 +20,8 @@ interface Pending {
 /**
  * The body timeout is checked by one sweep, not by a timer and two listeners per request: the
  * sweep runs every eighth of the timeout while requests are reading their bodies, so a trickled
- * body is cut between `ms` and `ms` plus an eighth. A request leaves the list when it is answered,
- * or at the next sweep once its body is complete or its connection gone.
+ * body is cut between `ms` and `ms` plus an eighth. A request leaves the list when it is answered
+ * with its body complete, or at the next sweep once its body is complete or its connection gone.
  */
 export function installBodyTimeout(app: FastifyInstance, ms: number, idleMs?: number): void {
   if (idleMs !== undefined) {
@@ -58,7 +58,9 @@ export function installBodyTimeout(app: FastifyInstance, ms: number, idleMs?: nu
     done();
   });
   app.addHook('onResponse', (req, _reply, done) => {
-    pending.delete(req.raw);
+    // An answer given before its body arrived (a refusal) leaves the request listed: a body still
+    // not complete when the time is up closes the connection.
+    if (req.raw.complete) pending.delete(req.raw);
     if (idleMs !== undefined && !req.raw.socket?.destroyed) req.raw.socket?.setTimeout(idleMs);
     done();
   });

@@ -190,7 +190,7 @@ async function importRun(dir: string): Promise<{ eventsPerCpuSecond: number; cpu
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-api-'));
-  // BENCH_PROFILE=<folder> writes a V8 CPU profile of the agent side there.
+  // BENCH_PROFILE=<folder> writes a V8 CPU profile of the agent side (and of the bare Fastify reference) there.
   const execArgv = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = fork(process.argv[1]!, ['--serve', dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   try {
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     }
     if (!only) {
       // The same load on a bare Fastify route: what this machine allows at the moment.
-      const bare = fork(process.argv[1]!, ['--serve-bare'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+      const bare = fork(process.argv[1]!, ['--serve-bare'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
       const ready = await ask(bare, 'ready');
       bareSingle = await load(bare, ready.url, '-', 'reference: bare Fastify, single', single, 1, Math.min(SECONDS, 5));
       rows.push(bareSingle);

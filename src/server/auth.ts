@@ -47,8 +47,20 @@ export function loadOrCreateToken(dataDir: string, log: (line: object) => void =
  */
 export function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given, 'utf8');
-  const b = Buffer.from(expected, 'utf8');
+  const b = secretBytes(expected);
   return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+/** Our secrets (the token, the session) as bytes, encoded once rather than on every request. */
+const encodedSecrets = new Map<string, Buffer>();
+function secretBytes(secret: string): Buffer {
+  let bytes = encodedSecrets.get(secret);
+  if (bytes === undefined) {
+    if (encodedSecrets.size >= 16) encodedSecrets.clear();
+    bytes = Buffer.from(secret, 'utf8');
+    encodedSecrets.set(secret, bytes);
+  }
+  return bytes;
 }
 
 export function isLoopbackHost(host: string): boolean {

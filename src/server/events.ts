@@ -124,6 +124,22 @@ function cloudEvent(o: Record<string, unknown>, path: string, aliases: Record<st
   };
 }
 
+/**
+ * An event `oneEvent` would pass through unchanged, with no alias and no error: no snake_case
+ * field, not a CloudEvent, not a seed event, and a quantity that is not a string.
+ */
+function plainCamel(o: Record<string, unknown>): boolean {
+  return (
+    o.specversion === undefined &&
+    typeof o.quantity !== 'string' &&
+    o.customer_id === undefined &&
+    o.user_id === undefined &&
+    o.recorded_at === undefined &&
+    o.timestamp === undefined &&
+    (o.service_type === undefined || o.service !== undefined)
+  );
+}
+
 function oneEvent(item: unknown, path: string, cloudEventsOnly: boolean, aliases: Record<string, string>): unknown {
   if (!isObject(item)) return item; // the writer's validation names it: "events[2]: must be an object"
   if (cloudEventsOnly || item.specversion !== undefined) return cloudEvent(item, path, aliases);
@@ -134,8 +150,17 @@ function oneEvent(item: unknown, path: string, cloudEventsOnly: boolean, aliases
 export const CLOUDEVENTS = 'application/cloudevents+json';
 export const CLOUDEVENTS_BATCH = 'application/cloudevents-batch+json';
 
+const NO_ALIASES: ReadonlyMap<number, Readonly<Record<string, string>>> = new Map();
+const NO_TEMPLATES: ReadonlySet<NeededTemplate> = new Set();
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+function mediaType(contentType: string | undefined): string {
+  if (contentType === 'application/json') return contentType; // what nearly every client sends
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 export function parseEventsBody(body: unknown, contentType: string | undefined): ParsedEvents {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(contentType);
   let items: unknown[];
   let single = false;
   let prefix = 'events';
@@ -155,27 +180,34 @@ export function parseEventsBody(body: unknown, contentType: string | undefined):
   }
   if (items.length === 0) throw invalid('events', 'must contain at least one event');
   const cloudOnly = type === CLOUDEVENTS || type === CLOUDEVENTS_BATCH;
-  const aliases = new Map<number, Record<string, string>>();
+  // Built only for the events that need them (most requests need neither).
+  let aliases: Map<number, Readonly<Record<string, string>>> | null = null;
+  let templates: Set<NeededTemplate> | null = null;
   const inputs: unknown[] = [];
-  const templates = new Set<NeededTemplate>();
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
+    // The common event (a plain camelCase object) is passed through as it is: no field path or
+    // alias record is built for it, only for the events that need them.
+    if (!cloudOnly && isObject(item) && plainCamel(item)) {
+      inputs.push(item);
+      continue;
+    }
     const path = single ? '' : `${prefix}[${i}].`;
     if (!cloudOnly && isObject(item) && isSeedEvent(item)) {
       // One seed-2 event may become two records (LLM input and output tokens).
       const seed = seedEventRecords(item, path);
-      if (seed.template) templates.add(seed.template);
-      for (const input of seed.inputs) aliases.set(inputs.push(input) - 1, SEED_ALIASES);
+      if (seed.template) (templates ??= new Set()).add(seed.template);
+      for (const input of seed.inputs) (aliases ??= new Map()).set(inputs.push(input) - 1, SEED_ALIASES);
       continue;
     }
     const a: Record<string, string> = {};
     inputs.push(oneEvent(item, path, cloudOnly, a));
     for (const _ in a) {
-      aliases.set(inputs.length - 1, a);
+      (aliases ??= new Map()).set(inputs.length - 1, a);
       break;
     }
   }
-  return { inputs, single, aliases, templates };
+  return { inputs, single, aliases: aliases ?? NO_ALIASES, templates: templates ?? NO_TEMPLATES };
 }
 
 /** Rewrites a validation error from the writer so it names the field as the caller sent it. */

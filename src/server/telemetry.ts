@@ -33,20 +33,28 @@ function registerWriterMetrics(metrics: Metrics, ctx: AgentContext): (info: Flus
 }
 
 function countRequests(app: FastifyInstance, metrics: Metrics): void {
-  // Counted in a plain map on the hot path; turned into labelled samples only when scraped.
-  const httpRequests = new Map<string, { route: string; status: string; n: number }>();
+  // Counted in plain maps on the hot path (route, then status: no key string built per request);
+  // turned into labelled samples only when scraped, in the order the pairs were first seen.
+  const byRoute = new Map<string, Map<number, { route: string; status: string; n: number }>>();
+  const entries: Array<{ route: string; status: string; n: number }> = [];
   metrics.registerMetric({
     name: 'tally_http_requests_total',
     help: 'HTTP requests by route and status.',
     type: 'counter',
-    collect: () => [...httpRequests.values()].map((e) => ({ labels: { route: e.route, status: e.status }, value: e.n })),
+    collect: () => entries.map((e) => ({ labels: { route: e.route, status: e.status }, value: e.n })),
   });
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    const key = `${reply.statusCode} ${route}`;
-    const entry = httpRequests.get(key);
+    const status = reply.statusCode;
+    let byStatus = byRoute.get(route);
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    const entry = byStatus.get(status);
     if (entry) entry.n++;
-    else httpRequests.set(key, { route, status: String(reply.statusCode), n: 1 });
+    else {
+      const created = { route, status: String(status), n: 1 };
+      byStatus.set(status, created);
+      entries.push(created);
+    }
     done();
   });
 }

@@ -128,6 +128,23 @@ describe('hostile bodies', () => {
     expect((await postEvents(agent, [apiEvent()])).status).toBe(201);
   });
 
+  it('a request refused before its body arrived is answered, and a body still trickling is cut by the body timeout', async () => {
+    const u = new URL(agent.server.url);
+    const socket = net.connect(Number(u.port), u.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString()));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.write(`POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`);
+    const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
+    try {
+      await closed;
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 401/);
+  });
+
   it('a response in progress is not idle: an event stream quieter than the idle timeout stays open', async () => {
     const quiet = await startAgent({ server: { bodyTimeoutMs: 1_000, idleTimeoutMs: 500, heartbeatMs: 60_000 } });
     try {
@@ -153,6 +170,23 @@ describe('hostile bodies', () => {
     } finally {
       await quiet.stop();
     }
+  });
+
+  it('a keep-alive connection idle after its answer is closed; a body sent at once on it is answered first', async () => {
+    const u = new URL(agent.server.url);
+    const socket = net.connect(Number(u.port), u.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString()));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    const body = JSON.stringify(apiEvent());
+    socket.write(
+      `POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${agent.server.token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 201/);
+    expect(answer).not.toMatch(/ 408 /);
   });
 
   it('an idle connection that never sends a request is closed', async () => {

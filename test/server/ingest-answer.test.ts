@@ -47,5 +47,14 @@ describe('POST /v1/events answer', () => {
       duplicates: 1,
     });
     expect(storedBody([]).body).toBe(JSON.stringify({ accepted: 0, duplicates: 0, ids: [], records: [] }));
+    const plain = [
+      { id: '01J0000000000000000000000C', inserted: false, costNanos: 0 },
+      { id: '01J0000000000000000000000D', inserted: true, costNanos: 1e21 },
+      { id: '01J0000000000000000000000E', inserted: true, costNanos: Number.NaN },
+    ];
+    expect(storedBody(plain)).toEqual({
+      body: JSON.stringify({ accepted: 3, duplicates: 1, ids: plain.map((s) => s.id), records: plain }),
+      duplicates: 1,
+    });
   });
 });

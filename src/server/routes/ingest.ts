@@ -46,26 +46,53 @@ function parse(req: FastifyRequest): ParsedEvents {
 const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
 /** Nothing to escape in a ULID (or any id of letters and digits). */
 const PLAIN_ID = /^[0-9A-Za-z]*$/;
-const jsonId = (id: string): string => (PLAIN_ID.test(id) ? `"${id}"` : JSON.stringify(id));
 
 /**
  * The answer `{accepted, duplicates, ids, records: [{id, inserted, costNanos}]}`, written as text
  * in one pass: ids are ULIDs (checked by validation: nothing to escape) and costs numbers, so the
  * generic serializer's walk over two arrays of objects is not needed. Same bytes as JSON.stringify.
+ * The pieces go into one array joined once: no string per id or record, and no rope of thousands
+ * of parts to flatten again before the length is known (Content-Length) and the text written.
  */
 export function storedBody(stored: readonly Stored[]): { body: string; duplicates: number } {
+  const n = stored.length;
+  for (let i = 0; i < n; i++) if (!PLAIN_ID.test(stored[i]!.id)) return escapedBody(stored);
+  const parts = new Array<string>(8 * n + 4);
   let duplicates = 0;
-  let ids = '';
-  let records = '';
-  for (let i = 0; i < stored.length; i++) {
+  let k = 1;
+  for (let i = 0; i < n; i++) {
     const s = stored[i]!;
     if (!s.inserted) duplicates++;
-    const sep = i === 0 ? '' : ',';
-    const id = jsonId(s.id);
-    ids += sep + id;
-    records += `${sep}{"id":${id},"inserted":${s.inserted},"costNanos":${jsonNumber(s.costNanos)}}`;
+    parts[k++] = i === 0 ? '"' : ',"';
+    parts[k++] = s.id;
+    parts[k++] = '"';
   }
-  return { body: `{"accepted":${stored.length},"duplicates":${duplicates},"ids":[${ids}],"records":[${records}]}`, duplicates };
+  parts[k++] = '],"records":[';
+  for (let i = 0; i < n; i++) {
+    const s = stored[i]!;
+    parts[k++] = i === 0 ? '{"id":"' : ',{"id":"';
+    parts[k++] = s.id;
+    parts[k++] = s.inserted ? '","inserted":true,"costNanos":' : '","inserted":false,"costNanos":';
+    parts[k++] = jsonNumber(s.costNanos);
+    parts[k++] = '}';
+  }
+  parts[k++] = ']}';
+  parts[0] = `{"accepted":${n},"duplicates":${duplicates},"ids":[`;
+  return { body: parts.join(''), duplicates };
+}
+
+/** The same answer when an id needs escaping (never a ULID): each id through JSON.stringify. */
+function escapedBody(stored: readonly Stored[]): { body: string; duplicates: number } {
+  let duplicates = 0;
+  const ids = stored.map((s) => {
+    if (!s.inserted) duplicates++;
+    return JSON.stringify(s.id);
+  });
+  const records = stored.map((s, i) => `{"id":${ids[i]},"inserted":${s.inserted},"costNanos":${jsonNumber(s.costNanos)}}`);
+  return {
+    body: `{"accepted":${stored.length},"duplicates":${duplicates},"ids":[${ids.join(',')}],"records":[${records.join(',')}]}`,
+    duplicates,
+  };
 }
 
 export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: AllHandlers): void {

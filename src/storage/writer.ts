@@ -21,6 +21,7 @@ import { dayStart, hourStart, monthStart, weekStart } from '../core/time';
 import type { TallyDb } from './open';
 import { ulidFactory } from './ids';
 import { HISTOGRAM_COLUMNS, upsertHistogramSql } from './histogram';
+import { BACKSTOP_PAGES, BackgroundCheckpointer } from './checkpointer';
 
 export interface WriterOptions {
   /** Flush when this many records are queued (USAGE_BATCH_SIZE, default 100). */
@@ -36,6 +37,11 @@ export interface WriterOptions {
   readonly idleCheckpointMs?: number;
   readonly clock?: () => number;
   readonly newId?: () => string;
+  /**
+   * WAL checkpoints on a worker thread instead of inside the COMMIT that crosses SQLite's
+   * automatic checkpoint (checkpointer.ts). Default: on for a database file.
+   */
+  readonly backgroundCheckpoint?: boolean;
   /** Runs before each flush takes its batch (closing months whose grace period ended: analytics/closing.ts). */
   readonly beforeFlush?: (tdb: TallyDb, now: number) => Promise<unknown>;
 }
@@ -261,6 +267,7 @@ export class BatchedWriter extends EventEmitter {
   private readonly monthOfDay = new Map<number, number>();
   /** Month-to-date figures of count / max / unique_count / latest services (aggregation.ts). */
   private readonly aggregation: Aggregator;
+  private readonly checkpointer: BackgroundCheckpointer | null;
   private readonly stmt: {
     /** A caller-supplied id (maybe a retry): duplicates ignored. */
     insertOne: BetterSqlite3.Statement;
@@ -301,6 +308,10 @@ export class BatchedWriter extends EventEmitter {
     };
     this.dataVersion = this.stmt.dataVersion.get() as number;
     this.aggregation = new Aggregator(this.sqlite);
+    const file = tdb.path !== ':memory:' && tdb.path !== '';
+    this.checkpointer = (options.backgroundCheckpoint ?? file) && file ? new BackgroundCheckpointer(tdb.path) : null;
+    // SQLite's own checkpoint in the COMMIT stays, at a size the worker keeps the WAL under.
+    if (this.checkpointer) this.sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   }
 
   private probeTransaction(): () => void {
@@ -525,6 +536,7 @@ export class BatchedWriter extends EventEmitter {
     const durationMs = this.lastFlushEnd - started;
     if (this.storage !== null) this.storageRecovered();
     this.metrics.flushes++;
+    this.checkpointer?.committed(items.length);
     this.metrics.lastFlushMs = durationMs;
     this.metrics.totalFlushMs += durationMs;
     const { costs, inserted, touched } = result;
@@ -940,6 +952,10 @@ export class BatchedWriter extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.storageTimer) clearTimeout(this.storageTimer);
+    if (this.checkpointer) {
+      await this.checkpointer.close();
+      this.sqlite.pragma('wal_autocheckpoint = 1000'); // SQLite's default, for whoever uses the connection next
+    }
     if (this.storage === null) this.checkpoint();
   }
 }

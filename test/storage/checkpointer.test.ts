@@ -1,0 +1,62 @@
+// WAL checkpoints on the worker thread: what they copy reaches the database file itself (a copy of
+// the file without its WAL holds the records), the writer goes on committing meanwhile, and the
+// worker is stopped with the writer.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { build } from '../../src/core/tracking';
+import { BackgroundCheckpointer, type CheckpointReply } from '../../src/storage/checkpointer';
+import { tempDir, testDb, testWriter } from '../helpers/db';
+
+/** Records in the database file alone, as a reader would find it if the WAL were lost. */
+function recordsInMainFile(dbFile: string): number {
+  const copy = path.join(tempDir(), 'main-only.db');
+  fs.copyFileSync(dbFile, copy);
+  const db = new Database(copy, { readonly: true });
+  try {
+    // Before any checkpoint even the schema may still be only in the WAL.
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'usage_records'").get()) return 0;
+    return (db.prepare('SELECT count(*) AS n FROM usage_records').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+const until = async (ok: () => boolean): Promise<void> => {
+  while (!ok()) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('background checkpoints', () => {
+  it('copies committed pages into the database file while the writer keeps its WAL', async () => {
+    const tdb = await testDb();
+    const w = await testWriter(tdb, { backgroundCheckpoint: false, batchTimeoutMs: 60_000 });
+    tdb.sqlite.pragma('wal_autocheckpoint = 0'); // only the worker checkpoints here
+    for (let i = 0; i < 3000; i++) w.add(build.api('/users', 'GET', 200));
+    await w.flush();
+    expect(recordsInMainFile(tdb.path)).toBe(0);
+
+    const replies: CheckpointReply[] = [];
+    const cp = new BackgroundCheckpointer(tdb.path, { everyCommits: 1, onReply: (r) => replies.push(r) });
+    cp.committed(3000);
+    await until(() => replies.length === 1);
+    expect(replies[0]).toMatchObject({ ok: true, busy: false });
+    expect(replies[0]!.checkpointed).toBe(replies[0]!.log);
+    expect(replies[0]!.log).toBeGreaterThan(0);
+    expect(recordsInMainFile(tdb.path)).toBe(3000);
+    await cp.close();
+    await w.close();
+  });
+
+  it('the writer asks for them as it commits, and every record stays readable', async () => {
+    const tdb = await testDb();
+    const w = await testWriter(tdb, { batchSize: 100, batchTimeoutMs: 60_000 });
+    // 120 commits of 250: past the worker's 100 commits / 20 000 records.
+    for (let c = 0; c < 120; c++) await w.recordMany(Array.from({ length: 250 }, () => build.api('/users', 'GET', 200)));
+    await until(() => recordsInMainFile(tdb.path) >= 20_000);
+    await w.close();
+    expect(recordsInMainFile(tdb.path)).toBe(30_000);
+    expect(tdb.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    expect((tdb.sqlite.prepare('SELECT count(*) AS n FROM usage_records').get() as { n: number }).n).toBe(30_000);
+  });
+});

@@ -35,7 +35,13 @@ function fullGc(): (() => void) | null {
   }
 }
 
+/** V8's default: each young-generation growth doubles it (bin/tally.mjs holds it at 1 while the agent starts). */
+const SEMI_SPACE_GROWTH_FACTOR = 2;
+
 export function startMemoryTrim(o: MemoryTrimOptions): MemoryTrim {
+  // The agent is up: bursts of requests may grow the young generation again (fewer scavenges).
+  if (!/--semi-space-growth-factor/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`))
+    v8.setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
   const intervalMs = o.intervalMs ?? 5_000;
   const quietShare = o.quietShare ?? 0.02;
   const gc = fullGc();

@@ -82,9 +82,6 @@ export function mallocTrim(): (() => boolean) | null {
 const SEMI_SPACE_GROWTH_FACTOR = 2;
 
 export function startMemoryTrim(o: MemoryTrimOptions): MemoryTrim {
-  // The agent is up: bursts of requests may grow the young generation again (fewer scavenges).
-  if (!/--semi-space-growth-factor/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`))
-    v8.setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
   const intervalMs = o.intervalMs ?? 5_000;
   const quietShare = o.quietShare ?? 0.02;
   const gc = fullGc();
@@ -114,15 +111,24 @@ export function startMemoryTrim(o: MemoryTrimOptions): MemoryTrim {
     if (quiet === 1 || quiet === 2 || quiet === 4 || quiet === 8) trim();
   }, intervalMs);
   timer.unref();
-  // Start-up is the first burst (modules loaded, schemas built): give it back now and 2 s later.
+  // Start-up is the first burst (modules loaded, schemas built): give it back now, 2 s later, and
+  // once V8's allocation rate (measured over 5 s) no longer counts it. Then bursts of requests may
+  // grow the young generation again (fewer scavenges under load).
   trim();
-  const afterStart = setTimeout(trim, 2_000);
-  afterStart.unref();
+  const afterStart = [
+    setTimeout(trim, 2_000),
+    setTimeout(() => {
+      trim();
+      if (!/--semi-space-growth-factor/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`))
+        v8.setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
+    }, 6_000),
+  ];
+  for (const t of afterStart) t.unref();
   return {
     trim,
     stop: () => {
       clearInterval(timer);
-      clearTimeout(afterStart);
+      for (const t of afterStart) clearTimeout(t);
     },
   };
 }

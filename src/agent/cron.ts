@@ -170,7 +170,7 @@ export function nextRun(f: CronFields, after: Date): Date | null {
       t = next.getTime() > t ? next.getTime() : t + 3_600_000;
       continue;
     }
-    // Within a day, absolute steps: an hour that happens twice (DST ends) is matched twice, as the clock shows it.
+    // Within a day, absolute steps (an hour that happens twice when DST ends is walked twice).
     if (!has(f.hours, d.getHours())) {
       t += 3_600_000 - d.getMinutes() * 60_000 - d.getSeconds() * 1000;
       continue;

@@ -3,7 +3,6 @@
 // syncs to the configured targets, serves the local HTTP API and dashboard, and logs JSON lines
 // to stdout. On SIGTERM/SIGINT it stops the schedules, waits for the runs in progress, flushes,
 // and releases the lock. `once` collects once and exits (cron users, tests): no HTTP server then.
-import { createTask, type ScheduledTask } from 'node-cron';
 import { TallyError } from '../core/errors';
 import { ensureBuiltins } from '../storage/repos/services';
 import { EventBus, type AgentContext } from '../handlers/context';
@@ -23,6 +22,7 @@ import type { Metrics } from '../server/metrics';
 import { acquireWriterLock } from '../storage/lock';
 import { BatchedWriter, type StorageProblem } from '../storage/writer';
 import { jsonLogger, type Logger } from './log';
+import { createCronTask, type CronTask } from './cron';
 import { startMemoryTrim } from './memory';
 import { scheduleIntervalSeconds } from './schedule';
 
@@ -116,7 +116,7 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
   const lock = acquireWriterLock(config.db, `tally agent${o.once ? ' --once' : ''}`);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
   const runners: CollectorRunner[] = [];
-  const tasks: ScheduledTask[] = [];
+  const tasks: CronTask[] = [];
   let started = false;
   try {
     const tdb = openDatabase(config.db, { durability: config.writer.durability, quickCheck: true });
@@ -175,7 +175,7 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
     }
 
     for (const r of runners) {
-      const task = createTask(r.collector.schedule, () => void r.run(), { name: `collector:${r.collector.name}` });
+      const task = createCronTask(r.collector.schedule, () => void r.run(), { name: `collector:${r.collector.name}` });
       tasks.push(task);
     }
     cleanup.unshift(async () => {

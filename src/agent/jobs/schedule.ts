@@ -1,6 +1,6 @@
 // Runs the enabled maintenance jobs on their cron expressions. A run never overlaps itself;
 // each outcome (ok or the error, in one line) goes to the schedule_runs log and the agent's log.
-import { createTask, type ScheduledTask } from 'node-cron';
+import { createCronTask, type CronTask } from '../cron';
 import type { AgentContext } from '../../handlers/context';
 import { ScheduleRunRepo, type ScheduleRun } from '../../storage/repos/hooks';
 import { defaultScheduleConfig, JOB_NAMES, type JobName, type ScheduleConfig } from './config';
@@ -57,11 +57,11 @@ export function startMaintenanceSchedule(
     return p;
   };
 
-  const tasks: ScheduledTask[] = [];
+  const tasks: CronTask[] = [];
   for (const job of JOB_NAMES) {
     const c = config[job];
     if (!c.enabled) continue;
-    const task = createTask(c.cron, () => void run(job), { name: `maintenance:${job}`, noOverlap: true });
+    const task = createCronTask(c.cron, () => void run(job), { name: `maintenance:${job}`, noOverlap: true });
     void task.start();
     tasks.push(task);
   }

@@ -14,6 +14,7 @@ import type { CollectorDb } from './db';
 import { applyCorrections } from './corrections';
 import { storeBatch } from './ingest';
 import { copyBatch, copyChunks, poolOf } from './pg-copy';
+import { copyDirect, directBatch } from './pg-direct';
 import type { CollectorStore } from './store';
 
 interface SumRow {
@@ -70,19 +71,28 @@ const RETRYABLE_PG = new Set(['40P01', '40001']); // deadlock, serialization fai
 /** `pool` is needed for the export (COPY); `close` closes what the store owns, if anything. */
 export function pgStore(
   c: { db: CollectorDb['db']; pool?: CollectorDb['pool'] },
-  options: { close?: () => Promise<void>; staging?: boolean } = {},
+  options: { close?: () => Promise<void>; staging?: boolean; direct?: boolean } = {},
 ): CollectorStore {
   // The staging COPY is the default; TALLY_COLLECTOR_STAGING=0 (or staging: false) keeps every
   // batch on the jsonb statement.
   const staging = options.staging ?? process.env.TALLY_COLLECTOR_STAGING !== '0';
+  // First a COPY straight into usage_records (pg-direct.ts), the staging table when one of the ids
+  // is held already; TALLY_COLLECTOR_DIRECT=0 (or direct: false) goes to the staging table at once.
+  const direct = staging && (options.direct ?? process.env.TALLY_COLLECTOR_DIRECT !== '0');
   return {
     kind: 'postgres',
     async store(batch, _hostId, now) {
       // COPY through a staging table (pg-copy.ts) when the body has the plain shape; else jsonb.
       const pool = staging ? (c.pool ?? poolOf(c.db)) : undefined;
+      let first = pool && direct ? directBatch(batch) : null;
       // Concurrent agents touching the same rollup rows may deadlock: retry a few times.
       for (let attempt = 0; ; attempt++) {
         try {
+          if (first) {
+            const stored = await copyDirect(pool!, first, now);
+            if (stored !== null) return stored;
+            first = null; // some were held already: the staging table's insert keeps the new ones
+          }
           const rows = pool ? copyChunks(batch) : null; // built as they are sent, so again on a retry
           return pool && rows !== null ? await copyBatch(pool, rows, now) : await storeBatch(c.db, batch.text, batch.skip, now);
         } catch (err) {

@@ -73,9 +73,9 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-// Agent-side work by the functions on the stack: the outbox read (SqliteOutbox.batch, with
+// Agent-side work by the functions on the stack: the outbox read (SqliteOutbox.wireBatch or batch, with
 // better-sqlite3's read and toSyncRecord) and the request building (the native adapter's body).
-const PARTS: Record<string, readonly string[]> = { 'outbox read': ['batch', 'toSyncRecord'], 'request building': ['body'] };
+const PARTS: Record<string, readonly string[]> = { 'outbox read': ['batch', 'wireBatch', 'toSyncRecord'], 'request building': ['body'] };
 
 /** Milliseconds of this process's CPU per part, of all its CPU (not idle), from a CPU profile. */
 function profileShares(p: CpuProfile): { busy: number; parts: Record<string, number> } {

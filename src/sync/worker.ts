@@ -134,9 +134,14 @@ export class SyncEngine {
       outcome.catch(() => undefined); // awaited later, or dropped when an earlier batch fails
       return { ...p, outcome };
     };
+    // The native contract's records come with their request JSON when the outbox can build it.
+    const read =
+      adapter.kind === 'tally' && outbox.wireBatch
+        ? (after: number) => outbox.wireBatch!(after, size)
+        : (after: number) => outbox.batch(after, size);
     let ahead: Prepared | null = null;
     for (;;) {
-      const cur: Prepared = ahead ?? start(prepare(await outbox.batch(st.ackedSeq, size)));
+      const cur: Prepared = ahead ?? start(prepare(await read(st.ackedSeq)));
       ahead = null;
       const batch = cur.batch;
       if (batch.length === 0) {
@@ -146,7 +151,7 @@ export class SyncEngine {
       // While this batch is in flight, read and send the next one: the endpoint stores one while
       // the agent prepares the other. Acks still go strictly in order; a failure drops the look-ahead.
       if (this.pipeline && batch.length === size) {
-        const next = await outbox.batch(batch.at(-1)!.seq, size);
+        const next = await read(batch.at(-1)!.seq);
         if (next.length > 0) ahead = start(prepare(next));
       }
       const pendingRejections = [...cur.local];

@@ -16,7 +16,7 @@ import { ADD_TO_ROLLUPS } from './ingest';
 import { parsedIsExact, rawFields } from './pg-copy';
 import type { ValidBatch } from './store';
 
-type Int = number | bigint;
+export type Int = number | bigint;
 
 const NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 const LEADING_ZEROS = /^0+(?=\d)/;
@@ -117,7 +117,7 @@ export function jsonbText(v: unknown, numbers: boolean, depth = 0): string | nul
 }
 
 /** One rollup row's sums. */
-interface Fold {
+export interface Fold {
   period: string;
   bucket: number;
   customerId: string;
@@ -145,10 +145,33 @@ function foldInto(map: Map<string, Fold>, period: string, bucket: number, from: 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 // Date's range: bucket starts past it cannot be computed here (PostgreSQL's range is wider).
-const MAX_DATE_MS = 8.64e15;
+export const MAX_DATE_MS = 8.64e15;
+
+/** customer → service → hour → its sums (no key string built per record). */
+export type Hours = Map<string, Map<string, Map<number, Fold>>>;
+
+/** Adds one record to its hour's sums. */
+export function foldRecord(hours: Hours, recordedAt: number, customerId: string, service: string, micro: Int, costNanos: number): void {
+  const hour = recordedAt - (recordedAt % HOUR);
+  let byService = hours.get(customerId);
+  if (!byService) hours.set(customerId, (byService = new Map()));
+  let byHour = byService.get(service);
+  if (!byHour) byService.set(service, (byHour = new Map()));
+  const f = byHour.get(hour);
+  if (!f) byHour.set(hour, { period: 'hour', bucket: hour, customerId, service, n: 1, q: micro, c: costNanos, lo: micro, hi: micro });
+  else {
+    f.n++;
+    f.q = add(f.q, micro);
+    f.c = add(f.c, costNanos);
+    if (micro < f.lo) f.lo = micro;
+    if (micro > f.hi) f.hi = micro;
+  }
+}
 
 /** The four periods' rollup rows of the hours' folds, as PostgreSQL's statement folds them. */
-export function rollupRows(hours: readonly Fold[]): Fold[] {
+export function rollupRows(byCustomer: Hours): Fold[] {
+  const hours: Fold[] = [];
+  for (const byService of byCustomer.values()) for (const byHour of byService.values()) for (const f of byHour.values()) hours.push(f);
   const days = new Map<string, Fold>();
   for (const h of hours) foldInto(days, 'day', h.bucket - (h.bucket % DAY), h);
   const weeks = new Map<string, Fold>();
@@ -161,22 +184,22 @@ export function rollupRows(hours: readonly Fold[]): Fold[] {
   return [...hours, ...days.values(), ...weeks.values(), ...months.values()];
 }
 
-/** A batch ready for the direct COPY: its rows (built as read) and the rollup rows they add. */
+/** A batch ready for the direct COPY: its rows (COPY text, in chunks) and the rollup rows they add. */
 export interface DirectBatch {
   readonly count: number;
-  readonly rows: (receivedAt: number) => Iterable<string>;
+  readonly rows: () => Iterable<string | Buffer>;
   readonly rollups: readonly Fold[];
 }
 
 type GoodRecord = Omit<NativeRecord, 'userId'> & { userId?: string | null };
 
-const CHUNK_ROWS = 1000;
-const BACKSLASHES = /\\/g;
+export const CHUNK_ROWS = 1000;
+export const BACKSLASHES = /\\/g;
 // Customer ids and service names are validated to these characters (ingest.ts): safe to inline.
-const PLAIN = /^[A-Za-z0-9._:@-]+$/;
+export const PLAIN = /^[A-Za-z0-9._:@-]+$/;
 
 /** The batch's good records for usage_records and their rollups, or null for the staging path. */
-export function directBatch(batch: ValidBatch): DirectBatch | null {
+export function directBatch(batch: ValidBatch, receivedAt: number): DirectBatch | null {
   const exact = parsedIsExact(batch.text);
   // With inexact numbers in the body, quantities come from its text and metadata may hold none.
   const raw = exact ? null : rawFields(batch.text);
@@ -185,8 +208,7 @@ export function directBatch(batch: ValidBatch): DirectBatch | null {
   const records = batch.records as readonly GoodRecord[];
   const quantity = new Array<string>(records.length);
   const metadata = new Array<string>(records.length);
-  // customer → service → hour → its sums (no key string built per record).
-  const hours = new Map<string, Map<string, Map<number, Fold>>>();
+  const hours: Hours = new Map();
   let count = 0;
   for (let i = 0; i < records.length; i++) {
     if (skip.has(i)) continue;
@@ -203,33 +225,9 @@ export function directBatch(batch: ValidBatch): DirectBatch | null {
     quantity[i] = whole ? r.quantity + '.000000' : microText(micro);
     metadata[i] = m;
     count++;
-    const hour = r.recordedAt - (r.recordedAt % HOUR);
-    let byService = hours.get(r.customerId);
-    if (!byService) hours.set(r.customerId, (byService = new Map()));
-    let byHour = byService.get(r.service);
-    if (!byHour) byService.set(r.service, (byHour = new Map()));
-    const f = byHour.get(hour);
-    if (!f)
-      byHour.set(hour, {
-        period: 'hour',
-        bucket: hour,
-        customerId: r.customerId,
-        service: r.service,
-        n: 1,
-        q: micro,
-        c: r.costNanos,
-        lo: micro,
-        hi: micro,
-      });
-    else {
-      f.n++;
-      f.q = add(f.q, micro);
-      f.c = add(f.c, r.costNanos);
-      if (micro < f.lo) f.lo = micro;
-      if (micro > f.hi) f.hi = micro;
-    }
+    foldRecord(hours, r.recordedAt, r.customerId, r.service, micro, r.costNanos);
   }
-  const rows = function* (receivedAt: number): Iterable<string> {
+  const rows = function* (): Iterable<string> {
     const tail = '\t' + Math.trunc(receivedAt) + '\n';
     let out = '';
     let n = 0;
@@ -266,9 +264,7 @@ export function directBatch(batch: ValidBatch): DirectBatch | null {
     }
     if (out) yield out;
   };
-  const hourRows: Fold[] = [];
-  for (const byService of hours.values()) for (const byHour of byService.values()) for (const f of byHour.values()) hourRows.push(f);
-  return { count, rows, rollups: rollupRows(hourRows) };
+  return { count, rows, rollups: rollupRows(hours) };
 }
 
 const COPY_RECORDS =
@@ -278,16 +274,26 @@ const COPY_RECORDS =
 // these as nine arrays (a third less of its CPU for the upsert). Every element is a number or one
 // of the plain characters above, so quoting each element in "" is all the escaping it needs.
 const quoted = (xs: readonly string[]) => `'{"${xs.join('","')}"}'`;
-const plain = (xs: readonly (Int | string)[]) => `'{${xs.join(',')}}'`;
+const plain = (xs: readonly string[]) => `'{${xs.join(',')}}'`;
 
 /** The rollup rows as one upsert, in the order the staging statement locks them (pg-copy.ts). */
 export function rollupStatement(rows: readonly Fold[]): string {
-  const col = <T>(f: (r: Fold) => T) => rows.map(f);
+  const cols: string[][] = [[], [], [], [], [], [], [], [], []];
+  for (const f of rows) {
+    cols[0]!.push(f.period);
+    cols[1]!.push(String(f.bucket));
+    cols[2]!.push(f.customerId);
+    cols[3]!.push(f.service);
+    cols[4]!.push(String(f.n));
+    cols[5]!.push(microText(f.q));
+    cols[6]!.push(String(f.c));
+    cols[7]!.push(microText(f.lo));
+    cols[8]!.push(microText(f.hi));
+  }
+  const [p, b, c, s, n, q, k, lo, hi] = cols as [string[], string[], string[], string[], string[], string[], string[], string[], string[]];
   return `INSERT INTO rollups (period, bucket_start, customer_id, service, event_count, sum_quantity, sum_cost_nanos, min_quantity, max_quantity)
-  SELECT * FROM unnest(${quoted(col((f) => f.period))}::text[], ${plain(col((f) => f.bucket))}::int8[],
-    ${quoted(col((f) => f.customerId))}::text[], ${quoted(col((f) => f.service))}::text[], ${plain(col((f) => f.n))}::int8[],
-    ${plain(col((f) => microText(f.q)))}::numeric[], ${plain(col((f) => f.c))}::int8[],
-    ${plain(col((f) => microText(f.lo)))}::numeric[], ${plain(col((f) => microText(f.hi)))}::numeric[])
+  SELECT * FROM unnest(${quoted(p)}::text[], ${plain(b)}::int8[], ${quoted(c)}::text[], ${quoted(s)}::text[], ${plain(n)}::int8[],
+    ${plain(q)}::numeric[], ${plain(k)}::int8[], ${plain(lo)}::numeric[], ${plain(hi)}::numeric[])
     AS v (p, b, c, s, n, q, k, lo, hi)
   ORDER BY p, b, c, s
   ${ADD_TO_ROLLUPS}`;
@@ -299,7 +305,7 @@ const UNIQUE_VIOLATION = '23505';
  * Stores `batch` by COPY into usage_records and its rollups, in one transaction; returns how many
  * were stored, or null when one of its ids is held already (nothing stored: take the staging path).
  */
-export async function copyDirect(pool: pg.Pool, batch: DirectBatch, now: number): Promise<number | null> {
+export async function copyDirect(pool: pg.Pool, batch: DirectBatch): Promise<number | null> {
   if (batch.count === 0) return 0;
   const { from: copyFrom } = await import('pg-copy-streams');
   const client = await pool.connect();
@@ -307,7 +313,7 @@ export async function copyDirect(pool: pg.Pool, batch: DirectBatch, now: number)
   try {
     await client.query('BEGIN');
     try {
-      await pipeline(Readable.from(batch.rows(now)), client.query(copyFrom(COPY_RECORDS)));
+      await pipeline(Readable.from(batch.rows()), client.query(copyFrom(COPY_RECORDS)));
       // The upsert and COMMIT in one round trip (the simple protocol; every value inlined was
       // validated to digits or the plain characters above): the rollup rows it locks are released
       // without waiting for this process's event loop.

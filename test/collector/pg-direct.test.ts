@@ -3,8 +3,9 @@
 // stored before falls back to the staging table without storing or counting anything twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateCollector, openCollectorDb, type CollectorDb } from '../../src/collector/db';
-import { readBatch, storeBatch } from '../../src/collector/ingest';
+import { ingest, readBatch, storeBatch } from '../../src/collector/ingest';
 import { directBatch, jsonbText, microText, toMicro } from '../../src/collector/pg-direct';
+import { scanBatch } from '../../src/collector/pg-scan';
 import { pgStore } from '../../src/collector/pg-store';
 import type { ValidBatch } from '../../src/collector/store';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
@@ -123,7 +124,7 @@ describe('direct COPY ingest', () => {
       record(6, { at: T0 + 40 * 86_400_000 }), // another month
       record(7, { quantity: '0.1234565', metadata: '{"k":"v","k":"w"}' }),
     ]);
-    expect(directBatch(batch(text))).not.toBeNull(); // this batch takes the direct COPY
+    expect(directBatch(batch(text), NOW)).not.toBeNull(); // this batch takes the direct COPY
     expect(await both(text)).toEqual([6, 6]);
     expect(await rows(directDb)).toEqual(await rows(jsonbDb));
   });
@@ -134,7 +135,7 @@ describe('direct COPY ingest', () => {
       record(11, { quantity: '180000000000000001', metadata: '{"volume":"data"}' }),
       record(12, { quantity: '2.5e3' }),
     ]);
-    expect(directBatch(batch(text))).not.toBeNull();
+    expect(directBatch(batch(text), NOW)).not.toBeNull();
     expect(await both(text)).toEqual([3, 3]);
     const stored = await rows(directDb);
     expect(stored).toEqual(await rows(jsonbDb));
@@ -150,7 +151,7 @@ describe('direct COPY ingest', () => {
     expect(await both(first)).toEqual([3, 3]);
     // A retry that grew (an overlap), and one with the same id twice: both fall back.
     const overlap = body([21, 22, 23, 24].map((n) => record(n)));
-    expect(directBatch(batch(overlap))).not.toBeNull();
+    expect(directBatch(batch(overlap), NOW)).not.toBeNull();
     expect(await both(overlap, NOW + 1)).toEqual([2, 2]);
     expect(await both(body([record(25), record(25)]), NOW + 2)).toEqual([1, 1]);
     expect(await both(first, NOW + 3)).toEqual([0, 0]);
@@ -162,8 +163,80 @@ describe('direct COPY ingest', () => {
 
   it('leaves batches it cannot print exactly to the staging table', async () => {
     const text = body([record(30, { metadata: '{"tiny":1e-7}' }), record(31, { metadata: '{"clé":"v"}' })]);
-    expect(directBatch(batch(text))).toBeNull();
+    expect(directBatch(batch(text), NOW)).toBeNull();
     expect(await both(text)).toEqual([2, 2]);
+    expect(await rows(directDb)).toEqual(await rows(jsonbDb));
+  });
+});
+
+describe("bodies in the agents' own form", () => {
+  /** The answers of the default store and of the jsonb statement to the same body. */
+  async function answers(text: string, now = NOW) {
+    const value = () => JSON.parse(text) as unknown;
+    return [
+      await ingest(
+        pgStore(directDb),
+        {
+          text,
+          get value() {
+            return value();
+          },
+        },
+        'host-d',
+        now,
+      ),
+      await ingest(pgStore(jsonbDb, { staging: false }), { text, value: value() }, 'host-d', now),
+    ];
+  }
+
+  it('are read without parsing and stored as the jsonb path stores them', async () => {
+    const text = body([
+      record(40, { quantity: '0.0000005', user: 'u-1' }),
+      record(41, { quantity: '123456789012345678', metadata: '{"b":"x","a":[1,2.50,{"z":null}],"aa":"tab\\t\\"q\\" \\\\ é"}' }),
+      record(42, { quantity: '7', metadata: '{"k":"v","k":"w","n":1e-7}' }), // not printed here: parsed as a whole
+      record(43, { quantity: '2', metadata: '{}' }),
+    ]);
+    expect(scanBatch(text, 'host-d', NOW)).toBeNull(); // 1e-7 in one record's metadata
+    const plain = body([
+      record(44, { quantity: '0.0000005', user: 'u-1' }),
+      record(45, { quantity: '123456789012345678', metadata: '{"b":"x","a":[1,2.5,{"z":null}],"aa":"tab\\t\\"q\\" \\\\ é"}' }),
+      record(46, { quantity: '12.3400', metadata: '{"k":"v","k":"w"}' }),
+      record(47, { quantity: '0', metadata: '{}' }),
+    ]);
+    expect(scanBatch(plain, 'host-d', NOW)?.count).toBe(4);
+    for (const t of [text, plain]) {
+      const [direct, jsonb] = await answers(t);
+      expect(direct).toEqual(jsonb);
+      expect(direct!.inserted).toBe(4);
+    }
+    expect(await rows(directDb)).toEqual(await rows(jsonbDb));
+    // Sent again: nothing new, counted as duplicates, nothing stored twice.
+    expect(await answers(plain, NOW + 1)).toEqual([
+      { inserted: 0, duplicates: 4, rejected: [] },
+      { inserted: 0, duplicates: 4, rejected: [] },
+    ]);
+    expect(await rows(directDb)).toEqual(await rows(jsonbDb));
+  });
+
+  it('leave anything else to the ordinary path, which answers as before', async () => {
+    const good = record(50);
+    for (const other of [
+      good.replace('"recordedAt":', ' "recordedAt":'), // spacing
+      good.replace('"source":"api"', '"source":"api","source":"x"'), // a key given twice
+      good.replace('"customerId":"cust-2"', '"customerId":"cust\\u002d2"'), // an escape
+      record(51, { quantity: '-1' }), // a bad record: refused alone, naming the field
+      record(52, { quantity: '1e3' }),
+      record(53, { at: 1.5 }),
+    ])
+      expect(scanBatch(body([other]), 'host-d', NOW), other).toBeNull();
+    expect(scanBatch(body([good]), 'host-c', NOW)).toBeNull(); // another host's record
+    const [direct, jsonb] = await answers(body([record(54), record(55, { quantity: '-1' })]));
+    expect(direct).toEqual({
+      inserted: 1,
+      duplicates: 0,
+      rejected: [{ index: 1, reason: 'records[1].quantity: must be a finite number ≥ 0' }],
+    });
+    expect(direct).toEqual(jsonb);
     expect(await rows(directDb)).toEqual(await rows(jsonbDb));
   });
 });

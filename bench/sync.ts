@@ -1,10 +1,10 @@
 // npm run bench:sync — records/s from agents to a loopback collector on PostgreSQL, against the
-// server's limit, in one run on one server, for both ingest paths of the PostgreSQL store (the
-// jsonb_to_recordset statement, TALLY_COLLECTOR_STAGING=0, as the before; the COPY into a staging
-// table, the default): (1) one agent syncing BENCH_SYNC_RECORDS (or BENCH_RECORDS) records, (2) three agents syncing
-// at once, (3) a plain COPY of the one agent's rows into the same usage_records table (no
-// validation, no rollups, no HTTP), as the limit; prints each ratio with the load average, and
-// issue 14's row (the default path, one agent, vs that COPY) through bench/rows.ts.
+// server's limit, in one run on one server, for two ingest paths of the PostgreSQL store (every
+// batch through the staging table, TALLY_COLLECTOR_DIRECT=0, as the before; a COPY straight into
+// usage_records first, the default): (1) one agent syncing BENCH_SYNC_RECORDS (or BENCH_RECORDS)
+// records, (2) three agents syncing at once, (3) a plain COPY of the one agent's rows into the same
+// usage_records table (no validation, no rollups, no HTTP), as the limit; prints each ratio with the
+// load average, and issue 14's row (the default path, one agent, vs that COPY) through bench/rows.ts.
 // Each path has its own collector process and database; the agents' sync workers run in this
 // process, profiled during both one-agent runs (the outbox read's and the request building's
 // share of the sync's time). PostgreSQL runs with its default durability (fsync on). Each run's
@@ -73,9 +73,9 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-// Agent-side work by the functions on the stack: the outbox read (SqliteOutbox.batch, with
+// Agent-side work by the functions on the stack: the outbox read (SqliteOutbox.wireBatch or batch, with
 // better-sqlite3's read and toSyncRecord) and the request building (the native adapter's body).
-const PARTS: Record<string, readonly string[]> = { 'outbox read': ['batch', 'toSyncRecord'], 'request building': ['body'] };
+const PARTS: Record<string, readonly string[]> = { 'outbox read': ['batch', 'wireBatch', 'toSyncRecord'], 'request building': ['body'] };
 
 /** Milliseconds of this process's CPU per part, of all its CPU (not idle), from a CPU profile. */
 function profileShares(p: CpuProfile): { busy: number; parts: Record<string, number> } {
@@ -154,15 +154,15 @@ const perK = (ms: number, n: number) => `${((1000 * ms) / n).toFixed(1)}`;
 
 const csvField = (v: unknown) => (v === null ? '' : typeof v === 'string' ? `"${v.replace(/"/g, '""')}"` : String(v));
 
-/** `tally collector serve` on `url`, TALLY_COLLECTOR_STAGING as given; resolves to its URL and pid. */
-async function serve(url: string, staging: boolean, procs: ChildProcess[]): Promise<{ url: string; pid: number }> {
+/** `tally collector serve` on `url`, TALLY_COLLECTOR_DIRECT as given; resolves to its URL and pid. */
+async function serve(url: string, direct: boolean, procs: ChildProcess[]): Promise<{ url: string; pid: number }> {
   // BENCH_SYNC_PROF_DIR=/tmp/x writes a CPU profile of each collector process there (and of the
   // agent's one-agent syncs, agent-<target>.cpuprofile).
   const prof = process.env.BENCH_SYNC_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SYNC_PROF_DIR] : [];
   const proc = spawn(
     process.execPath,
     [...prof, 'bin/tally.mjs', 'collector', 'serve', '--pg', url, '--port', '0', '--rate', '100000', '--burst', '100000'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TALLY_COLLECTOR_STAGING: staging ? '1' : '0' } },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TALLY_COLLECTOR_DIRECT: direct ? '1' : '0' } },
   );
   procs.push(proc);
   return new Promise<{ url: string; pid: number }>((resolve, reject) => {
@@ -214,16 +214,16 @@ async function main() {
   const procs: ChildProcess[] = [];
   try {
     const paths = [
-      { name: 'jsonb (before)', staging: false, target: 'central-jsonb' },
-      { name: 'staging COPY (default)', staging: true, target: 'central-staging' },
+      { name: 'staging table (before)', direct: false, target: 'central-staging' },
+      { name: 'direct COPY (default)', direct: true, target: 'central-direct' },
     ];
     const open = await Promise.all(
       paths.map(async (p) => {
-        const url = await pg.createDatabase(p.staging ? 'bench_sync_staging' : 'bench_sync_jsonb');
+        const url = await pg.createDatabase(p.direct ? 'bench_sync_direct' : 'bench_sync_staging');
         const c = openCollectorDb(url);
         await migrateCollector(c.pool);
         await ensureCollectorServices(c.db, Date.now());
-        const served = await serve(url, p.staging, procs);
+        const served = await serve(url, p.direct, procs);
         return {
           ...p,
           c,
@@ -267,8 +267,8 @@ async function main() {
       console.log(`${p.name}, three agents: ${rate(3 * N, p.seconds.three)} (${load()})`);
     }
 
-    const staging = open.find((p) => p.staging)!;
-    const copied = await copyLimit(staging.c, one, postmaster);
+    const after = open.find((p) => p.direct)!;
+    const copied = await copyLimit(after.c, one, postmaster);
     const copySeconds = copied.seconds;
     const copyRate = N / copySeconds;
     console.log(`PostgreSQL COPY of the same rows into usage_records: ${rate(N, copySeconds)} (${load()})`);
@@ -277,9 +277,9 @@ async function main() {
         `ratio, ${p.name}: one agent ${(N / p.seconds.one / copyRate).toFixed(2)} × COPY, three agents ${((3 * N) / p.seconds.three / copyRate).toFixed(2)} × COPY`,
       );
     }
-    const before = open.find((p) => !p.staging)!;
+    const before = open.find((p) => !p.direct)!;
     console.log(
-      `staging COPY vs jsonb: one agent ${(before.seconds.one / staging.seconds.one).toFixed(2)}×, three agents ${(before.seconds.three / staging.seconds.three).toFixed(2)}×`,
+      `direct COPY vs staging table: one agent ${(before.seconds.one / after.seconds.one).toFixed(2)}×, three agents ${(before.seconds.three / after.seconds.three).toFixed(2)}×`,
     );
     for (const p of open) {
       const { busy, parts } = shares.get(p.name)!;
@@ -309,11 +309,11 @@ async function main() {
     console.log(
       `CPU per 1000 records, COPY: PostgreSQL ${perK(copied.cpu.postgres, N)} ms, client ${perK(copied.cpu.agent, N)} ms, total ${perK(total(copied.cpu), N)} ms`,
     );
-    const oneRate = N / staging.seconds.one;
+    const oneRate = N / after.seconds.one;
     reportRow({
       what: 'sync to the PostgreSQL collector vs a COPY of the same rows',
       value: ratio(oneRate, copyRate),
-      detail: `one agent ${Math.round(oneRate)} records/s vs COPY ${Math.round(copyRate)} records/s; three agents ${ratio((3 * N) / staging.seconds.three, copyRate)}; CPU per record ${(total(staging.cpu!) / total(copied.cpu)).toFixed(2)}× COPY's; jsonb statement one agent ${ratio(N / before.seconds.one, copyRate)}; ${N} records, batches of ${BATCH}; ${machine()}`,
+      detail: `one agent ${Math.round(oneRate)} records/s vs COPY ${Math.round(copyRate)} records/s; three agents ${ratio((3 * N) / after.seconds.three, copyRate)}; CPU per record ${(total(after.cpu!) / total(copied.cpu)).toFixed(2)}× COPY's; staging table one agent ${ratio(N / before.seconds.one, copyRate)}; ${N} records, batches of ${BATCH}; ${machine()}`,
       target: '≥ 0.8×',
       met: oneRate / copyRate >= 0.8,
     });

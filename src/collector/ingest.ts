@@ -22,17 +22,17 @@ export const ADD_TO_ROLLUPS = `ON CONFLICT (period, bucket_start, customer_id, s
     min_quantity = least(rollups.min_quantity, excluded.min_quantity),
     max_quantity = greatest(rollups.max_quantity, excluded.max_quantity)`;
 
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const SERVICE = /^[a-z][a-z0-9_.-]{0,63}$/;
-const SOURCE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$/;
+export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+export const SERVICE = /^[a-z][a-z0-9_.-]{0,63}$/;
+export const SOURCE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,63}$/;
 export const MAX_RECORDS_PER_REQUEST = 20_000;
 
 const METADATA_MAX_CHARS = 16 * 1024;
 const MAX_QUANTITY_TEXT = '9223372036854775807';
-const MAX_QUANTITY = Number(MAX_QUANTITY_TEXT);
+export const MAX_QUANTITY = Number(MAX_QUANTITY_TEXT);
 
 /** Cheap size bound for metadata: exact for flat objects, JSON text length for nested ones. */
-function metadataTooBig(m: Record<string, unknown>): boolean {
+export function metadataTooBig(m: Record<string, unknown>): boolean {
   let n = 2;
   for (const [k, v] of Object.entries(m)) {
     if (typeof v === 'object' && v !== null) return JSON.stringify(m).length > METADATA_MAX_CHARS;
@@ -134,10 +134,14 @@ export async function storeBatch(db: Kysely<CollectorDatabase>, text: string, sk
 /** Validates and stores one request's records in the store. */
 export async function ingest(
   store: CollectorStore,
-  body: { text: string; value: unknown },
+  body: { text: string; readonly value: unknown },
   hostId: string,
   now: number,
 ): Promise<NativeReply> {
+  // The agents' own form, every record good: stored without parsing it into objects (pg-scan.ts).
+  const parsed = () => ({ text: body.text, records: (body.value as { records: unknown[] }).records, skip: [] });
+  const wire = store.storeWire ? await store.storeWire(body.text, parsed, hostId, now) : null;
+  if (wire) return { inserted: wire.inserted, duplicates: wire.count - wire.inserted, rejected: [] };
   const { count, rejected } = readBatch(body.value, hostId);
   const good = count - rejected.length;
   if (good === 0) return { inserted: 0, duplicates: 0, rejected };

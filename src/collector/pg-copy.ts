@@ -34,7 +34,7 @@ function skipString(text: string, i: number): number {
 }
 
 /** Index just past the JSON value starting at `i` (the body already parsed, so it is valid). */
-function skipValue(text: string, i: number): number {
+export function skipValue(text: string, i: number): number {
   const c = text.charCodeAt(i);
   if (c === QUOTE) return skipString(text, i);
   if (c === 123 || c === 91) {

@@ -14,7 +14,9 @@ import type { CollectorDb } from './db';
 import { applyCorrections } from './corrections';
 import { storeBatch } from './ingest';
 import { copyBatch, copyChunks, poolOf } from './pg-copy';
-import type { CollectorStore } from './store';
+import { copyDirect, directBatch } from './pg-direct';
+import { scanBatch } from './pg-scan';
+import type { CollectorStore, ValidBatch } from './store';
 
 interface SumRow {
   service: string;
@@ -70,27 +72,53 @@ const RETRYABLE_PG = new Set(['40P01', '40001']); // deadlock, serialization fai
 /** `pool` is needed for the export (COPY); `close` closes what the store owns, if anything. */
 export function pgStore(
   c: { db: CollectorDb['db']; pool?: CollectorDb['pool'] },
-  options: { close?: () => Promise<void>; staging?: boolean } = {},
+  options: { close?: () => Promise<void>; staging?: boolean; direct?: boolean } = {},
 ): CollectorStore {
   // The staging COPY is the default; TALLY_COLLECTOR_STAGING=0 (or staging: false) keeps every
   // batch on the jsonb statement.
   const staging = options.staging ?? process.env.TALLY_COLLECTOR_STAGING !== '0';
+  // First a COPY straight into usage_records (pg-direct.ts), the staging table when one of the ids
+  // is held already; TALLY_COLLECTOR_DIRECT=0 (or direct: false) goes to the staging table at once.
+  const direct = staging && (options.direct ?? process.env.TALLY_COLLECTOR_DIRECT !== '0');
+  const poolNow = () => (staging ? (c.pool ?? poolOf(c.db)) : undefined);
+  // Concurrent agents touching the same rollup rows may deadlock: retry a few times.
+  const retrying = async <T>(run: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;
+        throw err;
+      }
+    }
+  };
+  // The staging table (pg-copy.ts) when the body has the plain shape; else jsonb (ingest.ts).
+  const stage = (batch: ValidBatch, now: number) =>
+    retrying(() => {
+      const pool = poolNow();
+      const rows = pool ? copyChunks(batch) : null; // built as they are sent, so again on a retry
+      return pool && rows !== null ? copyBatch(pool, rows, now) : storeBatch(c.db, batch.text, batch.skip, now);
+    });
   return {
     kind: 'postgres',
     async store(batch, _hostId, now) {
-      // COPY through a staging table (pg-copy.ts) when the body has the plain shape; else jsonb.
-      const pool = staging ? (c.pool ?? poolOf(c.db)) : undefined;
-      // Concurrent agents touching the same rollup rows may deadlock: retry a few times.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const rows = pool ? copyChunks(batch) : null; // built as they are sent, so again on a retry
-          return pool && rows !== null ? await copyBatch(pool, rows, now) : await storeBatch(c.db, batch.text, batch.skip, now);
-        } catch (err) {
-          if (attempt < 4 && RETRYABLE_PG.has((err as { code?: string }).code ?? '')) continue;
-          throw err;
-        }
-      }
+      const pool = direct ? poolNow() : undefined;
+      const first = pool ? directBatch(batch, now) : null;
+      const stored = first ? await retrying(() => copyDirect(pool!, first)) : null;
+      // null: some were held already, and the staging table's insert keeps only the new ones.
+      return stored ?? stage(batch, now);
     },
+    ...(direct
+      ? {
+          async storeWire(text: string, batch: () => ValidBatch, hostId: string, now: number) {
+            const pool = poolNow();
+            const scanned = pool ? scanBatch(text, hostId, now) : null;
+            if (!scanned) return null;
+            const inserted = (await retrying(() => copyDirect(pool!, scanned))) ?? (await stage(batch(), now));
+            return { count: scanned.count, inserted };
+          },
+        }
+      : {}),
     report: pgReportSource(c.db),
     correct: (hostId, list) => applyCorrections(c.db, hostId, list),
     async seenServices() {

@@ -71,14 +71,26 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
     return reply.code(status).send({ error: e.code === 'internal' ? { code: 'internal', message: 'internal error' } : e.toJSON() });
   });
 
-  // Keep the request text: after validation the PostgreSQL store sends it as it came (see ingest.ts).
+  // Keep the request text: the PostgreSQL store reads the agents' own form from it without
+  // parsing (pg-scan.ts), and otherwise sends it as it came (ingest.ts). Parsed on first use.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
-    try {
-      done(null, { text: text as string, value: JSON.parse(text as string) as unknown });
-    } catch {
-      done(new TallyError('invalid_input', 'the body is not valid JSON', { field: 'body' }), undefined);
-    }
+    let value: unknown;
+    let parsed = false;
+    done(null, {
+      text: text as string,
+      get value(): unknown {
+        if (!parsed) {
+          try {
+            value = JSON.parse(text as string) as unknown;
+          } catch {
+            throw new TallyError('invalid_input', 'the body is not valid JSON', { field: 'body' });
+          }
+          parsed = true;
+        }
+        return value;
+      },
+    });
   });
 
   app.get('/v1/health', async () => ({ ok: true }));

@@ -18,6 +18,12 @@ export interface CollectorStore {
   readonly kind: 'postgres' | 'clickhouse';
   /** Stores the good records of one batch of `hostId`; returns how many were new (the rest were held already). */
   store(batch: ValidBatch, hostId: string, now: number): Promise<number>;
+  /**
+   * Stores a request body in the agents' own form with every record good, read without parsing
+   * (PostgreSQL: pg-scan.ts), or `batch()` (the same records parsed, none refused) when some of its
+   * ids are held already; null when the body is not in that form (then: readBatch and store).
+   */
+  storeWire?(text: string, batch: () => ValidBatch, hostId: string, now: number): Promise<{ count: number; inserted: number } | null>;
   /** Sums for the core's usage report. */
   readonly report: ReportSource;
   /** Every service with rollups, for definitions the control store lacks. */

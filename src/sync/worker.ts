@@ -134,20 +134,31 @@ export class SyncEngine {
       outcome.catch(() => undefined); // awaited later, or dropped when an earlier batch fails
       return { ...p, outcome };
     };
-    let ahead: Prepared | null = null;
+    // The native contract's records come with their request JSON when the outbox can build it.
+    const read =
+      adapter.kind === 'tally' && outbox.wireBatch
+        ? (after: number) => outbox.wireBatch!(after, size)
+        : (after: number) => outbox.batch(after, size);
+    // Batches sent ahead of the one being acknowledged: one for vendors; two for a Tally collector,
+    // which stores them concurrently, so its database is not idle while the next batch is read,
+    // sent and checked (bench:sync, one agent: about 5-10 % more records/s; three agents, which keep
+    // it busy anyway, about 3-6 % fewer).
+    const depth = !this.pipeline ? 0 : adapter.kind === 'tally' ? 2 : 1;
+    const ahead: Prepared[] = [];
     for (;;) {
-      const cur: Prepared = ahead ?? start(prepare(await outbox.batch(st.ackedSeq, size)));
-      ahead = null;
+      const cur: Prepared = ahead.shift() ?? start(prepare(await read(st.ackedSeq)));
       const batch = cur.batch;
       if (batch.length === 0) {
         await this.correct(target, st.ackedSeq);
         return { target: target.name, status: 'idle', delivered, rejected: rejectedCount };
       }
-      // While this batch is in flight, read and send the next one: the endpoint stores one while
-      // the agent prepares the other. Acks still go strictly in order; a failure drops the look-ahead.
-      if (this.pipeline && batch.length === size) {
-        const next = await outbox.batch(batch.at(-1)!.seq, size);
-        if (next.length > 0) ahead = start(prepare(next));
+      // While this batch is in flight, read and send the next ones: the endpoint stores one while
+      // the agent prepares another. Acks still go strictly in order; a failure drops the look-ahead.
+      for (let last = ahead.at(-1)?.batch ?? batch; ahead.length < depth && last.length === size;) {
+        const next = await read(last.at(-1)!.seq);
+        if (next.length === 0) break;
+        ahead.push(start(prepare(next)));
+        last = next;
       }
       const pendingRejections = [...cur.local];
       let settled = 0;
@@ -166,7 +177,8 @@ export class SyncEngine {
       const result = await this.deliver(target, adapter, cur.sendable, pendingRejections, ackThrough, cur.outcome);
       if (!result.ok) {
         // The look-ahead went out too: its fate is as unknown as this batch's (Stripe's dedup window).
-        const sentToo = ahead?.outcome ? (await ahead.outcome, ahead.batch) : [];
+        let sentToo: SyncRecord[] = [];
+        for (const p of ahead) if (p.outcome) sentToo = (await p.outcome, sentToo.concat(p.batch));
         return { ...(await this.fail(target, st, [...batch, ...sentToo], result.outcome)), delivered, rejected: rejectedCount };
       }
       await ackThrough(batch.at(-1)!.seq);

@@ -43,15 +43,26 @@ export function nativeRecord(r: SyncRecord): NativeRecord {
   };
 }
 
-/** Builds the body as text directly: metadata is already JSON, so it is not parsed and re-encoded. */
-function body(records: readonly SyncRecord[]): string {
-  const parts = records.map(
-    (r) =>
-      `{"id":${JSON.stringify(r.id)},"recordedAt":${r.recordedAt},"customerId":${JSON.stringify(r.customerId)},"userId":${JSON.stringify(r.userId)},` +
-      `"hostId":${JSON.stringify(r.hostId)},"service":${JSON.stringify(r.service)},"quantity":${r.quantityText ?? JSON.stringify(r.quantity)},"unitPrice":${JSON.stringify(r.unitPrice)},` +
-      `"costNanos":${r.costNanos},"metadata":${r.metadata || '{}'},"source":${JSON.stringify(r.source)}}`,
+/**
+ * A record an outbox read for this contract (Outbox.wireBatch): `wire` is its JSON object in the
+ * request, exactly as wireObject below writes it, built while reading (the agent's SQLite does it).
+ */
+export type WireRecord = SyncRecord & { readonly wire?: string };
+
+/** One record's JSON object in the request; metadata is already JSON, so it is not parsed and re-encoded. */
+export function wireObject(r: SyncRecord): string {
+  return (
+    `{"id":${JSON.stringify(r.id)},"recordedAt":${r.recordedAt},"customerId":${JSON.stringify(r.customerId)},"userId":${JSON.stringify(r.userId)},` +
+    `"hostId":${JSON.stringify(r.hostId)},"service":${JSON.stringify(r.service)},"quantity":${r.quantityText ?? JSON.stringify(r.quantity)},"unitPrice":${JSON.stringify(r.unitPrice)},` +
+    `"costNanos":${r.costNanos},"metadata":${r.metadata || '{}'},"source":${JSON.stringify(r.source)}}`
   );
-  return `{"records":[${parts.join(',')}]}`;
+}
+
+/** Builds the body as text directly, from each record's `wire` when the outbox built it. */
+function body(records: readonly WireRecord[]): string {
+  const parts = new Array<string>(records.length);
+  for (let i = 0; i < records.length; i++) parts[i] = records[i]!.wire ?? wireObject(records[i]!);
+  return '{"records":[' + parts.join(',') + ']}';
 }
 
 export function readNativeReply(value: unknown, sent: number): NativeReply | string {

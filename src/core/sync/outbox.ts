@@ -69,6 +69,11 @@ export interface Outbox {
   state(target: string): Promise<TargetState>;
   /** Up to `limit` records with seq > afterSeq, in seq order. */
   batch(afterSeq: number, limit: number): Promise<SyncRecord[]>;
+  /**
+   * As batch, for the Tally native contract: records that may carry `wire`, the record as the
+   * request's JSON object, built by the database (see native.ts); optional.
+   */
+  wireBatch?(afterSeq: number, limit: number): Promise<SyncRecord[]>;
   records(seqs: readonly number[]): Promise<SyncRecord[]>;
   /** In one transaction: keep the rejections, move the cursor to toSeq (never back), apply the patch. */
   ack(target: string, toSeq: number, rejections: readonly NewRejection[], patch: StatePatch, now: number): Promise<void>;

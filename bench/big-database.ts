@@ -14,7 +14,7 @@ import { ensureBuiltins } from '../src/storage/repos/services';
 import { packHistogram } from '../src/storage/histogram';
 import { BUILTIN_SERVICES, DEFAULT_PRICES } from '../src/core/services';
 
-const VERSION = 4; // 2: exact integer quantities (migration 0009): units and limb rollups; 3: quantity histogram (0016); 4: packed (0018)
+const VERSION = 5; // 2: exact integer quantities (migration 0009): units and limb rollups; 3: quantity histogram (0016); 4: packed (0018); 5: 8 KiB pages
 export const N = Number(process.env.BENCH_RECORDS ?? 10_000_000);
 export const END = Date.UTC(2026, 10, 1); // fixed, so the cached file stays valid
 const DAYS = 365;

@@ -5,14 +5,15 @@
 // full garbage collection and `PRAGMA shrink_memory` on its connections (four times, over 35 s). An idle
 // agent does nothing; a busy one is never interrupted (a quiet interval means no load to slow).
 //
-// SQLite's freed pages (16 KiB each) are holes in the C heap that glibc keeps resident: free()
-// gives memory back only from the top of the heap, and something allocated later always sits
-// above them (after a burst: 15-25 MB). glibc's malloc_trim() returns the free pages of every
-// arena to the system; Node has no way to call it, but SQLite's extension loader calls a named
-// function of a shared library with the connection as its first argument, and malloc_trim's only
-// argument is the slack to keep at the top of the heap (a pointer's worth: the top is left to
-// free(), the holes, which it cannot give back, are released). Nothing else changes: the library is
-// libc itself, already loaded; the throwaway connection loads no extension into any database.
+// SQLite's freed pages (8 KiB each in a new database) are holes in the C heap that glibc keeps
+// resident: free() gives memory back only from the top of the heap, and something allocated
+// later always sits above them (after a burst: 15-25 MB). glibc's malloc_trim() returns the free
+// pages of every arena to the system; Node has no way to call it, but SQLite's extension loader
+// calls a named function of a shared library with the connection as its first argument, and
+// malloc_trim's only argument is the slack to keep at the top of the heap (a pointer's worth: the
+// top is left to free(), the holes, which it cannot give back, are released). Nothing else
+// changes: the library is libc itself, already loaded; the throwaway connection loads no
+// extension into any database.
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import vm from 'node:vm';

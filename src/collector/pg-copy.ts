@@ -136,6 +136,36 @@ const CHUNK_ROWS = 1000;
  * null when the raw fields cannot be matched to the parsed records one for one (decided before
  * the first chunk). Every other field was validated to characters COPY takes as they are.
  */
+/**
+ * A record's columns as one COPY text line without its end (usage_records' order, from id to
+ * source); `quantity` and `metadata` are already in COPY's text form.
+ */
+export function copyFields(r: NativeRecord, quantity: string, metadata: string): string {
+  return (
+    r.id +
+    '\t' +
+    r.recordedAt +
+    '\t' +
+    r.customerId +
+    '\t' +
+    (r.userId ?? '\\N') +
+    '\t' +
+    r.hostId +
+    '\t' +
+    r.service +
+    '\t' +
+    quantity +
+    '\t' +
+    r.unitPrice +
+    '\t' +
+    r.costNanos +
+    '\t' +
+    metadata +
+    '\t' +
+    r.source
+  );
+}
+
 export function copyChunks(batch: ValidBatch): Iterable<string> | null {
   // Without long digit runs, exponents or trailing fraction zeros anywhere in the body, each number
   // JSON.parse read has at most 15 digits, so it is exactly its text and the parsed values serve.
@@ -165,31 +195,7 @@ export function copyChunks(batch: ValidBatch): Iterable<string> | null {
         // JSON.stringify escapes tabs and line breaks: only its backslashes need COPY's escape.
         if (m.includes('\\')) m = m.replace(BACKSLASHES, '\\\\');
       }
-      out +=
-        i +
-        '\t' +
-        r.id +
-        '\t' +
-        r.recordedAt +
-        '\t' +
-        r.customerId +
-        '\t' +
-        (r.userId ?? '\\N') +
-        '\t' +
-        r.hostId +
-        '\t' +
-        r.service +
-        '\t' +
-        q +
-        '\t' +
-        r.unitPrice +
-        '\t' +
-        r.costNanos +
-        '\t' +
-        m +
-        '\t' +
-        r.source +
-        '\n';
+      out += i + '\t' + copyFields(r, q, m) + '\n';
       if (++n % CHUNK_ROWS === 0) {
         yield out;
         out = '';

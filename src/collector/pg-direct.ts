@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { NativeRecord } from '../core/sync/native';
 import { ADD_TO_ROLLUPS } from './ingest';
-import { parsedIsExact, rawFields } from './pg-copy';
+import { copyFields, parsedIsExact, rawFields } from './pg-copy';
 import type { ValidBatch } from './store';
 
 export type Int = number | bigint;
@@ -234,29 +234,7 @@ export function directBatch(batch: ValidBatch, receivedAt: number): DirectBatch 
     for (let i = 0; i < records.length; i++) {
       if (skip.has(i)) continue;
       const r = records[i]!;
-      out +=
-        r.id +
-        '\t' +
-        r.recordedAt +
-        '\t' +
-        r.customerId +
-        '\t' +
-        (r.userId ?? '\\N') +
-        '\t' +
-        r.hostId +
-        '\t' +
-        r.service +
-        '\t' +
-        quantity[i] +
-        '\t' +
-        r.unitPrice +
-        '\t' +
-        r.costNanos +
-        '\t' +
-        metadata[i] +
-        '\t' +
-        r.source +
-        tail;
+      out += copyFields(r, quantity[i]!, metadata[i]!) + tail;
       if (++n % CHUNK_ROWS === 0) {
         yield out;
         out = '';

@@ -140,7 +140,11 @@ const CHUNK_ROWS = 1000;
  * A record's columns as one COPY text line without its end (usage_records' order, from id to
  * source); `quantity` and `metadata` are already in COPY's text form.
  */
-export function copyFields(r: NativeRecord, quantity: string, metadata: string): string {
+export function copyFields(
+  r: Omit<NativeRecord, 'userId'> & { readonly userId?: string | null },
+  quantity: string,
+  metadata: string,
+): string {
   return (
     r.id +
     '\t' +

@@ -268,6 +268,8 @@ export class BatchedWriter extends EventEmitter {
   /** Month-to-date figures of count / max / unique_count / latest services (aggregation.ts). */
   private readonly aggregation: Aggregator;
   private readonly checkpointer: BackgroundCheckpointer | null;
+  /** Records flushed inside atomically() and not yet committed; null outside it. */
+  private uncommitted: number | null = null;
   private readonly stmt: {
     /** A caller-supplied id (maybe a retry): duplicates ignored. */
     insertOne: BetterSqlite3.Statement;
@@ -536,7 +538,9 @@ export class BatchedWriter extends EventEmitter {
     const durationMs = this.lastFlushEnd - started;
     if (this.storage !== null) this.storageRecovered();
     this.metrics.flushes++;
-    this.checkpointer?.committed(items.length);
+    // Inside atomically() nothing is committed yet: the checkpoint waits for its COMMIT.
+    if (this.uncommitted === null) this.checkpointer?.committed(items.length);
+    else this.uncommitted += items.length;
     this.metrics.lastFlushMs = durationMs;
     this.metrics.totalFlushMs += durationMs;
     const { costs, inserted, touched } = result;
@@ -914,10 +918,12 @@ export class BatchedWriter extends EventEmitter {
   async atomically<T>(fn: () => Promise<T>): Promise<T> {
     await this.flush();
     this.sqlite.exec('BEGIN IMMEDIATE');
+    this.uncommitted = 0;
     try {
       const result = await fn();
       await this.flush();
       this.sqlite.exec('COMMIT');
+      this.checkpointer?.committed(this.uncommitted);
       return result;
     } catch (err) {
       if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
@@ -926,6 +932,8 @@ export class BatchedWriter extends EventEmitter {
       this.aggregation.reset();
       this.otherMonths.clear();
       throw err;
+    } finally {
+      this.uncommitted = null;
     }
   }
 

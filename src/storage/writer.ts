@@ -311,7 +311,7 @@ export class BatchedWriter extends EventEmitter {
     this.dataVersion = this.stmt.dataVersion.get() as number;
     this.aggregation = new Aggregator(this.sqlite);
     const file = tdb.path !== ':memory:' && tdb.path !== '';
-    this.checkpointer = (options.backgroundCheckpoint ?? file) && file ? new BackgroundCheckpointer(tdb.path) : null;
+    this.checkpointer = file && options.backgroundCheckpoint !== false ? new BackgroundCheckpointer(tdb.path) : null;
     // SQLite's own checkpoint in the COMMIT stays, at a size the worker keeps the WAL under.
     if (this.checkpointer) this.sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   }

@@ -6,7 +6,7 @@
 // week, wrapping ranges, 7 = Sunday) and timed with the Date's local fields; the rest of node-cron's
 // syntax (L, W, #) is handed to node-cron itself. The config is checked with node-cron before it
 // gets here (src/config/cron.ts), so an expression reaching this file is valid.
-import { createRequire } from 'node:module';
+import { nodeCron } from '../config/cron';
 
 /** The allowed values of each field, as bit sets (second, minute, hour: 0..; day, month: 1..; weekday 0-6). */
 export interface CronFields {
@@ -211,16 +211,6 @@ export function nextRuns(expression: string, count: number, from = new Date()): 
   while (out.length < count && (at = nextRun(f, at)) !== null) out.push(at);
   return out;
 }
-
-interface NodeCron {
-  createTask(
-    expression: string,
-    fn: () => unknown,
-    options?: { name?: string; noOverlap?: boolean },
-  ): { start(): void | Promise<void>; destroy(): void | Promise<void>; getNextRuns(n: number): Date[] };
-}
-let loaded: NodeCron | null = null;
-const nodeCron = (): NodeCron => (loaded ??= createRequire(import.meta.url)('node-cron') as NodeCron);
 
 /** A run this late (the machine slept, the event loop was blocked) is skipped, as node-cron does. */
 const TOLERANCE_MS = 1000;

@@ -8,10 +8,20 @@ import { createRequire } from 'node:module';
 /** The default schedules of the collectors and the maintenance jobs. */
 export const DEFAULT_CRONS: ReadonlySet<string> = new Set(['* * * * *', '15 0 * * *', '0 * * * *', '0 3 1 * *', '30 4 * * *', '0 2 * * *']);
 
-let validate: ((expression: string) => boolean) | null = null;
+/** The part of node-cron Tally uses. */
+export interface NodeCron {
+  validate(expression: string): boolean;
+  createTask(
+    expression: string,
+    fn: () => unknown,
+    options?: { name?: string; noOverlap?: boolean },
+  ): { start(): void | Promise<void>; destroy(): void | Promise<void>; getNextRuns(n: number): Date[] };
+}
+
+let loaded: NodeCron | null = null;
+/** node-cron, loaded on first use. */
+export const nodeCron = (): NodeCron => (loaded ??= createRequire(import.meta.url)('node-cron') as NodeCron);
 
 export function isCronExpression(expression: string): boolean {
-  if (DEFAULT_CRONS.has(expression)) return true;
-  validate ??= (createRequire(import.meta.url)('node-cron') as { validate: (expression: string) => boolean }).validate;
-  return validate(expression);
+  return DEFAULT_CRONS.has(expression) || nodeCron().validate(expression);
 }

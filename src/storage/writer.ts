@@ -154,29 +154,35 @@ function safeOrMinus1(units: bigint): number {
   return units >= 0n && units <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(units) : -1;
 }
 
+type RollupPeriod = 'hour' | 'day' | 'week' | 'month';
+type RollupFold = {
+  bucket: number;
+  customerId: string;
+  service: string;
+  count: number;
+  sumQuantity: bigint;
+  sumCost: number;
+  min: bigint;
+  max: bigint;
+};
+
 /** Appends UPSERT_ROLLUP's parameters for a fold to `out` (rollupParams without an array per fold). */
-function pushRollup(
-  out: unknown[],
-  period: 'hour' | 'day' | 'week' | 'month',
-  f: { bucket: number; customerId: string; service: string; count: number; sumQuantity: bigint; sumCost: number; min: bigint; max: bigint },
-): void {
+function pushRollup(out: unknown[], period: RollupPeriod, f: RollupFold): void {
   const [hi, lo] = splitLimbs(f.sumQuantity);
   out.push(period, f.bucket, f.customerId, f.service, f.count, hi, lo, f.sumCost, f.min, f.max);
 }
 
 /** UPSERT_ROLLUP's parameters for a fold (a negative sum, a correction's, splits the same way). */
-export function rollupParams(
-  period: 'hour' | 'day' | 'week' | 'month',
-  f: { bucket: number; customerId: string; service: string; count: number; sumQuantity: bigint; sumCost: number; min: bigint; max: bigint },
-): unknown[] {
-  const [hi, lo] = splitLimbs(f.sumQuantity);
-  return [period, f.bucket, f.customerId, f.service, f.count, hi, lo, f.sumCost, f.min, f.max];
+export function rollupParams(period: RollupPeriod, f: RollupFold): unknown[] {
+  const out: unknown[] = [];
+  pushRollup(out, period, f);
+  return out;
 }
 
-/** Another connection holds the database for a moment: keep the batch and try again. */
 /** Per-event charges computed when a record was queued, reused at its commit while the price is the same one. */
 const queuedCharges = new WeakMap<ValidRecord, { price: CompiledPrice; own: EventCharge }>();
 
+/** Another connection holds the database for a moment: keep the batch and try again. */
 const BUSY = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
 /** How long clients are told to wait while the disk is full; also how often writing is retried. */
 const STORAGE_RETRY_MS = 1000;
@@ -384,9 +390,7 @@ export class BatchedWriter extends EventEmitter {
     this.checkOpen(1);
     const rec = validateRecord(input, this.context());
     this.checkEventPrice(rec, -1);
-    const id = rec.id ?? this.newId();
-    this.items.push(rec);
-    this.ids.push(id);
+    const id = this.push(rec);
     this.queued();
     return id;
   }
@@ -428,11 +432,16 @@ export class BatchedWriter extends EventEmitter {
   private enqueue(recs: ValidRecord[]): void {
     const one = recs.length === 1;
     for (let i = 0; i < recs.length; i++) this.checkEventPrice(recs[i]!, one ? -1 : i);
-    for (const rec of recs) {
-      this.items.push(rec);
-      this.ids.push(rec.id ?? this.newId());
-    }
+    for (const rec of recs) this.push(rec);
     this.queued();
+  }
+
+  /** Queues a checked record with its id (the caller's or a new one). */
+  private push(rec: ValidRecord): string {
+    const id = rec.id ?? this.newId();
+    this.items.push(rec);
+    this.ids.push(id);
+    return id;
   }
 
   /** After records were queued: flush soon at batchSize, else within batchTimeout. */
@@ -814,21 +823,15 @@ export class BatchedWriter extends EventEmitter {
       // The day's histogram: the hours of one day × customer × service counted together, then
       // one row per distinct quantity, in multi-row upserts.
       const hist: unknown[] = [];
-      if (hourly.length === 1) {
-        const f = hourly[0]!;
+      const days = new Map<string, { service: string; day: number; customerId: string; values: Map<bigint, number> }>();
+      for (const f of hourly) {
         const day = dayStart(f.bucket);
-        for (const [q, c] of f.values) hist.push(f.service, day, f.customerId, q, c);
-      } else {
-        const days = new Map<string, { service: string; day: number; customerId: string; values: Map<bigint, number> }>();
-        for (const f of hourly) {
-          const day = dayStart(f.bucket);
-          const key = `${day}\u0000${f.customerId}\u0000${f.service}`;
-          const d = days.get(key);
-          if (d === undefined) days.set(key, { service: f.service, day, customerId: f.customerId, values: f.values });
-          else for (const [q, c] of f.values) d.values.set(q, (d.values.get(q) ?? 0) + c);
-        }
-        for (const d of days.values()) for (const [q, c] of d.values) hist.push(d.service, d.day, d.customerId, q, c);
+        const key = `${day}\u0000${f.customerId}\u0000${f.service}`;
+        const d = days.get(key);
+        if (d === undefined) days.set(key, { service: f.service, day, customerId: f.customerId, values: f.values });
+        else for (const [q, c] of f.values) d.values.set(q, (d.values.get(q) ?? 0) + c);
       }
+      for (const d of days.values()) for (const [q, c] of d.values) hist.push(d.service, d.day, d.customerId, q, c);
       this.upsertHistogram(hist);
       const coarse: Array<['day' | 'week' | 'month', (ms: number) => number]> = [
         ['day', dayStart],
@@ -836,12 +839,6 @@ export class BatchedWriter extends EventEmitter {
         ['month', (ms) => this.monthStartOf(ms)],
       ];
       for (const [period, start] of coarse) {
-        if (hourly.length === 1) {
-          // One hour of one customer × service (a small commit): its fold is the coarser ones'.
-          const h = hourly[0]!;
-          pushRollup(rows, period, { ...h, bucket: start(h.bucket) });
-          continue;
-        }
         const folds = new Map<string, Fold>();
         for (const h of hourly) {
           const bucket = start(h.bucket);

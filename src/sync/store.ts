@@ -24,12 +24,16 @@ type RecordRow = Omit<SyncRecord, 'quantity' | 'quantityText'> & { units: string
 
 const WHOLE_TEXT = /^-?\d+$/;
 
+/** Units as the base quantity's exact decimal text; `whole` is the service's integer_only (null: unknown service). */
+function quantityTextOf(units: string, whole: number | null): string {
+  // A whole-unit service's integer text is its quantity already.
+  return whole !== 0 && WHOLE_TEXT.test(units) ? units : formatUnits(BigInt(units), whole === 0 ? FRACTION_DIGITS : 0);
+}
+
 /** Units → the base quantity: exact decimal text for the wire, its double for adapters that want a number. */
 function toSyncRecord(r: RecordRow): SyncRecord {
-  // A whole-unit service's integer text is its quantity already; fields copied one by one, as
-  // rest/spread of a row costs more than the read itself (bench:sync's profile).
-  const quantityText =
-    r.whole !== 0 && WHOLE_TEXT.test(r.units) ? r.units : formatUnits(BigInt(r.units), r.whole === 0 ? FRACTION_DIGITS : 0);
+  // Fields copied one by one, as rest/spread of a row costs more than the read itself (bench:sync's profile).
+  const quantityText = quantityTextOf(r.units, r.whole);
   return {
     seq: r.seq,
     id: r.id,
@@ -56,9 +60,7 @@ function fromArrays(rows: unknown[][], whole: ReadonlyMap<string, number>): Sync
   const out = new Array<SyncRecord>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const a = rows[i]!;
-    const units = a[7] as string;
-    const w = whole.get(a[6] as string) ?? null;
-    const quantityText = w !== 0 && WHOLE_TEXT.test(units) ? units : formatUnits(BigInt(units), w === 0 ? FRACTION_DIGITS : 0);
+    const quantityText = quantityTextOf(a[7] as string, whole.get(a[6] as string) ?? null);
     out[i] = {
       seq: a[0] as number,
       id: a[1] as string,

@@ -8,6 +8,18 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiEvent, postEvents, startAgent, type TestAgent } from './agent';
 
+/** A raw TCP connection to the agent. The server cutting it while we still write is how these
+ *  tests end, so a reset is part of the story, not an error: `closed` resolves either way. */
+async function rawConnection(u: URL) {
+  const socket = net.connect(Number(u.port), u.hostname);
+  await new Promise((r) => socket.once('connect', r));
+  let text = '';
+  socket.on('data', (d) => (text += d.toString()));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  return { socket, closed, answer: () => text };
+}
+
 describe('hostile bodies', () => {
   let agent: TestAgent;
   beforeAll(async () => {
@@ -108,11 +120,7 @@ describe('hostile bodies', () => {
 
   it('a body trickled one byte at a time is cut by the body timeout with 408; the agent keeps answering', async () => {
     const u = new URL(agent.server.url);
-    const socket = net.connect(Number(u.port), u.hostname);
-    await new Promise((r) => socket.once('connect', r));
-    let answer = '';
-    socket.on('data', (d) => (answer += d.toString()));
-    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    const { socket, closed, answer } = await rawConnection(u);
     socket.write(
       `POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${agent.server.token}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[',
@@ -124,17 +132,13 @@ describe('hostile bodies', () => {
     } finally {
       clearInterval(trickle);
     }
-    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(answer()).toMatch(/^HTTP\/1\.1 408/);
     expect((await postEvents(agent, [apiEvent()])).status).toBe(201);
   });
 
   it('a request refused before its body arrived is answered, and a body still trickling is cut by the body timeout', async () => {
     const u = new URL(agent.server.url);
-    const socket = net.connect(Number(u.port), u.hostname);
-    await new Promise((r) => socket.once('connect', r));
-    let answer = '';
-    socket.on('data', (d) => (answer += d.toString()));
-    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    const { socket, closed, answer } = await rawConnection(u);
     socket.write(`POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`);
     const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
     try {
@@ -142,7 +146,7 @@ describe('hostile bodies', () => {
     } finally {
       clearInterval(trickle);
     }
-    expect(answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(answer()).toMatch(/^HTTP\/1\.1 401/);
   });
 
   it('a response in progress is not idle: an event stream quieter than the idle timeout stays open', async () => {
@@ -174,26 +178,20 @@ describe('hostile bodies', () => {
 
   it('a keep-alive connection idle after its answer is closed; a body sent at once on it is answered first', async () => {
     const u = new URL(agent.server.url);
-    const socket = net.connect(Number(u.port), u.hostname);
-    await new Promise((r) => socket.once('connect', r));
-    let answer = '';
-    socket.on('data', (d) => (answer += d.toString()));
-    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    const { socket, closed, answer } = await rawConnection(u);
     const body = JSON.stringify(apiEvent());
     socket.write(
       `POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${agent.server.token}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
     await closed;
-    expect(answer).toMatch(/^HTTP\/1\.1 201/);
-    expect(answer).not.toMatch(/ 408 /);
+    expect(answer()).toMatch(/^HTTP\/1\.1 201/);
+    expect(answer()).not.toMatch(/ 408 /);
   });
 
   it('an idle connection that never sends a request is closed', async () => {
-    const u = new URL(agent.server.url);
-    const socket = net.connect(Number(u.port), u.hostname);
-    await new Promise((r) => socket.once('connect', r));
-    await new Promise<void>((r) => socket.once('close', () => r()));
+    const { socket, closed } = await rawConnection(new URL(agent.server.url));
+    await closed;
     expect(socket.destroyed).toBe(true);
   });
 });

@@ -137,6 +137,8 @@ export async function startHttpServer(
     // Headers and bodies in time (timeouts.ts cuts a trickled body); idle sockets closed.
     requestTimeout: bodyTimeoutMs,
     connectionTimeout: idleTimeoutMs,
+    // The Keep-Alive header tells clients the same idle timeout (Fastify's default said 72 s).
+    keepAliveTimeout: idleTimeoutMs,
     // Bodies are checked with zod (src/core/api), never with JSON schemas: without these Fastify
     // would load ajv and fast-json-stringify (~110 modules, ~MBs of heap) for nothing.
     schemaController: { compilersFactory: { buildValidator: noJsonSchemas, buildSerializer: noJsonSchemas } },

@@ -187,6 +187,8 @@ describe('hostile bodies', () => {
     await closed;
     expect(answer()).toMatch(/^HTTP\/1\.1 201/);
     expect(answer()).not.toMatch(/ 408 /);
+    // The answer told the client the idle timeout it was then held to (1 s here).
+    expect(answer()).toMatch(/\r\nKeep-Alive: timeout=1\r\n/i);
   });
 
   it('an idle connection that never sends a request is closed', async () => {

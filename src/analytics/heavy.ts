@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { TallyError, type ErrorCode } from '../core/errors';
+import { IdleWorker } from '../storage/idle-worker';
 import type { ReadDb } from '../storage/schema';
 import { breakdown, type BreakdownQuery, type BreakdownResult } from './aggregate';
 import { usageStats, type StatsQuery, type UsageStats } from './stats';
@@ -48,65 +49,42 @@ export function builtWorkerFile(): string | null {
  * order they finish.
  */
 export function workerReads(dbPath: string, workerFile: string, idleMs = 60_000): HeavyReads {
-  let worker: Worker | null = null;
-  let idleTimer: NodeJS.Timeout | null = null;
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const failAll = (err: Error) => {
     for (const p of pending.values()) p.reject(err);
     pending.clear();
-    worker = null;
   };
-  const start = (): Worker => {
-    const w = new Worker(workerFile, { workerData: { db: dbPath } });
-    w.unref(); // an idle worker never keeps the agent alive
-    w.on('message', (m: WorkerReply) => {
+  const worker = new IdleWorker<WorkerReply>(() => new Worker(workerFile, { workerData: { db: dbPath } }), idleMs, {
+    message: (m) => {
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
       if (m.ok) p.resolve(m.data);
       else p.reject(new TallyError(m.error.code, m.error.message, m.error.field === undefined ? {} : { field: m.error.field }));
-    });
-    // A worker stopped for idleness is no longer `worker`: its exit concerns no request.
-    w.on('error', (err) => {
-      if (worker === w) failAll(new TallyError('internal', `the analytics worker failed: ${err.message}`, { cause: err }));
-    });
-    w.on('exit', () => {
-      if (worker === w) failAll(new TallyError('unavailable', 'the analytics worker stopped; try again'));
-    });
-    return w;
-  };
+    },
+    lost: (err) =>
+      failAll(
+        err
+          ? new TallyError('internal', `the analytics worker failed: ${err.message}`, { cause: err })
+          : new TallyError('unavailable', 'the analytics worker stopped; try again'),
+      ),
+  });
   const ask = <T>(query: HeavyQuery, args: unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      if (idleTimer) clearTimeout(idleTimer);
-      idleTimer = null;
-      worker ??= start();
+      const w = worker.busy();
       const id = nextId++;
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.ref(); // busy: keep the process up until the answer arrives
-      worker.postMessage({ id, query, args } satisfies WorkerRequest);
+      w.ref(); // busy: keep the process up until the answer arrives
+      w.postMessage({ id, query, args } satisfies WorkerRequest);
     }).finally(() => {
-      if (pending.size > 0) return;
-      worker?.unref();
-      if (idleTimer) clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        idleTimer = null;
-        const w = worker;
-        if (pending.size > 0 || !w) return;
-        worker = null;
-        void w.terminate();
-      }, idleMs);
-      idleTimer.unref();
+      if (pending.size === 0) worker.idle();
     });
   return {
     stats: (q) => ask<UsageStats>('stats', q),
     breakdown: (q) => ask<BreakdownResult>('breakdown', q),
     async close() {
-      if (idleTimer) clearTimeout(idleTimer);
-      idleTimer = null;
-      const w = worker;
-      worker = null;
-      await w?.terminate();
+      await worker.stop();
       failAll(new TallyError('unavailable', 'the analytics worker stopped; try again'));
     },
   };

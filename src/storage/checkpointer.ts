@@ -9,6 +9,7 @@
 // size, for when the worker cannot keep up or fails.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { IdleWorker } from './idle-worker';
 
 /** The writer connection's automatic checkpoint with a worker beside it (pages): only a backstop. */
 export const BACKSTOP_PAGES = 8000;
@@ -52,25 +53,38 @@ export interface CheckpointerOptions {
 }
 
 export class BackgroundCheckpointer {
-  private worker: Worker | null = null;
-  private inFlight = false;
+  private readonly worker: IdleWorker<CheckpointReply>;
+  /** The checkpoint under way: settled by its reply, or by the loss of its worker. */
+  private inFlight: Promise<void> | null = null;
+  private settle: () => void = () => undefined;
   private records = 0;
   private commits = 0;
-  private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Checkpoints done and failed, for the writer's metrics. */
   readonly counts = { done: 0, failed: 0 };
   private readonly everyRecords: number;
   private readonly everyCommits: number;
-  private readonly idleMs: number;
 
-  constructor(
-    private readonly file: string,
-    private readonly options: CheckpointerOptions = {},
-  ) {
+  constructor(file: string, options: CheckpointerOptions = {}) {
     this.everyRecords = options.everyRecords ?? 20_000;
     this.everyCommits = options.everyCommits ?? 100;
-    this.idleMs = options.idleMs ?? 30_000;
+    const module = createRequire(import.meta.url).resolve('better-sqlite3');
+    // A checkpoint never keeps the process alive (the worker stays unref'd). A failed worker is
+    // dropped: the writer's own automatic checkpoint still bounds the WAL, and the next request
+    // starts a new worker.
+    this.worker = new IdleWorker(() => new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file } }), options.idleMs ?? 30_000, {
+      message: (reply) => {
+        if (reply.ok) this.counts.done++;
+        else this.counts.failed++;
+        options.onReply?.(reply);
+        this.settled();
+        this.worker.idle();
+      },
+      lost: (err) => {
+        if (err) this.counts.failed++;
+        this.settled();
+      },
+    });
   }
 
   /** After each commit: asks for a checkpoint when enough was written since the last one. */
@@ -81,66 +95,19 @@ export class BackgroundCheckpointer {
     if (this.inFlight || (this.records < this.everyRecords && this.commits < this.everyCommits)) return;
     this.records = 0;
     this.commits = 0;
-    this.request();
+    this.inFlight = new Promise<void>((resolve) => (this.settle = resolve));
+    this.worker.busy().postMessage(null);
   }
 
-  private request(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-    this.worker ??= this.start();
-    this.inFlight = true;
-    this.worker.postMessage(null);
-  }
-
-  private start(): Worker {
-    const module = createRequire(import.meta.url).resolve('better-sqlite3');
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file: this.file } });
-    w.unref(); // a checkpoint never keeps the process alive
-    w.on('message', (reply: CheckpointReply) => {
-      this.inFlight = false;
-      if (reply.ok) this.counts.done++;
-      else this.counts.failed++;
-      this.options.onReply?.(reply);
-      this.armIdle();
-    });
-    // A failed worker is dropped: the writer's own automatic checkpoint still bounds the WAL,
-    // and the next request starts a new worker.
-    w.on('error', () => {
-      if (this.worker === w) this.dropWorker();
-      this.counts.failed++;
-    });
-    w.on('exit', () => {
-      if (this.worker === w) this.dropWorker();
-    });
-    return w;
-  }
-
-  private dropWorker(): void {
-    this.worker = null;
-    this.inFlight = false;
-  }
-
-  private armIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      if (this.inFlight || !this.worker) return;
-      const w = this.worker;
-      this.worker = null;
-      void w.terminate();
-    }, this.idleMs);
-    this.idleTimer.unref();
+  private settled(): void {
+    this.inFlight = null;
+    this.settle();
   }
 
   /** Stops the worker (waiting for a checkpoint under way to end). */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-    const w = this.worker;
-    this.worker = null;
-    if (!w) return;
-    if (this.inFlight) await new Promise<void>((resolve) => w.once('message', () => resolve()).once('exit', () => resolve()));
-    await w.terminate();
+    await this.inFlight;
+    await this.worker.stop();
   }
 }

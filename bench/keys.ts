@@ -4,7 +4,8 @@
 // token bucket, the customer stamp) so both see the same machine. The key's rate is set far
 // above the load: this measures the check, not the limit.
 //
-// Env: BENCH_SECONDS (default 8 per run), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 2).
+// Env: BENCH_SECONDS (default 8 per run), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 2),
+//      BENCH_PROFILE (a folder for the agent's CPU profile).
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -84,7 +85,9 @@ async function run(
 async function main(): Promise<void> {
   if (process.argv[2] === '--serve') return serve(process.argv[3]!);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-keys-'));
-  const child = fork(process.argv[1]!, ['--serve', dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_PROFILE=<folder> writes a V8 CPU profile of the agent there.
+  const execArgv = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = fork(process.argv[1]!, ['--serve', dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const ready = await next(child, 'ready');
   const rows: Array<{ run: string; rps: number; p50: number; p99: number; non2xx: number }> = [];
   let keyOk = 0;

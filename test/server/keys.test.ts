@@ -2,6 +2,7 @@
 // customer; revoked keys answer 401; a key over its rate gets 429 with Retry-After; the admin
 // token still does everything.
 import http from 'node:http';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiEvent, raw, startAgent, type RawResponse, type TestAgent } from './agent';
 
@@ -173,6 +174,24 @@ describe('revoked and unknown keys', () => {
     expect(list.find((x) => x.id === k.id)?.revokedAt).toBeTruthy();
     expect(JSON.stringify(list)).not.toContain(k.key);
     expect(JSON.stringify(list)).not.toContain(k.key.slice(3, 20));
+  });
+
+  it("a key revoked behind the agent's back (another connection to the file) is refused once the agent's one-second lookup cache lapses", async () => {
+    const k = await createKey('acme', 'ingest');
+    expect((await post(k.key, apiEvent())).status).toBe(201); // now in the agent's lookup cache
+    const other = new BetterSqlite3(agent.dbFile);
+    try {
+      other.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(Date.now(), k.id);
+    } finally {
+      other.close();
+    }
+    const started = performance.now();
+    let status = 0;
+    while (status !== 401 && performance.now() - started < 10_000) {
+      status = (await post(k.key, apiEvent())).status;
+      if (status !== 401) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(401);
   });
 
   it('an unknown key answers 401', async () => {

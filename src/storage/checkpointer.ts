@@ -107,7 +107,12 @@ export class BackgroundCheckpointer {
   /** Stops the worker (waiting for a checkpoint under way to end). */
   async close(): Promise<void> {
     this.closed = true;
-    await this.inFlight;
+    if (this.inFlight) {
+      // The worker is unref'd: without this a process whose last work is this close would end
+      // before the answer (exit code 13, an unsettled await), and whatever follows close never runs.
+      this.worker.hold();
+      await this.inFlight;
+    }
     await this.worker.stop();
   }
 }

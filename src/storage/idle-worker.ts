@@ -34,6 +34,11 @@ export class IdleWorker<M> {
     return w;
   }
 
+  /** The process waits for the worker (an answer it cannot end without) until `idle()` or `stop()`. */
+  hold(): void {
+    this.worker?.ref();
+  }
+
   /** Nothing is in flight: the worker no longer holds the process up, and stops after idleMs unless used again. */
   idle(): void {
     this.worker?.unref();

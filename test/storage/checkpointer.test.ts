@@ -1,6 +1,7 @@
 // WAL checkpoints on the worker thread: what they copy reaches the database file itself (a copy of
 // the file without its WAL holds the records), the writer goes on committing meanwhile, and the
 // worker is stopped with the writer.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -65,5 +66,53 @@ describe('background checkpoints', () => {
     expect(recordsInMainFile(tdb.path)).toBe(30_000);
     expect(tdb.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
     expect((tdb.sqlite.prepare('SELECT count(*) AS n FROM usage_records').get() as { n: number }).n).toBe(30_000);
+  });
+});
+
+describe('a process that ends with closing its writer', () => {
+  it('waits for the checkpoint under way and goes on past close (the worker is unref’d)', async () => {
+    const { build: bundle } = await import('esbuild');
+    const dir = tempDir('tally-close-');
+    const src = (m: string) => JSON.stringify(path.resolve('src', m));
+    const entry = path.join(dir, 'close.ts');
+    // Its last work is the close: nothing else keeps the event loop alive meanwhile.
+    fs.writeFileSync(
+      entry,
+      `import { openDatabase } from ${src('storage/open')};
+       import { BatchedWriter } from ${src('storage/writer')};
+       import { ensureBuiltins } from ${src('storage/repos/services')};
+       const tdb = openDatabase(process.argv[2]);
+       await ensureBuiltins(tdb.db, Date.now());
+       const w = await BatchedWriter.open(tdb, { hostId: 'host', defaultCustomerId: 'acme', batchSize: 1000 });
+       // Past 20 000 records a checkpoint is asked for: the first starts the worker, the second
+       // finds it running (unref'd) and is still under way when the writer closes.
+       for (let round = 0; round < 2; round++) {
+         for (let i = 0; i < 25000; i++) w.add({ service: 'api', quantity: 1, metadata: { endpoint: '/', method: 'GET' } });
+         await w.flush();
+         if (round === 0) await new Promise((r) => setTimeout(r, 500));
+       }
+       await w.close();
+       await tdb.close();
+       console.log('closed');`,
+    );
+    // In dist/ so that its packages resolve from the project's node_modules.
+    const out = path.resolve('dist', `test-close-${process.pid}.mjs`);
+    await bundle({
+      entryPoints: [entry],
+      outfile: out,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      loader: { '.sql': 'text' },
+      logLevel: 'error',
+    });
+    try {
+      const r = spawnSync(process.execPath, [out, path.join(dir, 'tally.db')], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      expect({ status: r.status, stdout: r.stdout.trim() }).toEqual({ status: 0, stdout: 'closed' });
+    } finally {
+      fs.rmSync(out, { force: true });
+    }
   });
 });

@@ -6,66 +6,87 @@ import { z } from 'zod';
 import { TallyError } from '../core/errors';
 import { CUSTOMER_ID } from '../core/services';
 import { isTimeZone } from '../core/zone';
-import { defaultSyncConfig, SyncConfigSchema } from '../core/sync/config';
-import { CollectorsSchema, defaultCollectorsConfig } from '../collectors/config';
-import { defaultHooksConfig, HooksSchema } from '../agent/hooks/config';
-import { defaultScheduleConfig, ScheduleSchema } from '../agent/jobs/config';
+import { defaultSyncConfig, syncConfigSchema } from '../core/sync/config';
+import { collectorsSchema, defaultCollectorsConfig } from '../collectors/config';
+import { defaultHooksConfig, hooksSchema } from '../agent/hooks/config';
+import { defaultScheduleConfig, scheduleSchema } from '../agent/jobs/config';
 import { defaultConfigFile, defaultDbPath } from './paths';
-import { isObject } from '../core/objects';
+import { isObject, once } from '../core/objects';
 
-const Writer = z.strictObject({
-  batchSize: z.number().int().min(1).max(100_000),
-  batchTimeoutSeconds: z.number().min(0.01).max(3600),
-  maxQueue: z.number().int().min(1).max(10_000_000),
-  durability: z.enum(['normal', 'full']),
-});
+const IDENTIFIER = 'letters, digits and . _ : @ - (at most 128)';
 
-export const ConfigSchema = z.strictObject({
-  db: z.string().min(1),
-  customerId: z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)'),
-  hostId: z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128)'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 code'),
+/**
+ * Each top-level key's schema, built on first use (see once()): a layer is checked only in the
+ * sections it sets (loadConfig), so a command run on the defaults and a --db builds almost none.
+ */
+const SECTIONS = {
+  db: once(() => z.string().min(1)),
+  customerId: once(() => z.string().regex(CUSTOMER_ID, IDENTIFIER)),
+  hostId: once(() => z.string().regex(CUSTOMER_ID, IDENTIFIER)),
+  currency: once(() => z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 code')),
   /** The installation's IANA zone: days, weeks and months of customers without their own zone. */
-  timezone: z
-    .string()
-    // "UTC" (the default) needs no look-up; any other name is checked against the platform's zones.
-    .refine((zone) => zone === 'UTC' || isTimeZone(zone), 'an IANA time zone such as UTC, Europe/Paris or Asia/Kolkata'),
+  timezone: once(() =>
+    z
+      .string()
+      // "UTC" (the default) needs no look-up; any other name is checked against the platform's zones.
+      .refine((zone) => zone === 'UTC' || isTimeZone(zone), 'an IANA time zone such as UTC, Europe/Paris or Asia/Kolkata'),
+  ),
   /** Balance alerts of prepaid credits: percents of what is granted ("25%") or amounts left ("0"). */
-  credits: z.strictObject({
-    balanceAlerts: z
-      .array(z.string().regex(/^(\d{1,3}(\.\d{1,4})?%|\d{1,12}(\.\d{1,9})?)$/, 'a percent such as 25% or an amount such as 0'))
-      .max(10),
-  }),
-  writer: Writer,
-  http: z.strictObject({
-    host: z.string().min(1),
-    port: z.number().int().min(0).max(65535),
-    /** Listening on anything but loopback must be asked for explicitly. */
-    allowNonLoopback: z.boolean(),
-    bodyLimitBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(64 * 1024 * 1024),
-    /** Requests per minute a scoped API key may make when it names no rate of its own (token bucket). */
-    rateLimitPerMinute: z.number().int().min(1).max(1_000_000),
-  }),
-  alerts: z.strictObject({
-    warning: z.number().min(1).max(1000),
-    critical: z.number().min(1).max(1000),
-    exceeded: z.number().min(1).max(1000),
-  }),
-  collectors: CollectorsSchema,
-  sync: SyncConfigSchema,
+  credits: once(() =>
+    z.strictObject({
+      balanceAlerts: z
+        .array(z.string().regex(/^(\d{1,3}(\.\d{1,4})?%|\d{1,12}(\.\d{1,9})?)$/, 'a percent such as 25% or an amount such as 0'))
+        .max(10),
+    }),
+  ),
+  writer: once(() =>
+    z.strictObject({
+      batchSize: z.number().int().min(1).max(100_000),
+      batchTimeoutSeconds: z.number().min(0.01).max(3600),
+      maxQueue: z.number().int().min(1).max(10_000_000),
+      durability: z.enum(['normal', 'full']),
+    }),
+  ),
+  http: once(() =>
+    z.strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(0).max(65535),
+      /** Listening on anything but loopback must be asked for explicitly. */
+      allowNonLoopback: z.boolean(),
+      bodyLimitBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024),
+      /** Requests per minute a scoped API key may make when it names no rate of its own (token bucket). */
+      rateLimitPerMinute: z.number().int().min(1).max(1_000_000),
+    }),
+  ),
+  alerts: once(() =>
+    z.strictObject({
+      warning: z.number().min(1).max(1000),
+      critical: z.number().min(1).max(1000),
+      exceeded: z.number().min(1).max(1000),
+    }),
+  ),
+  collectors: collectorsSchema,
+  sync: syncConfigSchema,
   /** Alert hooks: signed webhooks and commands (src/agent/hooks). */
-  hooks: HooksSchema,
+  hooks: hooksSchema,
   /** The maintenance schedule inside the agent (src/agent/jobs). */
-  schedule: ScheduleSchema,
+  schedule: scheduleSchema,
   /** A month closes graceDays after it ends (0: at once); later events bill as adjustments. */
-  billing: z.strictObject({ graceDays: z.number().int().min(0).max(365) }),
-});
+  billing: once(() => z.strictObject({ graceDays: z.number().int().min(0).max(365) })),
+};
+type Sections = typeof SECTIONS;
+type SectionSchemas = { [K in keyof Sections]: ReturnType<Sections[K]> };
 
-export type Config = z.infer<typeof ConfigSchema>;
+/** The whole config's schema: what loadConfig's checks of the sections add up to. */
+export const configSchema = once(() =>
+  z.strictObject(Object.fromEntries(Object.entries(SECTIONS).map(([key, schema]) => [key, schema()])) as SectionSchemas),
+);
+
+export type Config = { [K in keyof Sections]: z.infer<SectionSchemas[K]> };
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 export type ConfigInput = DeepPartial<Config>;
 
@@ -192,23 +213,35 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
     ['environment', fromEnvironment(env)],
     ['command line', options.overrides],
   ];
-  let merged: unknown = defaults(env);
-  let config: Config | undefined;
-  // Each layer is checked as it lands, so an error names the layer that brought it; a layer that
-  // sets nothing changes nothing and is not checked again.
-  const check = (source: string): Config => {
-    // Parsed once or twice a process: compiling zod's fast path for it would cost more than it saves.
-    const result = ConfigSchema.safeParse(merged, { jitless: true });
-    if (result.success) return result.data;
-    const issue = result.error.issues[0]!;
-    throw new TallyError('invalid_input', describeIssue(source, issue), { field: issue.path.join('.') || 'config' });
+  let merged = defaults(env) as unknown as Record<string, unknown>;
+  // Each layer is checked as it lands, in the sections it sets, so an error names the layer that
+  // brought it. The defaults are fixed values (a test parses them) but for the database path and
+  // the host name, checked at the end unless a layer set them.
+  const check = (source: string, keys: readonly string[]): void => {
+    // A key the config does not have: the whole schema names it as before (zod's strict message).
+    const known = keys.every((k) => Object.hasOwn(SECTIONS, k));
+    for (const [key, schema] of known ? Object.entries(SECTIONS) : [['', configSchema] as const]) {
+      if (key !== '' && !keys.includes(key)) continue;
+      // Parsed once or twice a process: compiling zod's fast path for it would cost more than it saves.
+      const result = schema().safeParse(key === '' ? merged : merged[key], { jitless: true });
+      if (result.success) continue;
+      const issue = result.error.issues[0]!;
+      const where = key === '' ? issue : { ...issue, path: [key, ...issue.path] };
+      throw new TallyError('invalid_input', describeIssue(source, where), { field: where.path.join('.') || 'config' });
+    }
   };
+  const set = new Set<string>();
   for (const [source, layer] of layers) {
     if (layer === undefined || (isObject(layer) && Object.keys(layer).length === 0)) continue;
-    merged = merge(merged, layer);
-    config = check(source);
+    merged = merge(merged, layer) as Record<string, unknown>;
+    const keys = Object.keys(layer as object);
+    check(source, keys);
+    for (const k of keys) set.add(k);
   }
-  config ??= check(layers[0]![0]);
+  const fromMachine = ['db', 'hostId'].filter((k) => !set.has(k));
+  if (fromMachine.length > 0) check(layers[0]![0], fromMachine);
+  // A copy (as zod's parse made): the layers' own objects, the caller's overrides among them, stay unfrozen.
+  const config = structuredClone(merged) as unknown as Config;
   if (!(config.alerts.warning < config.alerts.critical && config.alerts.critical <= config.alerts.exceeded)) {
     throw new TallyError('invalid_input', 'alerts: thresholds must rise: warning < critical ≤ exceeded', { field: 'alerts' });
   }

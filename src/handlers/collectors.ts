@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { collectorsArgs, CollectorsPatch, CollectorsSection, CollectorsState } from '../core/api/collectors';
 import { invalid, TallyError } from '../core/errors';
-import { CollectorsSchema, defaultCollectorsConfig, type CollectorsConfig } from '../collectors/config';
+import { collectorsSchema, defaultCollectorsConfig, type CollectorsConfig } from '../collectors/config';
 import { merge, readConfigFile } from '../config/config';
 import { isObject } from '../core/objects';
 import { defaultConfigFile } from '../config/paths';
@@ -27,7 +27,7 @@ export function fieldPath(issuePath: readonly PropertyKey[]): string {
 }
 
 function validate(section: unknown): CollectorsConfig {
-  const result = CollectorsSchema.safeParse(section);
+  const result = collectorsSchema().safeParse(section);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   // An unknown key is reported on its parent; name the key itself.
@@ -55,7 +55,7 @@ export function collectorsHandlers(ctx: AgentContext): Implementation<keyof type
     const saved = readConfigFile(configFile).collectors;
     if (saved !== undefined) {
       // The section the next start will read: defaults, then the file's section.
-      const next = CollectorsSchema.safeParse(merge(defaultCollectorsConfig(), saved));
+      const next = collectorsSchema().safeParse(merge(defaultCollectorsConfig(), saved));
       if (next.success && !sameJson(next.data, running)) return { config: toSection(next.data), configFile, restartNeeded: true };
     }
     return { config: toSection(running), configFile, restartNeeded: false };

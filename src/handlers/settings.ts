@@ -2,7 +2,7 @@
 // agent's config file, applied on the next start; a job can also run now), the hooks without
 // their secrets, the delivery log, and the currency every human surface uses.
 import path from 'node:path';
-import { defaultScheduleConfig, ScheduleSchema, type ScheduleConfig } from '../agent/jobs/config';
+import { defaultScheduleConfig, scheduleSchema, type ScheduleConfig } from '../agent/jobs/config';
 import { runJob } from '../agent/jobs/schedule';
 import type { ScheduleSection, SchedulePatch, SettingsState, settingsArgs } from '../core/api/settings';
 import { invalid } from '../core/errors';
@@ -17,7 +17,7 @@ const toSection = (c: ScheduleConfig): ScheduleSection => c;
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 function validate(section: unknown): ScheduleConfig {
-  const result = ScheduleSchema.safeParse(section);
+  const result = scheduleSchema().safeParse(section);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
@@ -32,7 +32,7 @@ export function settingsHandlers(ctx: AgentContext): Implementation<keyof typeof
   const saved = (): ScheduleConfig => {
     const fromFile = readConfigFile(configFile).schedule;
     if (fromFile === undefined) return running;
-    const next = ScheduleSchema.safeParse(merge(defaultScheduleConfig(), fromFile));
+    const next = scheduleSchema().safeParse(merge(defaultScheduleConfig(), fromFile));
     return next.success ? next.data : running;
   };
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
 import { formatReportCsv, formatReportTable } from '../../analytics/usage';
-import { defaultSyncConfig, SyncConfigSchema, type SyncConfig } from '../../core/sync/config';
+import { defaultSyncConfig, syncConfigSchema, type SyncConfig } from '../../core/sync/config';
 import { resolveTarget } from '../../core/sync/targets';
 import { migrateCollector, openCollectorDb, type CollectorDb } from '../../collector/db';
 import { PgOutbox } from '../../collector/outbox';
@@ -46,7 +46,7 @@ function readForwardConfig(file: string): SyncConfig {
   }
   const section = (raw as { sync?: unknown }).sync ?? raw;
   const merged = { ...defaultSyncConfig(), ...(section as object) };
-  const parsed = SyncConfigSchema.safeParse(merged);
+  const parsed = syncConfigSchema().safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw invalid(`forward-config sync.${issue.path.join('.')}`, issue.message);

@@ -2,7 +2,7 @@
 // Tokens go in (sync.targets.set) and never come back out: views carry `tokenSet` only.
 import type { RejectedRecord } from '../sync/outbox';
 import { z } from 'zod';
-import { TargetInputSchema, type TargetView } from '../sync/targets';
+import { targetInputSchema, type TargetView } from '../sync/targets';
 
 export interface SyncTargetStatus {
   readonly name: string;
@@ -41,7 +41,7 @@ export const syncArgs = {
   'sync.status': z.strictObject({}),
   'sync.targets.list': z.strictObject({}),
   /** Adds or replaces a target; omit `token` to keep the stored one. */
-  'sync.targets.set': z.strictObject({ target: TargetInputSchema }),
+  'sync.targets.set': z.strictObject({ target: targetInputSchema() }),
   'sync.targets.remove': z.strictObject({ name: targetName }),
   'sync.rejected.list': z.strictObject({ target: targetName.optional(), limit: z.number().int().min(1).max(10_000).optional() }),
   'sync.retryRejected': z.strictObject({ target: targetName }),

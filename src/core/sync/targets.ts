@@ -7,10 +7,10 @@ import { nativeAdapter } from './native';
 import { openMeterAdapter } from './openmeter';
 import { STRIPE_DEDUP_MS, STRIPE_TIMESTAMP_WINDOW_MS, stripeAdapter } from './stripe';
 import { stripeV1Adapter } from './stripe-v1';
-import { checkEndpointUrl, TargetInputSchema } from './target-input';
+import { checkEndpointUrl, targetInputSchema } from './target-input';
 import type { Adapter, TargetKind, TargetOptions, TargetSpec } from './types';
 
-export { checkEndpointUrl, isLoopbackHost, TARGET_NAME, TargetInputSchema, TargetOptionsSchema, type TargetInput } from './target-input';
+export { checkEndpointUrl, isLoopbackHost, TARGET_NAME, targetInputSchema, targetOptionsSchema, type TargetInput } from './target-input';
 
 const DEFAULT_BATCH: Record<TargetKind, number> = { openmeter: 500, lago: 100, stripe: 100, tally: 5000 };
 
@@ -34,7 +34,7 @@ export interface ResolvedTarget extends TargetSpec {
 
 /** Validates a target; errors name the field under `prefix` ("sync.targets[0].url"). */
 export function resolveTarget(input: unknown, origin: ResolvedTarget['origin'], prefix = 'target'): ResolvedTarget {
-  const parsed = TargetInputSchema.safeParse(input);
+  const parsed = targetInputSchema().safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw invalid([prefix, ...issue.path.map(String)].join('.'), issue.message);

@@ -4,12 +4,15 @@ export type Period = 'hour' | 'day' | 'week' | 'month';
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
+// Math.floor of the quotient, not a double remainder (fmod: about twice the time, once per record
+// in the writer). Exact for every integer millisecond a Date holds: the quotient's error is far
+// below 1/HOUR, so it never rounds up across a bucket's edge (checked in test/core/buckets.test.ts).
 export function hourStart(ms: number): number {
-  return ms - (((ms % HOUR) + HOUR) % HOUR);
+  return Math.floor(ms / HOUR) * HOUR;
 }
 
 export function dayStart(ms: number): number {
-  return ms - (((ms % DAY) + DAY) % DAY);
+  return Math.floor(ms / DAY) * DAY;
 }
 
 /** ISO week: starts on Monday 00:00 UTC. 1970-01-01 was a Thursday. */

@@ -4,10 +4,14 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { IdleWorker } from '../../src/storage/idle-worker';
 
-// Answers each message with its thread id; the message 'die' makes it exit by itself.
+// Answers each message with its thread id; 'die' makes it exit by itself, 'throw' fail.
 const ECHO = `
 const { parentPort, threadId } = require('node:worker_threads');
-parentPort.on('message', (m) => (m === 'die' ? process.exit(3) : parentPort.postMessage(threadId)));
+parentPort.on('message', (m) => {
+  if (m === 'die') process.exit(3);
+  if (m === 'throw') throw new Error('worker broke');
+  parentPort.postMessage(threadId);
+});
 `;
 
 function echo(idleMs: number) {
@@ -54,6 +58,19 @@ describe('IdleWorker', () => {
     expect(w.replies[2]).not.toBe(w.replies[0]);
     expect(w.lost).toEqual([]); // an idle stop is not a loss
     await w.iw.stop();
+  });
+
+  it('a worker that fails is reported lost with its error, once, and replaced on the next use', async () => {
+    const w = echo(60_000);
+    await w.ask('a');
+    await w.ask('throw');
+    expect(w.lost).toHaveLength(1);
+    expect(w.lost[0]?.message).toBe('worker broke');
+    await w.ask('b');
+    expect(w.started()).toBe(2);
+    expect(w.replies).toHaveLength(2);
+    await w.iw.stop();
+    expect(w.lost).toHaveLength(1); // its exit after the error is not a second loss
   });
 
   it('a worker that exits by itself is reported lost once and replaced on the next use', async () => {

@@ -15,13 +15,6 @@ import type { WireRecord } from '../core/sync/native';
 import type { SyncRecord } from '../core/sync/types';
 import { FRACTION_DIGITS, formatUnits } from '../core/quantity';
 
-// quantity is integer units (core/quantity.ts): read exactly as text with the service's scale.
-const RECORD_COLUMNS = `seq, id, recorded_at AS recordedAt, customer_id AS customerId, user_id AS userId, host_id AS hostId,
-  service, CAST(quantity AS TEXT) AS units, (SELECT integer_only FROM services s WHERE s.name = usage_records.service) AS whole,
-  unit_price AS unitPrice, cost_nanos AS costNanos, metadata, source`;
-
-type RecordRow = Omit<SyncRecord, 'quantity' | 'quantityText'> & { units: string; whole: number | null };
-
 const WHOLE_TEXT = /^-?\d+$/;
 
 /** Units as the base quantity's exact decimal text; `whole` is the service's integer_only (null: unknown service). */
@@ -30,53 +23,37 @@ function quantityTextOf(units: string, whole: number | null): string {
   return whole !== 0 && WHOLE_TEXT.test(units) ? units : formatUnits(BigInt(units), whole === 0 ? FRACTION_DIGITS : 0);
 }
 
-/** Units → the base quantity: exact decimal text for the wire, its double for adapters that want a number. */
-function toSyncRecord(r: RecordRow): SyncRecord {
-  // Fields copied one by one, as rest/spread of a row costs more than the read itself (bench:sync's profile).
-  const quantityText = quantityTextOf(r.units, r.whole);
+// A record's columns as an array (a batch of 10 000 reads 25-35 % faster than as objects:
+// bench:sync); quantity is integer units (core/quantity.ts), read exactly as text.
+const BATCH_COLUMNS = `seq, id, recorded_at, customer_id, user_id, host_id, service, CAST(quantity AS TEXT), unit_price, cost_nanos, metadata, source`;
+
+/**
+ * A row of BATCH_COLUMNS as a record, `whole` its service's integer_only. Fields copied one by
+ * one: rest/spread of a row costs more than the read itself (bench:sync's profile).
+ */
+function fromArray(a: unknown[], whole: number | null): SyncRecord {
+  const quantityText = quantityTextOf(a[7] as string, whole);
   return {
-    seq: r.seq,
-    id: r.id,
-    recordedAt: r.recordedAt,
-    customerId: r.customerId,
-    userId: r.userId,
-    hostId: r.hostId,
-    service: r.service,
-    unitPrice: r.unitPrice,
-    costNanos: r.costNanos,
-    metadata: r.metadata,
-    source: r.source,
+    seq: a[0] as number,
+    id: a[1] as string,
+    recordedAt: a[2] as number,
+    customerId: a[3] as string,
+    userId: a[4] as string | null,
+    hostId: a[5] as string,
+    service: a[6] as string,
+    unitPrice: a[8] as string,
+    costNanos: a[9] as number,
+    metadata: a[10] as string,
+    source: a[11] as string,
     quantity: Number(quantityText),
     quantityText,
   };
 }
 
-// The batch read: RECORD_COLUMNS without the per-row services lookup (a third of the read), the
-// services' integer_only read once per batch instead.
-const BATCH_COLUMNS = `seq, id, recorded_at, customer_id, user_id, host_id, service, CAST(quantity AS TEXT), unit_price, cost_nanos, metadata, source`;
-
-/** Rows of BATCH_COLUMNS read as arrays → records, with `whole` each service's integer_only. */
+/** Rows of BATCH_COLUMNS → records; `whole` holds each service's integer_only, read once per batch. */
 function fromArrays(rows: unknown[][], whole: ReadonlyMap<string, number>): SyncRecord[] {
   const out = new Array<SyncRecord>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const a = rows[i]!;
-    const quantityText = quantityTextOf(a[7] as string, whole.get(a[6] as string) ?? null);
-    out[i] = {
-      seq: a[0] as number,
-      id: a[1] as string,
-      recordedAt: a[2] as number,
-      customerId: a[3] as string,
-      userId: a[4] as string | null,
-      hostId: a[5] as string,
-      service: a[6] as string,
-      unitPrice: a[8] as string,
-      costNanos: a[9] as number,
-      metadata: a[10] as string,
-      source: a[11] as string,
-      quantity: Number(quantityText),
-      quantityText,
-    };
-  }
+  for (let i = 0; i < rows.length; i++) out[i] = fromArray(rows[i]!, whole.get(rows[i]![6] as string) ?? null);
   return out;
 }
 
@@ -163,11 +140,15 @@ export class SqliteOutbox implements Outbox {
     this.s = {
       state: sqlite.prepare('SELECT * FROM sync_state WHERE target = ?'),
       ensure: sqlite.prepare('INSERT INTO sync_state (target, acked_seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (target) DO NOTHING'),
-      // Rows as arrays: a batch of 10 000 reads 25-35 % faster than as objects (bench:sync).
       batch: sqlite.prepare(`SELECT ${BATCH_COLUMNS} FROM usage_records WHERE seq > ? ORDER BY seq LIMIT ?`).raw(),
       wire: sqlite.prepare(`SELECT seq, id, ${WIRE} FROM usage_records WHERE seq > ? ORDER BY seq LIMIT ?`).raw(),
       whole: sqlite.prepare('SELECT name, integer_only FROM services').raw(),
-      record: sqlite.prepare(`SELECT ${RECORD_COLUMNS} FROM usage_records WHERE seq = ?`),
+      // One record: its service's integer_only read with it (a batch reads them once).
+      record: sqlite
+        .prepare(
+          `SELECT ${BATCH_COLUMNS}, (SELECT integer_only FROM services s WHERE s.name = usage_records.service) FROM usage_records WHERE seq = ?`,
+        )
+        .raw(),
       advance: sqlite.prepare('UPDATE sync_state SET acked_seq = max(acked_seq, ?), updated_at = ? WHERE target = ?'),
       reject: sqlite.prepare(
         `INSERT INTO sync_rejections (target, seq, id, kind, reason, at) VALUES (?, ?, ?, ?, ?, ?)
@@ -204,17 +185,20 @@ export class SqliteOutbox implements Outbox {
     return out;
   }
 
+  /** One record by seq, or undefined when it is gone. */
+  private read(seq: number): SyncRecord | undefined {
+    const a = this.s.record!.get(seq) as unknown[] | undefined;
+    return a && fromArray(a, a[12] as number | null);
+  }
+
   private readonly load = (seq: number): SyncRecord => {
-    const row = this.s.record!.get(seq) as RecordRow | undefined;
-    if (!row) throw new Error(`sync outbox: record ${seq} is gone`);
-    return toSyncRecord(row);
+    const r = this.read(seq);
+    if (!r) throw new Error(`sync outbox: record ${seq} is gone`);
+    return r;
   };
 
   async records(seqs: readonly number[]): Promise<SyncRecord[]> {
-    return seqs
-      .map((seq) => this.s.record!.get(seq) as RecordRow | undefined)
-      .filter((r): r is RecordRow => r !== undefined)
-      .map(toSyncRecord);
+    return seqs.map((seq) => this.read(seq)).filter((r): r is SyncRecord => r !== undefined);
   }
 
   private applyPatch(target: string, patch: StatePatch, now: number): void {

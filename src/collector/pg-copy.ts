@@ -132,11 +132,6 @@ type GoodRecord = Omit<NativeRecord, 'userId'> & { userId?: string | null };
 const CHUNK_ROWS = 1000;
 
 /**
- * The batch's good records as COPY text rows, in chunks built as the COPY stream reads them, or
- * null when the raw fields cannot be matched to the parsed records one for one (decided before
- * the first chunk). Every other field was validated to characters COPY takes as they are.
- */
-/**
  * A record's columns as one COPY text line without its end (usage_records' order, from id to
  * source); `quantity` and `metadata` are already in COPY's text form.
  */
@@ -170,6 +165,11 @@ export function copyFields(
   );
 }
 
+/**
+ * The batch's good records as COPY text rows, in chunks built as the COPY stream reads them, or
+ * null when the raw fields cannot be matched to the parsed records one for one (decided before
+ * the first chunk). Every other field was validated to characters COPY takes as they are.
+ */
 export function copyChunks(batch: ValidBatch): Iterable<string> | null {
   // Without long digit runs, exponents or trailing fraction zeros anywhere in the body, each number
   // JSON.parse read has at most 15 digits, so it is exactly its text and the parsed values serve.

@@ -177,8 +177,12 @@ export class SyncEngine {
       const result = await this.deliver(target, adapter, cur.sendable, pendingRejections, ackThrough, cur.outcome);
       if (!result.ok) {
         // The look-ahead went out too: its fate is as unknown as this batch's (Stripe's dedup window).
-        let sentToo: SyncRecord[] = [];
-        for (const p of ahead) if (p.outcome) sentToo = (await p.outcome, sentToo.concat(p.batch));
+        const sentToo: SyncRecord[] = [];
+        for (const p of ahead) {
+          if (!p.outcome) continue;
+          await p.outcome;
+          sentToo.push(...p.batch);
+        }
         return { ...(await this.fail(target, st, [...batch, ...sentToo], result.outcome)), delivered, rejected: rejectedCount };
       }
       await ackThrough(batch.at(-1)!.seq);

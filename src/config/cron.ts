@@ -4,6 +4,7 @@
 // start, so the defaults are known good (test/config/cron.test.ts checks each with node-cron) and
 // node-cron is required only for an expression a user wrote.
 import { createRequire } from 'node:module';
+import { once } from '../core/objects';
 
 /** The default schedules of the collectors and the maintenance jobs. */
 export const DEFAULT_CRONS: ReadonlySet<string> = new Set(['* * * * *', '15 0 * * *', '0 * * * *', '0 3 1 * *', '30 4 * * *', '0 2 * * *']);
@@ -18,9 +19,8 @@ export interface NodeCron {
   ): { start(): void | Promise<void>; destroy(): void | Promise<void>; getNextRuns(n: number): Date[] };
 }
 
-let loaded: NodeCron | null = null;
 /** node-cron, loaded on first use. */
-export const nodeCron = (): NodeCron => (loaded ??= createRequire(import.meta.url)('node-cron') as NodeCron);
+export const nodeCron = once(() => createRequire(import.meta.url)('node-cron') as NodeCron);
 
 export function isCronExpression(expression: string): boolean {
   return DEFAULT_CRONS.has(expression) || nodeCron().validate(expression);

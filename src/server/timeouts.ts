@@ -60,8 +60,8 @@ export function installBodyTimeout(app: FastifyInstance, ms: number, idleMs?: nu
   app.addHook('onResponse', (req, _reply, done) => {
     // An answer given before its body arrived (a refusal) leaves the request listed: a body still
     // not complete when the time is up closes the connection.
+    // (The idle timer after an answer is Node's keep-alive timeout, set to idleMs: server.ts.)
     if (req.raw.complete) pending.delete(req.raw);
-    if (idleMs !== undefined && !req.raw.socket?.destroyed) req.raw.socket?.setTimeout(idleMs);
     done();
   });
 }

@@ -1,11 +1,12 @@
 // The PostgreSQL store's COPY ingest stores exactly what the jsonb path stores: the same rows
 // (quantities exact past 2^53, metadata as jsonb's text), the same rollups, each record once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateCollector, openCollectorDb, type CollectorDb } from '../../src/collector/db';
-import { readBatch, storeBatch } from '../../src/collector/ingest';
+import type { CollectorDb } from '../../src/collector/db';
+import { storeBatch } from '../../src/collector/ingest';
 import { copyRows, parsedIsExact, rawFields } from '../../src/collector/pg-copy';
 import { pgStore } from '../../src/collector/pg-store';
 import type { ValidBatch } from '../../src/collector/store';
+import { collectorDb, storedRows, validBatch } from '../helpers/collector-store';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
 
 const T0 = Date.UTC(2026, 10, 3, 10);
@@ -24,11 +25,7 @@ function record(n: number, quantity: string, metadata = '{"endpoint":"/users"}',
   );
 }
 
-function batch(text: string): ValidBatch {
-  const value = JSON.parse(text) as { records: unknown[] };
-  const { rejected } = readBatch(value, 'host-c');
-  return { text, records: value.records, skip: rejected.map((r) => r.index) };
-}
+const batch = (text: string): ValidBatch => validBatch(text, 'host-c');
 
 const tricky = [
   record(1, '9223372036854775807'),
@@ -42,24 +39,12 @@ const tricky = [
 ];
 const body = `{"records":[${tricky.join(',')}]}`;
 
-async function rows(c: CollectorDb) {
-  const records = await c.pool.query(
-    `SELECT id, recorded_at::text, customer_id, user_id, host_id, service, quantity::text, unit_price, cost_nanos::text, metadata, source, received_at::text
-     FROM usage_records ORDER BY seq`,
-  );
-  const rollups = await c.pool.query(
-    `SELECT period, bucket_start::text, customer_id, service, event_count::text, sum_quantity::text, sum_cost_nanos::text, min_quantity::text, max_quantity::text
-     FROM rollups ORDER BY period, bucket_start, customer_id, service`,
-  );
-  return { records: records.rows, rollups: rollups.rows };
-}
+const rows = storedRows;
 
 beforeAll(async () => {
   pgServer = await startPostgres();
-  copyDb = openCollectorDb(await pgServer.createDatabase('collector_copy'));
-  jsonbDb = openCollectorDb(await pgServer.createDatabase('collector_copy_jsonb'));
-  await migrateCollector(copyDb.pool);
-  await migrateCollector(jsonbDb.pool);
+  copyDb = await collectorDb(pgServer, 'collector_copy');
+  jsonbDb = await collectorDb(pgServer, 'collector_copy_jsonb');
 });
 
 afterAll(async () => {

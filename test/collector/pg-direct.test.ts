@@ -2,12 +2,13 @@
 // the collector, stores exactly what the staging and jsonb paths store, and a batch holding ids
 // stored before falls back to the staging table without storing or counting anything twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateCollector, openCollectorDb, type CollectorDb } from '../../src/collector/db';
-import { ingest, readBatch, storeBatch } from '../../src/collector/ingest';
+import type { CollectorDb } from '../../src/collector/db';
+import { ingest, storeBatch } from '../../src/collector/ingest';
 import { directBatch, jsonbText, microText, toMicro } from '../../src/collector/pg-direct';
 import { scanBatch } from '../../src/collector/pg-scan';
 import { pgStore } from '../../src/collector/pg-store';
 import type { ValidBatch } from '../../src/collector/store';
+import { collectorDb, storedRows, validBatch } from '../helpers/collector-store';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
 
 const T0 = Date.UTC(2026, 10, 29, 22, 30); // a Sunday night: hours, days, weeks and months all split
@@ -31,23 +32,9 @@ function record(
 
 const body = (records: string[]) => `{"records":[${records.join(',')}]}`;
 
-function batch(text: string): ValidBatch {
-  const value = JSON.parse(text) as { records: unknown[] };
-  const { rejected } = readBatch(value, 'host-d');
-  return { text, records: value.records, skip: rejected.map((r) => r.index) };
-}
+const batch = (text: string): ValidBatch => validBatch(text, 'host-d');
 
-async function rows(c: CollectorDb) {
-  const records = await c.pool.query(
-    `SELECT id, recorded_at::text, customer_id, user_id, host_id, service, quantity::text, unit_price, cost_nanos::text, metadata, source, received_at::text
-     FROM usage_records ORDER BY seq`,
-  );
-  const rollups = await c.pool.query(
-    `SELECT period, bucket_start::text, customer_id, service, event_count::text, sum_quantity::text, sum_cost_nanos::text, min_quantity::text, max_quantity::text
-     FROM rollups ORDER BY period, bucket_start, customer_id, service`,
-  );
-  return { records: records.rows, rollups: rollups.rows };
-}
+const rows = storedRows;
 
 /** Stores `text` through the default store on one database and the jsonb statement on the other. */
 async function both(text: string, now = NOW): Promise<[number, number]> {
@@ -57,10 +44,8 @@ async function both(text: string, now = NOW): Promise<[number, number]> {
 
 beforeAll(async () => {
   pgServer = await startPostgres();
-  directDb = openCollectorDb(await pgServer.createDatabase('collector_direct'));
-  jsonbDb = openCollectorDb(await pgServer.createDatabase('collector_direct_jsonb'));
-  await migrateCollector(directDb.pool);
-  await migrateCollector(jsonbDb.pool);
+  directDb = await collectorDb(pgServer, 'collector_direct');
+  jsonbDb = await collectorDb(pgServer, 'collector_direct_jsonb');
 });
 
 afterAll(async () => {

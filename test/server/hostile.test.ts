@@ -20,6 +20,16 @@ async function rawConnection(u: URL) {
   return { socket, closed, answer: () => text };
 }
 
+/** One byte every 200 ms until the server closes the connection: never fast enough to finish a body, always fast enough to look alive. */
+async function trickleUntilClosed(socket: net.Socket, closed: Promise<void>): Promise<void> {
+  const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
+  try {
+    await closed;
+  } finally {
+    clearInterval(trickle);
+  }
+}
+
 describe('hostile bodies', () => {
   let agent: TestAgent;
   beforeAll(async () => {
@@ -125,13 +135,7 @@ describe('hostile bodies', () => {
       `POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${agent.server.token}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[',
     );
-    // One byte every 200 ms: never fast enough to finish, always fast enough to look alive.
-    const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
-    try {
-      await closed;
-    } finally {
-      clearInterval(trickle);
-    }
+    await trickleUntilClosed(socket, closed);
     expect(answer()).toMatch(/^HTTP\/1\.1 408/);
     expect((await postEvents(agent, [apiEvent()])).status).toBe(201);
   });
@@ -140,12 +144,7 @@ describe('hostile bodies', () => {
     const u = new URL(agent.server.url);
     const { socket, closed, answer } = await rawConnection(u);
     socket.write(`POST /v1/events HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`);
-    const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
-    try {
-      await closed;
-    } finally {
-      clearInterval(trickle);
-    }
+    await trickleUntilClosed(socket, closed);
     expect(answer()).toMatch(/^HTTP\/1\.1 401/);
   });
 

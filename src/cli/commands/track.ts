@@ -1,6 +1,6 @@
 // tally track <service> … and tally record: one record, acknowledged before the command exits.
 import { Command } from 'commander';
-import { formatNanos } from '../../core/money';
+import { formatMoney, formatNanos } from '../../core/money';
 import type { RecordInput } from '../../core/records';
 import { build, type StoredRef, type TrackOptions } from '../../core/tracking';
 import { invalid } from '../../core/errors';
@@ -34,7 +34,11 @@ async function store(cmd: Command, inputs: RecordInput[]): Promise<void> {
     inputs.length === 1 ? sink.record(inputs[0]!).then((s) => [s]) : sink.recordMany(inputs),
   );
   if (g.json) return printJson(inputs.length === 1 ? stored[0] : stored);
-  for (const s of stored) print(`${s.inserted ? 'recorded' : 'already recorded'} ${s.id}  cost ${formatNanos(s.costNanos)}`);
+  // Money for people to the minor unit; the exact cost beside it (an event often costs less than a cent).
+  for (const s of stored)
+    print(
+      `${s.inserted ? 'recorded' : 'already recorded'} ${s.id}  cost ${formatMoney(formatNanos(s.costNanos), config.currency)} (exact ${formatNanos(s.costNanos)})`,
+    );
 }
 
 /** Runs a `tally track` action; an argument error also says which order is expected. */

@@ -53,11 +53,34 @@ async function agentDb(hostId: string, count: number, seed: number): Promise<Tal
 const load = () => `load ${os.loadavg()[0]!.toFixed(2)}`;
 const rate = (n: number, s: number) => `${n} records in ${s.toFixed(2)} s = ${Math.round(n / s).toLocaleString('en')} records/s`;
 
+/** CPU milliseconds this process spent inside outbox reads, per agent database (process.cpuUsage around each read). */
+const readCpu = new Map<TallyDb, number>();
+
+/** The agent's outbox, its reads' CPU added to readCpu: the profile's share is wall time, which grows with other load. */
+class TimedOutbox extends SqliteOutbox {
+  constructor(private readonly tdb: TallyDb) {
+    super(tdb.sqlite);
+  }
+  private timed<T>(read: () => Promise<T>): Promise<T> {
+    const before = process.cpuUsage();
+    const result = read();
+    const spent = process.cpuUsage(before);
+    readCpu.set(this.tdb, (readCpu.get(this.tdb) ?? 0) + (spent.user + spent.system) / 1000);
+    return result;
+  }
+  override wireBatch(after: number, limit: number) {
+    return this.timed(() => super.wireBatch(after, limit));
+  }
+  override batch(after: number, limit: number) {
+    return this.timed(() => super.batch(after, limit));
+  }
+}
+
 async function timeSync(agents: Array<{ tdb: TallyDb; token: string }>, url: string, target: string): Promise<number> {
   const started = performance.now();
   const results = await Promise.all(
     agents.map(({ tdb, token }) =>
-      new SyncEngine({ outbox: new SqliteOutbox(tdb.sqlite), timeoutMs: 120_000, backoff: { baseMs: 100, maxMs: 1000 } }).syncTarget(
+      new SyncEngine({ outbox: new TimedOutbox(tdb), timeoutMs: 120_000, backoff: { baseMs: 100, maxMs: 1000 } }).syncTarget(
         resolveTarget({ name: target, kind: 'tally', url, token, batchSize: BATCH }, 'settings'),
       ),
     ),
@@ -246,9 +269,12 @@ async function main() {
     // Interleaved (before, after, before, after) so both paths see the same load.
     // Both one-agent runs under the same CPU profiler (the same overhead for both).
     const shares = new Map<string, ReturnType<typeof profileShares>>();
+    const readMs = new Map<string, number>();
     for (const p of open) {
       const token = (await issueToken(p.c.db, 'bench-one', Date.now())).token;
+      readCpu.set(one, 0);
       const measured = await cpuOf(postmaster, p.pid, () => profiled(() => timeSync([{ tdb: one, token }], p.url, p.target)));
+      readMs.set(p.name, readCpu.get(one)!);
       const { result, profile } = measured.result;
       p.cpu = measured.cpu;
       p.seconds.one = result;
@@ -286,6 +312,8 @@ async function main() {
       const pct = (ms: number) => `${((100 * ms) / (p.seconds.one * 1000)).toFixed(1)} %`;
       const list = Object.entries(parts).map(([part, ms]) => `${part} ${Math.round(ms)} ms = ${pct(ms)}`);
       console.log(`agent process, ${p.name} one-agent sync (CPU profile, of its wall time): busy ${pct(busy)}; ${list.join(', ')}`);
+      const ms = readMs.get(p.name)!;
+      console.log(`  its outbox reads' own CPU (process.cpuUsage around each): ${Math.round(ms)} ms = ${pct(ms)} of the sync's wall time`);
     }
     for (const p of open) {
       const r = await p.c.pool.query<{ deadlocks: string }>(

@@ -126,7 +126,8 @@ export class SyncEngine {
         if (why !== null) local.push({ seq: r.seq, id: r.id, kind: 'rejected', reason: why });
         else sendable.push(r);
       }
-      return { batch, local, sendable, outcome: null };
+      // Nothing set aside: the batch itself goes out (the outbox may have built its request text whole).
+      return { batch, local, sendable: local.length === 0 ? batch : sendable, outcome: null };
     };
     const start = (p: Prepared): Prepared => {
       if (p.sendable.length === 0) return p;

@@ -51,6 +51,7 @@ describe('native request from the outbox', () => {
     expect(wired.every((r) => typeof r.wire === 'string')).toBe(true);
     expect(bodyOf(wired)).toBe(bodyOf(plain));
     expect(bodyOf(wired.slice(2, 5))).toBe(bodyOf(plain.slice(2, 5))); // a split batch's halves too
+    expect(wired.map((r) => [r.seq, r.id])).toEqual(plain.map((r) => [r.seq, r.id]));
     // Anything else read from such a record is the stored record's.
     expect(
       wired.map((r) => ({
@@ -60,6 +61,26 @@ describe('native request from the outbox', () => {
         metadata: r.metadata,
       })),
     ).toEqual(plain);
+  });
+
+  it('builds the same request for a part of the outbox with gaps in its seqs', async () => {
+    const db = await agentWith(
+      Array.from({ length: 12 }, (_, i) => ({
+        service: i % 2 ? 'api' : 'compute',
+        quantity: i % 2 ? 1 : i / 4,
+        customerId: `c-${i % 3}`,
+        recordedAt: at + i,
+        metadata: i % 2 ? { endpoint: `/e${i}`, method: 'GET', status: 200 } : {},
+      })),
+    );
+    db.sqlite.prepare('DELETE FROM usage_records WHERE seq IN (4, 5, 9)').run();
+    const outbox = new SqliteOutbox(db.sqlite);
+    const plain = await outbox.batch(2, 5);
+    const wired = await outbox.wireBatch(2, 5);
+    expect(wired.map((r) => r.seq)).toEqual([3, 6, 7, 8, 10]);
+    expect(bodyOf(wired)).toBe(bodyOf(plain));
+    expect(wired.map((r) => r.id)).toEqual(plain.map((r) => r.id));
+    expect(await outbox.wireBatch(12, 5)).toEqual([]);
   });
 
   it('reads a record whose quantity SQLite cannot negate the ordinary way', async () => {

@@ -58,8 +58,21 @@ export function wireObject(r: SyncRecord): string {
   );
 }
 
-/** Builds the body as text directly, from each record's `wire` when the outbox built it. */
+// Batches read with their request objects already joined by commas (Outbox.wireBatch), frozen
+// so that the text stays that of the records.
+const JOINED = new WeakMap<readonly SyncRecord[], string>();
+
+/** `records`, frozen, marked as the batch whose request objects joined by commas are `text`. */
+export function withJoinedWire(records: SyncRecord[], text: string): SyncRecord[] {
+  Object.freeze(records);
+  JOINED.set(records, text);
+  return records;
+}
+
+/** Builds the body as text directly: the joined text of a whole batch, else each record's `wire` when the outbox built it. */
 function body(records: readonly WireRecord[]): string {
+  const joined = JOINED.get(records);
+  if (joined !== undefined) return '{"records":[' + joined + ']}';
   const parts = new Array<string>(records.length);
   for (let i = 0; i < records.length; i++) parts[i] = records[i]!.wire ?? wireObject(records[i]!);
   return '{"records":[' + parts.join(',') + ']}';

@@ -345,6 +345,17 @@ async function main() {
       target: '≥ 0.8×',
       met: oneRate / copyRate >= 0.8,
     });
+    // The agent's side of the default path: its outbox reads and request building, of the sync's wall time.
+    const agentSide = shares.get(after.name)!;
+    const agentMs = agentSide.parts['outbox read']! + agentSide.parts['request building']!;
+    const share = agentMs / (after.seconds.one * 1000);
+    reportRow({
+      what: "sync: the agent's outbox read and request building, of the sync's time",
+      value: `${(100 * share).toFixed(1)} %`,
+      detail: `${Math.round(agentMs)} ms of ${Math.round(after.seconds.one * 1000)} ms in the one-agent sync's CPU profile (wall time); the reads' own CPU ${Math.round(readMs.get(after.name)!)} ms = ${((100 * readMs.get(after.name)!) / (after.seconds.one * 1000)).toFixed(1)} %`,
+      target: '< 10 %',
+      met: share < 0.1,
+    });
     await one.close();
     for (const t of three) await t.close();
     for (const p of open) await p.c.close();

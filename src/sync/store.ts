@@ -79,6 +79,14 @@ function ascending(text: string): number[] | null {
   return out;
 }
 
+/** How a record of a native batch reads the rest of itself, by seq. */
+interface RowSource {
+  /** The stored record (throws when it is gone). */
+  load(seq: number): SyncRecord;
+  /** Its id and request JSON (null: no wire form). */
+  wireOf(seq: number): [string, string | null];
+}
+
 /**
  * A record of a native batch: its seq, and its id and request JSON (read with it, or on first use
  * when the batch was read joined); any other field, should something read it, is the stored
@@ -88,7 +96,7 @@ class WireRow implements WireRecord {
   private full: SyncRecord | undefined;
   constructor(
     readonly seq: number,
-    private readonly outbox: { load: (seq: number) => SyncRecord; wireOf: (seq: number) => [string, string | null] },
+    private readonly outbox: RowSource,
     private ownId?: string,
     private ownWire?: string,
   ) {}
@@ -210,7 +218,7 @@ export class SqliteOutbox implements Outbox {
     const seqs = wired === count ? ascending(seqText!) : null;
     if (seqs === null) return this.wireRows(afterSeq, limit);
     const out = new Array<SyncRecord>(seqs.length);
-    for (let i = 0; i < seqs.length; i++) out[i] = new WireRow(seqs[i]!, this);
+    for (let i = 0; i < seqs.length; i++) out[i] = new WireRow(seqs[i]!, this.rows);
     return withJoinedWire(out, text!);
   }
 
@@ -220,16 +228,18 @@ export class SqliteOutbox implements Outbox {
     const out = new Array<SyncRecord>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const [seq, id, wire] = rows[i]!;
-      out[i] = wire === null ? this.load(seq) : new WireRow(seq, this, id, wire);
+      out[i] = wire === null ? this.load(seq) : new WireRow(seq, this.rows, id, wire);
     }
     return out;
   }
 
-  /** A record's id and request JSON (null: no wire form), by seq. */
-  readonly wireOf = (seq: number): [string, string | null] => {
-    const row = this.s.wireOne!.get(seq) as [string, string | null] | undefined;
-    if (!row) throw new Error(`sync outbox: record ${seq} is gone`);
-    return row;
+  private readonly rows: RowSource = {
+    load: (seq) => this.load(seq),
+    wireOf: (seq) => {
+      const row = this.s.wireOne!.get(seq) as [string, string | null] | undefined;
+      if (!row) throw new Error(`sync outbox: record ${seq} is gone`);
+      return row;
+    },
   };
 
   /** One record by seq, or undefined when it is gone. */
@@ -238,7 +248,7 @@ export class SqliteOutbox implements Outbox {
     return a && fromArray(a, a[12] as number | null);
   }
 
-  readonly load = (seq: number): SyncRecord => {
+  private readonly load = (seq: number): SyncRecord => {
     const r = this.read(seq);
     if (!r) throw new Error(`sync outbox: record ${seq} is gone`);
     return r;

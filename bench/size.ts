@@ -3,7 +3,7 @@
 // by the built `tally import` into a fresh database, checkpointed; then the file's size per record,
 // and what each table and index takes (SQLite's dbstat), so the row says where the bytes are.
 //
-// Env: BENCH_RECORDS (default 200 000).
+// Env: BENCH_RECORDS (default 200 000); KEEP=1 keeps the database and prints its path (for dbstat).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,4 +60,5 @@ reportRow({
   target: '≤ 1.1×',
   met: perRecord / perLine <= 1.1,
 });
-fs.rmSync(dir, { recursive: true, force: true });
+if (process.env.KEEP) console.log(`kept: ${db}`);
+else fs.rmSync(dir, { recursive: true, force: true });

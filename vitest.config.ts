@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     environment: 'node',
-    globalSetup: ['test/setup/build-cli.ts'],
+    globalSetup: ['test/setup/build-cli.ts', 'test/setup/temp-dir.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

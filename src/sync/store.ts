@@ -61,15 +61,19 @@ function fromArrays(rows: unknown[][], whole: ReadonlyMap<string, number>): Sync
 // (core/sync/native.ts) writes from the record (json_quote escapes as JSON.stringify does; a
 // fractional service's units as formatUnits prints them, 6 decimals without trailing zeros), so the
 // agent makes no record object and no per-field strings (the columns are STRICT integers and text).
+// The id, customer, host, service, price and source are validated on the way in to characters JSON
+// never escapes (a ULID, identifiers, a decimal), so they go between quotes as they are: 15 % of
+// the read. One stored past that validation (a hand-edited file) makes JSON the collector refuses,
+// and the batch's split sets that record aside as refused, as the collector's checks would anyway.
 // NULL for a quantity abs() cannot take (-2^63): that record is read and written the ordinary way.
 const WIRE = `CASE WHEN quantity > -9223372036854775808 THEN format(
-  '{"id":%s,"recordedAt":%d,"customerId":%s,"userId":%s,"hostId":%s,"service":%s,"quantity":%s,"unitPrice":%s,"costNanos":%d,"metadata":%s,"source":%s}',
-  json_quote(id), recorded_at, json_quote(customer_id), json_quote(user_id), json_quote(host_id), json_quote(service),
+  '{"id":"%s","recordedAt":%d,"customerId":"%s","userId":%s,"hostId":"%s","service":"%s","quantity":%s,"unitPrice":"%s","costNanos":%d,"metadata":%s,"source":"%s"}',
+  id, recorded_at, customer_id, json_quote(user_id), host_id, service,
   CASE WHEN service IN (SELECT name FROM services WHERE integer_only = 0) THEN
     CASE WHEN quantity < 0 THEN '-' ELSE '' END || (abs(quantity) / ${10 ** FRACTION_DIGITS}) ||
     rtrim(rtrim('.' || substr('${'0'.repeat(FRACTION_DIGITS - 1)}' || (abs(quantity) % ${10 ** FRACTION_DIGITS}), -${FRACTION_DIGITS}), '0'), '.')
   ELSE quantity END,
-  json_quote(unit_price), cost_nanos, coalesce(nullif(metadata, ''), '{}'), json_quote(source))
+  unit_price, cost_nanos, coalesce(nullif(metadata, ''), '{}'), source)
 END`;
 
 /** The numbers of a comma-separated list if strictly ascending, else null. */

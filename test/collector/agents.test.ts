@@ -111,6 +111,28 @@ describe('agents → collector', () => {
     for (const a of agents) await a.close();
   });
 
+  it('sets aside a record edited in the file past validation, delivering the rest of its batch', async () => {
+    const tdb = await testDb();
+    const writer = await testWriter(tdb, { hostId: 'host-e', clock: clock.now });
+    await writer.recordMany(
+      Array.from({ length: 5 }, (_, i) => ({ service: 'api', quantity: 1, metadata: { endpoint: `/e${i}`, method: 'GET', status: 200 } })),
+    );
+    await writer.close();
+    // Nothing Tally accepts holds a quote here; a hand edit can.
+    tdb.sqlite.prepare(`UPDATE usage_records SET customer_id = 'bad"id' WHERE seq = 3`).run();
+    const { token } = await issueToken(cdb.db, 'host-e', clock.now());
+    const target = resolveTarget({ name: 'central', kind: 'tally', url: collector.url, token, batchSize: 10 }, 'settings');
+    const outbox = new SqliteOutbox(tdb.sqlite);
+    const r = await engine(tdb).syncTarget(target);
+    expect(r).toMatchObject({ status: 'idle', delivered: 4, rejected: 1 });
+    const [refused] = await outbox.rejected('central', 10);
+    expect(refused).toMatchObject({ seq: 3, kind: 'rejected' });
+    expect(refused!.reason).toMatch(/HTTP 400/);
+    const stored = await cdb.pool.query("SELECT count(*)::int AS n FROM usage_records WHERE host_id = 'host-e'");
+    expect(stored.rows[0].n).toBe(4);
+    await tdb.close();
+  });
+
   it('stops an agent whose token belongs to another host, and one whose token was revoked, storing nothing', async () => {
     const tdb = await testDb();
     const writer = await testWriter(tdb, { hostId: 'host-x', clock: clock.now });

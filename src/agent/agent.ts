@@ -129,7 +129,10 @@ export async function runAgent(config: Readonly<Config>, o: RunAgentOptions = {}
         log.error('stopping with the disk still full: accepted records could not be stored', { records: writer.unstoredAtClose });
     });
     writer.on('flush-error', (err: Error, info: { retrying: boolean; records: number }) =>
-      log.error('writer flush failed', { error: err.message, ...info }),
+      // A record refused when priced (its cost past one record's limit) is its sender's mistake.
+      (err as { code?: string }).code === 'invalid_input'
+        ? log.warn('records refused when stored', { error: err.message, records: info.records })
+        : log.error('writer flush failed', { error: err.message, ...info }),
     );
     // One line when writing stops (full disk, I/O error) and one when it resumes; retries are silent.
     writer.on('storage-error', (p: StorageProblem) =>

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type BetterSqlite3 from 'better-sqlite3';
 import { TallyError, toTallyError } from '../core/errors';
+import { formatNanos } from '../core/money';
 import { validateRecord, validateRecords, type ValidRecord, type ValidationContext } from '../core/records';
 import { Registry } from '../core/registry';
 import { decimalsOf, joinLimbs, splitLimbs } from '../core/quantity';
@@ -64,8 +65,38 @@ export interface FlushInfo {
 interface Waiter {
   readonly start: number;
   readonly end: number;
+  /** How the call names its records in errors ("records", "events"; "record": one, by its fields alone) and the first one's index. */
+  readonly path?: string;
+  readonly offset?: number;
   readonly resolve: (stored: Stored[]) => void;
   readonly reject: (err: TallyError) => void;
+}
+
+/**
+ * A record its commit cannot store (its cost is past what one record can hold exactly), found
+ * inside the transaction: the commit rolls back, the call it belongs to is refused, the rest go again.
+ */
+class RecordRefusal extends Error {
+  constructor(
+    readonly index: number,
+    readonly error: TallyError,
+  ) {
+    super(error.message);
+  }
+}
+
+/** A record's cost must be whole nanos within ±2^53 ($9,007,199.254740991): exact as a double, and in SQLite's INTEGER. */
+function checkCost(r: ValidRecord, cost: number, index: number): void {
+  if (Number.isSafeInteger(cost)) return;
+  const problem = `${r.quantity} of "${r.service}" would cost ${formatNanos(cost)} in one record; one record can cost at most ${formatNanos(Number.MAX_SAFE_INTEGER)}: split it into smaller records`;
+  throw new RecordRefusal(index, new TallyError('invalid_input', `quantity: ${problem}`, { field: 'quantity', problem }));
+}
+
+/** A record's error named as its call names it: "records[3].quantity", or "quantity" for a call of one. */
+function named(error: TallyError, w: Waiter, index: number): TallyError {
+  if (w.path === undefined || w.path === 'record' || error.field === undefined) return error;
+  const field = `${w.path}[${(w.offset ?? 0) + index - w.start}].${error.field}`;
+  return new TallyError(error.code, `${field}: ${error.problem ?? error.message}`, { field, problem: error.problem });
 }
 
 interface Fold {
@@ -420,7 +451,7 @@ export class BatchedWriter extends EventEmitter {
       return new Promise<Stored[]>((resolve, reject) => {
         const start = this.items.length;
         this.enqueue(recs);
-        this.waiters.push({ start, end: this.items.length, resolve, reject });
+        this.waiters.push({ start, end: this.items.length, resolve, reject, path, offset });
         // Acknowledged writes do not wait for the batch timeout: they share the next commit.
         this.scheduleSoon();
       });
@@ -522,6 +553,7 @@ export class BatchedWriter extends EventEmitter {
       this.aggregation.reset();
       this.otherMonths.clear();
       this.metrics.flushErrors++;
+      if (err instanceof RecordRefusal) return this.refuseAndRetry(err, items, ids, waiters);
       const error = toTallyError(err);
       const code = (err as { code?: string }).code;
       const storage = storageErrorCode(code);
@@ -561,6 +593,28 @@ export class BatchedWriter extends EventEmitter {
     const insertedCount = inserted.reduce((n, v) => n + v, 0);
     this.emit('flush', { records: items.length, inserted: insertedCount, durationMs, touched } satisfies FlushInfo);
     this.armIdleCheckpoint();
+  }
+
+  /**
+   * A record of the rolled-back commit cannot be stored: the call it came in is refused whole (all
+   * or nothing, as always), a record queued without a caller is dropped and reported, and every
+   * other record goes again at the front of the queue, at once.
+   */
+  private async refuseAndRetry(refusal: RecordRefusal, items: ValidRecord[], ids: string[], waiters: Waiter[]): Promise<void> {
+    const owner = waiters.find((w) => w.start <= refusal.index && refusal.index < w.end);
+    const [from, to] = owner ? [owner.start, owner.end] : [refusal.index, refusal.index + 1];
+    const error = owner ? named(refusal.error, owner, refusal.index) : refusal.error;
+    owner?.reject(error);
+    this.emit('flush-error', error, { retrying: false, records: to - from });
+    const shift = (w: Waiter): Waiter => (w.start >= to ? { ...w, start: w.start - (to - from), end: w.end - (to - from) } : w);
+    const kept = items.length - (to - from);
+    this.items = items.slice(0, from).concat(items.slice(to), this.items);
+    this.ids = ids.slice(0, from).concat(ids.slice(to), this.ids);
+    this.waiters = waiters
+      .filter((w) => w !== owner)
+      .map(shift)
+      .concat(this.waiters.map((w) => ({ ...w, start: w.start + kept, end: w.end + kept })));
+    if (this.items.length > 0) await this.flushNow();
   }
 
   /**
@@ -739,6 +793,7 @@ export class BatchedWriter extends EventEmitter {
         const afterBase = agg === null ? (safe ? afterSafe : Number(after)) / entry.scale : agg.after;
         const beforeBase = agg === null ? (safe ? beforeSafe : Number(before)) / entry.scale : agg.before;
         const cost = own === null ? price.charge(afterBase) - price.charge(beforeBase) : own.cost;
+        checkCost(r, cost, i);
         const unitPrice = own === null ? price.unitPriceAt(afterBase) : own.unitPrice;
         if (r.id !== null) {
           if (

@@ -5,6 +5,7 @@ import { nativeAdapter, type WireRecord } from '../../src/core/sync/native';
 import type { SyncRecord } from '../../src/core/sync/types';
 import type { TallyDb } from '../../src/storage/open';
 import { SqliteOutbox } from '../../src/sync/store';
+import { prng } from '../../src/core/demo';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
 const clock = fixedClock();
@@ -81,6 +82,46 @@ describe('native request from the outbox', () => {
     expect(bodyOf(wired)).toBe(bodyOf(plain));
     expect(wired.map((r) => r.id)).toEqual(plain.map((r) => r.id));
     expect(await outbox.wireBatch(12, 5)).toEqual([]);
+  });
+
+  it('builds the same request as the records for 600 varied records, in windows of every size', async () => {
+    const rand = prng(14);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const texts = ['plain', 'tab\t "q" \\ é', '😀 \u2028 \u0001', '', 'ü'.repeat(40)];
+    const records = Array.from({ length: 600 }, (_, i) => {
+      const service = pick(['api', 'compute', 'storage', 'database', 'functions', 'bandwidth']);
+      const metadata: Record<string, unknown> =
+        service === 'api'
+          ? { endpoint: `/e/${pick(texts)}`, method: pick(['GET', 'POST']), status: 200 }
+          : service === 'database'
+            ? { type: pick(['select', 'insert']), table: pick(texts) || 't' }
+            : service === 'functions'
+              ? { function: pick(['f', 'g.h']), duration_ms: Math.floor(rand() * 1000) }
+              : { direction: 'in', note: pick(texts), n: pick([0, 1.5, -2, 1e-7, 123456789]), nested: { a: [pick(texts), null] } };
+      return {
+        service,
+        quantity: service === 'compute' ? Math.floor(rand() * 1e9) / 1e6 : Math.floor(rand() * 2 ** (rand() < 0.1 ? 33 : 20)),
+        customerId: pick(['acme', 'c.1:x@y-z_', 'Globex-2']),
+        ...(rand() < 0.5 ? { userId: pick(['u-1', 'user@example.com']) } : {}),
+        recordedAt: at - i * 1000,
+        metadata,
+      };
+    });
+    const db = await agentWith(records);
+    const outbox = new SqliteOutbox(db.sqlite);
+    for (const [after, limit] of [
+      [0, 600],
+      [0, 1],
+      [17, 250],
+      [599, 10],
+      [300, 301],
+    ] as const) {
+      const plain = await outbox.batch(after, limit);
+      const wired = await outbox.wireBatch(after, limit);
+      expect(wired.map((r) => r.seq)).toEqual(plain.map((r) => r.seq));
+      expect(bodyOf(wired)).toBe(bodyOf(plain));
+      expect(JSON.parse(bodyOf(wired)).records).toHaveLength(plain.length);
+    }
   });
 
   it('reads a record whose quantity SQLite cannot negate the ordinary way', async () => {

@@ -17,7 +17,7 @@ import { validateRecord, type ValidationContext } from '../core/records';
 import type { Registry } from '../core/registry';
 import { dayStart, hourStart, monthStart, nextMonthStart, toIso, weekStart } from '../core/time';
 import type { CorrectionDbRow, Database } from './schema';
-import { rollupParams, UPSERT_ROLLUP, type BatchedWriter } from './writer';
+import { costProblem, rollupParams, UPSERT_ROLLUP, type BatchedWriter } from './writer';
 import { adjustHistogram } from './histogram';
 import { rebuildUniqueValues, repriceAggregate } from './aggregation';
 
@@ -376,6 +376,10 @@ function reprice(
     const own = price.perEvent === undefined ? null : chargeEvent(price, Number(r.quantity) / scale, r.metadata);
     const afterBase = Number(after) / scale;
     const cost = own === null ? price.charge(afterBase) - price.charge(Number(before) / scale) : own.cost;
+    // Past one record's limit the change is refused whole (the transaction rolls back), as the writer refuses such a record.
+    const problem = costProblem(Number(r.quantity) / scale, g.service, cost);
+    if (problem !== null)
+      throw invalid('quantity', r.seq === added ? problem : `re-priced by this change, the record at seq ${r.seq}: ${problem}`);
     const unitPrice = own === null ? price.unitPriceAt(afterBase) : own.unitPrice;
     before = after;
     if (cost !== r.cost_nanos || r.unit_price !== unitPrice) update.run(cost, unitPrice, r.seq);

@@ -10,7 +10,7 @@
 //   close()      flushes, checkpoints, releases the lock
 import { EventEmitter } from 'node:events';
 import type BetterSqlite3 from 'better-sqlite3';
-import { TallyError, toTallyError } from '../core/errors';
+import { invalid, TallyError, toTallyError } from '../core/errors';
 import { formatNanos } from '../core/money';
 import { validateRecord, validateRecords, type ValidRecord, type ValidationContext } from '../core/records';
 import { Registry } from '../core/registry';
@@ -85,11 +85,18 @@ class RecordRefusal extends Error {
   }
 }
 
-/** A record's cost must be whole nanos within ±2^53 ($9,007,199.254740991): exact as a double, and in SQLite's INTEGER. */
+/**
+ * Why `cost` cannot be one record's cost, or null. It must be whole nanos within ±2^53
+ * (9,007,199.254740991 in the currency): exact as a double, and within SQLite's INTEGER.
+ */
+export function costProblem(quantity: number, service: string, cost: number): string | null {
+  if (Number.isSafeInteger(cost)) return null;
+  return `${quantity} of "${service}" would cost ${formatNanos(cost)} in one record; one record can cost at most ${formatNanos(Number.MAX_SAFE_INTEGER)}: split it into smaller records`;
+}
+
 function checkCost(r: ValidRecord, cost: number, index: number): void {
-  if (Number.isSafeInteger(cost)) return;
-  const problem = `${r.quantity} of "${r.service}" would cost ${formatNanos(cost)} in one record; one record can cost at most ${formatNanos(Number.MAX_SAFE_INTEGER)}: split it into smaller records`;
-  throw new RecordRefusal(index, new TallyError('invalid_input', `quantity: ${problem}`, { field: 'quantity', problem }));
+  const problem = costProblem(r.quantity, r.service, cost);
+  if (problem !== null) throw new RecordRefusal(index, invalid('quantity', problem));
 }
 
 /** A record's error named as its call names it: "records[3].quantity", or "quantity" for a call of one. */

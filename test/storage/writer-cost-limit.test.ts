@@ -3,6 +3,7 @@
 // the field named, and every other record of that commit is stored all the same.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TallyDb } from '../../src/storage/open';
+import { amendRecord } from '../../src/storage/corrections';
 import type { BatchedWriter } from '../../src/storage/writer';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
@@ -66,5 +67,15 @@ describe('a record that would cost more than one record can hold', () => {
     await expect(writer.record(api(HUGE))).rejects.toMatchObject({ code: 'invalid_input', field: 'quantity' });
     expect(stored()).toBe(0);
     expect((await writer.record(api(7))).costNanos).toBe(700_000);
+  });
+
+  it('refuses an amend to such a quantity, changing nothing', async () => {
+    tdb = await testDb();
+    writer = await testWriter(tdb, { clock: clock.now });
+    const [one] = await writer.recordMany([api(1)]);
+    const amend = amendRecord(writer, { id: one!.id, reason: 'typo', actor: 'cli:ops', quantity: HUGE });
+    await expect(amend).rejects.toMatchObject({ code: 'invalid_input', field: 'quantity' });
+    expect(tdb.sqlite.prepare('SELECT quantity, voided_at FROM usage_records').all()).toEqual([{ quantity: 1, voided_at: null }]);
+    expect(tdb.sqlite.prepare('SELECT count(*) FROM corrections').pluck().get()).toBe(0);
   });
 });

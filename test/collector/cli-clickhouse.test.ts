@@ -12,6 +12,7 @@ import { clickhouseMissing, startClickHouse, type TestClickHouse } from '../help
 import { tally, tallyJson } from '../helpers/cli';
 import { tempDir } from '../helpers/db';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import { startBoth } from '../helpers/servers';
 
 const missing = clickhouseMissing();
 if (missing) console.warn(missing);
@@ -40,7 +41,7 @@ function tallyAsync(args: readonly string[], env: Record<string, string>): Promi
 
 describe.skipIf(missing !== null)('tally collector --store clickhouse', () => {
   beforeAll(async () => {
-    [pgServer, ch] = await Promise.all([startPostgres(), startClickHouse()]);
+    [pgServer, ch] = await startBoth(startPostgres(), startClickHouse());
     pgUrl = await pgServer.createDatabase('collector_ch_cli');
     chUrl = `${ch.url}/tally`;
     serve = spawn(

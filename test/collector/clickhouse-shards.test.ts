@@ -20,6 +20,7 @@ import { SyncEngine } from '../../src/sync/worker';
 import { clickhouseMissing, startClickHouseCluster, type TestCluster } from '../helpers/clickhouse';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import { startBoth } from '../helpers/servers';
 
 const missing = clickhouseMissing();
 if (missing) console.warn(missing);
@@ -36,7 +37,7 @@ let chCollector: RunningCollector;
 
 describe.skipIf(missing !== null)('ClickHouse store on two shards', () => {
   beforeAll(async () => {
-    [pgServer, cluster] = await Promise.all([startPostgres(), startClickHouseCluster(2)]);
+    [pgServer, cluster] = await startBoth(startPostgres(), startClickHouseCluster(2));
     cdb = openCollectorDb(await pgServer.createDatabase('collector_shards'));
     await migrateCollector(cdb.pool);
     await ensureCollectorServices(cdb.db, clock.now());

@@ -25,6 +25,7 @@ import { setPriceRule } from '../../src/storage/repos/services';
 import { clickhouseMissing, startClickHouse, type TestClickHouse } from '../helpers/clickhouse';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import { startBoth } from '../helpers/servers';
 
 const missing = clickhouseMissing();
 if (missing) console.warn(missing);
@@ -40,7 +41,7 @@ let chCollector: RunningCollector;
 
 describe.skipIf(missing !== null)('the ClickHouse store', () => {
   beforeAll(async () => {
-    [pgServer, ch] = await Promise.all([startPostgres(), startClickHouse()]);
+    [pgServer, ch] = await startBoth(startPostgres(), startClickHouse());
     cdb = openCollectorDb(await pgServer.createDatabase('collector_ch'));
     await migrateCollector(cdb.pool);
     await ensureCollectorServices(cdb.db, clock.now());

@@ -16,6 +16,7 @@ import { issueToken } from '../../src/collector/tokens';
 import { clickhouseMissing, startClickHouse, type TestClickHouse } from '../helpers/clickhouse';
 import { testDb } from '../helpers/db';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import { startBoth } from '../helpers/servers';
 import { bundleCli, makeFaultAgent, startFaultProxy, syncWithKills, type FaultProxy } from '../helpers/sync-faults';
 
 const missing = clickhouseMissing();
@@ -43,7 +44,7 @@ async function count<T = number>(query: string): Promise<T> {
 describe.skipIf(missing !== null)('sync under faults and kill -9, into ClickHouse', () => {
   beforeAll(async () => {
     cli = await bundleCli('dist/sync-fault-ch');
-    [pgServer, ch] = await Promise.all([startPostgres(), startClickHouse()]);
+    [pgServer, ch] = await startBoth(startPostgres(), startClickHouse());
     cdb = openCollectorDb(await pgServer.createDatabase('collector_fault_ch'));
     await migrateCollector(cdb.pool);
     await ensureCollectorServices(cdb.db, Date.now());

@@ -217,18 +217,19 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
   // Each layer is checked as it lands, in the sections it sets, so an error names the layer that
   // brought it. The defaults are fixed values (a test parses them) but for the database path and
   // the host name, checked at the end unless a layer set them.
+  const parse = (source: string, schema: z.ZodType, value: unknown, at: PropertyKey[]): void => {
+    // Parsed once or twice a process: compiling zod's fast path for it would cost more than it saves.
+    const result = schema.safeParse(value, { jitless: true });
+    if (result.success) return;
+    const issue = result.error.issues[0]!;
+    const where = { ...issue, path: [...at, ...issue.path] };
+    throw new TallyError('invalid_input', describeIssue(source, where), { field: where.path.join('.') || 'config' });
+  };
   const check = (source: string, keys: readonly string[]): void => {
     // A key the config does not have: the whole schema names it as before (zod's strict message).
-    const known = keys.every((k) => Object.hasOwn(SECTIONS, k));
-    for (const [key, schema] of known ? Object.entries(SECTIONS) : [['', configSchema] as const]) {
-      if (key !== '' && !keys.includes(key)) continue;
-      // Parsed once or twice a process: compiling zod's fast path for it would cost more than it saves.
-      const result = schema().safeParse(key === '' ? merged : merged[key], { jitless: true });
-      if (result.success) continue;
-      const issue = result.error.issues[0]!;
-      const where = key === '' ? issue : { ...issue, path: [key, ...issue.path] };
-      throw new TallyError('invalid_input', describeIssue(source, where), { field: where.path.join('.') || 'config' });
-    }
+    if (!keys.every((k) => Object.hasOwn(SECTIONS, k))) return parse(source, configSchema(), merged, []);
+    for (const key of Object.keys(SECTIONS) as Array<keyof Sections>)
+      if (keys.includes(key)) parse(source, SECTIONS[key](), merged[key], [key]);
   };
   const set = new Set<string>();
   for (const [source, layer] of layers) {

@@ -10,7 +10,7 @@
 //   close()      flushes, checkpoints, releases the lock
 import { EventEmitter } from 'node:events';
 import type BetterSqlite3 from 'better-sqlite3';
-import { invalid, TallyError, toTallyError } from '../core/errors';
+import { invalid, renamed, TallyError, toTallyError } from '../core/errors';
 import { formatNanos } from '../core/money';
 import { validateRecord, validateRecords, type ValidRecord, type ValidationContext } from '../core/records';
 import { Registry } from '../core/registry';
@@ -102,8 +102,7 @@ function checkCost(r: ValidRecord, cost: number, index: number): void {
 /** A record's error named as its call names it: "records[3].quantity", or "quantity" for a call of one. */
 function named(error: TallyError, w: Waiter, index: number): TallyError {
   if (w.path === undefined || w.path === 'record' || error.field === undefined) return error;
-  const field = `${w.path}[${(w.offset ?? 0) + index - w.start}].${error.field}`;
-  return new TallyError(error.code, `${field}: ${error.problem ?? error.message}`, { field, problem: error.problem });
+  return renamed(error, `${w.path}[${(w.offset ?? 0) + index - w.start}].${error.field}`);
 }
 
 interface Fold {

@@ -37,7 +37,7 @@ async function store(cmd: Command, inputs: RecordInput[]): Promise<void> {
   // Money for people to the minor unit; the exact cost beside it (an event often costs less than a cent).
   for (const s of stored)
     print(
-      `${s.inserted ? 'recorded' : 'already recorded'} ${s.id}  cost ${formatMoney(formatNanos(s.costNanos), config.currency)} (exact ${formatNanos(s.costNanos)})`,
+      `${s.inserted ? 'recorded' : 'already recorded'} ${s.id}  cost ${formatMoney(s.costNanos, config.currency)} (exact ${formatNanos(s.costNanos)})`,
     );
 }
 

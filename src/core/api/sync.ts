@@ -41,7 +41,8 @@ export const syncArgs = {
   'sync.status': z.strictObject({}),
   'sync.targets.list': z.strictObject({}),
   /** Adds or replaces a target; omit `token` to keep the stored one. */
-  'sync.targets.set': z.strictObject({ target: targetInputSchema() }),
+  // z.lazy: the target's schema is built when a call parses it, not when this module loads.
+  'sync.targets.set': z.strictObject({ target: z.lazy(targetInputSchema) }),
   'sync.targets.remove': z.strictObject({ name: targetName }),
   'sync.rejected.list': z.strictObject({ target: targetName.optional(), limit: z.number().int().min(1).max(10_000).optional() }),
   'sync.retryRejected': z.strictObject({ target: targetName }),

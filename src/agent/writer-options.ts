@@ -14,6 +14,7 @@ export function writerOptions(config: Readonly<Config>) {
     defaultCustomerId: config.customerId,
     defaultSource: 'cli',
     // A month past its grace period is frozen before a late event for it is stored.
-    beforeFlush: (tdb: TallyDb, now: number) => closeDueMonths(tdb.db, { now, graceDays: config.billing.graceDays }),
+    beforeFlush: (tdb: TallyDb, now: number, earliest: number) =>
+      closeDueMonths(tdb.db, { now, graceDays: config.billing.graceDays, currency: config.currency, timezone: config.timezone }, earliest),
   };
 }

@@ -25,6 +25,11 @@ export type BillingStatement = Statement & {
   /** When the month closes (or closed) by the grace period. */
   readonly closesAt: string;
   readonly closedAt: string | null;
+  /**
+   * Past its grace period but open: a month before the first month with usage (history imported
+   * later lands in it); it closes with the first write after usage for it is stored.
+   */
+  readonly awaitingUsage: boolean;
   readonly adjustments: readonly AdjustmentLine[];
   readonly adjustmentsTotal: string;
   /** total + adjustmentsTotal, exact. */

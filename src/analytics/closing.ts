@@ -24,6 +24,7 @@ import {
 import { roundDisplay, serviceMap } from './common';
 import type { AdjustmentLine, BillingStatement, CloseResult, LateMark } from './closing-types';
 import { monthStatement } from './statement';
+import { zonedSums } from './zoned';
 
 export type { AdjustmentLine, BillingStatement, CloseResult, LateMark };
 
@@ -68,9 +69,12 @@ async function liveStatement(db: Kysely<Database>, start: number, clock: Billing
   const month = monthKey(start);
   const base = await monthStatement(db, { month, timezone: clock.timezone });
   const deadline = closesAt(start, clock.graceDays);
-  // Past the deadline the month is closed even before the next write freezes it: the frozen
-  // text is then this very statement, so printing it before and after is byte-identical.
-  const closedAtMs = closedAt ?? (clock.now >= deadline ? deadline : null);
+  // Past the deadline a month closeDueMonths freezes is closed even before the next write
+  // freezes it: the frozen text is then this very statement, so printing it before and after is
+  // byte-identical. A month before the first month with usage is not frozen (history imported
+  // into a new database lands in its own month), so it stays open until usage for it arrives.
+  const due = clock.now >= deadline;
+  const closedAtMs = closedAt ?? (due && (await closesByGrace(db, start)) ? deadline : null);
   const adjustments = await adjustmentsFor(db, start, clock.currency ?? 'USD');
   const adjustmentsNanos = adjustments.reduce((s, a) => s + BigInt(a.costNanos), 0n);
   return {
@@ -78,6 +82,7 @@ async function liveStatement(db: Kysely<Database>, start: number, clock: Billing
     state: closedAtMs === null ? 'open' : 'closed',
     closesAt: toIso(deadline),
     closedAt: closedAtMs === null ? null : toIso(closedAtMs),
+    awaitingUsage: due && closedAtMs === null,
     adjustments,
     adjustmentsTotal: formatNanos(adjustmentsNanos),
     billTotal: formatNanos(BigInt(base.totalNanos) + adjustmentsNanos),
@@ -135,7 +140,7 @@ async function adjustmentsFor(db: Kysely<Database>, start: number, currency: str
   const out: AdjustmentLine[] = [];
   for (const c of run) {
     const billed = billedFor(c, closed);
-    for (const live of await monthFigures(db, c.monthStart)) {
+    for (const live of await billedWindowFigures(db, c.monthStart, (JSON.parse(c.body) as BillingStatement).timezones ?? [])) {
       const key = `${live.customerId}\u0000${live.service}`;
       const b = billed.get(key);
       billed.delete(key);
@@ -143,6 +148,30 @@ async function adjustmentsFor(db: Kysely<Database>, start: number, currency: str
     }
     // Billed but now gone entirely (every event voided).
     for (const b of billed.values()) out.push(...adjustment(c.month, { ...b, events: 0, units: '0', costNanos: 0 }, b, services, currency));
+  }
+  return out;
+}
+
+/**
+ * A month's figures per customer × service, each customer over the window its statement bills:
+ * its local month when `zones` lists it (the statement's own list), else the UTC month rollup.
+ * The basis frozen at close and the live figures later use the same windows, so a late event is
+ * billed once, in the month its customer's statement covers.
+ */
+async function billedWindowFigures(db: Kysely<Database>, start: number, zones: BillingStatement['timezones']): Promise<MonthFigure[]> {
+  const zoned = new Map(zones.map((z) => [z.customerId, z]));
+  const out = (await monthFigures(db, start)).filter((f) => !zoned.has(f.customerId));
+  for (const z of zoned.values()) {
+    const window = { zone: z.timezone, period: 'month' as const, from: Date.parse(z.from), to: Date.parse(z.to), customerId: z.customerId };
+    for (const s of (await zonedSums(db, window)).sums) {
+      out.push({
+        customerId: z.customerId,
+        service: s.service,
+        events: s.events,
+        units: s.units.toString(),
+        costNanos: Number(s.costNanos),
+      });
+    }
   }
   return out;
 }
@@ -219,7 +248,7 @@ export async function closeMonth(db: Kysely<Database>, month: string, clock: Bil
     month,
     monthStart: start,
     body: JSON.stringify(s),
-    basis: await monthFigures(db, start),
+    basis: await billedWindowFigures(db, start, s.timezones ?? []),
     ...(await currentSeqs(db)),
     closedAt,
     closedBy: by,
@@ -232,26 +261,40 @@ function closeResult(c: ClosedStatement, closedNow: boolean): CloseResult {
   return { month: c.month, closedAt: toIso(c.closedAt), closedBy: c.closedBy, sha256: c.sha256, billTotal: s.billTotal, closedNow };
 }
 
-const checked = new WeakMap<object, number>();
+/** True when closeDueMonths freezes `start` once its grace period ends: from the first month with usage on. */
+async function closesByGrace(db: Kysely<Database>, start: number): Promise<boolean> {
+  const first = await firstUsageMonth(db);
+  return first !== null && start >= monthStart(first);
+}
+
+/** Per database: the newest due month checked, and the first month with usage then. */
+const checked = new WeakMap<object, { due: number; first: number | null }>();
 
 /**
  * Closes every month whose grace period has ended, oldest first, from the first month with
  * usage. Cheap when nothing is due (one comparison): the writer calls it before each flush, so
- * a month is frozen before the first late event for it is stored.
+ * a month is frozen before the first late event for it is stored. `earliest` is the earliest
+ * record of the batch about to be stored: one for a due month before the first month with usage
+ * lands in it (that month was never frozen), and that month is then frozen before the next batch.
  */
-export async function closeDueMonths(db: Kysely<Database>, clock: BillingClock): Promise<string[]> {
+export async function closeDueMonths(db: Kysely<Database>, clock: BillingClock, earliest?: number): Promise<string[]> {
   let due = monthStart(clock.now);
   while (closesAt(due, clock.graceDays) > clock.now) due = monthStart(due - 1);
-  if (checked.get(db) === due) return [];
-  const first = await firstUsageMonth(db);
+  const known = checked.get(db);
+  let first = known?.first ?? null;
   const done: string[] = [];
-  if (first !== null) {
-    for (let m = monthStart(first); m <= due; m = nextMonthStart(m)) {
+  if (known?.due !== due) {
+    const f = await firstUsageMonth(db);
+    first = f === null ? null : monthStart(f);
+    for (let m = first ?? Infinity; m <= due; m = nextMonthStart(m)) {
       const r = await closeMonth(db, monthKey(m), clock, 'grace');
       if (r.closedNow) done.push(r.month);
     }
   }
-  checked.set(db, due);
+  // This batch brings usage to a due month before the first one: frozen before the next batch.
+  const movesFirst = earliest !== undefined && earliest < nextMonthStart(due) && (first === null || earliest < first);
+  if (movesFirst) checked.delete(db);
+  else checked.set(db, { due, first });
   return done;
 }
 

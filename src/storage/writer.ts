@@ -44,7 +44,7 @@ export interface WriterOptions {
    */
   readonly backgroundCheckpoint?: boolean;
   /** Runs before each flush takes its batch (closing months whose grace period ended: analytics/closing.ts). */
-  readonly beforeFlush?: (tdb: TallyDb, now: number) => Promise<unknown>;
+  readonly beforeFlush?: (tdb: TallyDb, now: number, earliest: number) => Promise<unknown>;
 }
 
 export interface Stored {
@@ -92,6 +92,13 @@ class RecordRefusal extends Error {
 export function costProblem(quantity: number, service: string, cost: number): string | null {
   if (Number.isSafeInteger(cost)) return null;
   return `${quantity} of "${service}" would cost ${formatNanos(cost)} in one record; one record can cost at most ${formatNanos(Number.MAX_SAFE_INTEGER)}: split it into smaller records`;
+}
+
+/** The earliest recordedAt of a batch (Infinity when empty): what beforeFlush needs to know of it. */
+function earliestOf(items: readonly ValidRecord[]): number {
+  let min = Infinity;
+  for (let i = 0; i < items.length; i++) if (items[i]!.recordedAt < min) min = items[i]!.recordedAt;
+  return min;
 }
 
 function checkCost(r: ValidRecord, cost: number, index: number): void {
@@ -541,7 +548,7 @@ export class BatchedWriter extends EventEmitter {
     if ((this.stmt.dataVersion.get() as number) !== this.dataVersion) await this.refresh();
     // Its failure must never hold records back: reported, and the flush goes on.
     if (this.options.beforeFlush)
-      await this.options.beforeFlush(this.tdb, this.clock()).catch((err) => this.emit('before-flush-error', err));
+      await this.options.beforeFlush(this.tdb, this.clock(), earliestOf(this.items)).catch((err) => this.emit('before-flush-error', err));
 
     const items = this.items;
     const ids = this.ids;

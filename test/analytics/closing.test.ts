@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { billingStatement, closeDueMonths, closeMonth, lateMarks } from '../../src/analytics/closing';
 import { voidRecord } from '../../src/storage/corrections';
 import { setPriceRule } from '../../src/storage/repos/services';
+import { setCustomerZone } from '../../src/storage/repos/zones';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
 const GRACE = 3;
@@ -13,7 +14,7 @@ async function setup(start: string) {
   await setPriceRule(tdb.db, { service: 'api', effectiveFrom: 0, spec: { model: 'per_unit', unitPrice: '0.01' } }, 0);
   const w = await testWriter(tdb, {
     clock: clock.now,
-    beforeFlush: (t, now) => closeDueMonths(t.db, { now, graceDays: GRACE }),
+    beforeFlush: (t, now, earliest) => closeDueMonths(t.db, { now, graceDays: GRACE }, earliest),
   });
   const api = (at: string, quantity = 1, customerId = 'acme') =>
     w.record({ service: 'api', quantity, metadata: { endpoint: '/x', method: 'GET' }, recordedAt: at, customerId });
@@ -23,6 +24,48 @@ async function setup(start: string) {
 }
 
 describe('closed months', () => {
+  it('a past month before the first usage is open: history lands in it, then it closes and a later late event is an adjustment', async () => {
+    const { w, api, statement } = await setup('2026-11-15T12:00:00Z');
+    await api('2026-11-15T11:00:00Z', 5000);
+    const octEmpty = JSON.parse(await statement('2026-10'));
+    expect(octEmpty).toMatchObject({ state: 'open', closedAt: null, awaitingUsage: true, total: '0.0000' });
+
+    await api('2026-10-20T00:00:00Z', 1000); // history for a month never billed: its own month
+    const oct = await statement('2026-10');
+    expect(JSON.parse(oct)).toMatchObject({ state: 'closed', closedAt: '2026-11-04T00:00:00.000Z', total: '10.0000' });
+
+    // The same writer (one agent process): the next batch freezes October before it is stored.
+    await api('2026-10-21T00:00:00Z', 7);
+    expect(await statement('2026-10')).toBe(oct);
+    const nov = JSON.parse(await statement('2026-11'));
+    expect(nov.adjustments).toEqual([expect.objectContaining({ forMonth: '2026-10', events: 1, quantity: '7', cost: '0.0700' })]);
+    expect(nov.billTotal).toBe('50.0700');
+    await w.close();
+  });
+
+  it("a late event is billed once, in the month of its customer's own zone", async () => {
+    const { clock, tdb, w, api, statement } = await setup('2026-10-20T12:00:00Z');
+    await setCustomerZone(tdb.db, 'kolkata', 'Asia/Kolkata', 0);
+    await setCustomerZone(tdb.db, 'newyork', 'America/New_York', 0);
+    await api('2026-10-15T00:00:00Z', 1, 'kolkata');
+    await api('2026-10-15T00:00:00Z', 1, 'newyork');
+    clock.set(iso('2026-11-29T12:00:00Z'));
+    await api('2026-11-29T11:00:00Z', 1, 'kolkata'); // this write closes October
+    expect(JSON.parse(await statement('2026-10'))).toMatchObject({ state: 'closed' });
+
+    await api('2026-10-31T19:00:00Z', 100, 'kolkata'); // November 1, 00:30 in Kolkata: November's
+    await api('2026-11-01T02:00:00Z', 10, 'newyork'); // October 31, 22:00 in New York: late for October
+    const kolkata = JSON.parse(await statement('2026-11', 'kolkata'));
+    expect(kolkata.adjustments).toEqual([]);
+    expect(kolkata.lines).toEqual([expect.objectContaining({ service: 'api', events: 2, quantity: '101' })]);
+    expect(kolkata.billTotal).toBe('1.0100');
+    const newyork = JSON.parse(await statement('2026-11', 'newyork'));
+    expect(newyork.lines).toEqual([]);
+    expect(newyork.adjustments).toEqual([expect.objectContaining({ forMonth: '2026-10', events: 1, quantity: '10', cost: '0.1000' })]);
+    expect(newyork.billTotal).toBe('0.1000');
+    await w.close();
+  });
+
   it('an October event posted on 2026-11-05 (grace 3 days) bills as an adjustment on November; October is byte-identical', async () => {
     const { clock, w, api, statement } = await setup('2026-10-20T12:00:00Z');
     await api('2026-10-20T10:00:00Z', 100);

@@ -1,4 +1,5 @@
 // Strict parsing of command-line values; each error names the argument.
+import type { Command } from 'commander';
 import { invalid } from '../core/errors';
 import { parseDateArg, parseRange as parseRangeAt } from '../core/period';
 
@@ -29,4 +30,16 @@ export function parseJsonObjectArg(name: string, text: string | undefined): Reco
 /** --from/--to/--month with defaults: the current month (see core/period). */
 export function parseRange(opts: { from?: string; to?: string; month?: string }, now = Date.now()): { from: number; to: number } {
   return parseRangeAt(opts, now);
+}
+
+/**
+ * `--target` of a `sync` subcommand. `sync` has a --target of its own, and commander gives an
+ * option both define to the parent (`sync rejected --target X` sets sync's): the nearest one set.
+ */
+export function syncTarget(cmd: Command, required: true): string;
+export function syncTarget(cmd: Command, required?: false): string | undefined;
+export function syncTarget(cmd: Command, required = false): string | undefined {
+  const target = (cmd.optsWithGlobals() as { target?: string }).target;
+  if (target === undefined && required) throw invalid('target', 'is required: --target NAME (tally sync target list shows the names)');
+  return target;
 }

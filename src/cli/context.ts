@@ -24,8 +24,9 @@ export function globals(cmd: Command): GlobalOptions {
 
 export function configFor(opts: GlobalOptions): Readonly<Config> {
   const overrides: ConfigInput = {};
-  if (opts.db) overrides.db = opts.db;
-  if (opts.customer) overrides.customerId = opts.customer;
+  // Given but empty (`--db "$UNSET"`) is refused by the config's checks, never read as not given.
+  if (opts.db !== undefined) overrides.db = opts.db;
+  if (opts.customer !== undefined) overrides.customerId = opts.customer;
   if (opts.durability) {
     if (opts.durability !== 'normal' && opts.durability !== 'full') {
       throw new TallyError('invalid_input', `--durability: "${opts.durability}" must be normal or full`, { field: 'durability' });

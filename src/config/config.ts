@@ -20,7 +20,7 @@ const IDENTIFIER = 'letters, digits and . _ : @ - (at most 128)';
  * sections it sets (loadConfig), so a command run on the defaults and a --db builds almost none.
  */
 const SECTIONS = {
-  db: once(() => z.string().min(1)),
+  db: once(() => z.string().min(1, 'must be a file path, not empty')),
   customerId: once(() => z.string().regex(CUSTOMER_ID, IDENTIFIER)),
   hostId: once(() => z.string().regex(CUSTOMER_ID, IDENTIFIER)),
   currency: once(() => z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 code')),

@@ -16,6 +16,7 @@ import {
   type SyncCorrectionRow,
 } from '../storage/corrections';
 import { getClosedStatement } from '../storage/repos/statements';
+import { findTarget } from '../sync/targets';
 import type { AgentContext } from './context';
 import type { Implementation } from './handlers';
 
@@ -41,7 +42,10 @@ export function correctionHandlers(ctx: AgentContext): Implementation<keyof type
       return reply(await amendRecord(ctx.writer, { id, reason, actor: by ?? 'admin', quantity, metadata, recordedAt }));
     },
     'corrections.list': async ({ id, limit }) => (await listCorrections(db, { id, limit })).map(entry),
-    'sync.corrections.list': async ({ target, all, limit }) => (await listSyncCorrections(db, { target, all, limit })).map(syncEntry),
+    'sync.corrections.list': async ({ target, all, limit }) => {
+      if (target !== undefined) findTarget(ctx.config, ctx.tdb.sqlite, target); // an unknown name is a mistake, not "nothing waits"
+      return (await listSyncCorrections(db, { target, all, limit })).map(syncEntry);
+    },
     'sync.corrections.done': async ({ target, seq }) => {
       await markSyncCorrectionDone(db, target, seq, ctx.now());
       return (await listSyncCorrections(db, { target, limit: 100 })).map(syncEntry);

@@ -9,10 +9,30 @@ export function latestVersion(list: readonly Migration[] = knownMigrations): num
   return list.at(-1)?.id ?? 0;
 }
 
+function appliedMigrationsTable(sqlite: BetterSqlite3.Database): boolean {
+  return sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
+}
+
 export function appliedMigrations(sqlite: BetterSqlite3.Database): { id: number; name: string }[] {
-  const exists = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
-  if (!exists) return [];
+  if (!appliedMigrationsTable(sqlite)) return [];
   return sqlite.prepare('SELECT id, name FROM schema_migrations ORDER BY id').all() as { id: number; name: string }[];
+}
+
+/**
+ * Refuses an SQLite file of another program (tables, but no schema_migrations): Tally would add
+ * its tables to it (and narrow its mode) when a mistyped --db names it.
+ */
+export function refuseForeign(sqlite: BetterSqlite3.Database): void {
+  if (appliedMigrationsTable(sqlite)) return;
+  const names = sqlite
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name LIMIT 4")
+    .pluck()
+    .all() as string[];
+  if (names.length === 0) return;
+  const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
+  throw new TallyError('invalid_input', `db: ${sqlite.name} is not a Tally database (it holds tables ${shown}): check --db or TALLY_DB`, {
+    field: 'db',
+  });
 }
 
 export function checkMigrationList(list: readonly Migration[]): void {
@@ -30,6 +50,7 @@ export function migrate(
   const target = options.target ?? latestVersion(list);
   const now = options.now ?? Date.now;
   checkMigrationList(list);
+  refuseForeign(sqlite);
   sqlite.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
 
@@ -66,6 +87,7 @@ export function migrate(
  * 'current', 'older' (needs migrations a writer applies), or refused when it is from a newer Tally.
  */
 export function schemaState(sqlite: BetterSqlite3.Database, list: readonly Migration[] = knownMigrations): 'current' | 'older' {
+  refuseForeign(sqlite);
   const applied = appliedMigrations(sqlite);
   applied.forEach((a, i) => {
     if (list[i]?.id !== a.id) {

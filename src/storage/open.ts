@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { databaseProblem, TallyError } from '../core/errors';
 import type { Database } from './schema';
-import { migrate, schemaState } from './migrate';
+import { migrate, refuseForeign, schemaState } from './migrate';
 
 /** SQLite before 3.51.3 can corrupt a WAL database when writers and checkpointers race. */
 export const MIN_SQLITE = '3.51.3';
@@ -59,13 +59,14 @@ export function quickCheck(sqlite: BetterSqlite3.Database, file: string): void {
  * Usage data is private: a folder Tally creates is 0700, and the database is 0600 before SQLite
  * first opens it (its -wal and -shm files take the database's mode); a wider one is tightened.
  */
-function keepPrivate(file: string): void {
+function createPrivate(file: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  if (process.platform !== 'win32' && !fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
+}
+
+/** Tightens an existing database's files (once it is known to be Tally's). */
+function tightenMode(file: string): void {
   if (process.platform === 'win32') return;
-  if (!fs.existsSync(file)) {
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
-    return;
-  }
   for (const f of [file, `${file}-wal`, `${file}-shm`]) {
     const st = fs.statSync(f, { throwIfNoEntry: false });
     if (st && (st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) fs.chmodSync(f, st.mode & 0o700);
@@ -74,7 +75,7 @@ function keepPrivate(file: string): void {
 
 export function openDatabase(file: string, options: OpenOptions = {}): TallyDb {
   const readonly = options.readonly ?? false;
-  if (file !== ':memory:' && !readonly) keepPrivate(file);
+  if (file !== ':memory:' && !readonly) createPrivate(file);
   if (readonly && file !== ':memory:' && !fs.existsSync(file)) {
     throw new TallyError('not_found', `no database at ${file}: record something first, or run \`tally demo\``);
   }
@@ -93,6 +94,9 @@ export function openDatabase(file: string, options: OpenOptions = {}): TallyDb {
       );
     }
     sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    // Before anything changes the file (its mode, WAL mode, tables): another program's database is left alone.
+    refuseForeign(sqlite);
+    if (file !== ':memory:' && !readonly) tightenMode(file);
     // Before anything writes: a damaged file is neither migrated nor written to.
     if (options.quickCheck) quickCheck(sqlite, file);
     if (!readonly) {

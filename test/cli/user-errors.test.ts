@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acquireWriterLock } from '../../src/storage/lock';
 import { tally } from '../helpers/cli';
@@ -55,6 +56,64 @@ describe('CLI user errors', () => {
       expect(r.stderr).toMatch(/not a database|damaged/);
       expect(r.stderr).not.toMatch(/internal error/);
     }
+  });
+
+  it("another program's SQLite database is refused by reading and writing commands, and left as it was", () => {
+    const foreign = path.join(dir, 'people.db');
+    const other = new BetterSqlite3(foreign);
+    other.exec('CREATE TABLE people (id INTEGER); INSERT INTO people VALUES (1)');
+    other.close();
+    fs.chmodSync(foreign, 0o644);
+    const before = fs.readFileSync(foreign);
+    for (const args of [['report'], ['record', 'database', '1', '{"type":"SELECT"}'], ['services', 'list']]) {
+      const r = tally([...args, '--db', foreign]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(oneLine(r.stderr)).toEqual([`tally: db: ${foreign} is not a Tally database (it holds tables people): check --db or TALLY_DB`]);
+    }
+    expect(fs.readFileSync(foreign).equals(before)).toBe(true);
+    expect(fs.statSync(foreign).mode & 0o777).toBe(0o644);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('people.db'))).toEqual(['people.db']);
+  });
+
+  it('an option given empty is refused, never read as not given', () => {
+    const db = path.join(dir, 'empty-options.db');
+    for (const [args, field] of [
+      [['--db', '', 'record', 'database', '1', '{"type":"SELECT"}'], 'db'],
+      [['--customer', '', 'record', 'database', '1', '{"type":"SELECT"}', '--db', db], 'customerId'],
+      [['report', '--from', '', '--db', good], 'from'],
+      [['report', '--to', '', '--db', good], 'to'],
+      [['report', '--month', '2026-10', '--from', '2026-10-02', '--db', good], 'from'],
+    ] as const) {
+      const r = tally(args, { XDG_DATA_HOME: path.join(dir, 'xdg') });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toContain(`${field}: `);
+    }
+    expect(fs.existsSync(path.join(dir, 'xdg'))).toBe(false);
+    expect(fs.existsSync(db)).toBe(false);
+  });
+
+  it('a sync subcommand reads its own --target (sync has one too)', () => {
+    const db = path.join(dir, 'sync-target.db');
+    expect(tally(['sync', 'target', 'add', 'central', '--kind', 'tally', '--url', 'https://collector.example.com', '--db', db]).code).toBe(
+      0,
+    );
+    const retry = tally(['sync', 'retry-rejected', '--target', 'central', '--db', db]);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stdout).toContain('0 delivered, 0 still rejected');
+    const missing = tally(['sync', 'retry-rejected', '--db', db]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('target: is required');
+    for (const args of [
+      ['sync', 'rejected', '--target', 'nope'],
+      ['sync', 'corrections', '--target', 'nope'],
+    ]) {
+      const r = tally([...args, '--db', db]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toContain('no sync target named "nope"');
+    }
+    const done = tally(['sync', 'corrections', 'done', '5', '--target', 'central', '--db', db]);
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain('seq: no correction 5 waiting for a manual adjustment at target "central"');
   });
 
   it('a second writer is refused, naming the holder', () => {

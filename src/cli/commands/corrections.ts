@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import type { CorrectionResult } from '../../core/api/corrections';
 import { invalid } from '../../core/errors';
 import { formatMoney } from '../../core/money';
-import { parseJsonObjectArg, parseNumberArg } from '../args';
+import { parseJsonObjectArg, parseNumberArg, syncTarget } from '../args';
 import { callHandler } from '../call';
 import { configFor, globals } from '../context';
 import { formatTable, print, printJson } from '../output';
@@ -101,10 +101,11 @@ export function registerCorrections(program: Command): void {
     .description('corrections a sync target could not take back: adjust them at the vendor by hand, then mark them done')
     .option('--target <name>', 'only this target')
     .option('--all', 'also those delivered or done')
-    .action(async (o: { target?: string; all?: boolean }, cmd: Command) => {
+    .action(async (o: { all?: boolean }, cmd: Command) => {
+      const target = syncTarget(cmd);
       const g = globals(cmd);
       const list = await callHandler(configFor(g), 'sync.corrections.list', {
-        ...(o.target !== undefined && { target: o.target }),
+        ...(target !== undefined && { target }),
         ...(o.all && { all: true }),
       });
       if (g.json) return printJson(list);
@@ -135,15 +136,16 @@ export function registerCorrections(program: Command): void {
     .command('done')
     .description('mark a manual correction done (adjusted at the vendor)')
     .argument('<seq>')
-    .requiredOption('--target <name>', 'the sync target')
-    .action(async (seq: string, o: { target: string }, cmd: Command) => {
+    .option('--target <name>', 'the sync target (required)')
+    .action(async (seq: string, _o: object, cmd: Command) => {
+      const target = syncTarget(cmd, true);
       const g = globals(cmd);
       const left = await callHandler(configFor(g), 'sync.corrections.done', {
-        target: o.target,
+        target,
         seq: parseNumberArg('seq', seq, { integer: true, min: 1 }),
       });
       if (g.json) return printJson(left);
-      print(`correction ${seq} at ${o.target} marked done; ${left.length} still wait for a manual adjustment there`);
+      print(`correction ${seq} at ${target} marked done; ${left.length} still wait for a manual adjustment there`);
     });
 
   const statement = sub(program, 'statement', "the month's billable lines");

@@ -8,7 +8,7 @@ import type { SyncTargetStatus } from '../../core/api/sync';
 import type { TargetInput } from '../../core/sync/targets';
 import { syncUntilDone, engineFor } from '../../sync/run';
 import { allTargets, findTarget } from '../../sync/targets';
-import { parseNumberArg } from '../args';
+import { parseNumberArg, syncTarget } from '../args';
 import { agentFor, callHandler } from '../call';
 import { configFor, globals, withWriter } from '../context';
 import { formatTable, print, printJson } from '../output';
@@ -216,13 +216,13 @@ export function registerSync(program: Command): void {
   sync
     .command('rejected')
     .description('records endpoints refused, or hold for review, with the reason')
-    .option('--target <name>')
+    .option('--target <name>', 'only this target')
     .option('--limit <n>', 'at most this many', '100')
-    .action(async (o: { target?: string; limit: string }, cmd: Command) => {
+    .action(async (o: { limit: string }, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
       const limit = parseNumberArg('limit', o.limit, { integer: true, min: 1 });
-      const rows = await callHandler(config, 'sync.rejected.list', { target: o.target, limit });
+      const rows = await callHandler(config, 'sync.rejected.list', { target: syncTarget(cmd), limit });
       if (g.json) return printJson(rows);
       if (rows.length === 0) return print('no rejected records');
       print(
@@ -236,11 +236,11 @@ export function registerSync(program: Command): void {
   sync
     .command('retry-rejected')
     .description("send a target's rejected and for-review records again (after fixing the cause)")
-    .requiredOption('--target <name>')
-    .action(async (o: { target: string }, cmd: Command) => {
+    .option('--target <name>', 'the sync target (required)')
+    .action(async (_o: object, cmd: Command) => {
       const g = globals(cmd);
       const config = configFor(g);
-      const result = await callHandler(config, 'sync.retryRejected', { target: o.target });
+      const result = await callHandler(config, 'sync.retryRejected', { target: syncTarget(cmd, true) });
       if (g.json) return printJson(result);
       print(`${result.delivered} delivered, ${result.stillRejected} still rejected${result.error ? ` (${result.error})` : ''}`);
       if (result.error) process.exitCode = 1;

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { invalid, TallyError } from '../core/errors';
 import { toIso } from '../core/time';
@@ -18,6 +19,7 @@ import { openDatabase } from '../storage/open';
 import type { ArchiveLogTable } from '../storage/schema';
 import type { Selectable } from 'kysely';
 import { BufferedWriter, checkTarget, fsyncDir, partialName } from '../exports/files';
+import { pathProblem } from '../files/atomic';
 
 export const ARCHIVE_STEPS = ['selected', 'writing', 'written', 'renamed', 'verified', 'deleting', 'committed'] as const;
 export type ArchiveStep = (typeof ARCHIVE_STEPS)[number];
@@ -123,49 +125,30 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
       count,
       max_seq: bound.maxSeq,
     };
-    const hash = crypto.createHash('sha256');
-    const gzip = zlib.createGzip({ level: 6 });
-    const fileStream = fs.createWriteStream(tmp);
-    const piped = new Promise<void>((resolve, reject) => {
-      fileStream.on('finish', resolve).on('error', reject);
-      gzip.on('error', reject);
-    });
-    gzip.pipe(fileStream);
-    const out = new BufferedWriter(gzip);
-    await out.write(JSON.stringify(header) + '\n');
-    let n = 0;
-    let minAt: number | null = null;
-    let maxAt: number | null = null;
-    rdb.sqlite.exec('BEGIN');
-    try {
-      const rows = rdb.sqlite
+    const rows = () =>
+      rdb.sqlite
         .prepare(
           `SELECT ${COLUMNS.replace('quantity', 'CAST(quantity AS TEXT) AS quantity')} FROM usage_records WHERE ${where} ORDER BY seq`,
         )
         .iterate(bound) as IterableIterator<RawRecord>;
-      for (const r of rows) {
-        const line = JSON.stringify(r) + '\n';
-        hash.update(line);
-        await out.write(line);
-        n++;
-        if (minAt === null || r.recorded_at < minAt) minAt = r.recorded_at;
-        if (maxAt === null || r.recorded_at > maxAt) maxAt = r.recorded_at;
-        if (n === Math.ceil(count / 2)) step('writing');
-        if (o.onProgress && n % 5000 === 0) o.onProgress(n, count * 2);
+    let written: Written;
+    try {
+      rdb.sqlite.exec('BEGIN');
+      try {
+        written = await writeArchive(tmp, header, rows, (n) => {
+          if (n === Math.ceil(count / 2)) step('writing');
+          if (o.onProgress && n % 5000 === 0) o.onProgress(n, count * 2);
+        });
+      } finally {
+        rdb.sqlite.exec('COMMIT');
       }
-    } finally {
-      rdb.sqlite.exec('COMMIT');
+      step('written');
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      // A target that checkTarget let through but that fails now (it changed meanwhile) is still the user's --out.
+      throw pathProblem(err, 'out', file) ?? err;
     }
-    if (n !== count) throw new TallyError('internal', `archive read ${n} records, expected ${count}`);
-    const sha256 = hash.digest('hex');
-    await out.write(JSON.stringify({ footer: true, count: n, sha256 } satisfies Footer) + '\n');
-    await out.end();
-    await piped;
-    step('written');
-    const fd = fs.openSync(tmp, 'r');
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
+    const { sha256, minAt, maxAt } = written;
     fsyncDir(path.dirname(file));
     step('renamed');
 
@@ -199,6 +182,48 @@ export async function archiveRecords(o: ArchiveOptions): Promise<ArchiveResult> 
     await rdb.close();
     await wdb.close();
   }
+}
+
+interface Written {
+  readonly sha256: string;
+  readonly minAt: number | null;
+  readonly maxAt: number | null;
+}
+
+/** Writes header, records and footer to `tmp` through gzip, fsynced; `tick` sees the count after each record. */
+async function writeArchive(tmp: string, header: Header, rows: () => Iterable<RawRecord>, tick: (n: number) => void): Promise<Written> {
+  const hash = crypto.createHash('sha256');
+  const gzip = zlib.createGzip({ level: 6 });
+  // pipeline() destroys gzip when the file fails, so a pending write fails with it (not a wait for
+  // 'drain' that never comes); until the last write the failure is the writes' to report.
+  const piped = pipeline(gzip, fs.createWriteStream(tmp));
+  piped.catch(() => undefined);
+  const out = new BufferedWriter(gzip);
+  await out.write(JSON.stringify(header) + '\n');
+  let n = 0;
+  let minAt: number | null = null;
+  let maxAt: number | null = null;
+  for (const r of rows()) {
+    const line = JSON.stringify(r) + '\n';
+    hash.update(line);
+    await out.write(line);
+    n++;
+    if (minAt === null || r.recorded_at < minAt) minAt = r.recorded_at;
+    if (maxAt === null || r.recorded_at > maxAt) maxAt = r.recorded_at;
+    tick(n);
+  }
+  if (n !== header.count) throw new TallyError('internal', `archive read ${n} records, expected ${header.count}`);
+  const sha256 = hash.digest('hex');
+  await out.write(JSON.stringify({ footer: true, count: n, sha256 } satisfies Footer) + '\n');
+  await out.end();
+  await piped;
+  const fd = fs.openSync(tmp, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { sha256, minAt, maxAt };
 }
 
 export interface VerifiedArchive {

@@ -5,16 +5,14 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { TallyError } from '../core/errors';
+import { outputTarget } from '../files/atomic';
 
+/** The target as an absolute path, refused (naming `field`) before anything is written when it cannot be written. */
 export function checkTarget(file: string, force: boolean, field = 'out'): string {
-  const abs = path.resolve(file);
-  if (fs.existsSync(abs)) {
-    if (!force) throw new TallyError('conflict', `${abs} already exists: pass --force to overwrite it`, { field });
-    if (fs.statSync(abs).isDirectory()) throw new TallyError('invalid_input', `${field}: ${abs} is a directory`, { field });
-  }
-  const dir = path.dirname(abs);
-  if (!fs.existsSync(dir)) throw new TallyError('invalid_input', `${field}: folder ${dir} does not exist`, { field });
-  return abs;
+  return outputTarget(file, field, {
+    force,
+    exists: (abs) => new TallyError('conflict', `${abs} already exists: pass --force to overwrite it`, { field }),
+  });
 }
 
 export function partialName(abs: string): string {
@@ -34,20 +32,30 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Buffers small strings into larger writes and waits for 'drain' when the stream asks to. */
+/**
+ * Buffers small strings into larger writes and waits for 'drain' when the stream asks to. A
+ * stream that fails (a full disk) rejects the next write or end(): its 'error' is kept, never
+ * left unhandled, and no wait for a 'drain' that will not come.
+ */
 export class BufferedWriter {
   private chunks: string[] = [];
   private size = 0;
+  private failed: Error | null = null;
   constructor(
     private readonly stream: Writable,
     private readonly highWater = 256 * 1024,
-  ) {}
+  ) {
+    stream.on('error', (err) => {
+      this.failed ??= err;
+    });
+  }
   async write(text: string): Promise<void> {
     this.chunks.push(text);
     this.size += text.length;
     if (this.size >= this.highWater) await this.flush();
   }
   async flush(): Promise<void> {
+    this.throwIfFailed();
     if (this.chunks.length === 0) return;
     const data = this.chunks.join('');
     this.chunks = [];
@@ -58,7 +66,13 @@ export class BufferedWriter {
     await this.flush();
     await new Promise<void>((resolve, reject) => {
       this.stream.once('error', reject);
-      this.stream.end(() => resolve());
+      this.stream.end((err?: Error | null) => (err ? reject(err) : resolve()));
     });
+    if (this.failed) throw this.failed;
+  }
+  private throwIfFailed(): void {
+    if (this.failed) throw this.failed;
+    // Destroyed without an error (by a pipeline that failed elsewhere): a write would vanish.
+    if (this.stream.destroyed) throw new Error('the output stream was closed');
   }
 }

@@ -9,6 +9,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { databaseProblem, invalid, TallyError } from '../core/errors';
 import { appliedMigrations, schemaState } from './migrate';
 import { realDbPath } from './lock';
+import { outputTarget, pathProblem, refuseNonFile } from '../files/atomic';
 
 export interface BackupResult {
   readonly file: string;
@@ -62,8 +63,8 @@ export async function backupDatabase(dbPath: string, out: string, o: { force?: b
   if (!fs.existsSync(dbPath)) throw new TallyError('not_found', `no database at ${dbPath}`);
   const target = path.resolve(out);
   if (realDbPath(target) === realDbPath(dbPath)) throw invalid('out', 'is the database itself; choose another file');
-  if (fs.existsSync(target) && !o.force) throw invalid('out', `${target} exists; add --force to replace it`);
-  if (!fs.existsSync(path.dirname(target))) throw invalid('out', `folder ${path.dirname(target)} does not exist`);
+  // A folder is never replaced, and /sys or /proc are refused before SQLite says "unable to open database file".
+  outputTarget(out, 'out', { force: o.force ?? false, exists: (abs) => invalid('out', `${abs} exists; add --force to replace it`) });
   const tmp = `${target}.partial-${process.pid}`;
   removeQuietly(tmp);
   const source = new BetterSqlite3(dbPath, { readonly: true, fileMustExist: true });
@@ -111,10 +112,17 @@ export function restoreDatabase(givenPath: string, from: string, now: number): R
   const dbPath = realDbPath(givenPath);
   const source = path.resolve(from);
   if (!fs.existsSync(source)) throw invalid('file', `${source} does not exist`);
+  refuseNonFile(from, 'file');
   if (realDbPath(source) === realDbPath(dbPath)) throw invalid('file', 'is the database itself');
   const incoming = `${dbPath}.restore-${process.pid}`;
   removeQuietly(incoming);
-  fs.copyFileSync(source, incoming);
+  try {
+    fs.copyFileSync(source, incoming);
+  } catch (err) {
+    removeQuietly(incoming);
+    // The copy lands beside the database we hold the lock for: what fails here is reading the file.
+    throw pathProblem(err, 'file', source) ?? err;
+  }
   let v: { records: number; schema: number | null };
   try {
     v = verify(incoming, 'the file to restore');

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TallyError } from '../core/errors';
+import { invalid, TallyError } from '../core/errors';
+import { pathProblem } from '../files/atomic';
 
 export interface LockHolder {
   readonly pid: number;
@@ -178,15 +179,25 @@ export function acquireWriterLock(dbPath: string, command = process.argv.slice(1
   try {
     return acquire(dbPath, command, o);
   } catch (err) {
-    throw notWritable(err, path.dirname(path.resolve(dbPath))) ?? err;
+    if (err instanceof TallyError) throw err;
+    // Any other mistake in the path (a file where a folder should be, /proc) names --db.
+    throw notWritable(err, path.dirname(path.resolve(dbPath))) ?? pathProblem(err, 'db', dbPath) ?? err;
   }
+}
+
+/** The database file as it is now: a folder or a device is refused before a lock file is made beside it. */
+function databaseFile(dbPath: string, real: string): fs.Stats | undefined {
+  const st = fs.statSync(real, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw invalid('db', `${dbPath} is a directory; name the database file (such as ${path.join(dbPath, 'tally.db')})`);
+  if (st && !st.isFile()) throw invalid('db', `${dbPath} is not a regular file`);
+  return st;
 }
 
 function acquire(dbPath: string, command: string, o: LockOptions): WriterLock {
   const real = realDbPath(dbPath);
   const lockPath = `${real}.lock`;
+  const st = databaseFile(dbPath, real);
   fs.mkdirSync(path.dirname(lockPath), { recursive: true, mode: 0o700 }); // usage data is private
-  const st = fs.statSync(real, { throwIfNoEntry: false });
   if (st && st.nlink > 1) refuseHardLink(dbPath, real, st);
   const me: LockHolder = {
     pid: process.pid,

@@ -20,6 +20,8 @@ import { listServices } from '../storage/repos/service-rows';
 import { formatCompact, toDisplay, type ServiceDefinition } from '../core/services';
 import { dayStart, hourStart, monthStart, toIso, type Period } from '../core/time';
 
+const HOUR = 3_600_000;
+
 export interface ReportQuery {
   readonly from: number;
   /** Exclusive. */
@@ -127,24 +129,69 @@ async function exactSums<R extends SumRow>(db: ReadDb, rows: R[]): Promise<Array
 
 async function sums(db: ReadDb, q: ReportQuery): Promise<SumRow[]> {
   const period = rollupPeriodFor(q.from, q.to);
-  if (period !== null) {
-    let query = db
-      .selectFrom('rollups')
-      .select([
-        'service',
-        sql<number>`sum(event_count)`.as('events'),
-        rollupQuantityHi.as('hi'),
-        rollupQuantityLo.as('lo'),
-        rollupCostText.as('cost'),
-      ])
-      .where('period', '=', period)
-      .where('bucket_start', '>=', q.from)
-      .where('bucket_start', '<', q.to)
-      .groupBy('service');
-    if (q.service) query = query.where('service', '=', q.service);
-    if (q.customerId) query = query.where('customer_id', '=', q.customerId);
-    return query.execute();
+  if (period !== null) return rollupSums(db, q, period);
+  // Edges inside an hour: the partial hours from the raw records, the whole hours between them
+  // from the rollups, which keep archived records (a range read raw would silently drop them).
+  const inner = wholeHours(q);
+  if (inner === null) return rawSums(db, q);
+  const parts = [await rollupSums(db, { ...q, ...inner }, rollupPeriodFor(inner.from, inner.to)!)];
+  if (q.from < inner.from) parts.push(await rawSums(db, { ...q, to: inner.from }));
+  if (inner.to < q.to) parts.push(await rawSums(db, { ...q, from: inner.to }));
+  return mergeSums(
+    parts.flat(),
+    (r) => r.service,
+    (r) => ({ service: r.service }),
+  );
+}
+
+/** The whole hours inside [from, to), or null when there is none. */
+function wholeHours(q: ReportQuery): { from: number; to: number } | null {
+  const from = hourStart(q.from) === q.from ? q.from : hourStart(q.from) + HOUR;
+  const to = hourStart(q.to);
+  return from < to ? { from, to } : null;
+}
+
+/** Rows of the same key added exactly (limbs and cost as bigints). */
+function mergeSums<R extends SumRow>(
+  rows: readonly R[],
+  keyOf: (r: R) => string,
+  base: (r: R) => Omit<R, keyof SumRow | 'service'> & { service: string },
+): R[] {
+  const out = new Map<string, { row: R; units: bigint; cost: bigint }>();
+  for (const r of rows) {
+    const units = joinLimbs(r.hi, r.lo);
+    const cost = exactCost(r.cost ?? undefined);
+    const m = out.get(keyOf(r));
+    if (!m) out.set(keyOf(r), { row: { ...base(r), events: Number(r.events) } as R, units, cost });
+    else {
+      m.row.events += Number(r.events);
+      m.units += units;
+      m.cost += cost;
+    }
   }
+  return [...out.values()].map(({ row, units, cost }) => ({ ...row, hi: 0, lo: units.toString(), cost: cost.toString() }));
+}
+
+function rollupSums(db: ReadDb, q: ReportQuery, period: Period): Promise<SumRow[]> {
+  let query = db
+    .selectFrom('rollups')
+    .select([
+      'service',
+      sql<number>`sum(event_count)`.as('events'),
+      rollupQuantityHi.as('hi'),
+      rollupQuantityLo.as('lo'),
+      rollupCostText.as('cost'),
+    ])
+    .where('period', '=', period)
+    .where('bucket_start', '>=', q.from)
+    .where('bucket_start', '<', q.to)
+    .groupBy('service');
+  if (q.service) query = query.where('service', '=', q.service);
+  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+  return query.execute();
+}
+
+function rawSums(db: ReadDb, q: ReportQuery): Promise<SumRow[]> {
   let query = db
     .selectFrom('usage_records')
     .select(['service', sql<number>`count(*)`.as('events'), rawQuantityHi.as('hi'), rawQuantityLo.as('lo'), rawCostText.as('cost')])
@@ -215,8 +262,23 @@ export async function usageReport(db: ReadDb, q: ReportQuery, source: ReportSour
 }
 
 async function daySums(db: ReadDb, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
-  // Day rollups when the edges are whole days; hour rollups otherwise (edges to the hour).
-  const period: Period = dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : 'hour';
+  // Day rollups when the edges are whole days; hour rollups for the whole hours otherwise, and the
+  // partial hours at the edges from the raw records, as the totals (sums) read them.
+  if (dayStart(q.from) === q.from && dayStart(q.to) === q.to) return rollupDaySums(db, q, 'day');
+  const inner = wholeHours(q);
+  if (inner === null) return rawDaySums(db, q);
+  const parts = [await rollupDaySums(db, { ...q, ...inner }, 'hour')];
+  if (q.from < inner.from) parts.push(await rawDaySums(db, { ...q, to: inner.from }));
+  if (inner.to < q.to) parts.push(await rawDaySums(db, { ...q, from: inner.to }));
+  const merged = mergeSums(
+    parts.flat(),
+    (r) => `${r.day}\u0000${r.service}`,
+    (r) => ({ service: r.service, day: Number(r.day) }),
+  );
+  return merged.sort((a, b) => a.day - b.day || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+}
+
+function rollupDaySums(db: ReadDb, q: ReportQuery, period: 'day' | 'hour'): Promise<Array<SumRow & { day: number }>> {
   let query = db
     .selectFrom('rollups')
     .select([
@@ -228,8 +290,30 @@ async function daySums(db: ReadDb, q: ReportQuery): Promise<Array<SumRow & { day
       rollupCostText.as('cost'),
     ])
     .where('period', '=', period)
-    .where('bucket_start', '>=', hourStart(q.from))
+    .where('bucket_start', '>=', q.from)
     .where('bucket_start', '<', q.to)
+    .groupBy(['day', 'service'])
+    .orderBy('day')
+    .orderBy('service');
+  if (q.service) query = query.where('service', '=', q.service);
+  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+  return query.execute();
+}
+
+function rawDaySums(db: ReadDb, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
+  let query = db
+    .selectFrom('usage_records')
+    .select([
+      'service',
+      sql<number>`(recorded_at / 86400000) * 86400000`.as('day'),
+      sql<number>`count(*)`.as('events'),
+      rawQuantityHi.as('hi'),
+      rawQuantityLo.as('lo'),
+      rawCostText.as('cost'),
+    ])
+    .where('recorded_at', '>=', q.from)
+    .where('recorded_at', '<', q.to)
+    .where('voided_at', 'is', null)
     .groupBy(['day', 'service'])
     .orderBy('day')
     .orderBy('service');

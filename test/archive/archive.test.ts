@@ -83,6 +83,11 @@ describe('archive', () => {
     const t = openDatabase(db);
     // The month report still covers September from the rollups; stats say records were archived.
     expect((await usageReport(t.db, { from: Date.UTC(2026, 8, 1), to: Date.UTC(2026, 9, 1) })).totalCost).toBe(before.totalCost);
+    // So does a range whose edges fall inside an hour: its whole hours come from the rollups.
+    const offHour = await usageReport(t.db, { from: Date.UTC(2026, 7, 31, 23, 30), to: Date.UTC(2026, 8, 2, 0, 30), detailed: true });
+    expect(offHour.totalCost).toBe(before.totalCost);
+    expect(offHour.totalEvents).toBe(300);
+    expect(offHour.daily?.reduce((n, d) => n + d.events, 0)).toBe(300);
     // Stats over whole days still cover them (day rollups and the quantity histogram are kept),
     // also when an edge of the range inside a day holds none of them; when the day at an edge held
     // archived records, the raw records answer and say records were archived.

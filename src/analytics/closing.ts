@@ -72,17 +72,20 @@ async function liveStatement(db: Kysely<Database>, start: number, clock: Billing
   // Past the deadline a month closeDueMonths freezes is closed even before the next write
   // freezes it: the frozen text is then this very statement, so printing it before and after is
   // byte-identical. A month before the first month with usage is not frozen (history imported
-  // into a new database lands in its own month), so it stays open until usage for it arrives.
-  const due = clock.now >= deadline;
-  const closedAtMs = closedAt ?? (due && (await closesByGrace(db, start)) ? deadline : null);
+  // into a new database lands in its own month): open until usage for it arrives. History then
+  // has a grace period of its own (historyHold), and the month stays open until it ends.
+  const hold = await historyHold(db, clock.now);
+  const pastDeadline = clock.now >= deadline;
+  const byGrace = pastDeadline && hold === null && (await closesByGrace(db, start));
+  const closedAtMs = closedAt ?? (byGrace ? deadline : null);
   const adjustments = await adjustmentsFor(db, start, clock.currency ?? 'USD');
   const adjustmentsNanos = adjustments.reduce((s, a) => s + BigInt(a.costNanos), 0n);
   return {
     ...base,
     state: closedAtMs === null ? 'open' : 'closed',
-    closesAt: toIso(deadline),
+    closesAt: toIso(pastDeadline && hold !== null && closedAtMs === null ? hold : deadline),
     closedAt: closedAtMs === null ? null : toIso(closedAtMs),
-    awaitingUsage: due && closedAtMs === null,
+    awaitingUsage: pastDeadline && closedAtMs === null && hold === null,
     adjustments,
     adjustmentsTotal: formatNanos(adjustmentsNanos),
     billTotal: formatNanos(BigInt(base.totalNanos) + adjustmentsNanos),
@@ -267,34 +270,57 @@ async function closesByGrace(db: Kysely<Database>, start: number): Promise<boole
   return first !== null && start >= monthStart(first);
 }
 
-/** Per database: the newest due month checked, and the first month with usage then. */
-const checked = new WeakMap<object, { due: number; first: number | null }>();
+const HOLD_KEY = 'history_hold_until';
+
+/**
+ * Until when history stored for past months holds their closing (null: none, or ended). A batch
+ * that brings usage to a month past its deadline that was never frozen (before the first month
+ * with usage: `tally import` of last quarter, `tally demo`) starts it: those months close
+ * graceDays later, so the rest of that history lands in them too.
+ */
+async function historyHold(db: Kysely<Database>, now: number): Promise<number | null> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', HOLD_KEY).executeTakeFirst();
+  const until = row ? Number(row.value) : NaN;
+  return until > now ? until : null;
+}
+
+async function startHistoryHold(db: Kysely<Database>, until: number): Promise<void> {
+  await db
+    .insertInto('settings')
+    .values({ key: HOLD_KEY, value: String(until) })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(until) }))
+    .execute();
+}
+
+/** Per database: the newest due month checked, the first month with usage then, and the history hold. */
+const checked = new WeakMap<object, { due: number; first: number | null; hold: number | null }>();
 
 /**
  * Closes every month whose grace period has ended, oldest first, from the first month with
- * usage. Cheap when nothing is due (one comparison): the writer calls it before each flush, so
- * a month is frozen before the first late event for it is stored. `earliest` is the earliest
- * record of the batch about to be stored: one for a due month before the first month with usage
- * lands in it (that month was never frozen), and that month is then frozen before the next batch.
+ * usage, unless a history hold runs. Cheap when nothing is due (a comparison or two): the writer
+ * calls it before each flush, so a month is frozen before the first late event for it is stored.
+ * `earliest` is the earliest record of the batch about to be stored: usage for a due month before
+ * the first month with usage is history, and starts (or extends) the hold.
  */
 export async function closeDueMonths(db: Kysely<Database>, clock: BillingClock, earliest?: number): Promise<string[]> {
   let due = monthStart(clock.now);
   while (closesAt(due, clock.graceDays) > clock.now) due = monthStart(due - 1);
-  const known = checked.get(db);
-  let first = known?.first ?? null;
+  let known = checked.get(db);
   const done: string[] = [];
-  if (known?.due !== due) {
+  if (known === undefined || known.due !== due || (known.hold !== null && clock.now >= known.hold)) {
     const f = await firstUsageMonth(db);
-    first = f === null ? null : monthStart(f);
-    for (let m = first ?? Infinity; m <= due; m = nextMonthStart(m)) {
+    known = { due, first: f === null ? null : monthStart(f), hold: await historyHold(db, clock.now) };
+    for (let m = known.hold === null ? (known.first ?? Infinity) : Infinity; m <= due; m = nextMonthStart(m)) {
       const r = await closeMonth(db, monthKey(m), clock, 'grace');
       if (r.closedNow) done.push(r.month);
     }
   }
-  // This batch brings usage to a due month before the first one: frozen before the next batch.
-  const movesFirst = earliest !== undefined && earliest < nextMonthStart(due) && (first === null || earliest < first);
-  if (movesFirst) checked.delete(db);
-  else checked.set(db, { due, first });
+  if (earliest !== undefined && earliest < nextMonthStart(due) && (known.first === null || earliest < known.first)) {
+    const until = clock.now + clock.graceDays * DAY;
+    await startHistoryHold(db, until);
+    known = { due, first: monthStart(earliest), hold: until };
+  }
+  checked.set(db, known);
   return done;
 }
 

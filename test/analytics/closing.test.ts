@@ -24,22 +24,31 @@ async function setup(start: string) {
 }
 
 describe('closed months', () => {
-  it('a past month before the first usage is open: history lands in it, then it closes and a later late event is an adjustment', async () => {
-    const { w, api, statement } = await setup('2026-11-15T12:00:00Z');
+  it('a past month before the first usage is open: history lands in it, with a grace period of its own, then late events are adjustments', async () => {
+    const { clock, w, api, statement } = await setup('2026-11-15T12:00:00Z');
     await api('2026-11-15T11:00:00Z', 5000);
     const octEmpty = JSON.parse(await statement('2026-10'));
     expect(octEmpty).toMatchObject({ state: 'open', closedAt: null, awaitingUsage: true, total: '0.0000' });
 
-    await api('2026-10-20T00:00:00Z', 1000); // history for a month never billed: its own month
-    const oct = await statement('2026-10');
-    expect(JSON.parse(oct)).toMatchObject({ state: 'closed', closedAt: '2026-11-04T00:00:00.000Z', total: '10.0000' });
-
-    // The same writer (one agent process): the next batch freezes October before it is stored.
+    // History for a month never billed lands in it, and holds its closing for the grace period
+    // (the rest of an import lands too), in this same writer (one agent process) as in another.
+    await api('2026-10-20T00:00:00Z', 1000);
     await api('2026-10-21T00:00:00Z', 7);
+    expect(JSON.parse(await statement('2026-10'))).toMatchObject({
+      state: 'open',
+      closesAt: '2026-11-18T12:00:00.000Z',
+      awaitingUsage: false,
+      total: '10.0700',
+    });
+
+    clock.set(iso('2026-11-18T12:00:00Z'));
+    const oct = await statement('2026-10');
+    expect(JSON.parse(oct)).toMatchObject({ state: 'closed', closedAt: '2026-11-04T00:00:00.000Z', total: '10.0700' });
+    await api('2026-10-22T00:00:00Z', 3); // the write freezes October first: this one is late
     expect(await statement('2026-10')).toBe(oct);
     const nov = JSON.parse(await statement('2026-11'));
-    expect(nov.adjustments).toEqual([expect.objectContaining({ forMonth: '2026-10', events: 1, quantity: '7', cost: '0.0700' })]);
-    expect(nov.billTotal).toBe('50.0700');
+    expect(nov.adjustments).toEqual([expect.objectContaining({ forMonth: '2026-10', events: 1, quantity: '3', cost: '0.0300' })]);
+    expect(nov.billTotal).toBe('50.0300');
     await w.close();
   });
 

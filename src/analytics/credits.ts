@@ -4,7 +4,7 @@
 // the caller (statement.ts), which keeps this module free of a cycle.
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
-import { drawDown, type CreditGrant, type MonthCharge, type MonthCredits } from '../core/credits';
+import { covers, drawDown, type CreditGrant, type MonthCharge, type MonthCredits } from '../core/credits';
 import { formatNanos } from '../core/money';
 import { monthStart, nextMonthStart } from '../core/time';
 import { listGrants } from '../storage/repos/credits';
@@ -68,7 +68,11 @@ export interface GrantBalance {
   readonly effectiveAt: string;
   readonly expiresAt: string | null;
   readonly note: string | null;
-  /** active: can still be drawn; expired / voided / used up / scheduled (not yet effective). */
+  /**
+   * For this month's statement, which draws every grant that covers the month (whole months,
+   * core/credits.ts): active (can still be drawn) or used up; expired (covers no month from this
+   * one on), voided, or scheduled (covers only later months).
+   */
   readonly status: 'active' | 'expired' | 'voided' | 'used' | 'scheduled';
 }
 
@@ -82,6 +86,8 @@ export interface CreditBalance {
   /** What is left to draw now, month-to-date usage included. */
   readonly remaining: string;
   readonly remainingNanos: string;
+  /** Sum of the scheduled grants: not in granted or remaining until their month comes. */
+  readonly scheduled: string;
   readonly grants: readonly GrantBalance[];
 }
 
@@ -90,32 +96,27 @@ export async function creditBalance(db: Kysely<Database>, customerId: string, no
   const grants = await listGrants(db, { customerId });
   const months = await history(grants, customerId, nextMonthStart(now), chargeOf);
   const { remaining } = drawDown(grants, months);
+  const thisMonth = { monthStart: monthStart(now), monthEnd: nextMonthStart(now) };
   let granted = 0n;
   let left = 0n;
   let used = 0n;
+  let scheduled = 0n;
   const rows = grants.map((g): GrantBalance => {
     const rest = remaining.get(g.id) ?? 0n;
-    const status =
-      g.voidedAt !== null
-        ? 'voided'
-        : g.expiresAt !== null && g.expiresAt <= now
-          ? 'expired'
-          : g.effectiveAt > now
-            ? 'scheduled'
-            : rest === 0n
-              ? 'used'
-              : 'active';
+    const status = grantStatus(g, thisMonth, rest);
     const drawn = g.voidedAt !== null ? 0n : g.amountNanos - rest;
     if (status === 'active' || status === 'used') {
       granted += g.amountNanos;
       left += rest;
       used += drawn;
     }
+    if (status === 'scheduled') scheduled += rest;
     return {
       id: g.id,
       amount: formatNanos(g.amountNanos),
       used: formatNanos(drawn),
-      remaining: formatNanos(status === 'active' ? rest : 0n),
+      // A scheduled grant keeps all of it for later; an expired or voided one has nothing to give.
+      remaining: formatNanos(status === 'active' || status === 'scheduled' ? rest : 0n),
       priority: g.priority,
       effectiveAt: new Date(g.effectiveAt).toISOString(),
       expiresAt: g.expiresAt === null ? null : new Date(g.expiresAt).toISOString(),
@@ -131,6 +132,17 @@ export async function creditBalance(db: Kysely<Database>, customerId: string, no
     used: formatNanos(used),
     remaining: formatNanos(left),
     remainingNanos: left.toString(),
+    scheduled: formatNanos(scheduled),
     grants: rows,
   };
+}
+
+/**
+ * By the month, as the statement draws: a grant taking effect on the 20th already covers this
+ * month's usage, and one that expired on the 10th still does until the month ends.
+ */
+function grantStatus(g: CreditGrant, thisMonth: { monthStart: number; monthEnd: number }, rest: bigint): GrantBalance['status'] {
+  if (g.voidedAt !== null) return 'voided';
+  if (covers(g, thisMonth)) return rest === 0n ? 'used' : 'active';
+  return g.effectiveAt >= thisMonth.monthEnd ? 'scheduled' : 'expired';
 }

@@ -1,8 +1,8 @@
-// The statement as people read it (CLI table, PDF, printable page): every amount rounded
+// The statement as people read it (CLI table, XLSX, PDF, printable page): every amount rounded
 // half-even to the currency's minor unit, the total the sum of the printed lines, and the exact
-// total with the rounding difference beneath (core/money.ts holds the rule).
-import { currencyOf, formatMoney, roundHalfEven, roundingNote, roundLines, toNanos, type RoundedLines } from '../core/money';
-import { formatCompact } from '../core/services';
+// total with the rounding difference beneath (core/money.ts holds the rule). Quantities are what
+// is billed, so they are printed whole: grouped, never abbreviated.
+import { currencyOf, formatMoney, formatNanos, roundHalfEven, roundingNote, roundLines, toNanos, type RoundedLines } from '../core/money';
 import type { AdjustmentLine } from './closing';
 import type { Statement } from './statement';
 
@@ -13,13 +13,17 @@ export interface PrintedStatement {
   /** Per customer when there are several. */
   readonly subtotals: ReadonlyArray<readonly [string, string]>;
   readonly total: string;
-  /** "exact total $… (rounding …)", or null when the rounded lines add up exactly. */
+  /** "exact total $… (rounding …)" and/or "exact amount due $…", or null when the printed figures are exact. */
   readonly note: string | null;
   readonly rounded: RoundedLines;
   /** Below the total: adjustments for closed months and credits, each rounded, then what is due. */
   readonly below: ReadonlyArray<readonly [string, string]>;
   /** The amount due as printed: total + adjustments − credits, all as printed; null when nothing below. */
   readonly due: string | null;
+  /** Total + adjustments as printed; null when there are no adjustments. */
+  readonly withAdjustments: string | null;
+  /** The credits applied as printed (negative, "-$0.05"); null when no credit applies. */
+  readonly credits: string | null;
 }
 
 export const STATEMENT_HEADER = [
@@ -35,9 +39,10 @@ export const STATEMENT_HEADER = [
   'overage',
 ] as const;
 
-type WithBilling = Statement & { readonly adjustments?: readonly AdjustmentLine[] };
+/** A statement as the service layer returns it: closed-month adjustments are there when it has any. */
+export type PrintableStatement = Statement & { readonly adjustments?: readonly AdjustmentLine[] };
 
-export function printStatement(s: WithBilling, currency = 'USD'): PrintedStatement {
+export function printStatement(s: PrintableStatement, currency = 'USD'): PrintedStatement {
   const rounded = roundLines(
     s.lines.map((l) => l.lineTotal),
     currency,
@@ -45,14 +50,14 @@ export function printStatement(s: WithBilling, currency = 'USD'): PrintedStateme
   const rows = s.lines.map((l, i) => [
     l.customerId,
     l.service,
-    formatCompact(l.usage),
+    formatQuantity(l.usage),
     l.unit,
     l.pricing,
     formatMoney(l.usageCost, currency),
     formatMoney(l.minimumTopUp, currency),
     formatMoney(rounded.lines[i]!, currency),
-    l.quota === null ? '—' : formatCompact(l.quota),
-    l.overage === null ? '—' : formatCompact(l.overage),
+    l.quota === null ? '—' : formatQuantity(l.quota),
+    l.overage === null ? '—' : formatQuantity(l.overage),
   ]);
   const subtotals: Array<readonly [string, string]> = [];
   const customers = [...new Set(s.lines.map((l) => l.customerId))];
@@ -62,35 +67,64 @@ export function printStatement(s: WithBilling, currency = 'USD'): PrintedStateme
       subtotals.push([c, formatMoney(sum, currency)]);
     }
   }
-  const { below, due } = belowTotal(s, rounded.total, currency);
+  const { dueNote, ...below } = belowTotal(s, rounded.total, currency);
+  const notes = [rounded.difference === 0n ? null : roundingNote(rounded, currency), dueNote].filter((n) => n !== null);
   return {
-    below,
-    due,
+    ...below,
     title: `STATEMENT ${s.month}${s.customerId ? `  (${s.customerId})` : ''}`,
     header: STATEMENT_HEADER,
     rows,
     subtotals,
     total: formatMoney(rounded.total, currency),
-    note: rounded.difference === 0n ? null : roundingNote(rounded, currency),
+    note: notes.length ? notes.join('; ') : null,
     rounded,
   };
 }
 
+/** 1001 → "1,001", 1234.5 → "1,234.5": the number's own digits (shortest round trip), grouped. */
+export function formatQuantity(n: number): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: 20 });
+}
+
+interface Below {
+  readonly below: Array<readonly [string, string]>;
+  readonly due: string | null;
+  readonly withAdjustments: string | null;
+  readonly credits: string | null;
+  /** "exact amount due $…" when the printed amount due is rounded. */
+  readonly dueNote: string | null;
+}
+
 /** Adjustments and credits under the total, each rounded, and the amount due as their printed sum. */
-function belowTotal(s: WithBilling, total: bigint, currency: string): { below: Array<readonly [string, string]>; due: string | null } {
-  const minor = currencyOf(currency).decimals;
+function belowTotal(s: PrintableStatement, total: bigint, currency: string): Below {
+  const c = currencyOf(currency);
   const below: Array<readonly [string, string]> = [];
   let due = total;
+  let exactDue = toNanos(s.total);
   for (const a of s.adjustments ?? []) {
-    const n = roundHalfEven(toNanos(a.cost), minor);
+    const n = roundHalfEven(toNanos(a.cost), c.decimals);
     due += n;
+    exactDue += toNanos(a.cost);
     below.push([`Adjustment for ${a.forMonth}: ${a.service} (${a.customerId})`, formatMoney(n, currency)]);
   }
-  const credits = s.creditsApplied === undefined ? 0n : roundHalfEven(toNanos(s.creditsApplied), minor);
-  if (credits !== 0n) {
+  const withAdjustments = below.length === 0 ? null : formatMoney(due, currency);
+  const applied = s.creditsApplied === undefined ? 0n : toNanos(s.creditsApplied);
+  const credits = roundHalfEven(applied, c.decimals);
+  // Credits that round to nothing still print, so the amount due says why it differs from the total.
+  if (applied !== 0n) {
     due -= credits;
+    exactDue -= applied;
     below.push(['Credits applied', formatMoney(-credits, currency)]);
   }
-  if (below.length === 0) return { below, due: null };
-  return { below, due: formatMoney(due, currency) };
+  if (below.length === 0) return { below, due: null, withAdjustments, credits: null, dueNote: null };
+  return {
+    below,
+    due: formatMoney(due, currency),
+    withAdjustments,
+    credits: applied === 0n ? null : formatMoney(-credits, currency),
+    dueNote:
+      due === exactDue
+        ? null
+        : `exact amount due ${exactDue < 0n ? '-' : ''}${c.prefix}${formatNanos(exactDue < 0n ? -exactDue : exactDue)}`,
+  };
 }

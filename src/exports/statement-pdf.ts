@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Statement } from '../analytics/statement';
-import type { AdjustmentLine } from '../analytics/closing';
-import { printStatement } from '../analytics/statement-print';
+import { printStatement, type PrintableStatement } from '../analytics/statement-print';
 import { fsyncDir, partialName } from './files';
 
 export interface StatementPdfOptions {
@@ -24,11 +23,7 @@ const COLS = [
   { key: 'amount', x: 440, w: 105, align: 'right' },
 ] as const;
 
-export async function writeStatementPdf(
-  s: Statement & { readonly adjustments?: readonly AdjustmentLine[] },
-  file: string,
-  o: StatementPdfOptions = {},
-): Promise<void> {
+export async function writeStatementPdf(s: PrintableStatement, file: string, o: StatementPdfOptions = {}): Promise<void> {
   const { default: PDFDocument } = await import('pdfkit'); // loaded only for PDF output
   const p = printStatement(s, o.currency ?? 'USD');
   const tmp = partialName(file);
@@ -55,12 +50,12 @@ export async function writeStatementPdf(
         y = 50;
       }
       const name = customers.length > 1 ? `${l.service} (${l.customerId})` : l.service;
-      y = row(doc, y, [name, r[2]!, r[3]!, l.pricing + (Number(l.minimumTopUp) !== 0 ? `, minimum top-up ${r[6]}` : ''), r[7]!]);
+      y = row(doc, y, [name, r[2]!, r[3]!, pricing(l, r), r[7]!]);
     }
     y = rule(doc, y);
-    y = row(doc, y, ['Total', '', '', '', p.total], true);
-    for (const [label, amount] of p.below) y = row(doc, y, [label, '', '', '', amount]);
-    if (p.due) y = row(doc, y, ['Amount due', '', '', '', p.due], true);
+    y = sumRow(doc, y, 'Total', p.total, true);
+    for (const [label, amount] of p.below) y = sumRow(doc, y, label, amount);
+    if (p.due) y = sumRow(doc, y, 'Amount due', p.due, true);
     doc.font('Helvetica').fontSize(8).fillColor('#555555');
     doc.text(
       [
@@ -85,12 +80,24 @@ export async function writeStatementPdf(
 
 type Doc = PDFKit.PDFDocument;
 
+/** The pricing cell: the price, then the minimum top-up and the quota with its overage where they apply. */
+function pricing(l: Statement['lines'][number], r: readonly string[]): string {
+  const parts = [l.pricing];
+  if (Number(l.minimumTopUp) !== 0) parts.push(`minimum top-up ${r[6]}`);
+  if (l.quota !== null) parts.push(`quota ${r[8]}${l.overage ? ` (overage ${r[9]})` : ''}`);
+  return parts.join(', ');
+}
+
 function header(doc: Doc, s: Statement): void {
   doc.font('Helvetica-Bold').fontSize(18).fillColor('#111111').text('Statement', 50, 50);
   doc.font('Helvetica').fontSize(10).fillColor('#333333');
   doc.text(`Customer: ${s.customerId ?? 'all customers'}`);
-  doc.text(`Period: ${s.from.slice(0, 10)} to ${lastDay(s.to)} (UTC)`);
+  // A customer with a zone of its own is billed for its local month (frozen statements from before zones have none).
+  const zones = s.timezones ?? [];
+  const own = zones.find((z) => z.customerId === s.customerId);
+  doc.text(`Period: ${s.from.slice(0, 10)} to ${lastDay(s.to)} (${own?.timezone ?? 'UTC'})`);
   doc.text(`Month: ${s.month}`);
+  for (const z of zones) if (z !== own) doc.text(`${z.customerId}: billed for its local month in ${z.timezone}`);
 }
 
 function lastDay(toExclusive: string): string {
@@ -109,6 +116,19 @@ function row(doc: Doc, y: number, cells: readonly string[], bold = false): numbe
     height = Math.max(height, doc.heightOfString(text, { width: c.w }));
   });
   return y + height + 4;
+}
+
+/** A line under the total: its label across the first four columns (an adjustment's is long), the amount in the last. */
+function sumRow(doc: Doc, y: number, label: string, amount: string, bold = false): number {
+  const last = COLS[COLS.length - 1]!;
+  doc
+    .font(bold ? 'Helvetica-Bold' : 'Helvetica')
+    .fontSize(9)
+    .fillColor('#111111');
+  const width = last.x - COLS[0].x - 5;
+  doc.text(label, COLS[0].x, y, { width });
+  doc.text(amount, last.x, y, { width: last.w, align: last.align });
+  return y + Math.max(doc.heightOfString(label, { width }), doc.heightOfString(amount, { width: last.w })) + 4;
 }
 
 function rule(doc: Doc, y: number): number {

@@ -54,6 +54,22 @@ describe('tally credits', () => {
     expect(tally(['credits', 'void', String(g.id), '--reason', 'again'], env)).toMatchObject({ code: 1 });
   });
 
+  it('balance counts a grant from later this month as the statement draws it; a later month’s grant stands apart', () => {
+    const env = setup();
+    // It is 20 November: the grant from the 25th covers November (months that end after it takes effect).
+    tallyJson(['credits', 'grant', '--customer', 'acme', '--amount', '5', '--from', '2026-11-25'], env);
+    tallyJson(['credits', 'grant', '--customer', 'acme', '--amount', '3', '--from', '2026-12-02'], env);
+    const s = tallyJson<{ creditsApplied: string }>(['statement', '--month', '2026-11', '--customer', 'acme'], env);
+    expect(s.creditsApplied).toBe('2.0000');
+    const out = tally(['credits', 'balance', '--customer', 'acme'], env).stdout.split('\n');
+    expect(out[0]).toBe('acme: 3.0000 left of 5.0000 granted (2.0000 used); 3.0000 scheduled for later months');
+    const rows = out.slice(3, 5).map((t) => t.trim().split(/\s+/));
+    expect(rows.map((r) => [r[1], r[2], r[3], r.at(-1)])).toEqual([
+      ['5.0000', '2.0000', '3.0000', 'active'],
+      ['3.0000', '0.0000', '3.0000', 'scheduled'],
+    ]);
+  });
+
   it('bad input exits 1 naming the field, and stores nothing', () => {
     const env = setup();
     const bad = tally(['credits', 'grant', '--customer', 'acme', '--amount', '-5'], env);

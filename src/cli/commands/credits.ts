@@ -78,12 +78,14 @@ export function registerCredits(program: Command): void {
       const g = globals(cmd);
       const b = await call(g, 'credits.balance', { customerId: customerOf(g) });
       if (g.json) return printJson(b);
-      print(`${b.customerId}: ${b.remaining} left of ${b.granted} granted (${b.used} used)`);
+      // Scheduled grants are not drawable this month, so they stand apart from what is left.
+      const later = Number(b.scheduled) > 0 ? `; ${b.scheduled} scheduled for later months` : '';
+      print(`${b.customerId}: ${b.remaining} left of ${b.granted} granted (${b.used} used)${later}`);
       if (b.grants.length > 0)
         print(
           formatTable(
-            ['grant', 'amount', 'used', 'remaining', 'priority', 'expires', 'status'],
-            b.grants.map((x) => [x.id, x.amount, x.used, x.remaining, x.priority, x.expiresAt ?? 'never', x.status]),
+            ['grant', 'amount', 'used', 'remaining', 'priority', 'from', 'expires', 'status'],
+            b.grants.map((x) => [x.id, x.amount, x.used, x.remaining, x.priority, x.effectiveAt, x.expiresAt ?? 'never', x.status]),
           ),
         );
     });

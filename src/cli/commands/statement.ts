@@ -1,13 +1,13 @@
 // tally statement --month YYYY-MM: the month's billable lines and exact total (table, json, xlsx).
 import path from 'node:path';
 import { Command } from 'commander';
+import type { Worksheet } from 'exceljs';
 
-import type { Statement } from '../../analytics/statement';
 import { invalid } from '../../core/errors';
 import type { BillingStatement } from '../../analytics/closing';
-import { currencyOf, formatMoney, roundHalfEven, roundingNote, roundLines, toNanos } from '../../core/money';
+import { currencyOf, formatNanos, roundHalfEven, toNanos } from '../../core/money';
 import { callHandler } from '../call';
-import { printStatement } from '../../analytics/statement-print';
+import { printStatement, type PrintableStatement, type PrintedStatement } from '../../analytics/statement-print';
 import { checkTarget } from '../../exports/files';
 import { writeStatementPdf } from '../../exports/statement-pdf';
 import { configFor, globals } from '../context';
@@ -36,7 +36,7 @@ export function registerStatement(program: Command): void {
         );
         const currency = configFor(g).currency;
         await writeStatementPdf(s, file, { currency });
-        return print(`statement ${month}: ${s.lines.length} lines, total ${printStatement(s, currency).total} → ${file}`);
+        return print(`statement ${month}: ${written(printStatement(s, currency), s.lines.length)} → ${file}`);
       }
       if (format === 'xlsx') {
         const file = checkTarget(
@@ -44,35 +44,51 @@ export function registerStatement(program: Command): void {
           o.force ?? false,
         );
         await writeStatementXlsx(s, file, configFor(g).currency);
-        return print(`statement ${month}: ${s.lines.length} lines, total ${printStatement(s, configFor(g).currency).total} → ${file}`);
+        return print(`statement ${month}: ${written(printStatement(s, configFor(g).currency), s.lines.length)} → ${file}`);
       }
       const p = printStatement(s, configFor(g).currency);
       print(p.title);
       print(formatTable(p.header, p.rows));
       for (const [customer, subtotal] of p.subtotals) print(`  ${customer}: ${subtotal}`);
       print(`TOTAL ${p.total}   (GB = GiB)`);
-      printBilling(s, configFor(g).currency);
+      printBilling(s, p);
       if (p.note) print(p.note);
     });
 }
 
-/** Adjustment lines for closed months, and whether this month is open or closed. */
-function printBilling(s: BillingStatement, currency: string): void {
-  for (const a of s.adjustments) print(`  ${a.description}`);
-  if (s.adjustments.length) print(`TOTAL WITH ADJUSTMENTS ${formatMoney(s.billTotal, currency)}`);
-  print(s.state === 'closed' ? `closed ${s.closedAt}` : `open: closes ${s.closesAt}`);
+/** A past month before the first month with usage (analytics/closing.ts: closesByGrace). */
+const AWAITING_USAGE =
+  'open: no usage for this month or before it yet, so history imported now lands in it; it closes once usage for it is stored';
+
+/** "3 lines, total $0.10, amount due $0.05": what a written file holds, as printed in it. */
+function written(p: PrintedStatement, lines: number): string {
+  return `${lines} lines, total ${p.total}${p.credits ? `, amount due ${p.due}` : ''}`;
 }
 
-async function writeStatementXlsx(s: Statement, file: string, currency = 'USD'): Promise<void> {
+/**
+ * Below the total: adjustments for closed months, credits and the amount due (each as printed,
+ * so every printed total is the sum of the lines above it), then whether the month is open.
+ */
+function printBilling(s: BillingStatement, p: PrintedStatement): void {
+  for (const a of s.adjustments) print(`  ${a.description}`);
+  if (p.withAdjustments) print(`TOTAL WITH ADJUSTMENTS ${p.withAdjustments}`);
+  if (p.credits) {
+    print(`  credits applied ${p.credits}`);
+    print(`AMOUNT DUE ${p.due}`);
+  }
+  // Frozen statements from before zones have no timezones.
+  for (const z of s.timezones ?? []) print(`${z.customerId}: billed for its local month in ${z.timezone}`);
+  print(s.state === 'closed' ? `closed ${s.closedAt}` : s.awaitingUsage ? AWAITING_USAGE : `open: closes ${s.closesAt}`);
+}
+
+async function writeStatementXlsx(s: PrintableStatement, file: string, currency = 'USD'): Promise<void> {
   const { default: ExcelJS } = await import('exceljs'); // loaded only for XLSX output
   // Amounts in the currency's minor unit, each line rounded half-even and the TOTAL the SUM of the
   // rounded lines (core/money.ts); the exact amounts sit in their own text column.
   const c = currencyOf(currency);
   const MONEY = `"${c.prefix.trim()}"#,##0${c.decimals > 0 ? `.${'0'.repeat(c.decimals)}` : ''}`;
-  const rounded = roundLines(
-    s.lines.map((l) => l.lineTotal),
-    currency,
-  );
+  const p = printStatement(s, currency);
+  const rounded = p.rounded;
   const minor = (text: string) => Number(roundHalfEven(toNanos(text), c.decimals)) / 1e9;
   const wb = new ExcelJS.Workbook();
   const ws = wb.addWorksheet('Statement', { views: [{ state: 'frozen', ySplit: 1 }] });
@@ -112,6 +128,30 @@ async function writeStatementXlsx(s: Statement, file: string, currency = 'USD'):
     exact: s.total,
   });
   row.font = { bold: true };
-  if (rounded.difference !== 0n) ws.addRow({ customer: roundingNote(rounded, currency) });
+  addBelowTotal(ws, s, p, c.decimals);
+  if (p.note) ws.addRow({ customer: p.note });
   await wb.xlsx.writeFile(file);
+}
+
+/** Adjustments, credits and the AMOUNT DUE as the SUM of the rounded cells from TOTAL down (as printStatement prints them). */
+function addBelowTotal(ws: Worksheet, s: PrintableStatement, p: PrintedStatement, decimals: number): void {
+  if (p.due === null) return;
+  const first = ws.rowCount; // the TOTAL row
+  let due = p.rounded.total;
+  let exactDue = toNanos(s.total);
+  const add = (label: string, exact: bigint) => {
+    const rounded = roundHalfEven(exact, decimals);
+    due += rounded;
+    exactDue += exact;
+    ws.addRow({ customer: label, total: Number(rounded) / 1e9, exact: formatNanos(exact) });
+  };
+  // p.below lists the adjustments first, then the credits line when credits apply.
+  for (const [i, a] of (s.adjustments ?? []).entries()) add(p.below[i]![0], toNanos(a.cost));
+  if (p.credits) add('Credits applied', -toNanos(s.creditsApplied));
+  const row = ws.addRow({
+    customer: 'AMOUNT DUE',
+    total: { formula: `SUM(H${first}:H${ws.rowCount})`, result: Number(due) / 1e9 },
+    exact: formatNanos(exactDue),
+  });
+  row.font = { bold: true };
 }

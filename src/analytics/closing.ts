@@ -89,6 +89,9 @@ async function liveStatement(db: Kysely<Database>, start: number, clock: Billing
     adjustments,
     adjustmentsTotal: formatNanos(adjustmentsNanos),
     billTotal: formatNanos(BigInt(base.totalNanos) + adjustmentsNanos),
+    // What is left to pay: the month's total and its adjustments, less the credits drawn.
+    amountDue: formatNanos(BigInt(base.amountDueNanos) + adjustmentsNanos),
+    amountDueNanos: (BigInt(base.amountDueNanos) + adjustmentsNanos).toString(),
   };
 }
 
@@ -108,7 +111,7 @@ function scoped(s: BillingStatement, customerId: string): BillingStatement {
     adjustments,
     adjustmentsTotal: formatNanos(adj),
     billTotal: formatNanos(total + adj),
-    ...scopedCredits(s, customerId, total),
+    ...scopedCredits(s, customerId, total + adj),
   };
 }
 
@@ -116,6 +119,7 @@ function scoped(s: BillingStatement, customerId: string): BillingStatement {
 function scopedCredits(
   s: BillingStatement,
   customerId: string,
+  /** The customer's total with its adjustments. */
   total: bigint,
 ): Pick<BillingStatement, 'credits' | 'creditsApplied' | 'amountDue' | 'amountDueNanos' | 'timezones'> {
   const credits = (s.credits ?? []).filter((c) => c.customerId === customerId);

@@ -49,6 +49,8 @@ describe('closed months', () => {
     const nov = JSON.parse(await statement('2026-11'));
     expect(nov.adjustments).toEqual([expect.objectContaining({ forMonth: '2026-10', events: 1, quantity: '3', cost: '0.0300' })]);
     expect(nov.billTotal).toBe('50.0300');
+    expect(nov.amountDue).toBe('50.0300'); // adjustments are due as well
+    expect(JSON.parse(await statement('2026-11', 'acme')).amountDue).toBe('50.0300');
     await w.close();
   });
 

@@ -53,7 +53,8 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
     },
     'analytics.peaks': ({ service, by, top, customerId, ...w }) =>
       peaks(read, { service, by: by ?? 'hour', top: top ?? 10, customerId, ...windowRange(w, ctx.now(), 30) }),
-    'analytics.projection': ({ period, service, customerId }) => projection(read, { now: ctx.now(), period, service, customerId }),
+    'analytics.projection': ({ period, service, customerId }) =>
+      projection(read, { now: ctx.now(), period, service, customerId, timezone: ctx.config.timezone }),
     'analytics.breakdown': ({ service, keys, perDay, customerId, ...period }) =>
       heavyReads(ctx).breakdown({ service, keys, perDay, customerId, ...parseRange(period, ctx.now()) }),
 

@@ -6,6 +6,7 @@ import { nearestRank, usageStats } from '../../src/analytics/stats';
 import { peaks, trends } from '../../src/analytics/trends';
 import { setQuota } from '../../src/quotas/quotas';
 import { setPriceRule } from '../../src/storage/repos/services';
+import { setCustomerZone } from '../../src/storage/repos/zones';
 import { usageReport } from '../../src/analytics/usage';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
@@ -146,6 +147,29 @@ describe('analytics', () => {
     const p = await projection(tdb.db, { now: clock.now(), customerId: 'acme', service: 'api' });
     expect(p.lines).toHaveLength(1);
     expect(p.lines[0]).toMatchObject({ usage: 22, projected: 44, limit: 40, percent: 55, projectedPercent: 110, projectedCost: '0.0044' });
+    await writer.close();
+    await tdb.close();
+  });
+
+  it("projects a zoned customer's local day, and truncates percentages as every percentage is", async () => {
+    const now = Date.parse('2026-11-15T12:00:00Z'); // 17:30 in Kolkata
+    const tdb = await testDb();
+    const writer = await testWriter(tdb, { clock: () => now });
+    await setCustomerZone(tdb.db, 'acme', 'Asia/Kolkata', now);
+    const api = (customerId: string, quantity: number, at: string) =>
+      writer.record({ service: 'api', quantity, customerId, recordedAt: at, metadata: { endpoint: '/x', method: 'GET' } });
+    await api('acme', 10, '2026-11-14T19:00:00Z'); // 15 November, 00:30 local: today there, yesterday in UTC
+    await api('acme', 5, '2026-11-14T18:00:00Z'); // 14 November, 23:30 local: yesterday
+    await api('utc', 7799, '2026-11-15T01:00:00Z');
+    await setQuota(tdb.db, { customerId: 'acme', service: 'api', period: 'day', limit: 100 }, now);
+    await setQuota(tdb.db, { customerId: 'utc', service: 'api', period: 'day', limit: 10_000 }, now);
+    const p = await projection(tdb.db, { now, period: 'day', service: 'api' });
+    expect(p.lines).toEqual([
+      expect.objectContaining({ customerId: 'acme', usage: 10, periodStart: '2026-11-14T18:30:00.000Z', elapsed: 0.7292, percent: 10 }),
+      // 77.99 %: 77.9, never 78 (the alert says 77 % at whole percent).
+      expect.objectContaining({ customerId: 'utc', usage: 7799, periodStart: '2026-11-15T00:00:00.000Z', percent: 77.9 }),
+    ]);
+    await expect(projection(tdb.db, { now, service: 'nope' })).rejects.toThrow(/service: unknown service "nope"/);
     await writer.close();
     await tdb.close();
   });

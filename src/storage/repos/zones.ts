@@ -1,12 +1,12 @@
 // Customers' time zones (customers.timezone, migration 0013). A customer without one follows
 // the installation's zone (config timezone).
 import type { Kysely } from 'kysely';
-import type { Database } from '../schema';
+import type { Database, ReadDb } from '../schema';
 import { checkTimeZone } from '../../core/zone';
 import { CUSTOMER_ID } from '../../core/services';
 import { invalid } from '../../core/errors';
 
-export async function customerZone(db: Kysely<Database>, customerId: string): Promise<string | null> {
+export async function customerZone(db: ReadDb, customerId: string): Promise<string | null> {
   const row = await db.selectFrom('customers').select('timezone').where('id', '=', customerId).executeTakeFirst();
   return row?.timezone ?? null;
 }

@@ -7,6 +7,7 @@ import { formatNanos, toNanos } from '../core/money';
 import { joinLimbs } from '../core/quantity';
 import { bucketEnd, bucketStart, toIso, type Period } from '../core/time';
 import { aggregateOver } from './aggregated';
+import { checkSpan, MAX_HOURLY_RANGE_DAYS, MAX_RANGE_DAYS } from '../core/api/args';
 import {
   checkRange,
   exact,
@@ -62,6 +63,7 @@ export async function aggregate(db: ReadDb, q: AggregateQuery): Promise<Aggregat
   if (!GRANULARITIES.includes(q.granularity))
     throw invalid('granularity', `"${String(q.granularity)}" must be hourly, daily, weekly or monthly`);
   checkRange(q);
+  checkSpan(q, q.granularity === 'hourly' ? MAX_HOURLY_RANGE_DAYS : MAX_RANGE_DAYS, `${q.granularity} analytics.aggregate`);
   const services = await serviceMap(db);
   if (q.service) requireService(services, q.service);
   const period = PERIOD_OF[q.granularity];

@@ -20,6 +20,7 @@ import {
   type Range,
 } from './common';
 import { aggregateOver } from './aggregated';
+import { checkSpan, MAX_RANGE_DAYS } from '../core/api/args';
 
 export interface TrendsQuery extends Range {
   /** One service, or every service with usage in the range. */
@@ -93,6 +94,8 @@ async function samePartOfDays(
 
 export async function trends(db: ReadDb, q: TrendsQuery): Promise<TrendsResult> {
   checkRange(q);
+  // A row per day (and a query per day for count/max/latest services): bounded before any read.
+  checkSpan(q, MAX_RANGE_DAYS, 'analytics.trends');
   const services = await serviceMap(db);
   if (q.service) requireService(services, q.service);
   const from = q.from - (((q.from % DAY) + DAY) % DAY);
@@ -195,6 +198,7 @@ export interface PeaksResult {
 
 export async function peaks(db: ReadDb, q: PeaksQuery): Promise<PeaksResult> {
   checkRange(q);
+  checkSpan(q, MAX_RANGE_DAYS, 'analytics.peaks');
   if (q.by !== 'hour' && q.by !== 'day') throw invalid('by', `"${String(q.by)}" must be hour or day`);
   if (!Number.isInteger(q.top) || q.top < 1 || q.top > 1000) throw invalid('top', 'must be a whole number from 1 to 1000');
   const def = requireService(await serviceMap(db), q.service);

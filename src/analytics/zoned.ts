@@ -11,6 +11,7 @@ import { zonedBoundaries, zonedLabel, zonedMonth, type ZonedPeriod } from '../co
 import { checkRange, exact, serviceMap, unitsToDisplay, roundDisplay, type Range } from './common';
 import { joinLimbs } from '../core/quantity';
 import { formatNanos } from '../core/money';
+import { checkSpan, MAX_RANGE_DAYS } from '../core/api/args';
 
 export interface ZonedQuery extends Range {
   readonly zone: string;
@@ -57,6 +58,8 @@ function periodIndex(bounds: readonly number[], t: number): number {
 /** Exact sums per local period × service over the periods that cover [from, to). */
 export async function zonedSums(db: ReadDb, q: ZonedQuery): Promise<{ bounds: number[]; sums: ZonedSum[] }> {
   checkRange(q);
+  // Boundaries, day lists and split hours all grow with the period: bounded before any is built.
+  checkSpan(q, MAX_RANGE_DAYS, 'report.zoned');
   const bounds = zonedBoundaries(q.zone, q.period, q.from, q.to);
   const first = bounds[0]!;
   const end = bounds[bounds.length - 1]!;

@@ -2,6 +2,7 @@
 // document), and the unit conversions between base quantities and what people read.
 // GB is GiB (2^30 bytes) everywhere in Tally.
 import type { Aggregation } from './aggregation';
+import { decimalsOf } from './quantity';
 
 export const GIB = 2 ** 30;
 export const SECONDS_PER_HOUR = 3600;
@@ -192,6 +193,26 @@ export function withServiceDefaults(def: ServiceDefinition): ServiceDefinition {
     valueProperty: def.valueProperty ?? null,
     groupBy: def.groupBy ?? [],
   };
+}
+
+/**
+ * The display factors a custom service may have (base units per display unit). A PB-month of
+ * byte-seconds is 2.96e21, a byte of a TB 9.1e-13; beyond these, prices and quotas in display
+ * units leave a double's range (1e-320 made every priced event fail, 1e308 every quota Infinity).
+ */
+export const DISPLAY_FACTOR_MIN = 1e-15;
+export const DISPLAY_FACTOR_MAX = 1e24;
+/** The same, as messages say it. */
+export const DISPLAY_FACTOR_RANGE = 'from 1e-15 to 1e24';
+
+/** Whether `f` is a display factor the registry accepts. */
+export function isDisplayFactor(f: unknown): f is number {
+  return typeof f === 'number' && f >= DISPLAY_FACTOR_MIN && f <= DISPLAY_FACTOR_MAX;
+}
+
+/** The least base quantity a record of the service can hold: 1, or a millionth when fractional. */
+export function smallestBaseQuantity(def: Pick<ServiceDefinition, 'integerOnly'>): number {
+  return 10 ** -decimalsOf(def);
 }
 
 /** Base quantity → display quantity (e.g. byte-seconds → GB-hours). */

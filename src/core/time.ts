@@ -63,17 +63,15 @@ export const MS = { HOUR, DAY } as const;
 
 /** What every date field accepts, for error messages. */
 export const DATE_FORMS =
-  'RFC 3339 / ISO 8601 (2026-11-22T14:05:00Z, 2026-11-22T15:05:00+01:00, 2026-11-22) or "2026-11-22 14:05:00" (UTC)';
+  'RFC 3339 / ISO 8601 (2026-11-22T14:05:00Z, 2026-11-22T15:05:00+01:00, 2026-11-22) or "2026-11-22 14:05:00" (UTC), from 1970 on';
 
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
- * The year Date.UTC counts a four-digit year as: it reads 0-99 as 1900-1999, and the general path
- * below goes through it, so the fast path follows it too.
+ * Instants are milliseconds since 1970 (negative ones mean nothing to a meter), and Date.UTC
+ * would read years 0-99 as 1900-1999: earlier years are refused rather than moved.
  */
-function utcYear(year: number): number {
-  return year <= 99 ? 1900 + year : year;
-}
+const FIRST_YEAR = 1970;
 
 function isLeap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -81,9 +79,9 @@ function isLeap(y: number): boolean {
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** Days in `month` (1-12) of `year`, as Date.UTC sees the year; no Date object (a hot path). */
+/** Days in `month` (1-12) of `year`; no Date object (a hot path). */
 function daysInMonth(year: number, month: number): number {
-  return month === 2 && isLeap(utcYear(year)) ? 29 : MONTH_DAYS[month - 1]!;
+  return month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]!;
 }
 
 /** Days from 1970-01-01 to `y`-`m`-`d` (proleptic Gregorian), by integer arithmetic. */
@@ -132,10 +130,9 @@ function parseIsoMillisUtc(t: string): number | null | undefined {
   const second = digits(t, 17, 2);
   const ms = digits(t, 20, 3);
   if ((year | month | day | hour | minute | second | ms) < 0) return undefined;
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (year < FIRST_YEAR || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;
-  // Date.UTC(year, month - 1, day, hour, minute, second, ms) without the call into the runtime.
-  return daysFromCivil(utcYear(year), month, day) * DAY + hour * HOUR + minute * 60_000 + second * 1000 + ms;
+  return daysFromCivil(year, month, day) * DAY + hour * HOUR + minute * 60_000 + second * 1000 + ms;
 }
 
 /** "+05:30" / "-0800" / "Z" → minutes east of UTC, or null when impossible. */
@@ -163,8 +160,9 @@ export function parseInstant(text: string): number | null {
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  if (h === undefined) return Date.UTC(year, month - 1, day);
+  if (year < FIRST_YEAR || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  const date = daysFromCivil(year, month, day) * DAY;
+  if (h === undefined) return date;
   const hour = Number(h);
   const minute = Number(mi);
   const second = sec === undefined ? 0 : Number(sec);
@@ -172,7 +170,9 @@ export function parseInstant(text: string): number | null {
   const offset = offsetMinutes(zone);
   if (offset === null) return null;
   const ms = frac === undefined ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset * 60_000;
+  const instant = date + hour * HOUR + minute * 60_000 + second * 1000 + ms - offset * 60_000;
+  // 1970-01-01T00:30+01:00 is still 1969 in UTC.
+  return instant < 0 ? null : instant;
 }
 
 /**
@@ -184,9 +184,11 @@ export function parseDateInput(text: string, end = false): number | null {
   const t = text.trim();
   const month = /^(\d{4})-(\d{2})$/.exec(t);
   if (month) {
-    const mo = Number(month[2]) - 1;
-    if (mo < 0 || mo > 11) return null;
-    return Date.UTC(Number(month[1]), end ? mo + 1 : mo, 1);
+    const y = Number(month[1]);
+    const mo = Number(month[2]);
+    if (y < FIRST_YEAR || mo < 1 || mo > 12) return null;
+    const first = end ? mo + 1 : mo; // the month after, for an end
+    return daysFromCivil(first > 12 ? y + 1 : y, first > 12 ? 1 : first, 1) * DAY;
   }
   const ms = parseInstant(t);
   if (ms === null) return null;

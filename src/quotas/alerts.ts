@@ -145,7 +145,8 @@ export async function checkAlerts(db: Kysely<Database>, o: CheckOptions): Promis
   let quotaQ = db.selectFrom('quotas').selectAll();
   if (o.customerId) quotaQ = quotaQ.where('customer_id', '=', o.customerId);
   if (o.service) quotaQ = quotaQ.where('service', '=', o.service);
-  let quotas = await quotaQ.execute();
+  // A limit stored before quotas.set refused them (Infinity from 1e300, 0 from 5e-324) compares with nothing.
+  let quotas = (await quotaQ.execute()).filter((q) => Number.isFinite(q.limit_quantity) && q.limit_quantity > 0);
   if (o.touched) {
     const touched = new Set(o.touched.map((t) => `${t.customerId}\u0000${t.service}`));
     quotas = quotas.filter((q) => touched.has(`${q.customer_id}\u0000${q.service}`));

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database, QuotaRow, ReadDb } from '../storage/schema';
 import { invalid } from '../core/errors';
 import { listServices } from '../storage/repos/services';
-import { CUSTOMER_ID, fromDisplay, toDisplay, type ServiceDefinition } from '../core/services';
+import { CUSTOMER_ID, fromDisplay, smallestBaseQuantity, toDisplay, type ServiceDefinition } from '../core/services';
 import { roundDisplay } from '../analytics/common';
 
 export type QuotaPeriod = 'day' | 'month';
@@ -64,6 +64,26 @@ export interface QuotaInput {
   readonly limit: number;
 }
 
+/** The largest quota, in the service's display unit: a quadrillion requests, GB or CPU-hours. */
+export const QUOTA_LIMIT_MAX = 1e15;
+
+/**
+ * A limit in display units → its base quantity. It must be > 0 and at most QUOTA_LIMIT_MAX, and
+ * hold at least one stored unit of the service (1 request; a millionth of a CPU-second): 1e300
+ * overflowed to Infinity (stored, read back as null), 5e-324 became a limit of 0 (∞ %).
+ */
+export function quotaLimitQuantity(def: ServiceDefinition, limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isFinite(limit) || limit <= 0 || limit > QUOTA_LIMIT_MAX)
+    throw invalid('limit', `must be a number > 0 and at most 1e15 (in ${def.displayUnit})`);
+  const base = fromDisplay(def, limit);
+  const smallest = smallestBaseQuantity(def);
+  if (base < smallest) {
+    const least = roundDisplay(toDisplay(def, smallest));
+    throw invalid('limit', `must be at least ${least} ${def.displayUnit} (one stored unit: ${smallest} ${def.baseUnit})`);
+  }
+  return base;
+}
+
 /** Sets (or replaces) one quota. */
 export async function setQuota(db: Kysely<Database>, input: QuotaInput, now: number): Promise<Quota> {
   checkCustomer(input.customerId);
@@ -71,9 +91,7 @@ export async function setQuota(db: Kysely<Database>, input: QuotaInput, now: num
   const map = await services(db);
   const def = map.get(input.service);
   if (!def) throw invalid('service', `unknown service "${input.service}"`);
-  if (typeof input.limit !== 'number' || !Number.isFinite(input.limit) || input.limit < 0)
-    throw invalid('limit', `must be a number ≥ 0 (in ${def.displayUnit})`);
-  const limitQuantity = fromDisplay(def, input.limit);
+  const limitQuantity = quotaLimitQuantity(def, input.limit);
   await db
     .insertInto('quotas')
     .values({ customer_id: input.customerId, service: def.name, period: input.period, limit_quantity: limitQuantity, created_at: now })

@@ -3,7 +3,7 @@
 // /v1, /api and /metrics need a credential: the admin token (Authorization: Bearer), the
 // dashboard's session cookie, or a scoped API key (Bearer or X-API-Key) that may reach only the
 // routes of its scope, for its own customer, at its own rate.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../core/errors';
 import type { ApiKeysTable } from '../storage/schema';
 import { errorBody, retryAfterSeconds } from './errors';
@@ -152,7 +152,9 @@ function refusedAsUnknown(req: FastifyRequest, reply: FastifyReply, gate: GateSt
     return true;
   }
   if (auth !== undefined) {
-    const given = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+    // Auth schemes are case-insensitive (RFC 7235 §2.1): "bearer", "BEARER" and "Bearer" alike.
+    const bearer = /^bearer[ \t]+/i.exec(auth);
+    const given = bearer ? auth.slice(bearer[0].length).trim() : '';
     if (given !== '' && sameSecret(given, gate.token)) return false;
     const key = given === '' ? undefined : gate.findKey(given);
     if (key) return refusedForKey(req, reply, gate, key);
@@ -173,14 +175,35 @@ function refusedAsUnknown(req: FastifyRequest, reply: FastifyReply, gate: GateSt
   return true;
 }
 
+/** Security headers, then Host/Origin, then the credential; true when the request may go on. */
+function passesGates(req: FastifyRequest, reply: FastifyReply, gate: GateState): boolean {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('content-security-policy', CSP);
+  const protectedRoute = needsAuth(req);
+  if (refusedAsForeign(req, reply, gate, protectedRoute)) return false;
+  if (protectedRoute && refusedAsUnknown(req, reply, gate)) return false;
+  return true;
+}
+
 export function installGates(app: FastifyInstance, gate: GateState): void {
   app.addHook('onRequest', (req, reply, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('content-security-policy', CSP);
-    const protectedRoute = needsAuth(req);
-    if (refusedAsForeign(req, reply, gate, protectedRoute)) return;
-    if (protectedRoute && refusedAsUnknown(req, reply, gate)) return;
-    done();
+    if (passesGates(req, reply, gate)) done();
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL its router cannot read (a broken %-escape) is answered before
+ * any hook runs, with its own body echoing the path and none of our headers. It passes the same
+ * gates first, then gets our error shape.
+ */
+export function routerErrorHandler(gate: GateState): (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => void {
+  return (error, req, reply) => {
+    if (!passesGates(req, reply, gate)) return;
+    const problem =
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'has a path segment too long to be an id or a name'
+        : 'is not a valid URL (a broken %-escape)';
+    void reply.code(400).send(errorBody('invalid_input', `path: ${problem}`, 'path'));
+  };
 }

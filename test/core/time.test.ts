@@ -68,10 +68,13 @@ describe('parseInstant', () => {
     expect(texts.filter((t) => parseInstant(t) !== null).length).toBeGreaterThan(100);
   });
 
-  it('checks the day of the month and counts the instant as Date.UTC does, in every year', () => {
-    // The reference: range checks with a Date object, and Date.UTC for the instant.
+  it('checks the day of the month and counts the instant as Date.UTC does, in every year from 1970; earlier years are refused', () => {
+    // The reference: range checks with a Date object, and Date.UTC for the instant. Before 1970
+    // nothing is an instant Tally stores, and Date.UTC would read years 0-99 as 1900-1999.
     const reference = (y: number, mo: number, d: number) =>
-      mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate() ? null : Date.UTC(y, mo - 1, d, 23, 59, 59, 999);
+      y < 1970 || mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()
+        ? null
+        : Date.UTC(y, mo - 1, d, 23, 59, 59, 999);
     const pad = (n: number, w: number) => String(n).padStart(w, '0');
     for (let y = 0; y <= 9999; y += y < 120 || (y > 1890 && y < 2110) ? 1 : 7)
       for (const [mo, d] of [
@@ -87,6 +90,24 @@ describe('parseInstant', () => {
         expect(parseInstant(text), text).toBe(reference(y, mo, d));
         expect(parseInstant(text.replace('T', ' ')), text).toBe(reference(y, mo, d));
       }
+  });
+
+  it('a year before 1970 is refused in every form, never read as 19xx', () => {
+    for (const text of [
+      '0000-01-01',
+      '0099-12-31T10:00:00Z',
+      '0050-06-15 12:00:00',
+      '1969-12-31T23:59:59.999Z',
+      '1970-01-01T00:30:00+01:00',
+    ]) {
+      expect(parseInstant(text), text).toBeNull();
+      expect(parseDateInput(text), text).toBeNull();
+    }
+    expect(parseDateInput('0000-01')).toBeNull();
+    expect(parseDateInput('1969-12', true)).toBeNull();
+    expect(parseDateInput('1970-01')).toBe(0);
+    expect(parseDateInput('1970-01-01T01:00:00+01:00')).toBe(0);
+    expect(new Date(parseDateInput('2026-12', true)!).toISOString()).toBe('2027-01-01T00:00:00.000Z');
   });
 
   it('a range end given as a day or a month means the end of it', () => {

@@ -37,7 +37,7 @@ export function registerQuota(program: Command): void {
     .option('--period <period>', 'day or month', 'month')
     .action(async (service: string, limitText: string, o: { period: string }, cmd: Command) => {
       const g = globals(cmd);
-      const limit = parseNumberArg('limit', limitText, { min: 0 });
+      const limit = parseNumberArg('limit', limitText); // its range is checked with the service
       const config = configFor(g);
       const customerId = g.customer ?? config.customerId;
       const quotas = await callHandler(config, 'quotas.set', { customerId, service, period: period(o.period), limit });

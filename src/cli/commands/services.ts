@@ -55,7 +55,7 @@ export function registerServices(program: Command): void {
     .option('--display-name <text>')
     .option('--unit <unit>', 'display unit, e.g. "tokens", "GB"')
     .option('--base-unit <unit>', 'unit quantities are recorded in (default: the display unit)')
-    .option('--factor <n>', 'base units per display unit', '1')
+    .option('--factor <n>', 'base units per display unit (1e-15 to 1e24)', '1')
     .option('--fractional', 'allow fractional quantities')
     .option('--required <keys>', 'comma-separated metadata keys every record must carry')
     .option('--breakdown <keys>', 'comma-separated metadata keys reports group by')
@@ -79,7 +79,8 @@ export function registerServices(program: Command): void {
         displayName: typeof o.displayName === 'string' ? o.displayName : name,
         baseUnit: typeof o.baseUnit === 'string' ? o.baseUnit : o.unit,
         displayUnit: o.unit,
-        displayFactor: parseNumberArg('factor', String(o.factor), { min: Number.MIN_VALUE }),
+        // The registry checks the range (with one message for every face).
+        displayFactor: parseNumberArg('factor', String(o.factor)),
         integerOnly: !o.fractional,
         requiredFields: list(o.required as string | undefined),
         breakdownKeys: list((o.breakdown ?? o.groupBy ?? o.required) as string | undefined),
@@ -176,7 +177,7 @@ export function priceSpecFrom(unitPrice: string | undefined, o: PriceOptions): P
   if (o.package !== undefined) {
     const [size, packagePrice] = o.package.split(':');
     if (!size || !packagePrice) throw invalid('package', 'must be <size>:<price>, e.g. 1000:0.50');
-    return { model: 'package', packageSize: parseNumberArg('package', size, { min: Number.MIN_VALUE }), packagePrice };
+    return { model: 'package', packageSize: parseNumberArg('package', size), packagePrice };
   }
   if (o.percent !== undefined) {
     return {

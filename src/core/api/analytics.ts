@@ -1,7 +1,9 @@
 // API contract: aggregation, stats, trends, peaks, projection, breakdown, quotas and alerts,
 // the month statement, exports, archive and maintenance. Arguments and results are plain JSON.
-// Periods follow PeriodArgs (usage.ts): YYYY-MM, YYYY-MM-DD or ISO 8601 (UTC); a date `to` is
-// inclusive, a time `to` exclusive. `customerId` absent means every customer, unless noted.
+// Periods follow PeriodArgs (usage.ts): YYYY-MM, YYYY-MM-DD or ISO 8601 (UTC), from 1970 on; a
+// date `to` is inclusive, a time `to` exclusive. `customerId` absent means every customer, unless
+// noted. Calls that answer a row per hour, day, week or month cover at most MAX_RANGE_DAYS (3660)
+// days, hourly ones MAX_HOURLY_RANGE_DAYS (366): a longer period is invalid_input naming `to`.
 // Quantities in results are in the service's display unit (GB = GiB); money is exact decimal text.
 import type { AggregateResult, BreakdownResult } from '../../analytics/aggregate';
 import type { Projection } from '../../analytics/projection';
@@ -12,7 +14,7 @@ import type { ExportFormat, ExportSummary } from '../exports/shape';
 import type { Alert, CheckResult, QuotaStatus } from '../../quotas/alerts';
 import type { Quota } from '../../quotas/quotas';
 import { z } from 'zod';
-import { customerField, periodFields, windowFields } from './args';
+import { customerField, monthText, periodFields, windowFields } from './args';
 
 export interface ExportFileResult {
   readonly file: string;
@@ -44,13 +46,13 @@ const quotaPeriod = z.enum(['day', 'month']);
 const service = z.string().min(1);
 
 export const analyticsArgs = {
-  /** Rollup rows per bucket × service: service, period, event_count, total_quantity, total_cost, avg_quantity. Default: this month. */
+  /** Rollup rows per bucket × service: service, period, event_count, total_quantity, total_cost, avg_quantity. Default: this month; at most 3660 days (hourly: 366). */
   'analytics.aggregate': z.strictObject({ ...periodFields, ...customerField, granularity, service: service.optional() }),
   /** Count, total, average, min, max, p95/p99 (nearest rank, exact over raw records) of one service; default last 30 days. */
   'analytics.stats': z.strictObject({ ...windowFields, ...customerField, service }),
-  /** Daily totals with the previous day and % change; all services when `service` is absent; default last 14 days. */
+  /** Daily totals with the previous day and % change; all services when `service` is absent; default last 14 days, at most 3660. */
   'analytics.trends': z.strictObject({ ...windowFields, ...customerField, service: service.optional() }),
-  /** Top `top` (default 10) hours or days by usage; default last 30 days. */
+  /** Top `top` (default 10) hours or days by usage; default last 30 days, at most 3660. */
   'analytics.peaks': z.strictObject({
     ...windowFields,
     ...customerField,
@@ -70,8 +72,12 @@ export const analyticsArgs = {
   }),
 
   'quotas.list': z.strictObject({ ...customerField, service: service.optional() }),
-  /** `limit` in display units (requests, GB, GB-hours, CPU-hours…); customerId defaults to the configured customer. */
-  'quotas.set': z.strictObject({ ...customerField, service, limit: z.number().positive(), period: quotaPeriod }),
+  /**
+   * `limit` in display units (requests, GB, GB-hours, CPU-hours…): > 0, at most 1e15, and at least
+   * one stored unit of the service (checked with the service, src/quotas/quotas.ts). customerId
+   * defaults to the configured customer.
+   */
+  'quotas.set': z.strictObject({ ...customerField, service, limit: z.number(), period: quotaPeriod }),
   /** Without `period` both day and month quotas of the service go. */
   'quotas.remove': z.strictObject({ ...customerField, service, period: quotaPeriod.optional() }),
   /** Replaces the customer's monthly quotas with a plan's; enterprise removes them. */
@@ -85,7 +91,7 @@ export const analyticsArgs = {
   'alerts.current': z.strictObject({ ...customerField }),
 
   /** The month's billable lines (tiers, minimum charges, quota overage) and an exact total. */
-  'statement.month': z.strictObject({ ...customerField, month: z.string() }),
+  'statement.month': z.strictObject({ ...customerField, month: monthText }),
   /** Writes a CSV, JSON or XLSX export of raw records to `path` (streaming). Default period: this month. */
   'export.file': z.strictObject({
     ...periodFields,

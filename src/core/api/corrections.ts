@@ -3,6 +3,7 @@
 // key id, CLI user), so a caller of /v1 cannot claim to be someone else.
 import { z } from 'zod';
 import type { CloseResult } from '../../analytics/closing-types';
+import { monthText } from './args';
 
 /** What a void or amend did. */
 export interface CorrectionResult {
@@ -84,7 +85,7 @@ export const correctionArgs = {
   /** Marks a manual correction done (adjusted at the vendor by hand). */
   'sync.corrections.done': z.strictObject({ target: z.string().min(1).max(64), seq: z.number().int().positive() }),
   /** Freezes a month that has ended; idempotent. (statement.month prints a closed month from the frozen text.) */
-  'statement.close': z.strictObject({ month: z.string(), by }),
+  'statement.close': z.strictObject({ month: monthText, by }),
 };
 
 export interface CorrectionReplies {

@@ -2,9 +2,9 @@
 // before any handler runs; replies are plain JSON described by the types below. A key's secret
 // is in the reply of keys.create only, once; it is stored as a hash.
 import { z } from 'zod';
-import { CUSTOMER_ID } from '../services';
+import { customerIdText } from './args';
 
-export const customerId = z.string().regex(CUSTOMER_ID, 'letters, digits and . _ : @ - (at most 128), starting with a letter or digit');
+export const customerId = customerIdText;
 const displayName = z.string().trim().min(1).max(200);
 const metadata = z.record(z.string(), z.unknown());
 

@@ -19,7 +19,8 @@ export const ServiceInputSchema = z.strictObject({
   displayName: z.string().optional(),
   baseUnit: z.string().optional(),
   displayUnit: z.string().optional(),
-  displayFactor: z.number().positive().optional(),
+  /** Base units per display unit, from 1e-15 to 1e24 (checked by the registry, with the rest of the definition). */
+  displayFactor: z.number().optional(),
   integerOnly: z.boolean().optional(),
   requiredFields: metadataKeys.optional(),
   breakdownKeys: metadataKeys.optional(),

@@ -22,7 +22,7 @@ export const zonesArgs = {
   'zones.get': z.strictObject({ ...customerField }),
   /** null clears the customer's own zone (it then follows the installation). */
   'zones.set': z.strictObject({ customerId: z.string().min(1).max(128), timezone: z.string().min(1).max(64).nullable() }),
-  /** Usage per local day, week or month; dates (YYYY-MM, YYYY-MM-DD) are local to the zone. Default: this month. */
+  /** Usage per local day, week or month; dates (YYYY-MM, YYYY-MM-DD) are local to the zone. Default: this month; at most 3660 days. */
   'report.zoned': z.strictObject({
     ...periodFields,
     ...customerField,

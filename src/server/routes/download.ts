@@ -12,7 +12,7 @@ import { parseRange } from '../../core/period';
 import { exportRecords } from '../../exports/export';
 import type { AgentContext } from '../../handlers/context';
 import { scopedCustomer } from '../gates';
-import { oneParam } from './reports';
+import { customerParam, oneParam } from './reports';
 
 const PARAMS = new Set(['format', 'from', 'to', 'month', 'service', 'customer']);
 const TYPES: Record<ExportFormat, string> = {
@@ -30,7 +30,7 @@ export function downloadRoutes(app: FastifyInstance, ctx: AgentContext): void {
     const range = parseRange({ from: oneParam(query, 'from'), to: oneParam(query, 'to'), month: oneParam(query, 'month') }, ctx.now());
     const service = oneParam(query, 'service');
     if (service !== undefined && !ctx.writer.services.has(service)) throw invalid('service', `unknown service "${service.slice(0, 64)}"`);
-    const customerId = scopedCustomer(req, oneParam(query, 'customer'));
+    const customerId = scopedCustomer(req, customerParam(query, 'customer'));
     await ctx.writer.flush();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-download-'));
     const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // handlers (and the same argument schemas) the UI and CLI use.
 import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../core/errors';
+import { CUSTOMER_ID } from '../../core/services';
 import { invoke, type AllHandlers } from '../../handlers/handlers';
 import { scopedCustomer } from '../gates';
 import { isRegistryBody, parseRegistryBody, type RegistryPlan } from '../shapes';
@@ -13,6 +14,17 @@ export function oneParam(query: Record<string, unknown>, k: string): string | un
   const v = query[k];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw invalid(k, 'must be given once');
+  return v;
+}
+
+/**
+ * A customer named in a query string, checked as /v1/events checks it: given but empty is not
+ * "every customer", and a value no event could carry (NUL, 300 characters) is refused by name.
+ */
+export function customerParam(query: Record<string, unknown>, k: string): string | undefined {
+  const v = oneParam(query, k);
+  if (v !== undefined && !CUSTOMER_ID.test(v))
+    throw invalid(k, 'must be 1-128 letters, digits and . _ : @ - (starting with a letter or digit)');
   return v;
 }
 
@@ -32,7 +44,7 @@ export function reportArgs(query: Record<string, unknown>) {
     to: one('to'),
     month: one('month'),
     service: one('service'),
-    customerId: one('customer') ?? one('customerId'),
+    customerId: customerParam(query, 'customer') ?? customerParam(query, 'customerId'),
     detailed,
   };
 }

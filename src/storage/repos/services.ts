@@ -8,7 +8,13 @@ import { checkPriceSpec, type PriceSpec } from '../../core/pricing';
 import { getService } from './service-rows';
 import {
   withServiceDefaults,
+  isDisplayFactor,
+  fromDisplay,
+  roundDisplay,
+  smallestBaseQuantity,
+  toDisplay,
   BUILTIN_SERVICES,
+  DISPLAY_FACTOR_RANGE,
   DEFAULT_PRICES,
   SERVICE_NAME,
   type DefaultPrice,
@@ -24,7 +30,8 @@ export function checkServiceDefinition(def: ServiceDefinition, prefix = ''): voi
   if (!def.displayName.trim()) throw bad('displayName', 'must not be empty');
   if (!def.baseUnit.trim()) throw bad('baseUnit', 'must not be empty');
   if (!def.displayUnit.trim()) throw bad('displayUnit', 'must not be empty');
-  if (!(Number.isFinite(def.displayFactor) && def.displayFactor > 0)) throw bad('displayFactor', 'must be a number > 0');
+  if (!isDisplayFactor(def.displayFactor))
+    throw bad('displayFactor', `must be a number ${DISPLAY_FACTOR_RANGE}: base units per display unit (3600 for CPU-hours of CPU-seconds)`);
   checkAggregation(def, prefix);
   for (const [field, keys] of [
     ['requiredFields', def.requiredFields],
@@ -101,7 +108,10 @@ export interface NewPriceRule {
 
 /** Adds a rule (or replaces the one with the same effective date). Older records keep their prices. */
 export async function setPriceRule(db: Kysely<Database>, rule: NewPriceRule, now: number): Promise<void> {
-  if (!(await getService(db, rule.service))) throw invalid('service', `unknown service "${rule.service}"`);
+  const def = await getService(db, rule.service);
+  if (!def) throw invalid('service', `unknown service "${rule.service}"`);
+  // First: its message states the whole rule, 0 included.
+  if (rule.spec.model === 'package' && typeof rule.spec.packageSize === 'number') checkPackageSize(def, rule.spec.packageSize);
   try {
     checkPriceSpec(rule.spec);
   } catch (err) {
@@ -129,6 +139,20 @@ export async function setPriceRule(db: Kysely<Database>, rule: NewPriceRule, now
       oc.columns(['service', 'effective_from']).doUpdateSet({ model: row.model, spec: row.spec, minimum_charge: row.minimum_charge }),
     )
     .execute();
+}
+
+/** The largest package, in display units (as for quotas). */
+const PACKAGE_SIZE_MAX = 1e15;
+
+/**
+ * A package holds at least one stored unit of the service and at most 1e15 display units: a
+ * package of 1e-300 requests made every event's cost Infinity (a 500 for each).
+ */
+function checkPackageSize(def: ServiceDefinition, size: number): void {
+  const least = smallestBaseQuantity(def);
+  if (fromDisplay(def, size) >= least && size <= PACKAGE_SIZE_MAX) return;
+  const leastShown = roundDisplay(toDisplay(def, least));
+  throw invalid('price', `packageSize must be from ${leastShown} (one stored unit) to 1e15 ${def.displayUnit}`);
 }
 
 async function addDefaultPrices(db: Kysely<Database>, prices: readonly DefaultPrice[], now: number): Promise<void> {

@@ -20,7 +20,10 @@ export function decimalsOf(service: Pick<ServiceDefinition, 'integerOnly'>): num
 }
 
 const SCALE = [1n, 10n, 100n, 1000n, 10_000n, 100_000n, 1_000_000n];
-const DECIMAL = /^(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+/** Three exponent digits at most: "1e999999999" would otherwise pad a billion zeros. */
+const DECIMAL = /^(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d{1,3}))?$/;
+/** Longer decimal text than any quantity needs (2^63 has 19 digits, plus 6 decimals) is refused unparsed. */
+const MAX_DECIMAL_LENGTH = 100;
 
 /**
  * A base quantity (JSON number or decimal string) → units. Fractional digits beyond `decimals`
@@ -39,6 +42,7 @@ export function toUnits(value: number | string, decimals: number): bigint {
   }
   const text = value.trim();
   if (text.startsWith('-')) throw new RangeError('must be ≥ 0');
+  if (text.length > MAX_DECIMAL_LENGTH) throw new RangeError(`must be a decimal string of at most ${MAX_DECIMAL_LENGTH} characters`);
   return parseUnits(text, decimals);
 }
 

@@ -7,10 +7,13 @@ import { impliedQuantity } from './aggregation';
 import { CUSTOMER_ID, type ServiceDefinition } from './services';
 import { DATE_FORMS, parseInstant } from './time';
 
-/** What a caller sends. Quantity is in the service's base unit (a bigint, in-process, past 2^53). */
+/**
+ * What a caller sends. Quantity is in the service's base unit: a number, or past 2^53 (where a
+ * double is not exact) a decimal string, or in-process a bigint.
+ */
 export interface RecordInput {
   readonly service: string;
-  readonly quantity: number | bigint;
+  readonly quantity: number | bigint | string;
   readonly metadata?: Record<string, unknown> | undefined;
   readonly customerId?: string | undefined;
   readonly userId?: string | undefined;
@@ -66,6 +69,62 @@ export interface ValidationContext {
   readonly now: number;
 }
 
+/** snake_case spellings that other systems send, beside the camelCase names. */
+const SNAKE_CASE: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['customerId', ['customer_id']],
+  ['userId', ['user_id']],
+  ['recordedAt', ['recorded_at', 'timestamp']],
+];
+
+/** Whether `o` spells a field in snake_case (the common record does not, and is used as it is). */
+export function hasSnakeCase(o: Record<string, unknown>): boolean {
+  return o.customer_id !== undefined || o.user_id !== undefined || o.recorded_at !== undefined || o.timestamp !== undefined;
+}
+
+/**
+ * The value of field `camel` spelled either way (null counts as not given). Two spellings must
+ * agree, else the second is refused, named with `path` ("events[3]."). `aliases` learns the name
+ * the caller used.
+ */
+export function eitherSpelling(
+  o: Record<string, unknown>,
+  camel: string,
+  snakes: readonly string[],
+  path: string,
+  aliases: Record<string, string>,
+): unknown {
+  let value = o[camel];
+  for (const snake of snakes) {
+    const v = o[snake];
+    if (v === undefined || v === null) continue;
+    if (value !== undefined && value !== null && v !== value) throw invalid(`${path}${snake}`, `conflicts with ${camel}: send one of them`);
+    value = v;
+    aliases[camel] = snake;
+  }
+  return value;
+}
+
+/**
+ * A record as POST /v1/events and `tally import` take it: camelCase or snake_case (customer_id,
+ * user_id, recorded_at or timestamp). Returns `o` itself when it has no snake_case field, else a
+ * copy with camelCase names; `aliases` learns camelCase name → the caller's, for naming fields
+ * in the writer's errors.
+ */
+export function camelCaseRecord(o: Record<string, unknown>, path: string, aliases: Record<string, string>): Record<string, unknown> {
+  if (!hasSnakeCase(o)) return o;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'customer_id' || k === 'user_id' || k === 'recorded_at' || k === 'timestamp') continue;
+    // An own "__proto__" stays one (assignment would set the prototype), for validation to refuse.
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  for (const [camel, snakes] of SNAKE_CASE) {
+    const v = eitherSpelling(o, camel, snakes, path, aliases);
+    if (v !== undefined) out[camel] = v;
+  }
+  return out;
+}
+
 /**
  * Checks one record and returns its normalised form; throws TallyError('invalid_input')
  * naming the field. `path` prefixes field names for batches ("events[3].quantity").
@@ -85,7 +144,7 @@ function fastValidRecord(input: unknown, ctx: ValidationContext): ValidRecord | 
   if (proto !== Object.prototype && proto !== null) return undefined;
   const r = input as Record<string, unknown>;
   // for…in on a plain object enumerates exactly its own enumerable string keys (as Object.keys).
-  for (const key in r) if (!allowedKey(key)) return undefined;
+  for (const key in r) if (!isRecordKey(key)) return undefined;
 
   const serviceName = r.service;
   if (typeof serviceName !== 'string' || serviceName.length === 0) return undefined;
@@ -154,6 +213,86 @@ function fastValidRecord(input: unknown, ctx: ValidationContext): ValidRecord | 
   return { id, service: serviceName, quantity, units, metadataJson, customerId, userId, recordedAt, source };
 }
 
+/** The fields of a record, by a switch: no lookup structure, no allocation. */
+function isRecordKey(key: string): boolean {
+  switch (key) {
+    case 'service':
+    case 'quantity':
+    case 'metadata':
+    case 'customerId':
+    case 'userId':
+    case 'recordedAt':
+    case 'id':
+    case 'source':
+      return true;
+    default:
+      return false;
+  }
+}
+
+export const RECORD_FIELDS = ['service', 'quantity', 'metadata', 'customerId', 'userId', 'recordedAt', 'id', 'source'] as const;
+
+/** Other names callers give a record's fields (other products' spellings), lower case without _ and -. */
+const SYNONYMS: Readonly<Record<string, (typeof RECORD_FIELDS)[number]>> = {
+  customer: 'customerId',
+  tenant: 'customerId',
+  tenantid: 'customerId',
+  subject: 'customerId',
+  account: 'customerId',
+  accountid: 'customerId',
+  user: 'userId',
+  timestamp: 'recordedAt',
+  time: 'recordedAt',
+  ts: 'recordedAt',
+  date: 'recordedAt',
+  at: 'recordedAt',
+  value: 'quantity',
+  amount: 'quantity',
+  count: 'quantity',
+  qty: 'quantity',
+  type: 'service',
+  servicetype: 'service',
+  meta: 'metadata',
+  data: 'metadata',
+  properties: 'metadata',
+  dimensions: 'metadata',
+  eventid: 'id',
+};
+
+/** The record field a mistyped key most likely meant, if any (computed only for an error). */
+function likelyField(key: string): string | undefined {
+  const k = key.toLowerCase().replace(/[_\s-]/g, '');
+  for (const field of RECORD_FIELDS) if (field.toLowerCase() === k) return field;
+  if (SYNONYMS[k] !== undefined) return SYNONYMS[k];
+  let best: string | undefined;
+  // Two edits at most ("quantiy", "custmerId"), one for a short key ("x" is no typo of "id").
+  let bestDistance = k.length >= 6 ? 3 : 2;
+  for (const field of RECORD_FIELDS) {
+    const d = editDistance(k, field.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [field, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Why a key that is not a record field is refused rather than dropped: a typo ("customer") would
+ * otherwise record under the default customer.
+ */
+export function unknownFieldProblem(key: string): string {
+  const hint = likelyField(key);
+  return hint ? `unknown field; did you mean ${hint}?` : `unknown field (a record has ${RECORD_FIELDS.join(', ')})`;
+}
+
 /** Keys seen allowed: the same few keys come back in every record (bounded). */
 const allowedKeys = new Set<string>();
 function allowedKey(key: string): boolean {
@@ -213,7 +352,11 @@ function checkRecord(input: unknown, ctx: ValidationContext, path: string): Vali
   }
   const r = input as Record<string, unknown>;
   const f = (name: string): string => (path ? `${path}.${name}` : name);
-  for (const key of Object.keys(r)) if (isForbiddenKey(key)) throw forbidden(f(key), key);
+  for (const key of Object.keys(r)) {
+    if (isForbiddenKey(key)) throw forbidden(f(key), key);
+    // A key set to undefined (in-process only: JSON has none) carries nothing to lose.
+    if (!isRecordKey(key) && r[key] !== undefined) throw invalid(f(key), unknownFieldProblem(key));
+  }
 
   const serviceName = r.service;
   if (typeof serviceName !== 'string' || serviceName.length === 0) throw invalid(f('service'), 'is required (a service name)');
@@ -223,8 +366,11 @@ function checkRecord(input: unknown, ctx: ValidationContext, path: string): Vali
   }
 
   // A count or unique_count event, or one carrying its value at the service's value property, may omit its quantity.
-  const given = r.quantity === undefined ? impliedQuantity(service, r.metadata, f('quantity')) : r.quantity;
-  const { quantity, units } = validQuantity(given, service, f('quantity'));
+  const implied = r.quantity === undefined;
+  const given = implied ? impliedQuantity(service, r.metadata, f('quantity')) : r.quantity;
+  // A bad value at the value property is named where the caller put it.
+  const quantityField = implied && service.valueProperty ? f(`metadata.${service.valueProperty.slice(2)}`) : f('quantity');
+  const { quantity, units } = validQuantity(given, service, quantityField);
 
   let metadataJson = '{}';
   const metadata = r.metadata;
@@ -291,7 +437,10 @@ function checkRecord(input: unknown, ctx: ValidationContext, path: string): Vali
   };
 }
 
-/** A number (or, in-process, a bigint) of base units → exact units; throws naming `field`. */
+/**
+ * A number, a decimal string (exact past 2^53, where a JSON number is not) or, in-process, a
+ * bigint of base units → exact units; throws naming `field`.
+ */
 function validQuantity(q: unknown, service: ServiceDefinition, field: string): { quantity: number; units: bigint } {
   const decimals = decimalsOf(service);
   if (typeof q === 'bigint') {
@@ -300,10 +449,10 @@ function validQuantity(q: unknown, service: ServiceDefinition, field: string): {
     if (units > MAX_UNITS) throw invalid(field, 'is too large for one record (split it)');
     return { quantity: Number(q), units };
   }
-  if (typeof q !== 'number') throw invalid(field, 'must be a number');
+  if (typeof q !== 'number' && typeof q !== 'string') throw invalid(field, 'must be a number (or a decimal string such as "12.5")');
   try {
     const units = toUnits(q, decimals);
-    return { quantity: decimals === 0 ? q : unitsToNumber(units, decimals), units };
+    return { quantity: decimals === 0 && typeof q === 'number' ? q : unitsToNumber(units, decimals), units };
   } catch (err) {
     const problem = (err as Error).message;
     throw invalid(field, problem === 'must be a whole number' ? `must be a whole number of ${service.baseUnit}` : problem);

@@ -2,6 +2,7 @@
 // {events: [...]}, or CloudEvents (structured or batch). Field names in errors are the ones the
 // caller sent: `events[3].data.quantity` for a CloudEvent, `customer_id` for snake_case.
 import { invalid, renamed as renamedError, TallyError } from '../core/errors';
+import { camelCaseRecord, eitherSpelling, hasSnakeCase } from '../core/records';
 import { isSeedEvent, seedEventRecords, type NeededTemplate } from './shapes';
 import { isObject } from '../core/objects';
 
@@ -11,63 +12,28 @@ export interface ParsedEvents {
   readonly inputs: unknown[];
   /** One event (not an array): errors name fields without an `events[i].` prefix. */
   readonly single: boolean;
-  /** Per event, record field → the name the caller used, where they differ. */
+  /** Per input, record field (or field path) → the name the caller used, where they differ. */
   readonly aliases: ReadonlyMap<number, Readonly<Record<string, string>>>;
+  /** Per input, the position of its event, when an event became two inputs (else the same). */
+  readonly events: readonly number[] | null;
   /** Templates the second seed's events need (llm, document), installed before they are recorded. */
   readonly templates: ReadonlySet<NeededTemplate>;
 }
 
-const SEED_ALIASES: Readonly<Record<string, string>> = {
-  customerId: 'tenant_id',
-  userId: 'user_id',
-  service: 'service_type',
-  recordedAt: 'timestamp',
-  quantity: 'metrics',
-};
-
-/** JSON has no NaN or Infinity: such a quantity arrives as a string; say so plainly. */
-function checkQuantityType(q: unknown, field: string): void {
-  if (typeof q === 'string') {
-    const shown = q.length > 24 ? `${q.slice(0, 24)}…` : q;
-    const hint = /^[-+]?(nan|inf(inity)?)$/i.test(q.trim()) ? '; NaN and Infinity are not quantities' : '';
-    throw invalid(field, `must be a finite JSON number, not the string "${shown}"${hint}`);
+/**
+ * A quantity is a JSON number, or a decimal string past 2^53 (validation parses it exactly).
+ * JSON has no NaN or Infinity: such a quantity arrives as a string; say so plainly.
+ */
+function refuseNonFinite(q: unknown, field: string): void {
+  if (typeof q === 'string' && /^[-+]?(nan|inf(inity)?)$/i.test(q.trim())) {
+    throw invalid(field, `must be a finite number, not the string "${q.slice(0, 24)}": NaN and Infinity are not quantities`);
   }
 }
-
-function pick(
-  o: Record<string, unknown>,
-  camel: string,
-  snakes: readonly string[],
-  path: string,
-  aliases: Record<string, string>,
-): unknown {
-  let value = o[camel];
-  for (const snake of snakes) {
-    const v = o[snake];
-    if (v === undefined) continue;
-    if (value !== undefined && v !== value) throw invalid(`${path}${snake}`, `conflicts with ${camel}: send one of them`);
-    value = v;
-    aliases[camel] = snake;
-  }
-  return value;
-}
-
-const SNAKE: ReadonlyArray<[string, readonly string[]]> = [
-  ['customerId', ['customer_id']],
-  ['userId', ['user_id']],
-  ['recordedAt', ['recorded_at', 'timestamp']],
-];
 
 function plainEvent(o: Record<string, unknown>, path: string, aliases: Record<string, string>): unknown {
-  checkQuantityType(o.quantity, `${path}quantity`);
+  refuseNonFinite(o.quantity, `${path}quantity`);
   // The common case: camelCase only, passed through without a copy.
-  if (o.customer_id === undefined && o.user_id === undefined && o.recorded_at === undefined && o.timestamp === undefined) return o;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (k !== 'customer_id' && k !== 'user_id' && k !== 'recorded_at' && k !== 'timestamp') out[k] = v;
-  }
-  for (const [camel, snakes] of SNAKE) out[camel] = pick(o, camel, snakes, path, aliases);
-  return out;
+  return camelCaseRecord(o, path, aliases);
 }
 
 /** Fields of a CloudEvent's data that Tally reads itself; any other is kept as metadata. */
@@ -86,16 +52,13 @@ function cloudEvent(o: Record<string, unknown>, path: string, aliases: Record<st
   if (!isObject(data)) throw invalid(`${path}data`, 'must be a JSON object with quantity (and metadata)');
   // OpenMeter's events carry the amount as data.value (or data.quantity) beside their dimensions.
   const valueKey = data.quantity === undefined && data.value !== undefined ? 'value' : 'quantity';
-  checkQuantityType(data[valueKey], `${path}data.${valueKey}`);
+  refuseNonFinite(data[valueKey], `${path}data.${valueKey}`);
   const id = typeof o.id === 'string' && ULID.test(o.id) ? o.id : undefined;
   let metadata = data.metadata;
   const extra: Record<string, unknown> = {};
   if (o.id !== undefined && id === undefined) extra.ce_id = o.id;
   if (o.source !== undefined) extra.ce_source = o.source;
   for (const [k, v] of Object.entries(data)) if (!CE_DATA_FIELDS.has(k)) extra[k] = v;
-  if (Object.keys(extra).length > 0 && (metadata === undefined || metadata === null || isObject(metadata))) {
-    metadata = { ...extra, ...(metadata ?? {}) };
-  }
   Object.assign(aliases, {
     service: 'type',
     quantity: `data.${valueKey}`,
@@ -105,12 +68,18 @@ function cloudEvent(o: Record<string, unknown>, path: string, aliases: Record<st
     userId: 'data.userId',
     id: 'id',
   });
+  if (Object.keys(extra).length > 0 && (metadata === undefined || metadata === null || isObject(metadata))) {
+    // A data field becomes metadata (unless data.metadata has it): named `data.k` in errors.
+    for (const k of Object.keys(extra))
+      if (metadata?.[k] === undefined && k !== 'ce_id' && k !== 'ce_source') aliases[`metadata.${k}`] = `data.${k}`;
+    metadata = { ...extra, ...(metadata ?? {}) };
+  }
   let customerId = o.subject;
   if (customerId === undefined) {
-    customerId = pick(data, 'customerId', ['customer_id'], `${path}data.`, aliases);
+    customerId = eitherSpelling(data, 'customerId', ['customer_id'], `${path}data.`, aliases);
     aliases.customerId = `data.${aliases.customerId === 'customer_id' ? 'customer_id' : 'customerId'}`;
   }
-  const userId = pick(data, 'userId', ['user_id'], `${path}data.`, aliases);
+  const userId = eitherSpelling(data, 'userId', ['user_id'], `${path}data.`, aliases);
   if (aliases.userId === 'user_id') aliases.userId = 'data.user_id';
   return {
     service: o.type,
@@ -132,10 +101,7 @@ function plainCamel(o: Record<string, unknown>): boolean {
   return (
     o.specversion === undefined &&
     typeof o.quantity !== 'string' &&
-    o.customer_id === undefined &&
-    o.user_id === undefined &&
-    o.recorded_at === undefined &&
-    o.timestamp === undefined &&
+    !hasSnakeCase(o) &&
     (o.service_type === undefined || o.service !== undefined)
   );
 }
@@ -180,9 +146,10 @@ export function parseEventsBody(body: unknown, contentType: string | undefined):
   }
   if (items.length === 0) throw invalid('events', 'must contain at least one event');
   const cloudOnly = type === CLOUDEVENTS || type === CLOUDEVENTS_BATCH;
-  // Built only for the events that need them (most requests need neither).
+  // Built only for the events that need them (most requests need none).
   let aliases: Map<number, Readonly<Record<string, string>>> | null = null;
   let templates: Set<NeededTemplate> | null = null;
+  let events: number[] | null = null;
   const inputs: unknown[] = [];
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -190,6 +157,7 @@ export function parseEventsBody(body: unknown, contentType: string | undefined):
     // alias record is built for it, only for the events that need them.
     if (!cloudOnly && isObject(item) && plainCamel(item)) {
       inputs.push(item);
+      events?.push(i);
       continue;
     }
     const path = single ? '' : `${prefix}[${i}].`;
@@ -197,39 +165,51 @@ export function parseEventsBody(body: unknown, contentType: string | undefined):
       // One seed-2 event may become two records (LLM input and output tokens).
       const seed = seedEventRecords(item, path);
       if (seed.template) (templates ??= new Set()).add(seed.template);
-      for (const input of seed.inputs) (aliases ??= new Map()).set(inputs.push(input) - 1, SEED_ALIASES);
+      if (seed.inputs.length !== 1) events ??= inputs.map((_, k) => k);
+      seed.inputs.forEach((input, k) => {
+        (aliases ??= new Map()).set(inputs.push(input) - 1, seed.aliases[k]!);
+        events?.push(i);
+      });
       continue;
     }
     const a: Record<string, string> = {};
     inputs.push(oneEvent(item, path, cloudOnly, a));
+    events?.push(i);
     for (const _ in a) {
       (aliases ??= new Map()).set(inputs.length - 1, a);
       break;
     }
   }
-  return { inputs, single, aliases: aliases ?? NO_ALIASES, templates: templates ?? NO_TEMPLATES };
+  return { inputs, single, aliases: aliases ?? NO_ALIASES, events, templates: templates ?? NO_TEMPLATES };
 }
 
-/** Rewrites a validation error from the writer so it names the field as the caller sent it. */
-export function renameField(err: TallyError, parsed: Pick<ParsedEvents, 'single' | 'aliases'>): TallyError {
+/** How an error names the event of input `index`: `events[3]` (its position in the body), or nothing for one event. */
+export function eventPrefix(parsed: Pick<ParsedEvents, 'single' | 'events'>, index: number): string {
+  return parsed.single ? '' : `events[${parsed.events?.[index] ?? index}]`;
+}
+
+/**
+ * Rewrites a validation error from the writer so it names the field as the caller sent it. The
+ * writer names inputs `events[i]` (`record[i]` when one event became two); an alias may stand
+ * for a field or for a path below one (`metadata.tokens` → `data.tokens`).
+ */
+export function renameField(err: TallyError, parsed: Pick<ParsedEvents, 'single' | 'aliases' | 'events'>): TallyError {
   const field = err.field;
   if (err.code !== 'invalid_input' || field === undefined) return err;
-  let index = 0;
-  let prefix = '';
-  let rest = field;
-  if (!parsed.single) {
-    const m = /^(?:events|records)\[(\d+)\](?:\.(.*))?$/.exec(field);
-    if (!m) return err;
-    index = Number(m[1]);
-    prefix = `events[${index}]`;
-    rest = m[2] ?? '';
-  }
+  const m = /^(?:events|records?)\[(\d+)\](?:\.(.*))?$/.exec(field);
+  if (!m && !parsed.single) return err;
+  const index = m ? Number(m[1]) : 0;
+  const rest = m ? (m[2] ?? '') : field;
   const alias = parsed.aliases.get(index);
-  const dot = rest.indexOf('.');
-  const head = dot < 0 ? rest : rest.slice(0, dot);
-  const tail = dot < 0 ? '' : rest.slice(dot);
-  const renamedHead = alias?.[head] ?? head;
-  const renamed = [prefix, renamedHead + tail].filter((s) => s !== '').join('.');
+  let named = rest;
+  // The longest aliased prefix of the path: `metadata.tokens` before `metadata`.
+  for (let end = rest.length; alias !== undefined && end > 0; end = rest.lastIndexOf('.', end - 1)) {
+    const name = alias[rest.slice(0, end)];
+    if (name === undefined) continue;
+    named = name + rest.slice(end);
+    break;
+  }
+  const renamed = [eventPrefix(parsed, index), named].filter((s) => s !== '').join('.');
   if (renamed === field) return err;
   return renamedError(err, renamed);
 }

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { invalid } from '../core/errors';
+import { eitherSpelling } from '../core/records';
 import { isObject } from './errors';
 
 /** A template a seed-2 event needs installed (its services are not built in). */
@@ -37,8 +38,21 @@ function leftover(metrics: Record<string, unknown>, used: readonly string[]): Re
   return out;
 }
 
-/** One seed-2 event → Tally record inputs (one, or two for an LLM call), and a template it needs. */
-export function seedEventRecords(o: Record<string, unknown>, path: string): { inputs: unknown[]; template?: NeededTemplate } {
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A seed-2 event's records, and per record its fields' names as the caller sent them. */
+export interface SeedRecords {
+  readonly inputs: unknown[];
+  readonly aliases: Array<Readonly<Record<string, string>>>;
+  readonly template?: NeededTemplate;
+}
+
+/**
+ * One seed-2 event → Tally record inputs (one, or two for an LLM call), and a template it needs.
+ * A caller's ULID `id` makes a retry idempotent: an LLM call's output record takes an id derived
+ * from it (stableUlid), the same on every retry.
+ */
+export function seedEventRecords(o: Record<string, unknown>, path: string): SeedRecords {
   const serviceType = text(o, 'service_type', path)!;
   const metrics = o.metrics ?? {};
   if (!isObject(metrics)) throw invalid(`${path}metrics`, 'must be an object of numbers, e.g. {"input_tokens": 150}');
@@ -46,12 +60,24 @@ export function seedEventRecords(o: Record<string, unknown>, path: string): { in
   if (!isObject(given)) throw invalid(`${path}metadata`, 'must be an object');
   const provider = text(o, 'service_provider', path);
   const eventType = text(o, 'event_type', path);
+  const id = o.id ?? undefined;
+  if (id !== undefined && (typeof id !== 'string' || !ULID.test(id)))
+    throw invalid(`${path}id`, 'must be a ULID (26 characters, Crockford base32): the key that makes a retry count once');
+  // Each field in the seed's spelling or in Tally's; two spellings of one field must agree.
+  const names: Record<string, string> = {};
   const common = {
-    customerId: o.tenant_id ?? o.customer_id,
-    userId: o.user_id,
-    recordedAt: o.timestamp ?? o.recorded_at,
+    customerId: eitherSpelling(o, 'tenant_id', ['customer_id', 'customerId'], path, names),
+    userId: eitherSpelling(o, 'user_id', ['userId'], path, names),
+    recordedAt: eitherSpelling(o, 'timestamp', ['recorded_at', 'recordedAt'], path, names),
     source: 'seed2',
   };
+  const aliasesFor = (metric: string | undefined): Readonly<Record<string, string>> => ({
+    customerId: names.tenant_id ?? 'tenant_id',
+    userId: names.user_id ?? 'user_id',
+    recordedAt: names.timestamp ?? 'timestamp',
+    service: 'service_type',
+    quantity: metric === undefined ? 'metrics' : `metrics.${metric}`,
+  });
   const meta = (used: readonly string[], extra: Record<string, unknown> = {}) => ({
     ...leftover(metrics, used),
     ...given,
@@ -68,9 +94,17 @@ export function seedEventRecords(o: Record<string, unknown>, path: string): { in
         throw invalid(`${path}metrics.input_tokens`, 'is required for llm_service (or output_tokens)');
       const m = meta(['input_tokens', 'output_tokens'], { provider: provider ?? given.provider ?? 'unknown' });
       const inputs = [];
-      if (input !== undefined) inputs.push({ ...common, service: 'llm_input', quantity: input, metadata: m });
-      if (output !== undefined) inputs.push({ ...common, service: 'llm_output', quantity: output, metadata: m });
-      return { inputs, template: 'llm' };
+      const aliases = [];
+      if (input !== undefined) {
+        inputs.push({ ...common, id, service: 'llm_input', quantity: input, metadata: m });
+        aliases.push(aliasesFor('input_tokens'));
+      }
+      if (output !== undefined) {
+        const outputId = id === undefined ? undefined : stableUlid('seed2:llm_output', id);
+        inputs.push({ ...common, id: outputId, service: 'llm_output', quantity: output, metadata: m });
+        aliases.push(aliasesFor('output_tokens'));
+      }
+      return { inputs, aliases, template: 'llm' };
     }
     case 'document_service': {
       const pages = metric(metrics, 'pages_processed', path);
@@ -80,14 +114,24 @@ export function seedEventRecords(o: Record<string, unknown>, path: string): { in
         throw invalid(`${path}metadata.document_type`, 'is required for document_service (e.g. "invoice")');
       const processing = o.processing_type === undefined ? {} : { processing_type: o.processing_type };
       const metadata = meta(['pages_processed'], { document_type: documentType, ...processing });
-      return { inputs: [{ ...common, service: 'document', quantity: pages, metadata }], template: 'document' };
+      return {
+        inputs: [{ ...common, id, service: 'document', quantity: pages, metadata }],
+        aliases: [aliasesFor('pages_processed')],
+        template: 'document',
+      };
     }
     case 'api_service':
-      return { inputs: [{ ...common, service: 'api', quantity: metric(metrics, 'requests', path) ?? 1, metadata: meta(['requests']) }] };
+      return {
+        inputs: [{ ...common, id, service: 'api', quantity: metric(metrics, 'requests', path) ?? 1, metadata: meta(['requests']) }],
+        aliases: [aliasesFor('requests')],
+      };
     default: {
       const named = ['quantity', 'value', 'count'].find((k) => metrics[k] !== undefined);
       const quantity = named !== undefined ? metric(metrics, named, path) : 1;
-      return { inputs: [{ ...common, service: serviceType, quantity, metadata: meta(named === undefined ? [] : [named]) }] };
+      return {
+        inputs: [{ ...common, id, service: serviceType, quantity, metadata: meta(named === undefined ? [] : [named]) }],
+        aliases: [aliasesFor(named)],
+      };
     }
   }
 }
@@ -234,17 +278,22 @@ export function parseRegistryBody(body: Record<string, unknown>): RegistryPlan {
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-/**
- * A ULID that stands for a CloudEvent's (source, id), the pair the spec makes unique: 128 bits
- * of a SHA-256 of the pair. Not the event time: OpenMeter's SDK stamps a new time on each retry
- * of the same id. The same event sent twice is then stored once.
- */
-export function ulidForCloudEvent(source: string, id: string): string {
-  const hash = createHash('sha256').update(`${source}\u0000${id}`, 'utf8').digest();
+/** A ULID that stands for `parts`: 128 bits of a SHA-256 of them. The same parts give the same id. */
+export function stableUlid(...parts: string[]): string {
+  const hash = createHash('sha256').update(parts.join('\u0000'), 'utf8').digest();
   const value = BigInt(`0x${hash.subarray(0, 16).toString('hex')}`);
   let out = '';
   for (let i = 25; i >= 0; i--) out += CROCKFORD[Number((value >> BigInt(5 * i)) & 31n)];
   return out;
+}
+
+/**
+ * A ULID that stands for a CloudEvent's (source, id), the pair the spec makes unique. Not the
+ * event time: OpenMeter's SDK stamps a new time on each retry of the same id. The same event
+ * sent twice is then stored once.
+ */
+export function ulidForCloudEvent(source: string, id: string): string {
+  return stableUlid(source, id);
 }
 
 /** Gives each CloudEvent without a ULID id the one its (source, id) stands for. */

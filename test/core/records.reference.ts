@@ -2,6 +2,7 @@
 // Validation is hand-written rather than schema-driven because it runs once per record on the
 // ingestion hot path; every failure names its field.
 import { invalid, type TallyError } from '../../src/core/errors';
+import { RECORD_FIELDS, unknownFieldProblem } from '../../src/core/records';
 import { decimalsOf, MAX_UNITS, toUnits, unitsToNumber } from '../../src/core/quantity';
 import { impliedQuantity } from '../../src/core/aggregation';
 import { CUSTOMER_ID, type ServiceDefinition } from '../../src/core/services';
@@ -10,7 +11,7 @@ import { DATE_FORMS, parseInstant } from '../../src/core/time';
 /** What a caller sends. Quantity is in the service's base unit (a bigint, in-process, past 2^53). */
 export interface RecordInput {
   readonly service: string;
-  readonly quantity: number | bigint;
+  readonly quantity: number | bigint | string;
   readonly metadata?: Record<string, unknown> | undefined;
   readonly customerId?: string | undefined;
   readonly userId?: string | undefined;
@@ -76,7 +77,10 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
   }
   const r = input as Record<string, unknown>;
   const f = (name: string): string => (path ? `${path}.${name}` : name);
-  for (const key of Object.keys(r)) if (isForbiddenKey(key)) throw forbidden(f(key), key);
+  for (const key of Object.keys(r)) {
+    if (isForbiddenKey(key)) throw forbidden(f(key), key);
+    if (!(RECORD_FIELDS as readonly string[]).includes(key) && r[key] !== undefined) throw invalid(f(key), unknownFieldProblem(key));
+  }
 
   const serviceName = r.service;
   if (typeof serviceName !== 'string' || serviceName.length === 0) throw invalid(f('service'), 'is required (a service name)');
@@ -86,8 +90,10 @@ export function validateRecord(input: unknown, ctx: ValidationContext, path = ''
   }
 
   // A count or unique_count event, or one carrying its value at the service's value property, may omit its quantity.
-  const given = r.quantity === undefined ? impliedQuantity(service, r.metadata, f('quantity')) : r.quantity;
-  const { quantity, units } = validQuantity(given, service, f('quantity'));
+  const implied = r.quantity === undefined;
+  const given = implied ? impliedQuantity(service, r.metadata, f('quantity')) : r.quantity;
+  const quantityField = implied && service.valueProperty ? f(`metadata.${service.valueProperty.slice(2)}`) : f('quantity');
+  const { quantity, units } = validQuantity(given, service, quantityField);
 
   let metadataJson = '{}';
   const metadata = r.metadata;
@@ -163,10 +169,10 @@ function validQuantity(q: unknown, service: ServiceDefinition, field: string): {
     if (units > MAX_UNITS) throw invalid(field, 'is too large for one record (split it)');
     return { quantity: Number(q), units };
   }
-  if (typeof q !== 'number') throw invalid(field, 'must be a number');
+  if (typeof q !== 'number' && typeof q !== 'string') throw invalid(field, 'must be a number (or a decimal string such as "12.5")');
   try {
     const units = toUnits(q, decimals);
-    return { quantity: decimals === 0 ? q : unitsToNumber(units, decimals), units };
+    return { quantity: decimals === 0 && typeof q === 'number' ? q : unitsToNumber(units, decimals), units };
   } catch (err) {
     const problem = (err as Error).message;
     throw invalid(field, problem === 'must be a whole number' ? `must be a whole number of ${service.baseUnit}` : problem);

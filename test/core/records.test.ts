@@ -36,7 +36,11 @@ describe('record validation (core API)', () => {
     ['an array', [ok], 'record'],
     ['no service', { quantity: 1 }, 'service'],
     ['unknown service', { ...ok, service: 'teleport' }, 'service'],
-    ['quantity as text', { ...ok, quantity: '1' }, 'quantity'],
+    ['quantity as words', { ...ok, quantity: 'one' }, 'quantity'],
+    ['quantity as a negative decimal string', { ...ok, quantity: '-1' }, 'quantity'],
+    ['quantity as an object', { ...ok, quantity: { value: 1 } }, 'quantity'],
+    ['an unknown field', { ...ok, customer: 'acme' }, 'customer'],
+    ['a snake_case field (the writer takes camelCase)', { ...ok, customer_id: 'acme' }, 'customer_id'],
     ['NaN', { ...ok, quantity: NaN }, 'quantity'],
     ['Infinity', { ...ok, quantity: Infinity }, 'quantity'],
     ['negative', { ...ok, quantity: -1 }, 'quantity'],
@@ -63,6 +67,41 @@ describe('record validation (core API)', () => {
   it('accepts fractional CPU-seconds and metadata just under the limit', () => {
     expect(fieldOf({ service: 'compute', quantity: 0.25 })).toBeUndefined();
     expect(fieldOf({ ...ok, metadata: { ...ok.metadata, pad: 'x'.repeat(8000) } })).toBeUndefined();
+  });
+
+  it('takes a quantity past 2^53 exactly as a decimal string, and refuses text that is not a decimal', () => {
+    const r = validateRecord({ service: 'storage', quantity: '9007199254740993' }, ctx);
+    expect(r.units).toBe(9007199254740993n);
+    expect(validateRecord({ service: 'compute', quantity: ' 12.5 ' }, ctx).units).toBe(12_500_000n);
+    expect(() => validateRecord({ service: 'storage', quantity: '9223372036854775808' }, ctx)).toThrow('quantity: is too large');
+    expect(() => validateRecord({ service: 'storage', quantity: '1e999999999' }, ctx)).toThrow('quantity: must be a number or a decimal');
+    expect(() => validateRecord({ service: 'storage', quantity: '1'.repeat(101) }, ctx)).toThrow(
+      'quantity: must be a decimal string of at most',
+    );
+  });
+
+  it('refuses a field it does not know, naming it and the field it likely meant', () => {
+    const message = (input: unknown) => {
+      try {
+        validateRecord(input, ctx, 'records[3]');
+      } catch (err) {
+        return (err as TallyError).message;
+      }
+      return 'accepted';
+    };
+    expect(message({ ...ok, customer: 'acme' })).toBe('records[3].customer: unknown field; did you mean customerId?');
+    expect(message({ ...ok, recorded_at: now })).toBe('records[3].recorded_at: unknown field; did you mean recordedAt?');
+    expect(message({ ...ok, quantiy: 2 })).toBe('records[3].quantiy: unknown field; did you mean quantity?');
+    expect(message({ ...ok, colour: 'red' })).toMatch(/^records\[3\]\.colour: unknown field \(a record has service, quantity, metadata/);
+    // In-process, a field set to undefined carries nothing and is not a mistake.
+    expect(message({ ...ok, note: undefined })).toBe('accepted');
+  });
+
+  it("names a bad value at the service's value property where it is, not as quantity", () => {
+    const tokens = { ...BUILTIN_SERVICES[0]!, name: 'chat', requiredFields: [], valueProperty: '$.tokens' };
+    const withTokens: ValidationContext = { ...ctx, services: new Map([[tokens.name, tokens]]) };
+    expect(() => validateRecord({ service: 'chat', metadata: { tokens: -5 } }, withTokens)).toThrow('metadata.tokens: must be ≥ 0');
+    expect(validateRecord({ service: 'chat', metadata: { tokens: 5 } }, withTokens).units).toBe(5n);
   });
 
   it('names the position of a bad record in a batch', () => {

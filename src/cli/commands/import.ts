@@ -9,6 +9,8 @@ import fsp, { type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { Command } from 'commander';
 import { invalid, TallyError } from '../../core/errors';
+import { isObject } from '../../core/objects';
+import { camelCaseRecord, hasSnakeCase } from '../../core/records';
 import type { RecordSink, StoredRef } from '../../core/tracking';
 import { BatchedWriter } from '../../storage/writer';
 import { parseNumberArg } from '../args';
@@ -103,6 +105,8 @@ export class RecordReader {
   private ended = false;
   /** Records handed out so far: the position in the file of the next one. */
   private n = 0;
+  /** For the records of the last take() spelled in snake_case: field → the file's name for it. */
+  private spellings = new Map<number, Record<string, string>>();
 
   private constructor(
     private readonly file: string,
@@ -124,6 +128,7 @@ export class RecordReader {
 
   /** Up to `max` records; fewer only at the end of the file. */
   async take(max: number): Promise<unknown[]> {
+    if (this.spellings.size > 0) this.spellings = new Map();
     const out: unknown[] = [];
     while (out.length < max) {
       const text = this.nextText();
@@ -146,14 +151,25 @@ export class RecordReader {
     }
   }
 
+  /** The record's field names as the file spells them, where they differ (the last take() only). */
+  spelling(position: number): Readonly<Record<string, string>> | undefined {
+    return this.spellings.get(position);
+  }
+
   private parse(text: string): unknown {
+    const position = this.n++;
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch (err) {
-      throw invalid(`records[${this.n}]`, `is not JSON: ${(err as Error).message}`);
-    } finally {
-      this.n++;
+      throw invalid(`records[${position}]`, `is not JSON: ${(err as Error).message}`);
     }
+    // The spellings POST /v1/events takes: customer_id, user_id, recorded_at or timestamp.
+    if (!isObject(value) || !hasSnakeCase(value)) return value;
+    const names: Record<string, string> = {};
+    const record = camelCaseRecord(value, `records[${position}].`, names);
+    this.spellings.set(position, names);
+    return record;
   }
 
   /** Reads the next block; false at the end of the file. */
@@ -168,6 +184,11 @@ export class RecordReader {
     this.read += got;
     this.onBytes(this.read);
     this.filled += got;
+    // A UTF-8 byte order mark (some Windows editors write one) is not part of the JSON.
+    if (this.mode === null && this.filled >= 3 && this.buf[0] === 0xef && this.buf[1] === 0xbb && this.buf[2] === 0xbf) {
+      this.buf.copy(this.buf, 0, 3, this.filled);
+      this.filled -= 3;
+    }
     try {
       // The first characters decide: an array, or one JSON object per line.
       this.mode ??= /^\s*\[/.test(this.buf.toString('utf8', 0, this.filled)) ? 'array' : 'lines';
@@ -235,6 +256,25 @@ async function* batchesOf(source: RecordReader, max: number): AsyncGenerator<unk
   }
 }
 
+/**
+ * A refused record named by its position in the file (`records[1042]`, where an agent says
+ * `events[42]` of a batch that starts at record 1000) and its fields as the file spells them.
+ */
+function asInFile(err: unknown, first: number, records: RecordReader): unknown {
+  if (!(err instanceof TallyError) || err.code !== 'invalid_input' || err.field === undefined) return err;
+  const m = /^(?:events|records)\[(\d+)\](?:\.(.*))?$/.exec(err.field);
+  if (!m) return err;
+  const position = first + Number(m[1]);
+  const rest = m[2];
+  const head = rest?.split('.')[0] ?? '';
+  const spelled = records.spelling(position)?.[head];
+  const field = `records[${position}]${rest === undefined ? '' : `.${spelled ?? head}${rest.slice(head.length)}`}`;
+  if (field === err.field) return err;
+  // An agent's error carries its field in the message only.
+  const problem = err.problem ?? (err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field.length + 2) : err.message);
+  return invalid(field, problem, err);
+}
+
 function count(into: Counts, stored: readonly StoredRef[]): void {
   for (const s of stored) {
     if (s.inserted) into.recorded++;
@@ -254,7 +294,10 @@ async function importLocal(writer: BatchedWriter, records: RecordReader, chunk: 
     const before = offset;
     await writer.atomically(async () => {
       for await (const batch of batchesOf(records, chunk ?? Infinity)) {
-        const stored = writer.recordMany(batch, 'records', offset);
+        // The writer names records by their position in the file already (offset).
+        const stored = writer.recordMany(batch, 'records', offset).catch((err: unknown) => {
+          throw asInFile(err, 0, records);
+        });
         // Commit now: nobody else adds to this writer, so waiting for company (group commit) only delays.
         await writer.flush();
         count(inChunk, await stored);
@@ -269,13 +312,24 @@ async function importLocal(writer: BatchedWriter, records: RecordReader, chunk: 
 
 /** Through the running agent: one request per batch, each all or nothing. */
 async function importRemote(sink: RecordSink, records: RecordReader, done: Counts): Promise<void> {
-  for await (const batch of batchesOf(records, Infinity)) count(done, await sink.recordMany(batch as never));
+  let offset = 0;
+  for await (const batch of batchesOf(records, Infinity)) {
+    try {
+      count(done, await sink.recordMany(batch as never));
+    } catch (err) {
+      throw asInFile(err, offset, records);
+    }
+    offset += batch.length;
+  }
 }
 
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .argument('<file>', 'JSON array or JSON Lines of records ({service, quantity, metadata, customerId, recordedAt, …})')
+    .argument(
+      '<file>',
+      'JSON array or JSON Lines of records ({service, quantity, metadata, customerId, userId, recordedAt, id, source}; customer_id, user_id, recorded_at or timestamp as POST /v1/events takes them)',
+    )
     .option('--chunk <n>', 'commit every N records (each chunk all or nothing) instead of the whole file at once')
     .description('bulk insert, streamed: every record of the file, or none when one is bad')
     .action(async (file: string, o: { chunk?: string }, cmd: Command) => {

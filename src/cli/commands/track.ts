@@ -156,9 +156,10 @@ export function registerTrack(program: Command): void {
       .argument('[metadata]', 'JSON object'),
   )
     .description('record any service: service, quantity, metadata')
-    .action(async (service: string, quantity: string, metadata: string | undefined, _o, cmd: Command) =>
-      store(cmd, [
-        build.record(service, parseNumberArg('quantity', quantity), parseJsonObjectArg('metadata', metadata), trackOptions(cmd)),
-      ]),
-    );
+    .action(async (service: string, quantity: string, metadata: string | undefined, _o, cmd: Command) => {
+      const n = parseNumberArg('quantity', quantity);
+      const record = build.record(service, n, parseJsonObjectArg('metadata', metadata), trackOptions(cmd));
+      // Past 2^53 a double is not exact: the digits as typed, which validation parses exactly.
+      return store(cmd, [Number.isInteger(n) && !Number.isSafeInteger(n) ? { ...record, quantity: quantity.trim() } : record]);
+    });
 }

@@ -6,11 +6,13 @@
 // anything is stored.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TallyError } from '../../core/errors';
+import { validateRecord, validateRecords, type ValidationContext } from '../../core/records';
+import { SERVICE_TEMPLATES, withServiceDefaults, type ServiceDefinition } from '../../core/services';
 import type { AgentContext } from '../../handlers/context';
 import type { Stored } from '../../storage/writer';
 import { invoke, type AllHandlers } from '../../handlers/handlers';
 import { errorBody, isObject } from '../errors';
-import { CLOUDEVENTS, parseEventsBody, renameField, type ParsedEvents } from '../events';
+import { CLOUDEVENTS, eventPrefix, parseEventsBody, renameField, type ParsedEvents } from '../events';
 import { principalOf } from '../gates';
 import { binaryCloudEvent, stableCloudEventIds, type NeededTemplate } from '../shapes';
 
@@ -29,7 +31,7 @@ export function stampCustomer(req: FastifyRequest, parsed: ParsedEvents): void {
     }
     if (given !== own) {
       const name = parsed.aliases.get(i)?.customerId ?? 'customerId';
-      const field = parsed.single ? name : `events[${i}].${name}`;
+      const field = parsed.single ? name : `${eventPrefix(parsed, i)}.${name}`;
       throw new TallyError('forbidden', `${field}: this API key may only record for customer "${own}"; nothing was stored`, {
         field,
       });
@@ -101,10 +103,12 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
 
   /**
    * LLM and document records need their templates (the second seed's events, and clients that
-   * send llm_input / llm_output / document): installed on first use, so a tenant's key can send them.
+   * send llm_input / llm_output / document): installed on first use, so a tenant's key can send
+   * them. Null when every template they need is installed (nearly always).
    */
   const templatesNeeded = (parsed: ParsedEvents): Set<NeededTemplate> | null => {
-    let needed: Set<NeededTemplate> | null = parsed.templates.size > 0 ? new Set(parsed.templates) : null;
+    let needed: Set<NeededTemplate> | null = null;
+    for (const template of parsed.templates) if (!installed(template)) (needed ??= new Set()).add(template);
     for (const input of parsed.inputs) {
       const service = isObject(input) ? input.service : undefined;
       if (typeof service === 'string' && !writer.services.has(service) && TEMPLATE_OF[service])
@@ -112,9 +116,27 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
     }
     return needed;
   };
+  const installed = (template: NeededTemplate) => writer.services.has(template === 'llm' ? 'llm_input' : 'document');
   const installTemplates = async (needed: Set<NeededTemplate>) => {
-    for (const template of needed) {
-      if (!writer.services.has(template === 'llm' ? 'llm_input' : 'document')) await invoke(handlers, 'services.add', { template });
+    for (const template of needed) if (!installed(template)) await invoke(handlers, 'services.add', { template });
+  };
+
+  /**
+   * A refused request changes nothing, configuration included: before templates are installed,
+   * the records are checked as the writer will check them, against the services as they will be.
+   */
+  const checkBeforeInstalling = (parsed: ParsedEvents, needed: Set<NeededTemplate>): void => {
+    const services = new Map<string, ServiceDefinition>(writer.services);
+    for (const t of SERVICE_TEMPLATES) {
+      if (!needed.has(t.name as NeededTemplate)) continue;
+      for (const def of t.services) if (!services.has(def.name)) services.set(def.name, withServiceDefaults(def));
+    }
+    const check: ValidationContext = { services, defaultCustomerId: ctx.config.customerId, defaultSource: 'agent', now: ctx.now() };
+    try {
+      if (parsed.single && parsed.inputs.length === 1) validateRecord(parsed.inputs[0], check);
+      else validateRecords(parsed.inputs, check, parsed.single ? 'record' : 'events');
+    } catch (err) {
+      throw err instanceof TallyError ? renameField(err, parsed) : err;
     }
   };
 
@@ -129,7 +151,9 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
     }
     stampCustomer(req, parsed);
     const needed = templatesNeeded(parsed);
-    return needed === null ? commit(req, parsed) : installTemplates(needed).then(() => commit(req, parsed));
+    if (needed === null) return commit(req, parsed);
+    checkBeforeInstalling(parsed, needed);
+    return installTemplates(needed).then(() => commit(req, parsed));
   };
 
   /**
@@ -139,7 +163,7 @@ export function ingestRoutes(app: FastifyInstance, ctx: AgentContext, handlers: 
    * instead of being promoted and collected later at a higher cost.
    */
   const commit = (req: FastifyRequest, parsed: ParsedEvents): Promise<Stored[]> => {
-    const naming = { single: parsed.single, aliases: parsed.aliases };
+    const naming = { single: parsed.single, aliases: parsed.aliases, events: parsed.events };
     const committed = writer.recordMany(parsed.inputs, parsed.single ? 'record' : 'events');
     req.body = undefined;
     return committed.catch((err: unknown) => {

@@ -81,9 +81,15 @@ export function printStatement(s: PrintableStatement, currency = 'USD'): Printed
   };
 }
 
-/** 1001 → "1,001", 1234.5 → "1,234.5": the number's own digits (shortest round trip), grouped. */
+/**
+ * 1001 → "1,001", 1234.56789 → "1,234.5679", 0.000123456 → "0.0001235": grouped, never
+ * abbreviated; a fraction to four places (four significant digits below 1), as the exact
+ * quantity is in --json and the exact columns.
+ */
 export function formatQuantity(n: number): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: 20 });
+  return Math.abs(n) >= 1 || n === 0
+    ? n.toLocaleString('en-US', { maximumFractionDigits: 4 })
+    : n.toLocaleString('en-US', { maximumSignificantDigits: 4 });
 }
 
 interface Below {

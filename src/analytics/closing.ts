@@ -169,7 +169,15 @@ async function billedWindowFigures(db: Kysely<Database>, start: number, zones: B
   const zoned = new Map(zones.map((z) => [z.customerId, z]));
   const out = (await monthFigures(db, start)).filter((f) => !zoned.has(f.customerId));
   for (const z of zoned.values()) {
-    const window = { zone: z.timezone, period: 'month' as const, from: Date.parse(z.from), to: Date.parse(z.to), customerId: z.customerId };
+    // The window as billed (it may start where an earlier zone's month ended): summed as it is.
+    const window = {
+      zone: z.timezone,
+      period: 'month' as const,
+      from: Date.parse(z.from),
+      to: Date.parse(z.to),
+      customerId: z.customerId,
+      asIs: true,
+    };
     for (const s of (await zonedSums(db, window)).sums) {
       out.push({
         customerId: z.customerId,

@@ -6,7 +6,8 @@
 // Kolkata reads two such half-split hours; a month of days reads one per day.
 import { sql } from 'kysely';
 import type { ReadDb } from '../storage/schema';
-import { dayStart, hourStart, MS } from '../core/time';
+import { dayStart, hourStart, MS, parseDateInput, toIso } from '../core/time';
+import { getClosedStatement } from '../storage/repos/statements';
 import { zonedBoundaries, zonedLabel, zonedMonth, type ZonedPeriod } from '../core/zone';
 import { checkRange, exact, serviceMap, unitsToDisplay, roundDisplay, type Range } from './common';
 import { joinLimbs } from '../core/quantity';
@@ -18,6 +19,8 @@ export interface ZonedQuery extends Range {
   readonly period: ZonedPeriod;
   readonly customerId?: string | undefined;
   readonly service?: string | undefined;
+  /** [from, to) summed as one period as it is, not widened to whole local periods (a statement window that starts where the last closed one ended). */
+  readonly asIs?: boolean | undefined;
 }
 
 export interface ZonedSum {
@@ -60,7 +63,7 @@ export async function zonedSums(db: ReadDb, q: ZonedQuery): Promise<{ bounds: nu
   checkRange(q);
   // Boundaries, day lists and split hours all grow with the period: bounded before any is built.
   checkSpan(q, MAX_RANGE_DAYS, 'report.zoned');
-  const bounds = zonedBoundaries(q.zone, q.period, q.from, q.to);
+  const bounds = q.asIs ? [q.from, q.to] : zonedBoundaries(q.zone, q.period, q.from, q.to);
   const first = bounds[0]!;
   const end = bounds[bounds.length - 1]!;
   // Hours a local period boundary cuts in two: read from raw records instead of the rollup.
@@ -190,8 +193,25 @@ export interface ZonedMonth {
 }
 
 /**
+ * Where each customer's billing of the month before `month` ended, when that month is closed: the
+ * `to` of its window (a zone listed in the frozen statement), else the UTC month's end. Null when
+ * it is open, or was frozen before statements listed zones.
+ */
+async function billedUntil(db: ReadDb, month: string): Promise<{ until: (customerId: string) => number; zoned: string[] } | null> {
+  const start = parseDateInput(month);
+  if (start === null) return null;
+  const closed = await getClosedStatement(db, toIso(start - 1).slice(0, 7));
+  const zones = closed ? (JSON.parse(closed.body) as { timezones?: Array<{ customerId: string; to: string }> }).timezones : undefined;
+  if (zones === undefined) return null;
+  const ends = new Map(zones.map((z) => [z.customerId, Date.parse(z.to)]));
+  return { until: (c) => ends.get(c) ?? start, zoned: [...ends.keys()] };
+}
+
+/**
  * The local month ("YYYY-MM") of every customer with a zone of its own other than UTC (or of one
- * customer): statements bill these months instead of the UTC month rollup.
+ * customer): statements bill these months instead of the UTC month rollup. When the month before
+ * is closed, a customer's window starts where that one's ended: a zone changed since (or set, or
+ * cleared: then billed in UTC from there) neither bills the hours between twice nor skips them.
  */
 export async function zonedCustomerMonths(
   db: ReadDb,
@@ -203,13 +223,26 @@ export async function zonedCustomerMonths(
   let q = db.selectFrom('customers').select(['id', 'timezone']);
   if (fallback === null) q = q.where('timezone', 'is not', null);
   if (customerId !== undefined) q = q.where('id', '=', customerId);
-  const out = new Map<string, ZonedMonth>();
+  const prev = await billedUntil(db, month);
+  const windows: Array<{ customerId: string; zone: string; from: number; to: number; natural: boolean }> = [];
   for (const c of await q.execute()) {
     const zone = c.timezone ?? fallback;
     if (zone === null || zone === 'UTC') continue;
-    const { from, to } = zonedMonth(zone, month);
-    const { sums } = await zonedSums(db, { zone, period: 'month', from, to, customerId: c.id });
-    out.set(c.id, { customerId: c.id, timezone: zone, from, to, sums });
+    const local = zonedMonth(zone, month);
+    const from = prev ? prev.until(c.id) : local.from;
+    windows.push({ customerId: c.id, zone, from, to: local.to, natural: from === local.from });
+  }
+  // Zoned last month, billed in UTC now: from where last month's window ended to the UTC month's end.
+  const utc = zonedMonth('UTC', month);
+  for (const id of prev?.zoned ?? []) {
+    if ((customerId !== undefined && id !== customerId) || windows.some((w) => w.customerId === id)) continue;
+    const from = prev!.until(id);
+    if (from !== utc.from) windows.push({ customerId: id, zone: 'UTC', from, to: utc.to, natural: false });
+  }
+  const out = new Map<string, ZonedMonth>();
+  for (const w of windows) {
+    const window = { zone: w.zone, period: 'month' as const, from: w.from, to: w.to, customerId: w.customerId, asIs: !w.natural };
+    out.set(w.customerId, { customerId: w.customerId, timezone: w.zone, from: w.from, to: w.to, sums: (await zonedSums(db, window)).sums });
   }
   return out;
 }

@@ -54,6 +54,35 @@ describe('closed months', () => {
     await w.close();
   });
 
+  it('a zone changed after a month closed: the next month starts where the closed one ended, nothing billed twice or skipped', async () => {
+    const { clock, tdb, w, api, statement } = await setup('2026-11-02T12:00:00Z');
+    await setCustomerZone(tdb.db, 'ny', 'America/New_York', 0);
+    await api('2026-10-15T00:00:00Z', 1, 'ny');
+    await api('2026-10-15T00:00:00Z', 1, 'kolkata');
+    await api('2026-11-01T02:00:00Z', 10, 'ny'); // October 31, 22:00 in New York: October's
+    await api('2026-10-31T19:00:00Z', 100, 'kolkata'); // UTC customer: October's
+    clock.set(iso('2026-11-10T12:00:00Z'));
+    await api('2026-11-10T11:00:00Z', 1000, 'other'); // this write closes October
+    expect(JSON.parse(await statement('2026-10', 'ny')).lines).toEqual([expect.objectContaining({ events: 2, quantity: '11' })]);
+    expect(JSON.parse(await statement('2026-10', 'kolkata')).lines).toEqual([expect.objectContaining({ events: 2, quantity: '101' })]);
+
+    await setCustomerZone(tdb.db, 'ny', null, 0); // New York's zone cleared: UTC from now on
+    await setCustomerZone(tdb.db, 'kolkata', 'Asia/Kolkata', 0); // billed in Kolkata from November
+    await api('2026-11-01T05:00:00Z', 3, 'ny');
+    await api('2026-11-01T01:00:00Z', 30, 'kolkata');
+    const ny = JSON.parse(await statement('2026-11', 'ny'));
+    expect(ny.lines).toEqual([expect.objectContaining({ events: 1, quantity: '3' })]);
+    expect(ny.adjustments).toEqual([]);
+    expect(ny.timezones).toEqual([{ customerId: 'ny', timezone: 'UTC', from: '2026-11-01T04:00:00.000Z', to: '2026-12-01T00:00:00.000Z' }]);
+    const kolkata = JSON.parse(await statement('2026-11', 'kolkata'));
+    expect(kolkata.lines).toEqual([expect.objectContaining({ events: 1, quantity: '30' })]);
+    expect(kolkata.adjustments).toEqual([]);
+    expect(kolkata.timezones).toEqual([
+      { customerId: 'kolkata', timezone: 'Asia/Kolkata', from: '2026-11-01T00:00:00.000Z', to: '2026-11-30T18:30:00.000Z' },
+    ]);
+    await w.close();
+  });
+
   it("a late event is billed once, in the month of its customer's own zone", async () => {
     const { clock, tdb, w, api, statement } = await setup('2026-10-20T12:00:00Z');
     await setCustomerZone(tdb.db, 'kolkata', 'Asia/Kolkata', 0);

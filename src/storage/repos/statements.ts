@@ -41,7 +41,7 @@ function toClosed(r: Row): ClosedStatement {
   };
 }
 
-export async function getClosedStatement(db: Kysely<Database>, month: string): Promise<ClosedStatement | undefined> {
+export async function getClosedStatement(db: ReadDb, month: string): Promise<ClosedStatement | undefined> {
   const row = await db.selectFrom('closed_statements').selectAll().where('month', '=', month).executeTakeFirst();
   return row && toClosed(row);
 }

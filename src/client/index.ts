@@ -128,6 +128,8 @@ export function createClient(options: ClientOptions): TallyHttpClient {
     if (out.recordedAt === undefined || out.recordedAt === null) out.recordedAt = Date.now();
     if (out.customerId === undefined && options.defaults?.customerId !== undefined) out.customerId = options.defaults.customerId;
     if (out.source === undefined && options.defaults?.source !== undefined) out.source = options.defaults.source;
+    // JSON has no bigint (byteSeconds past 2^53): a decimal string, which the API reads exactly.
+    if (typeof out.quantity === 'bigint') out.quantity = out.quantity.toString();
     return out as unknown as RecordInput;
   }
 

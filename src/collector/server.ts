@@ -44,6 +44,12 @@ const STATUS: Partial<Record<TallyError['code'], number>> = {
   unavailable: 503,
 };
 
+/** The token of `Authorization: Bearer <token68>`; the scheme is case-insensitive (RFC 7235 §2.1), as in the agent's gates. */
+export function bearerToken(header: unknown): string | null {
+  const m = typeof header === 'string' ? /^bearer[ \t]+([A-Za-z0-9_.~+/-]+=*)[ \t]*$/i.exec(header) : null;
+  return m ? m[1]! : null;
+}
+
 export async function startCollector(o: CollectorServerOptions): Promise<RunningCollector> {
   const now = o.now ?? Date.now;
   const log = o.log ?? (() => undefined);
@@ -99,11 +105,10 @@ export async function startCollector(o: CollectorServerOptions): Promise<Running
   // before parsing): a stranger or a flood costs one indexed lookup, not a 64 MB parse.
   const callers = new WeakMap<object, { id: string; hostId: string }>();
   const authenticate = async (req: FastifyRequest) => {
-    const auth = req.headers.authorization;
-    const m = typeof auth === 'string' ? /^Bearer ([A-Za-z0-9_.~+/-]+=*)$/.exec(auth) : null;
-    if (!m)
+    const token = bearerToken(req.headers.authorization);
+    if (token === null)
       throw new TallyError('unauthorized', 'Authorization: Bearer <agent token> is required (`tally collector token issue <host-id>`)');
-    const who = await verifyToken(o.db, m[1]!);
+    const who = await verifyToken(o.db, token);
     if (!who.ok) throw new TallyError('unauthorized', `${who.reason}: ask the collector's admin for a new one`);
     const wait = buckets.take(who.id);
     if (wait > 0)

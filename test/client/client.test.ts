@@ -44,6 +44,21 @@ describe('createClient', () => {
     await client.close();
   });
 
+  it('sends a quantity past 2^53 (byte-seconds of a large storage) exactly, as a decimal string', async () => {
+    agent = await startAgent();
+    const client = createClient({ url: agent.server.url, token: agent.server.token });
+    const track = createTracker(client);
+    // 1 PiB for an hour: 3.96e18 byte-seconds, a bigint in-process; JSON cannot carry a bigint.
+    const stored = await track.storage(1_099_511_627_776_000, 1);
+    expect(stored.inserted).toBe(true);
+    client.add({ service: 'storage', quantity: 2n ** 53n + 1n, metadata: {} });
+    await client.close();
+    const rows = agent.tdb.sqlite
+      .prepare("SELECT CAST(quantity AS TEXT) AS q FROM usage_records WHERE service = 'storage' ORDER BY seq")
+      .all();
+    expect(rows).toEqual([{ q: '3958241859993600000' }, { q: '9007199254740993' }]);
+  });
+
   it('batches add() in memory and posts at batchSize; flush() posts the rest', async () => {
     agent = await startAgent();
     const client = createClient({ url: agent.server.url, token: agent.server.token, batchSize: 10, flushIntervalMs: 60_000 });

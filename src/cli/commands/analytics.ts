@@ -66,8 +66,8 @@ function registerAggregate(program: Command): void {
         const g = globals(cmd);
         if (!GRANULARITIES.includes(granularity as Granularity))
           throw invalid('granularity', `"${granularity}" must be hourly, daily, weekly or monthly`);
+        if (!['table', 'json', 'csv'].includes(o.format)) throw invalid('format', `"${o.format}" must be table, json or csv`);
         const format = g.json ? 'json' : o.format;
-        if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
         const currency = configFor(g).currency;
         const result = await callHandler(configFor(g), 'analytics.aggregate', {
           granularity: granularity as Granularity,

@@ -242,8 +242,8 @@ export function registerCollector(program: Command): void {
         cmd: Command,
       ) => {
         const g = globals(cmd);
+        if (!['table', 'json', 'csv'].includes(o.format)) throw invalid('format', `"${o.format}" must be table, json or csv`);
         const format = g.json ? 'json' : o.format;
-        if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
         const range = parseRange(o);
         const report = await withCollector(o, async (c) => {
           await ensureCollectorServices(c.control.db, Date.now());

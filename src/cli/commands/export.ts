@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { EXPORT_FORMATS, type ExportFormat } from '../../core/exports/shape';
 import { invalid } from '../../core/errors';
-import { formatMoney } from '../../core/money';
+import { formatMoney, roundLines } from '../../core/money';
 import { exportRecords } from '../../exports/export';
 import { parseRange } from '../args';
 import { configFor, globals } from '../context';
@@ -48,8 +48,13 @@ export function registerExport(program: Command): void {
           });
           bar.stop();
           if (g.json) return printJson(r);
+          // The one rule: the total shown is the sum of the rounded service lines, as report and the XLSX Summary print it.
+          const money = roundLines(
+            Object.values(r.summary.services).map((l) => l.cost),
+            config.currency,
+          );
           print(
-            `exported ${r.records} records (total cost ${formatMoney(r.summary.total_cost, config.currency)}, exact ${r.summary.total_cost}) to ${r.file}`,
+            `exported ${r.records} records (total cost ${formatMoney(money.total, config.currency)}, exact ${r.summary.total_cost}) to ${r.file}`,
           );
         } finally {
           bar.stop();

@@ -2,6 +2,7 @@
 // `tally alerts check` exits with code 3 when a quota is exceeded (for cron), 0 otherwise.
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
+import { formatQuantity } from '../../analytics/statement-print';
 import { formatAlertLine } from '../../quotas/alerts';
 import { PLAN_NAMES, type PlanName, type QuotaPeriod } from '../../quotas/quotas';
 import { formatPercent } from '../../core/money';
@@ -43,7 +44,8 @@ export function registerQuota(program: Command): void {
       const quotas = await callHandler(config, 'quotas.set', { customerId, service, period: period(o.period), limit });
       const q = quotas.find((x) => x.service === service && x.period === o.period)!;
       if (g.json) return printJson(q);
-      print(`quota set: ${q.customerId} ${q.service} ${formatCompact(q.limit)} ${q.unit} per ${q.period}`);
+      // A limit is a precise figure: whole and grouped (5,000 calls), never abbreviated (5.00K).
+      print(`quota set: ${q.customerId} ${q.service} ${formatQuantity(q.limit)} ${q.unit} per ${q.period}`);
     });
 
   quota
@@ -58,7 +60,7 @@ export function registerQuota(program: Command): void {
       print(
         formatTable(
           ['customer', 'service', 'period', 'limit', 'unit'],
-          list.map((q) => [q.customerId, q.service, q.period, formatCompact(q.limit), q.unit]),
+          list.map((q) => [q.customerId, q.service, q.period, formatQuantity(q.limit), q.unit]),
         ),
       );
     });
@@ -101,7 +103,7 @@ export function registerQuota(program: Command): void {
         print(
           formatTable(
             ['service', 'period', 'limit', 'unit'],
-            list.map((q) => [q.service, q.period, formatCompact(q.limit), q.unit]),
+            list.map((q) => [q.service, q.period, formatQuantity(q.limit), q.unit]),
           ),
         );
       else print('no limits');

@@ -1,8 +1,9 @@
 // tally report: the period's usage and cost per service.
 import { Command } from 'commander';
 import { invalid } from '../../core/errors';
-import { formatReportCsv, formatReportTable } from '../../analytics/usage';
-import { formatMoney, formatPercent } from '../../core/money';
+import { formatReportCsv, formatReportTable, type DailyLine } from '../../analytics/usage';
+import { csvLine } from '../../core/exports/shape';
+import { formatMoney, formatNanos, formatPercent, sumNanos, toNanos } from '../../core/money';
 import { formatCompact } from '../../core/services';
 import { callHandler } from '../call';
 import { configFor, globals } from '../context';
@@ -17,12 +18,13 @@ export function registerReport(program: Command): void {
     .option('--month <YYYY-MM>', 'a whole month')
     .option('--service <name>', 'one service only')
     .option('--format <format>', 'table, json or csv', 'table')
-    .option('--detailed', 'add a per-day breakdown')
+    .option('--detailed', 'add a per-day breakdown (as CSV: a row per day and service instead of per service)')
     .action(
       async (o: { from?: string; to?: string; month?: string; service?: string; format: string; detailed?: boolean }, cmd: Command) => {
         const g = globals(cmd);
+        // Checked even under --json, which wins: a typo must not pass unseen.
+        if (!['table', 'json', 'csv'].includes(o.format)) throw invalid('format', `"${o.format}" must be table, json or csv`);
         const format = g.json ? 'json' : o.format;
-        if (!['table', 'json', 'csv'].includes(format)) throw invalid('format', `"${format}" must be table, json or csv`);
         const config = configFor(g);
         const report = await callHandler(config, 'report.usage', {
           from: o.from,
@@ -33,7 +35,7 @@ export function registerReport(program: Command): void {
           detailed: o.detailed,
         });
         if (format === 'json') return printJson(report);
-        if (format === 'csv') return print(formatReportCsv(report));
+        if (format === 'csv') return print(report.daily ? formatDailyCsv(report.daily) : formatReportCsv(report));
         print(formatReportTable(report, config.currency));
         for (const l of report.services) {
           if (l.estimated)
@@ -57,4 +59,15 @@ export function registerReport(program: Command): void {
         }
       },
     );
+}
+
+/**
+ * --detailed as CSV: one rectangular table, a row per day and service (what a spreadsheet filters
+ * and pivots), then a TOTAL row that sums those rows exactly.
+ */
+function formatDailyCsv(daily: readonly DailyLine[]): string {
+  const rows = daily.map((d) => csvLine([d.day, d.service, d.events, d.usage, d.unit, d.cost]));
+  const events = daily.reduce((n, d) => n + d.events, 0);
+  const cost = formatNanos(sumNanos(daily.map((d) => toNanos(d.cost))));
+  return csvLine(['day', 'service', 'events', 'usage', 'unit', 'cost']) + rows.join('') + csvLine(['TOTAL', '', events, '', '', cost]);
 }

@@ -23,8 +23,8 @@ export function registerStatement(program: Command): void {
     .option('--force', 'overwrite an existing file')
     .action(async (o: { month?: string; format: string; out?: string; force?: boolean }, cmd: Command) => {
       const g = globals(cmd);
+      if (!['table', 'json', 'xlsx', 'pdf'].includes(o.format)) throw invalid('format', `"${o.format}" must be table, json, xlsx or pdf`);
       const format = g.json ? 'json' : o.format;
-      if (!['table', 'json', 'xlsx', 'pdf'].includes(format)) throw invalid('format', `"${format}" must be table, json, xlsx or pdf`);
       const month = o.month ?? new Date().toISOString().slice(0, 7);
       // Through the service layer: a closed month prints its frozen statement, byte for byte.
       const s = await callHandler(configFor(g), 'statement.month', { month, ...(g.customer !== undefined && { customerId: g.customer }) });

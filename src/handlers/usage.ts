@@ -63,10 +63,13 @@ export function usageHandlers(ctx: AgentContext): Implementation<keyof typeof us
       } else {
         const def = serviceDefinition(service);
         if (unitPrice !== undefined) checkUnitPrice(unitPrice);
-        await upsertService(ctx.tdb.db, def, now, 'service.', { update: update ?? false });
-        if (unitPrice !== undefined) {
-          await setPriceRule(ctx.tdb.db, { service: def.name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice } }, now);
-        }
+        // One transaction: a price the book refuses leaves no service behind without it.
+        await ctx.tdb.db.transaction().execute(async (trx) => {
+          await upsertService(trx, def, now, 'service.', { update: update ?? false });
+          if (unitPrice !== undefined) {
+            await setPriceRule(trx, { service: def.name, effectiveFrom: 0, spec: { model: 'per_unit', unitPrice } }, now);
+          }
+        });
       }
       await ctx.writer.refresh();
       return listServices(ctx.tdb.db);

@@ -114,7 +114,8 @@ export async function errorRates(
 ): Promise<{ from: string; to: string; bucket: 'hour' | 'day'; buckets: ErrorBucket[]; failingEndpoints: FailingEndpoint[] }> {
   checkRange(q);
   const width = q.bucket === 'hour' ? 3_600_000 : 86_400_000;
-  const start = sql<number>`(recorded_at / ${width}) * ${width}`;
+  // Inlined: a bound JS number is a REAL to SQLite, and recorded_at / 3600000.0 is no bucket.
+  const start = sql<number>`(recorded_at / ${sql.lit(width)}) * ${sql.lit(width)}`;
   const apiRows = await live(db, { ...q, service: 'api' })
     .select([
       start.as('start'),

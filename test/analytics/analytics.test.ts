@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, breakdown } from '../../src/analytics/aggregate';
+import { errorRates } from '../../src/analytics/insights';
 import { projection } from '../../src/analytics/projection';
 import { monthStatement } from '../../src/analytics/statement';
 import { nearestRank, usageStats } from '../../src/analytics/stats';
@@ -147,6 +148,34 @@ describe('analytics', () => {
     const p = await projection(tdb.db, { now: clock.now(), customerId: 'acme', service: 'api' });
     expect(p.lines).toHaveLength(1);
     expect(p.lines[0]).toMatchObject({ usage: 22, projected: 44, limit: 40, percent: 55, projectedPercent: 110, projectedCost: '0.0044' });
+    await writer.close();
+    await tdb.close();
+  });
+
+  it('error rates fall into hour and day buckets: one row per bucket and service, not per event', async () => {
+    const now = Date.parse('2026-11-15T12:00:00Z');
+    const tdb = await testDb();
+    const writer = await testWriter(tdb, { clock: () => now });
+    const at = ['2026-11-14T10:05:00Z', '2026-11-14T10:50:00Z', '2026-11-14T11:10:00Z', '2026-11-15T01:00:00Z'];
+    for (const [i, t] of at.entries())
+      await writer.record({
+        service: 'api',
+        quantity: 1,
+        recordedAt: t,
+        metadata: { endpoint: '/x', method: 'GET', status: i === 0 ? 500 : 200 },
+      });
+    const range = { from: Date.parse('2026-11-14T00:00:00Z'), to: Date.parse('2026-11-16T00:00:00Z'), limit: 10 };
+    const days = await errorRates(tdb.db, { ...range, bucket: 'day' });
+    expect(days.buckets.map((b) => [b.start, b.events, b.classes['5xx'] ?? 0])).toEqual([
+      ['2026-11-14T00:00:00.000Z', 3, 1],
+      ['2026-11-15T00:00:00.000Z', 1, 0],
+    ]);
+    const hours = await errorRates(tdb.db, { ...range, bucket: 'hour' });
+    expect(hours.buckets.map((b) => [b.start, b.events])).toEqual([
+      ['2026-11-14T10:00:00.000Z', 2],
+      ['2026-11-14T11:00:00.000Z', 1],
+      ['2026-11-15T01:00:00.000Z', 1],
+    ]);
     await writer.close();
     await tdb.close();
   });

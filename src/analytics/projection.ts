@@ -163,11 +163,13 @@ export async function projection(db: ReadDb, q: ProjectionQuery): Promise<Projec
       const at = Math.min(q.now, e.end);
       const elapsed = Math.min(1, Math.max(0, (q.now - e.start) / (e.end - e.start)));
       const projectedQuantity = projectToEnd(e.quantity, e.start, e.end, at);
-      // Monthly prices are cumulative over the month: price the projected total with the rule in
-      // force now. A day is a slice of the month, so its cost is extended at the same rate.
+      // Monthly prices are cumulative over the month (tiers): the rest of the month costs what the
+      // rule in force now charges from the usage so far to the projected total, on top of what the
+      // usage so far was priced at when recorded (a price changed mid-month re-prices nothing).
+      // A day is a slice of the month, so its cost is extended at the same rate.
       const price = registry.priceAt(e.service, q.now);
-      const projectedCost =
-        period === 'month' ? Math.max(e.cost, price.charge(projectedQuantity)) : Math.round(projectToEnd(e.cost, e.start, e.end, at));
+      const rest = Math.max(0, price.charge(projectedQuantity) - price.charge(e.quantity));
+      const projectedCost = period === 'month' ? e.cost + rest : Math.round(projectToEnd(e.cost, e.start, e.end, at));
       return {
         customerId: e.customerId,
         service: e.service,

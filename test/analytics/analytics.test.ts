@@ -148,6 +148,14 @@ describe('analytics', () => {
     const p = await projection(tdb.db, { now: clock.now(), customerId: 'acme', service: 'api' });
     expect(p.lines).toHaveLength(1);
     expect(p.lines[0]).toMatchObject({ usage: 22, projected: 44, limit: 40, percent: 55, projectedPercent: 110, projectedCost: '0.0044' });
+    // A price raised now re-prices only the rest of the month: 22 × 0.0001 so far + 22 × 0.0002.
+    await setPriceRule(
+      tdb.db,
+      { service: 'api', effectiveFrom: clock.now(), spec: { model: 'per_unit', unitPrice: '0.0002' } },
+      clock.now(),
+    );
+    const raised = await projection(tdb.db, { now: clock.now(), customerId: 'acme', service: 'api' });
+    expect(raised.lines[0]).toMatchObject({ cost: '0.0022', projectedCost: '0.0066' });
     await writer.close();
     await tdb.close();
   });

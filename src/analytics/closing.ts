@@ -68,24 +68,22 @@ export async function billingStatement(
 async function liveStatement(db: Kysely<Database>, start: number, clock: BillingClock, closedAt?: number): Promise<BillingStatement> {
   const month = monthKey(start);
   const base = await monthStatement(db, { month, timezone: clock.timezone });
-  const deadline = closesAt(start, clock.graceDays);
-  // Past the deadline a month closeDueMonths freezes is closed even before the next write
+  // Past its closing time a month closeDueMonths freezes is closed even before the next write
   // freezes it: the frozen text is then this very statement, so printing it before and after is
   // byte-identical. A month before the first month with usage is not frozen (history imported
   // into a new database lands in its own month): open until usage for it arrives. History then
   // has a grace period of its own (historyHold), and the month stays open until it ends.
-  const hold = await historyHold(db, clock.now);
-  const pastDeadline = clock.now >= deadline;
-  const byGrace = pastDeadline && hold === null && (await closesByGrace(db, start));
-  const closedAtMs = closedAt ?? (byGrace ? deadline : null);
+  const closeTime = await closingTime(db, start, clock);
+  const due = clock.now >= closeTime;
+  const closedAtMs = closedAt ?? (due && (await closesByGrace(db, start)) ? closeTime : null);
   const adjustments = await adjustmentsFor(db, start, clock.currency ?? 'USD');
   const adjustmentsNanos = adjustments.reduce((s, a) => s + BigInt(a.costNanos), 0n);
   return {
     ...base,
     state: closedAtMs === null ? 'open' : 'closed',
-    closesAt: toIso(pastDeadline && hold !== null && closedAtMs === null ? hold : deadline),
+    closesAt: toIso(closeTime),
     closedAt: closedAtMs === null ? null : toIso(closedAtMs),
-    awaitingUsage: pastDeadline && closedAtMs === null && hold === null,
+    awaitingUsage: due && closedAtMs === null,
     adjustments,
     adjustmentsTotal: formatNanos(adjustmentsNanos),
     billTotal: formatNanos(BigInt(base.totalNanos) + adjustmentsNanos),
@@ -256,8 +254,11 @@ export async function closeMonth(db: Kysely<Database>, month: string, clock: Bil
   const existing = await getClosedStatement(db, month);
   if (existing) return closeResult(existing, false);
   if (clock.now < nextMonthStart(start)) throw invalid('month', `${month} has not ended yet; a month closes after its last day`);
-  const deadline = closesAt(start, clock.graceDays);
-  const closedAt = by === 'grace' ? deadline : Math.min(clock.now, deadline);
+  // By grace: when it was due. By hand: now, unless it already showed as closed (due and frozen
+  // by the next write anyway), then when it was due, as it showed.
+  const closeTime = await closingTime(db, start, clock);
+  const showedClosed = clock.now >= closeTime && (await closesByGrace(db, start));
+  const closedAt = by === 'grace' || showedClosed ? closeTime : clock.now;
   const s = await liveStatement(db, start, clock, closedAt);
   const stored = await insertClosedStatement(db, {
     month,
@@ -291,9 +292,22 @@ const HOLD_KEY = 'history_hold_until';
  * graceDays later, so the rest of that history lands in them too.
  */
 async function historyHold(db: Kysely<Database>, now: number): Promise<number | null> {
+  const until = await holdEnd(db);
+  return until !== null && until > now ? until : null;
+}
+
+/** The end of the last history hold, running or not. */
+async function holdEnd(db: Kysely<Database>): Promise<number | null> {
   const row = await db.selectFrom('settings').select('value').where('key', '=', HOLD_KEY).executeTakeFirst();
   const until = row ? Number(row.value) : NaN;
-  return until > now ? until : null;
+  return Number.isFinite(until) ? until : null;
+}
+
+/** When `start` closes by time: its grace deadline, or the end of a history hold that ran past it. */
+async function closingTime(db: Kysely<Database>, start: number, clock: BillingClock): Promise<number> {
+  const deadline = closesAt(start, clock.graceDays);
+  const held = await holdEnd(db);
+  return held !== null && held > deadline ? held : deadline;
 }
 
 async function startHistoryHold(db: Kysely<Database>, until: number): Promise<void> {

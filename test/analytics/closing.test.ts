@@ -43,7 +43,7 @@ describe('closed months', () => {
 
     clock.set(iso('2026-11-18T12:00:00Z'));
     const oct = await statement('2026-10');
-    expect(JSON.parse(oct)).toMatchObject({ state: 'closed', closedAt: '2026-11-04T00:00:00.000Z', total: '10.0700' });
+    expect(JSON.parse(oct)).toMatchObject({ state: 'closed', closedAt: '2026-11-18T12:00:00.000Z', total: '10.0700' });
     await api('2026-10-22T00:00:00Z', 3); // the write freezes October first: this one is late
     expect(await statement('2026-10')).toBe(oct);
     const nov = JSON.parse(await statement('2026-11'));
@@ -80,6 +80,19 @@ describe('closed months', () => {
     expect(kolkata.timezones).toEqual([
       { customerId: 'kolkata', timezone: 'Asia/Kolkata', from: '2026-11-01T00:00:00.000Z', to: '2026-11-30T18:30:00.000Z' },
     ]);
+    await w.close();
+  });
+
+  it('closed by hand while history holds it open: closed now, not at a deadline it had not kept', async () => {
+    const { clock, w, api, statement } = await setup('2026-11-15T12:00:00Z');
+    await api('2026-11-15T11:00:00Z', 1);
+    await api('2026-10-20T00:00:00Z', 1000); // history: October is held open until 2026-11-18 12:00
+    clock.set(iso('2026-11-16T09:00:00Z'));
+    expect(await closeMonth(w['tdb'].db, '2026-10', { now: clock.now(), graceDays: GRACE }, 'admin')).toMatchObject({
+      closedAt: '2026-11-16T09:00:00.000Z',
+      closedNow: true,
+    });
+    expect(JSON.parse(await statement('2026-10'))).toMatchObject({ state: 'closed', closedAt: '2026-11-16T09:00:00.000Z' });
     await w.close();
   });
 

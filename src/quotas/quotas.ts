@@ -81,6 +81,9 @@ export function quotaLimitQuantity(def: ServiceDefinition, limit: unknown): numb
     const least = roundDisplay(toDisplay(def, smallest));
     throw invalid('limit', `must be at least ${least} ${def.displayUnit} (one stored unit: ${smallest} ${def.baseUnit})`);
   }
+  // 1.5 requests is no limit a counted service can meet (alerts showed it as 2).
+  if (def.integerOnly && def.displayFactor === 1 && !Number.isInteger(limit))
+    throw invalid('limit', `must be a whole number of ${def.displayUnit}`);
   return base;
 }
 

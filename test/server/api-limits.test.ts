@@ -181,6 +181,7 @@ describe('quota limits', () => {
       /^limit: must be at least 2\.7+8e-10 CPU-hours \(one stored unit: 0\.000001 CPU-seconds\)$/,
     );
     expect(refused(await set('0.5', 'api'), 'limit')).toBe('limit: must be at least 1 requests (one stored unit: 1 requests)');
+    expect(refused(await set('1.5', 'api'), 'limit')).toBe('limit: must be a whole number of requests');
   });
 
   it('the largest limit is kept and checked; a limit stored by an older agent (Infinity) no longer breaks the check', async () => {

@@ -7,7 +7,7 @@ import { billingStatement } from '../analytics/closing';
 import { billingClock } from './corrections';
 import { peaks, trends } from '../analytics/trends';
 import { daysToMs } from '../analytics/common';
-import { invalid } from '../core/errors';
+import { invalid, TallyError } from '../core/errors';
 import { checkAlerts, listAlerts } from '../quotas/alerts';
 import { applyPlan, listQuotas, removeQuota, setQuota } from '../quotas/quotas';
 import { listServices } from '../storage/repos/services';
@@ -112,6 +112,8 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
         currency: ctx.config.currency,
         now: ctx.now(),
         ...parseRange(period, ctx.now()),
+      }).catch((err: unknown) => {
+        throw asPathField(err);
       });
     },
     'archive.run': async ({ olderThanDays, path: file, includeUnsynced, overwrite }) => {
@@ -137,4 +139,14 @@ export function analyticsHandlers(ctx: AgentContext): Implementation<keyof typeo
       return { vacuumed: r.vacuumed, reason: r.reason, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter };
     },
   };
+}
+
+/**
+ * The export's file checks speak the CLI (--out, --force); through the API and the dashboard the
+ * fields are `path` and `overwrite`, and the error is shown at the path field.
+ */
+function asPathField(err: unknown): unknown {
+  if (!(err instanceof TallyError) || err.field !== 'out') return err;
+  const problem = (err.problem ?? err.message.replace(/^out: /, '')).replace('pass --force to overwrite it', 'set overwrite to replace it');
+  return new TallyError(err.code, `path: ${problem}`, { field: 'path', problem, cause: err });
 }

@@ -49,7 +49,16 @@ describe('maintenance and the archive/export API calls', () => {
     await expect(Promise.resolve().then(() => h['export.file']({ format: 'csv', path: 'relative.csv', month: '2026-07' }))).rejects.toThrow(
       /absolute/,
     );
-    await expect(h['export.file']({ format: 'csv', path: out, month: '2026-07' })).rejects.toMatchObject({ code: 'conflict' });
+    // In the API's words, at its own field (the dashboard shows it there), not the CLI's --force.
+    await expect(h['export.file']({ format: 'csv', path: out, month: '2026-07' })).rejects.toMatchObject({
+      code: 'conflict',
+      field: 'path',
+      message: `path: ${out} already exists: set overwrite to replace it`,
+    });
+    await expect(h['export.file']({ format: 'csv', path: path.join(dir, 'none', 'x.csv'), month: '2026-07' })).rejects.toMatchObject({
+      field: 'path',
+      message: `path: folder ${path.join(dir, 'none')} does not exist`,
+    });
 
     const archived = await h['archive.run']({ olderThanDays: 30, path: path.join(dir, 'july.jsonl.gz') });
     expect(archived.archived).toBe(40_000);

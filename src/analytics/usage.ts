@@ -129,19 +129,23 @@ async function exactSums<R extends SumRow>(db: ReadDb, rows: R[]): Promise<Array
 
 async function sums(db: ReadDb, q: ReportQuery): Promise<SumRow[]> {
   const period = rollupPeriodFor(q.from, q.to);
-  if (period !== null) return rollupSums(db, q, period);
   // Edges inside an hour: the partial hours from the raw records, the whole hours between them
   // from the rollups, which keep archived records (a range read raw would silently drop them).
   const inner = wholeHours(q);
-  if (inner === null) return rawSums(db, q);
-  const parts = [await rollupSums(db, { ...q, ...inner }, rollupPeriodFor(inner.from, inner.to)!)];
-  if (q.from < inner.from) parts.push(await rawSums(db, { ...q, to: inner.from }));
-  if (inner.to < q.to) parts.push(await rawSums(db, { ...q, from: inner.to }));
-  return mergeSums(
-    parts.flat(),
-    (r) => r.service,
-    (r) => ({ service: r.service }),
-  );
+  let rows: Array<SumRow & { day: number }>;
+  if (period !== null) rows = await rollupSums(db, q, period);
+  else if (inner === null) rows = await rawSums(db, q);
+  else {
+    const parts = [await rollupSums(db, { ...q, ...inner }, rollupPeriodFor(inner.from, inner.to)!)];
+    if (q.from < inner.from) parts.push(await rawSums(db, { ...q, to: inner.from }));
+    if (inner.to < q.to) parts.push(await rawSums(db, { ...q, from: inner.to }));
+    rows = mergeSums(
+      parts.flat(),
+      (r) => r.service,
+      (r) => ({ service: r.service, day: 0 }),
+    );
+  }
+  return rows.map(({ day: _day, ...r }) => r);
 }
 
 /** The whole hours inside [from, to), or null when there is none. */
@@ -149,6 +153,55 @@ function wholeHours(q: ReportQuery): { from: number; to: number } | null {
   const from = hourStart(q.from) === q.from ? q.from : hourStart(q.from) + HOUR;
   const to = hourStart(q.to);
   return from < to ? { from, to } : null;
+}
+
+const DAY_OF_BUCKET = sql<number>`(bucket_start / 86400000) * 86400000`;
+const DAY_OF_RECORD = sql<number>`(recorded_at / 86400000) * 86400000`;
+
+/** Sums per service (per day and service with `byDay`) from the rollups of `period`. */
+function rollupSums(db: ReadDb, q: ReportQuery, period: Period, byDay = false): Promise<Array<SumRow & { day: number }>> {
+  let query = db
+    .selectFrom('rollups')
+    .select([
+      'service',
+      (byDay ? DAY_OF_BUCKET : sql<number>`0`).as('day'),
+      sql<number>`sum(event_count)`.as('events'),
+      rollupQuantityHi.as('hi'),
+      rollupQuantityLo.as('lo'),
+      rollupCostText.as('cost'),
+    ])
+    .where('period', '=', period)
+    .where('bucket_start', '>=', q.from)
+    .where('bucket_start', '<', q.to)
+    .groupBy(['day', 'service'])
+    .orderBy('day')
+    .orderBy('service');
+  if (q.service) query = query.where('service', '=', q.service);
+  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+  return query.execute();
+}
+
+/** The same from the raw records (voided events count no more). */
+function rawSums(db: ReadDb, q: ReportQuery, byDay = false): Promise<Array<SumRow & { day: number }>> {
+  let query = db
+    .selectFrom('usage_records')
+    .select([
+      'service',
+      (byDay ? DAY_OF_RECORD : sql<number>`0`).as('day'),
+      sql<number>`count(*)`.as('events'),
+      rawQuantityHi.as('hi'),
+      rawQuantityLo.as('lo'),
+      rawCostText.as('cost'),
+    ])
+    .where('recorded_at', '>=', q.from)
+    .where('recorded_at', '<', q.to)
+    .where('voided_at', 'is', null)
+    .groupBy(['day', 'service'])
+    .orderBy('day')
+    .orderBy('service');
+  if (q.service) query = query.where('service', '=', q.service);
+  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
+  return query.execute();
 }
 
 /** Rows of the same key added exactly (limbs and cost as bigints). */
@@ -170,38 +223,6 @@ function mergeSums<R extends SumRow>(
     }
   }
   return [...out.values()].map(({ row, units, cost }) => ({ ...row, hi: 0, lo: units.toString(), cost: cost.toString() }));
-}
-
-function rollupSums(db: ReadDb, q: ReportQuery, period: Period): Promise<SumRow[]> {
-  let query = db
-    .selectFrom('rollups')
-    .select([
-      'service',
-      sql<number>`sum(event_count)`.as('events'),
-      rollupQuantityHi.as('hi'),
-      rollupQuantityLo.as('lo'),
-      rollupCostText.as('cost'),
-    ])
-    .where('period', '=', period)
-    .where('bucket_start', '>=', q.from)
-    .where('bucket_start', '<', q.to)
-    .groupBy('service');
-  if (q.service) query = query.where('service', '=', q.service);
-  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
-  return query.execute();
-}
-
-function rawSums(db: ReadDb, q: ReportQuery): Promise<SumRow[]> {
-  let query = db
-    .selectFrom('usage_records')
-    .select(['service', sql<number>`count(*)`.as('events'), rawQuantityHi.as('hi'), rawQuantityLo.as('lo'), rawCostText.as('cost')])
-    .where('recorded_at', '>=', q.from)
-    .where('recorded_at', '<', q.to)
-    .where('voided_at', 'is', null) // voided events count no more
-    .groupBy('service');
-  if (q.service) query = query.where('service', '=', q.service);
-  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
-  return query.execute();
 }
 
 function line(def: ServiceDefinition, s: Sums | undefined): ReportLine {
@@ -264,62 +285,18 @@ export async function usageReport(db: ReadDb, q: ReportQuery, source: ReportSour
 async function daySums(db: ReadDb, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
   // Day rollups when the edges are whole days; hour rollups for the whole hours otherwise, and the
   // partial hours at the edges from the raw records, as the totals (sums) read them.
-  if (dayStart(q.from) === q.from && dayStart(q.to) === q.to) return rollupDaySums(db, q, 'day');
+  if (dayStart(q.from) === q.from && dayStart(q.to) === q.to) return rollupSums(db, q, 'day', true);
   const inner = wholeHours(q);
-  if (inner === null) return rawDaySums(db, q);
-  const parts = [await rollupDaySums(db, { ...q, ...inner }, 'hour')];
-  if (q.from < inner.from) parts.push(await rawDaySums(db, { ...q, to: inner.from }));
-  if (inner.to < q.to) parts.push(await rawDaySums(db, { ...q, from: inner.to }));
+  if (inner === null) return rawSums(db, q, true);
+  const parts = [await rollupSums(db, { ...q, ...inner }, 'hour', true)];
+  if (q.from < inner.from) parts.push(await rawSums(db, { ...q, to: inner.from }, true));
+  if (inner.to < q.to) parts.push(await rawSums(db, { ...q, from: inner.to }, true));
   const merged = mergeSums(
     parts.flat(),
     (r) => `${r.day}\u0000${r.service}`,
     (r) => ({ service: r.service, day: Number(r.day) }),
   );
   return merged.sort((a, b) => a.day - b.day || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
-}
-
-function rollupDaySums(db: ReadDb, q: ReportQuery, period: 'day' | 'hour'): Promise<Array<SumRow & { day: number }>> {
-  let query = db
-    .selectFrom('rollups')
-    .select([
-      'service',
-      sql<number>`(bucket_start / 86400000) * 86400000`.as('day'),
-      sql<number>`sum(event_count)`.as('events'),
-      rollupQuantityHi.as('hi'),
-      rollupQuantityLo.as('lo'),
-      rollupCostText.as('cost'),
-    ])
-    .where('period', '=', period)
-    .where('bucket_start', '>=', q.from)
-    .where('bucket_start', '<', q.to)
-    .groupBy(['day', 'service'])
-    .orderBy('day')
-    .orderBy('service');
-  if (q.service) query = query.where('service', '=', q.service);
-  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
-  return query.execute();
-}
-
-function rawDaySums(db: ReadDb, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
-  let query = db
-    .selectFrom('usage_records')
-    .select([
-      'service',
-      sql<number>`(recorded_at / 86400000) * 86400000`.as('day'),
-      sql<number>`count(*)`.as('events'),
-      rawQuantityHi.as('hi'),
-      rawQuantityLo.as('lo'),
-      rawCostText.as('cost'),
-    ])
-    .where('recorded_at', '>=', q.from)
-    .where('recorded_at', '<', q.to)
-    .where('voided_at', 'is', null)
-    .groupBy(['day', 'service'])
-    .orderBy('day')
-    .orderBy('service');
-  if (q.service) query = query.where('service', '=', q.service);
-  if (q.customerId) query = query.where('customer_id', '=', q.customerId);
-  return query.execute();
 }
 
 function dailyLines(rows: readonly DaySums[], services: Map<string, ServiceDefinition>): DailyLine[] {

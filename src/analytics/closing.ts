@@ -6,7 +6,7 @@
 // that later closed statements already carried).
 import type { Kysely } from 'kysely';
 import { invalid } from '../core/errors';
-import { formatMoney, formatNanos, parseDecimalToNanos } from '../core/money';
+import { formatMoney, formatNanos, parseDecimalToNanos, toNanos } from '../core/money';
 import { decimalsOf, formatUnits, unitsToNumber } from '../core/quantity';
 import { toDisplay } from '../core/services';
 import { monthStart, nextMonthStart, toIso } from '../core/time';
@@ -23,7 +23,8 @@ import {
 } from '../storage/repos/statements';
 import { roundDisplay, serviceMap } from './common';
 import type { AdjustmentLine, BillingStatement, CloseResult, LateMark } from './closing-types';
-import { monthStatement } from './statement';
+import { monthStatement, type Statement } from './statement';
+import { describeCredits, statementCredits, type ChargeOf } from './credits';
 import { zonedSums } from './zoned';
 
 export type { AdjustmentLine, BillingStatement, CloseResult, LateMark };
@@ -67,6 +68,7 @@ export async function billingStatement(
 
 async function liveStatement(db: Kysely<Database>, start: number, clock: BillingClock, closedAt?: number): Promise<BillingStatement> {
   const month = monthKey(start);
+  // Credits are drawn here, against what each month billed (billedChargeOf), adjustments included.
   const base = await monthStatement(db, { month, timezone: clock.timezone });
   // Past its closing time a month closeDueMonths freezes is closed even before the next write
   // freezes it: the frozen text is then this very statement, so printing it before and after is
@@ -78,8 +80,10 @@ async function liveStatement(db: Kysely<Database>, start: number, clock: Billing
   const closedAtMs = closedAt ?? (due && (await closesByGrace(db, start)) ? closeTime : null);
   const adjustments = await adjustmentsFor(db, start, clock.currency ?? 'USD');
   const adjustmentsNanos = adjustments.reduce((s, a) => s + BigInt(a.costNanos), 0n);
+  const credits = await creditsWithAdjustments(db, start, base, adjustments, clock);
   return {
     ...base,
+    ...credits,
     state: closedAtMs === null ? 'open' : 'closed',
     closesAt: toIso(closeTime),
     closedAt: closedAtMs === null ? null : toIso(closedAtMs),
@@ -88,9 +92,60 @@ async function liveStatement(db: Kysely<Database>, start: number, clock: Billing
     adjustmentsTotal: formatNanos(adjustmentsNanos),
     billTotal: formatNanos(BigInt(base.totalNanos) + adjustmentsNanos),
     // What is left to pay: the month's total and its adjustments, less the credits drawn.
-    amountDue: formatNanos(BigInt(base.amountDueNanos) + adjustmentsNanos),
-    amountDueNanos: (BigInt(base.amountDueNanos) + adjustmentsNanos).toString(),
+    amountDue: formatNanos(BigInt(credits.amountDueNanos) + adjustmentsNanos),
+    amountDueNanos: (BigInt(credits.amountDueNanos) + adjustmentsNanos).toString(),
   };
+}
+
+/**
+ * Credits drawn against each customer's total and its adjustment lines (a late event is billed,
+ * and covered, like any other charge): the credits part of the statement, amountDue without the
+ * adjustments (the caller adds them).
+ */
+async function creditsWithAdjustments(
+  db: Kysely<Database>,
+  start: number,
+  base: Statement,
+  adjustments: readonly AdjustmentLine[],
+  clock: BillingClock,
+): Promise<Pick<Statement, 'credits' | 'creditsApplied' | 'amountDue' | 'amountDueNanos'>> {
+  const charges = new Map(base.customers.map((c) => [c.customerId, toNanos(c.total)]));
+  for (const a of adjustments) charges.set(a.customerId, (charges.get(a.customerId) ?? 0n) + BigInt(a.costNanos));
+  const customerId = base.customerId ?? undefined;
+  const drawn = await statementCredits(db, start, customerId, charges, billedChargeOf(db, clock.timezone));
+  const applied = drawn.reduce((s, c) => s + c.appliedNanos, 0n);
+  const due = BigInt(base.totalNanos) - applied;
+  return {
+    credits: drawn.map((c) => describeCredits(c.customerId, c)),
+    creditsApplied: formatNanos(applied),
+    amountDue: formatNanos(due),
+    amountDueNanos: due.toString(),
+  };
+}
+
+/**
+ * What a customer's statement of a month charged before credits, as grants are drawn against it:
+ * a closed month's from its frozen text (its total and adjustment lines: a later void is an
+ * adjustment on a later statement, never a second refund through re-drawn credits); an open
+ * month's live total and adjustments.
+ */
+export function billedChargeOf(db: Kysely<Database>, timezone?: string): ChargeOf {
+  return async (customerId, monthStartMs) => {
+    const closed = await getClosedStatement(db, monthKey(monthStartMs));
+    const s = closed ? (JSON.parse(closed.body) as BillingStatement) : await liveStatementWithoutCredits(db, monthStartMs, timezone);
+    const total = s.customers.find((c) => c.customerId === customerId)?.total ?? '0';
+    const adjusted = s.adjustments.filter((a) => a.customerId === customerId).reduce((n, a) => n + BigInt(a.costNanos), 0n);
+    return toNanos(total) + adjusted;
+  };
+}
+
+async function liveStatementWithoutCredits(
+  db: Kysely<Database>,
+  start: number,
+  timezone: string | undefined,
+): Promise<Pick<BillingStatement, 'customers' | 'adjustments'>> {
+  const base = await monthStatement(db, { month: monthKey(start), timezone });
+  return { customers: base.customers, adjustments: await adjustmentsFor(db, start, 'USD') };
 }
 
 /** One customer's part of a statement (the frozen one included): its lines, adjustments and totals. */

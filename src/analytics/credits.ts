@@ -7,7 +7,7 @@ import type { Database } from '../storage/schema';
 import { covers, drawDown, type CreditGrant, type MonthCharge, type MonthCredits } from '../core/credits';
 import { formatNanos } from '../core/money';
 import { monthStart, nextMonthStart } from '../core/time';
-import { listGrants } from '../storage/repos/credits';
+import { customersWithGrants, listGrants } from '../storage/repos/credits';
 
 /** A month's statement total before credits for one customer, in nanos. */
 export type ChargeOf = (customerId: string, monthStart: number) => Promise<bigint>;
@@ -145,4 +145,21 @@ function grantStatus(g: CreditGrant, thisMonth: { monthStart: number; monthEnd: 
   if (g.voidedAt !== null) return 'voided';
   if (covers(g, thisMonth)) return rest === 0n ? 'used' : 'active';
   return g.effectiveAt >= thisMonth.monthEnd ? 'scheduled' : 'expired';
+}
+
+/** The credits a month's statement applies per customer, drawn against `perCustomer` (its charges before credits). */
+export async function statementCredits(
+  db: Kysely<Database>,
+  from: number,
+  customerId: string | undefined,
+  perCustomer: ReadonlyMap<string, bigint>,
+  chargeOf: ChargeOf,
+): Promise<Array<MonthCredits & { customerId: string }>> {
+  const holders = customerId === undefined ? await customersWithGrants(db) : [customerId];
+  const out: Array<MonthCredits & { customerId: string }> = [];
+  for (const c of holders) {
+    const m = await creditsForMonth(db, c, from, perCustomer.get(c) ?? 0n, chargeOf);
+    if (m.appliedNanos > 0n || customerId !== undefined) out.push({ ...m, customerId: c });
+  }
+  return out;
 }

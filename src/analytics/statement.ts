@@ -14,16 +14,13 @@ import { exact, rollupCostText, rollupQuantityHi, rollupQuantityLo, roundDisplay
 import { decimalsOf, joinLimbs, splitLimbs, unitsToNumber } from '../core/quantity';
 import { aggregateOver } from './aggregated';
 import { zonedCustomerMonths } from './zoned';
-import { creditsForMonth, describeCredits, monthKey, type ChargeOf, type CustomerCredits } from './credits';
-import type { MonthCredits } from '../core/credits';
-import { customersWithGrants } from '../storage/repos/credits';
+import type { CustomerCredits } from './credits';
 
 export interface StatementQuery {
   /** YYYY-MM */
   readonly month: string;
   readonly customerId?: string | undefined;
   /** Apply prepaid credits (default true; false gives the charges credits are drawn against). */
-  readonly withCredits?: boolean | undefined;
   /** The installation's zone (config timezone): customers without their own are billed in it. */
   readonly timezone?: string | undefined;
 }
@@ -161,8 +158,6 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
       });
     }
   }
-  const credits = q.withCredits === false ? [] : await statementCredits(db, from, q.customerId, perCustomer);
-  const applied = credits.reduce((s, c) => s + c.appliedNanos, 0n);
   return {
     month: q.month,
     from: toIso(from),
@@ -172,32 +167,11 @@ export async function monthStatement(db: Kysely<Database>, q: StatementQuery): P
     customers: [...perCustomer].map(([customerId, t]) => ({ customerId, total: formatNanos(t) })),
     total: formatNanos(total),
     totalNanos: total.toString(),
-    credits: credits.map((c) => describeCredits(c.customerId, c)),
-    creditsApplied: formatNanos(applied),
-    amountDue: formatNanos(total - applied),
-    amountDueNanos: (total - applied).toString(),
+    // Credits are drawn by closing.ts (billingStatement), which knows what earlier months billed.
+    credits: [],
+    creditsApplied: formatNanos(0n),
+    amountDue: formatNanos(total),
+    amountDueNanos: total.toString(),
     timezones: [...zoned.values()].map((z) => ({ customerId: z.customerId, timezone: z.timezone, from: toIso(z.from), to: toIso(z.to) })),
   };
-}
-
-/** A month's total before credits for one customer: what grants are drawn against. */
-export function chargeBeforeCredits(db: Kysely<Database>): ChargeOf {
-  return async (customerId, monthStartMs) =>
-    BigInt((await monthStatement(db, { month: monthKey(monthStartMs), customerId, withCredits: false })).totalNanos);
-}
-
-async function statementCredits(
-  db: Kysely<Database>,
-  from: number,
-  customerId: string | undefined,
-  perCustomer: ReadonlyMap<string, bigint>,
-): Promise<Array<MonthCredits & { customerId: string }>> {
-  const holders = customerId === undefined ? await customersWithGrants(db) : [customerId];
-  const chargeOf = chargeBeforeCredits(db);
-  const out: Array<MonthCredits & { customerId: string }> = [];
-  for (const c of holders) {
-    const m = await creditsForMonth(db, c, from, perCustomer.get(c) ?? 0n, chargeOf);
-    if (m.appliedNanos > 0n || customerId !== undefined) out.push({ ...m, customerId: c });
-  }
-  return out;
 }

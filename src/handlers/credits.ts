@@ -3,7 +3,7 @@ import type { CreditGrantView } from '../core/api/credits';
 import type { CreditGrant } from '../core/credits';
 import { formatNanos } from '../core/money';
 import { creditBalance } from '../analytics/credits';
-import { chargeBeforeCredits } from '../analytics/statement';
+import { billedChargeOf } from '../analytics/closing';
 import { checkBalanceAlerts } from '../quotas/balance';
 import { grantCredit, listGrants, voidGrant } from '../storage/repos/credits';
 import { parseDateArg } from '../core/period';
@@ -48,13 +48,14 @@ export function creditsHandlers(ctx: AgentContext): Implementation<CreditsCall> 
       return grantView(g);
     },
     'credits.list': async ({ customerId }) => (await listGrants(ctx.tdb.db, { customerId })).map(grantView),
-    'credits.balance': ({ customerId }) => creditBalance(ctx.tdb.db, customerId, ctx.now(), chargeBeforeCredits(ctx.tdb.db)),
+    'credits.balance': ({ customerId }) => creditBalance(ctx.tdb.db, customerId, ctx.now(), billedChargeOf(ctx.tdb.db, ctx.config.timezone)),
     'credits.void': async ({ id, reason }) => grantView(await voidGrant(ctx.tdb.db, id, reason, ctx.now())),
     'credits.check': async ({ customerId, thresholds }) => {
       const result = await checkBalanceAlerts(ctx.tdb.db, {
         now: ctx.now(),
         customerId,
         thresholds: thresholds ?? ctx.config.credits?.balanceAlerts,
+        timezone: ctx.config.timezone,
       });
       for (const a of result.alerts) ctx.events.emit('alerts.new', a);
       return result;

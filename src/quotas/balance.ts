@@ -9,7 +9,7 @@ import { invalid } from '../core/errors';
 import { parseThreshold, thresholdNanos, type Threshold } from '../core/credits';
 import { formatNanos } from '../core/money';
 import { creditBalance, type CreditBalance } from '../analytics/credits';
-import { chargeBeforeCredits } from '../analytics/statement';
+import { billedChargeOf } from '../analytics/closing';
 import { customersWithGrants, logBalanceAlert } from '../storage/repos/credits';
 import { monthStart } from '../core/time';
 import type { Alert } from './alerts';
@@ -39,11 +39,11 @@ export interface BalanceCheck {
 /** Checks every customer holding grants (or one); logs and returns the alerts that are new. */
 export async function checkBalanceAlerts(
   db: Kysely<Database>,
-  o: { now: number; thresholds?: readonly string[] | undefined; customerId?: string | undefined },
+  o: { now: number; thresholds?: readonly string[] | undefined; customerId?: string | undefined; timezone?: string | undefined },
 ): Promise<BalanceCheck> {
   const thresholds = parseThresholds(o.thresholds ?? DEFAULT_BALANCE_THRESHOLDS);
   const customers = o.customerId !== undefined ? [o.customerId] : await customersWithGrants(db);
-  const chargeOf = chargeBeforeCredits(db);
+  const chargeOf = billedChargeOf(db, o.timezone);
   const alerts: Alert[] = [];
   const balances: CreditBalance[] = [];
   for (const customerId of customers) {
@@ -95,11 +95,12 @@ export async function balanceAlertsFor(
   now: number,
   customerIds: Iterable<string>,
   thresholds: readonly string[] = DEFAULT_BALANCE_THRESHOLDS,
+  timezone?: string,
 ): Promise<Alert[]> {
   const holders = new Set(await customersWithGrants(db));
   const alerts: Alert[] = [];
   for (const customerId of new Set(customerIds)) {
-    if (holders.has(customerId)) alerts.push(...(await checkBalanceAlerts(db, { now, customerId, thresholds })).alerts);
+    if (holders.has(customerId)) alerts.push(...(await checkBalanceAlerts(db, { now, customerId, thresholds, timezone })).alerts);
   }
   return alerts;
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { billingStatement, closeDueMonths, closeMonth, lateMarks } from '../../src/analytics/closing';
+import { billedChargeOf, billingStatement, closeDueMonths, closeMonth, lateMarks } from '../../src/analytics/closing';
 import { voidRecord } from '../../src/storage/corrections';
 import { setPriceRule } from '../../src/storage/repos/services';
 import { setCustomerZone } from '../../src/storage/repos/zones';
+import { grantCredit } from '../../src/storage/repos/credits';
+import { creditBalance } from '../../src/analytics/credits';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
 
 const GRACE = 3;
@@ -93,6 +95,28 @@ describe('closed months', () => {
       closedNow: true,
     });
     expect(JSON.parse(await statement('2026-10'))).toMatchObject({ state: 'closed', closedAt: '2026-11-16T09:00:00.000Z' });
+    await w.close();
+  });
+
+  it('a void of a closed month that credits paid is refunded once: on the next statement, the grant keeps what it paid', async () => {
+    const { clock, tdb, w, api, statement } = await setup('2026-10-20T12:00:00Z');
+    await grantCredit(tdb.db, { customerId: 'acme', amount: '10', effectiveAt: Date.UTC(2026, 9, 1) }, clock.now());
+    const paid = await api('2026-10-10T00:00:00Z', 200); // 2.00, drawn from the grant
+    clock.set(iso('2026-11-10T00:00:00Z'));
+    await closeDueMonths(w['tdb'].db, { now: clock.now(), graceDays: GRACE });
+    expect(JSON.parse(await statement('2026-10', 'acme'))).toMatchObject({ state: 'closed', creditsApplied: '2.0000', amountDue: '0.0000' });
+
+    await voidRecord(w, { id: paid.id, reason: 'test traffic', actor: 'admin' });
+    const nov = JSON.parse(await statement('2026-11', 'acme'));
+    expect(nov.adjustments).toEqual([expect.objectContaining({ forMonth: '2026-10', cost: '-2.0000' })]);
+    expect([nov.creditsApplied, nov.amountDue]).toEqual(['0.0000', '-2.0000']);
+    const balance = await creditBalance(tdb.db, 'acme', clock.now(), billedChargeOf(tdb.db));
+    expect([balance.used, balance.remaining]).toEqual(['2.0000', '8.0000']);
+
+    // A late event is billed like any charge, so credits cover it too.
+    await api('2026-10-12T00:00:00Z', 300); // +3.00 for October; the void's -2.00 stands beside it
+    const after = JSON.parse(await statement('2026-11', 'acme'));
+    expect([after.billTotal, after.creditsApplied, after.amountDue]).toEqual(['1.0000', '1.0000', '0.0000']);
     await w.close();
   });
 

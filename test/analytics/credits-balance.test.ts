@@ -4,7 +4,7 @@
 // 20th is already drawn, one that expired on the 10th still is, and one from December waits.
 import { describe, expect, it } from 'vitest';
 import { creditBalance } from '../../src/analytics/credits';
-import { chargeBeforeCredits, monthStatement } from '../../src/analytics/statement';
+import { billedChargeOf, billingStatement } from '../../src/analytics/closing';
 import { grantCredit } from '../../src/storage/repos/credits';
 import { setPriceRule } from '../../src/storage/repos/services';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
@@ -43,14 +43,14 @@ describe('credit balance against the statement', () => {
     );
     const december = await grantCredit(tdb.db, { customerId: 'acme', amount: '3', effectiveAt: Date.UTC(2026, 11, 2) }, NOW);
 
-    const s = await monthStatement(tdb.db, { month: '2026-11', customerId: 'acme' });
+    const s = await billingStatement(tdb.db, { month: '2026-11', customerId: 'acme' }, { now: NOW, graceDays: 3 });
     expect([s.total, s.creditsApplied, s.amountDue]).toEqual(['5.0000', '5.0000', '0.0000']);
     expect(s.credits[0]!.draws).toEqual([
       { grantId: lapsed.id, amount: '2.0000' },
       { grantId: later.id, amount: '3.0000' },
     ]);
 
-    const b = await creditBalance(tdb.db, 'acme', NOW, chargeBeforeCredits(tdb.db));
+    const b = await creditBalance(tdb.db, 'acme', NOW, billedChargeOf(tdb.db));
     const byId = new Map(b.grants.map((g) => [g.id, [g.used, g.remaining, g.status]]));
     expect(byId.get(later.id)).toEqual(['3.0000', '2.0000', 'active']);
     expect(byId.get(lapsed.id)).toEqual(['2.0000', '0.0000', 'used']);
@@ -63,10 +63,10 @@ describe('credit balance against the statement', () => {
   it('calls a grant expired once it covers no month from this one on', async () => {
     const tdb = await november();
     const old = await grantCredit(tdb.db, { customerId: 'acme', amount: '1', effectiveAt: OCT, expiresAt: NOV }, NOW);
-    const b = await creditBalance(tdb.db, 'acme', NOW, chargeBeforeCredits(tdb.db));
+    const b = await creditBalance(tdb.db, 'acme', NOW, billedChargeOf(tdb.db));
     expect(b.grants.map((g) => [g.id, g.used, g.remaining, g.status])).toEqual([[old.id, '0.0000', '0.0000', 'expired']]);
     expect([b.granted, b.remaining]).toEqual(['0.0000', '0.0000']);
-    expect((await monthStatement(tdb.db, { month: '2026-11', customerId: 'acme' })).creditsApplied).toBe('0.0000');
+    expect((await billingStatement(tdb.db, { month: '2026-11', customerId: 'acme' }, { now: NOW, graceDays: 3 })).creditsApplied).toBe('0.0000');
     await tdb.close();
   });
 });

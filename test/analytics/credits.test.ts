@@ -2,11 +2,9 @@
 // balance and balance alerts once per threshold.
 import { describe, expect, it } from 'vitest';
 import { drawDown, type CreditGrant } from '../../src/core/credits';
-import { monthStatement } from '../../src/analytics/statement';
 import { creditBalance } from '../../src/analytics/credits';
-import { chargeBeforeCredits } from '../../src/analytics/statement';
+import { billedChargeOf, billingStatement } from '../../src/analytics/closing';
 import { checkBalanceAlerts } from '../../src/quotas/balance';
-import { billingStatement } from '../../src/analytics/closing';
 import { grantCredit, listBalanceAlerts, voidGrant } from '../../src/storage/repos/credits';
 import { setPriceRule } from '../../src/storage/repos/services';
 import { fixedClock, testDb, testWriter } from '../helpers/db';
@@ -85,14 +83,14 @@ describe('credits on statements', () => {
     await api('beta', 100, NOV + 1000); // 1.00, no credits
     await grantCredit(tdb.db, { customerId: 'acme', amount: '20', priority: 50, effectiveAt: OCT, expiresAt: null, note: 'welcome' }, OCT);
     await grantCredit(tdb.db, { customerId: 'acme', amount: '5.005', priority: 10, effectiveAt: OCT, expiresAt: DEC }, OCT);
-    const oct = await monthStatement(tdb.db, { month: '2026-10', customerId: 'acme' });
+    const oct = await billingStatement(tdb.db, { month: '2026-10', customerId: 'acme' }, { now: Date.UTC(2026, 10, 20), graceDays: 3 });
     expect(oct.total).toBe('12.3400');
     expect(oct.credits[0]!.draws).toEqual([
       { grantId: 2, amount: '5.0050' },
       { grantId: 1, amount: '7.3350' },
     ]);
     expect([oct.creditsApplied, oct.amountDue]).toEqual(['12.3400', '0.0000']);
-    const nov = await monthStatement(tdb.db, { month: '2026-11' });
+    const nov = await billingStatement(tdb.db, { month: '2026-11' }, { now: Date.UTC(2026, 10, 20), graceDays: 3 });
     // 20 − 7.335 = 12.665 left for November's 43.21 + beta's 1.00.
     expect([nov.total, nov.creditsApplied, nov.amountDue]).toEqual(['44.2100', '12.6650', '31.5450']);
     expect(BigInt(nov.totalNanos) - 12_665_000_000n).toBe(BigInt(nov.amountDueNanos));
@@ -105,12 +103,12 @@ describe('credits on statements', () => {
     const g = await grantCredit(tdb.db, { customerId: 'acme', amount: '50', effectiveAt: NOV }, NOV);
     await api('acme', 500, NOV + 1000);
     const now = Date.UTC(2026, 10, 20);
-    const b = await creditBalance(tdb.db, 'acme', now, chargeBeforeCredits(tdb.db));
+    const b = await creditBalance(tdb.db, 'acme', now, billedChargeOf(tdb.db));
     expect([b.granted, b.used, b.remaining]).toEqual(['50.0000', '5.0000', '45.0000']);
     await api('acme', 1000, NOV + 5000);
-    expect((await creditBalance(tdb.db, 'acme', now, chargeBeforeCredits(tdb.db))).remaining).toBe('35.0000');
+    expect((await creditBalance(tdb.db, 'acme', now, billedChargeOf(tdb.db))).remaining).toBe('35.0000');
     await voidGrant(tdb.db, g.id, 'granted by mistake', now);
-    const after = await creditBalance(tdb.db, 'acme', now, chargeBeforeCredits(tdb.db));
+    const after = await creditBalance(tdb.db, 'acme', now, billedChargeOf(tdb.db));
     expect([after.remaining, after.grants[0]!.status]).toEqual(['0.0000', 'voided']);
     await expect(grantCredit(tdb.db, { customerId: 'acme', amount: '-1', effectiveAt: NOV }, NOV)).rejects.toMatchObject({
       field: 'amount',

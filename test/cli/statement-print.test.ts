@@ -101,17 +101,17 @@ describe('tally statement: credits and the amount due', () => {
     expect(run(['statement', '--month', '2026-10'])).toMatch(/closed 2026-11-04/);
     run(['record', 'api', '12345', META, '--customer', 'acme', '--at', '2026-10-11T00:00:00Z']); // +1.2345
     run(['record', 'api', '1005', META, '--customer', 'acme']); // 0.1005 in November
-    run(['credits', 'grant', '--customer', 'acme', '--amount', '5', '--from', '2026-11-01']);
+    run(['credits', 'grant', '--customer', 'acme', '--amount', '0.5', '--from', '2026-11-01']);
 
-    // Exact: 0.1005 + 1.2345 − 0.1005 = 1.2345; printed: $0.10 + $1.23 − $0.10 = $1.23.
+    // Credits cover the adjustment too. Exact: 0.1005 + 1.2345 − 0.5 = 0.835; printed: $0.10 + $1.23 − $0.50 = $0.83.
     expect(tail(run(['statement', '--customer', 'acme']))).toEqual([
       'TOTAL $0.10   (GB = GiB)',
       '  adjustment for 2026-10: +12 345 requests, +$1.23',
       'TOTAL WITH ADJUSTMENTS $1.33',
-      '  credits applied -$0.10',
-      'AMOUNT DUE $1.23',
+      '  credits applied -$0.50',
+      'AMOUNT DUE $0.83',
       'open: closes 2026-12-04T00:00:00.000Z',
-      'exact total $0.1005 (rounding -0.0005); exact amount due $1.2345',
+      'exact total $0.1005 (rounding -0.0005); exact amount due $0.8350',
     ]);
 
     const sheet = xlsxAsShown(run, dir, ['--customer', 'acme']);
@@ -119,15 +119,15 @@ describe('tally statement: credits and the amount due', () => {
     expect(sheet.slice(from, from + 4).map((r) => [r[0], r[7]])).toEqual([
       ['TOTAL', '$0.10'],
       ['Adjustment for 2026-10: api (acme)', '$1.23'],
-      ['Credits applied', '-$0.10'],
-      ['AMOUNT DUE', '$1.23'],
+      ['Credits applied', '-$0.50'],
+      ['AMOUNT DUE', '$0.83'],
     ]);
 
     const pdf = pdfText(run, dir, ['--customer', 'acme']);
     const start = pdf.findIndex((t) => t.trimStart().startsWith('Total '));
     const end = pdf.findIndex((t) => t.trimStart().startsWith('Amount due '));
     const above = pdf.slice(start, end).filter((t) => t.trim() !== '');
-    expect(above.map((t) => lastWord(t))).toEqual(['$0.10', '$1.23', '-$0.10']);
+    expect(above.map((t) => lastWord(t))).toEqual(['$0.10', '$1.23', '-$0.50']);
     expect(cents(lastWord(pdf[end]!))).toBe(above.reduce((n, t) => n + cents(lastWord(t)), 0n));
   });
 });

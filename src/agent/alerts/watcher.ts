@@ -43,6 +43,7 @@ export function createAlertWatcher(
         ctx.now(),
         batch.map((t) => t.customerId),
         ctx.config.credits?.balanceAlerts,
+        ctx.config.timezone,
       )),
     ]);
     running = pending;

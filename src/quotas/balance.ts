@@ -56,7 +56,7 @@ export async function checkBalanceAlerts(
     for (const th of thresholds) {
       if (remaining > thresholdNanos(th, granted)) continue;
       const message = balanceMessage(b, th.text);
-      const isNew = await logBalanceAlert(db, {
+      const logged = await logBalanceAlert(db, {
         customerId,
         threshold: th.text,
         grantedNanos: granted,
@@ -64,17 +64,22 @@ export async function checkBalanceAlerts(
         message,
         createdAt: o.now,
       });
-      if (isNew) alerts.push(toAlert(b, th.text, message, o.now));
+      if (logged !== null) alerts.push(toAlert(-logged, b, th.text, message, o.now));
     }
   }
   return { alerts, balances };
 }
 
-function toAlert(b: CreditBalance, threshold: string, message: string, now: number): Alert {
+/**
+ * A balance alert as hooks and the alert stream carry it. Its id is its balance_alerts row's,
+ * negated: quota alerts number from 1 in alert_log, and a hook's Tally-Delivery id must not
+ * repeat across the two (receivers drop a delivery id they have seen).
+ */
+function toAlert(id: number, b: CreditBalance, threshold: string, message: string, now: number): Alert {
   const granted = Number(BigInt(b.grantedNanos)) / 1e9;
   const remaining = Number(BigInt(b.remainingNanos)) / 1e9;
   return {
-    id: 0,
+    id,
     customerId: b.customerId,
     service: 'credits',
     period: 'month',

@@ -125,7 +125,14 @@ describe('balance alerts', () => {
     const { tdb, writer, api } = await setup();
     await grantCredit(tdb.db, { customerId: 'acme', amount: '10', effectiveAt: NOV }, NOV);
     const now = Date.UTC(2026, 10, 20);
-    const check = () => checkBalanceAlerts(tdb.db, { now, thresholds: ['25%', '0'] }).then((r) => r.alerts.map((a) => a.message));
+    const ids: number[] = [];
+    const check = () =>
+      checkBalanceAlerts(tdb.db, { now, thresholds: ['25%', '0'] }).then((r) =>
+        r.alerts.map((a) => {
+          ids.push(a.id);
+          return a.message;
+        }),
+      );
     await api('acme', 700, NOV + 1000); // 7.00 used, 3.00 left: above 25 %
     expect(await check()).toEqual([]);
     await api('acme', 50, NOV + 2000); // 2.50 left: 25 %
@@ -137,6 +144,8 @@ describe('balance alerts', () => {
     await grantCredit(tdb.db, { customerId: 'acme', amount: '100', effectiveAt: NOV }, now);
     expect(await check()).toEqual([]); // 101.50 granted, 100 − 1.50 overflow… well above both thresholds
     expect((await listBalanceAlerts(tdb.db, 'acme')).length).toBe(2);
+    // Each alert its own id (a hook's Tally-Delivery), apart from quota alerts' (1, 2, …).
+    expect(ids).toEqual([-1, -2]);
     await expect(checkBalanceAlerts(tdb.db, { now, thresholds: ['150%'] })).rejects.toMatchObject({ field: 'thresholds[0]' });
     await writer.close();
   });

@@ -107,8 +107,8 @@ export interface BalanceAlertRow {
   readonly createdAt: number;
 }
 
-/** Logs a balance alert unless this threshold already fired for this granted total. True when new. */
-export async function logBalanceAlert(db: Kysely<Database>, a: BalanceAlertRow): Promise<boolean> {
+/** Logs a balance alert unless this threshold already fired for this granted total: its id when new, else null. */
+export async function logBalanceAlert(db: Kysely<Database>, a: BalanceAlertRow): Promise<number | null> {
   const result = await db
     .insertInto('balance_alerts')
     .values({
@@ -121,7 +121,7 @@ export async function logBalanceAlert(db: Kysely<Database>, a: BalanceAlertRow):
     })
     .onConflict((oc) => oc.columns(['customer_id', 'threshold', 'granted_nanos']).doNothing())
     .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0 ? Number(result.insertId) : null;
 }
 
 export async function listBalanceAlerts(db: Kysely<Database>, customerId?: string): Promise<BalanceAlertRow[]> {

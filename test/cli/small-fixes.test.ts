@@ -1,6 +1,7 @@
 // Small CLI fixes, through the built `tally` on one demo day (TALLY_NOW fixed): --format is
 // checked everywhere, a detailed report's CSV carries its days, quota limits print whole, and
 // export's total follows the one rule as report and the XLSX Summary do.
+import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
@@ -27,6 +28,18 @@ describe('CLI small fixes', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/format: "xml" must be table, json/);
     }
+  });
+
+  it('statement --out writes the JSON to the file; a table has no file and says so', () => {
+    const file = path.join(dir, 'statement.json');
+    const written = tally(['statement', '--format', 'json', '--out', file], env);
+    expect(written.code, written.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(tallyJson(['statement'], env));
+    expect(tally(['statement', '--format', 'json', '--out', file], env).stderr).toMatch(/already exists/);
+    const table = tally(['statement', '--out', path.join(dir, 'table.txt')], env);
+    expect(table.code).toBe(1);
+    expect(table.stderr).toContain('out: is for --format json, xlsx or pdf');
+    expect(fs.existsSync(path.join(dir, 'table.txt'))).toBe(false);
   });
 
   it('report --detailed --format csv has a row per day and service, and its TOTAL row sums them', () => {

@@ -9,6 +9,7 @@ import { currencyOf, formatNanos, roundHalfEven, toNanos } from '../../core/mone
 import { callHandler } from '../call';
 import { printStatement, type PrintableStatement, type PrintedStatement } from '../../analytics/statement-print';
 import { checkTarget } from '../../exports/files';
+import { writeFileAtomic } from '../../files/atomic';
 import { writeStatementPdf } from '../../exports/statement-pdf';
 import { configFor, globals } from '../context';
 import { formatTable, print, printJson } from '../output';
@@ -19,7 +20,7 @@ export function registerStatement(program: Command): void {
     .description("the month's billable lines per customer and service: tiers, minimum charges, quota overage, exact total")
     .option('--month <YYYY-MM>', 'the month (default: this month)')
     .option('--format <format>', 'table, json, xlsx or pdf', 'table')
-    .option('--out <file>', 'xlsx or pdf file (default tally-statement-YYYY-MM.<format>)')
+    .option('--out <file>', 'json, xlsx or pdf file (xlsx and pdf default to tally-statement-YYYY-MM.<format>)')
     .option('--force', 'overwrite an existing file')
     .action(async (o: { month?: string; format: string; out?: string; force?: boolean }, cmd: Command) => {
       const g = globals(cmd);
@@ -28,6 +29,13 @@ export function registerStatement(program: Command): void {
       const month = o.month ?? new Date().toISOString().slice(0, 7);
       // Through the service layer: a closed month prints its frozen statement, byte for byte.
       const s = await callHandler(configFor(g), 'statement.month', { month, ...(g.customer !== undefined && { customerId: g.customer }) });
+      if (o.out !== undefined && format === 'table')
+        throw invalid('out', 'is for --format json, xlsx or pdf: the table goes to the terminal');
+      if (format === 'json' && o.out !== undefined) {
+        const file = checkTarget(o.out, o.force ?? false);
+        writeFileAtomic(file, JSON.stringify(s, null, 2) + '\n', 0o644);
+        return g.json ? printJson({ month, file }) : print(`statement ${month} → ${file}`);
+      }
       if (format === 'json') return printJson(s);
       if (format === 'pdf') {
         const file = checkTarget(

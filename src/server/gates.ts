@@ -132,7 +132,15 @@ function refusedForKey(req: FastifyRequest, reply: FastifyReply, gate: GateState
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   if (!SCOPE_ROUTES[key.scope].has(`${method} ${req.routeOptions.url ?? ''}`)) {
     const allowed = [...SCOPE_ROUTES[key.scope]].join(', ');
-    refuse(reply, 403, errorBody('forbidden', `authorization: a ${key.scope} key may only call ${allowed}`, 'authorization'));
+    refuse(
+      reply,
+      403,
+      errorBody(
+        'forbidden',
+        `authorization: ${key.scope === 'ingest' ? 'an' : 'a'} ${key.scope} key may only call ${allowed}`,
+        'authorization',
+      ),
+    );
     return true;
   }
   principals.set(req, { kind: 'key', key });

@@ -113,13 +113,21 @@ export function defaults(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-function numberFrom(env: NodeJS.ProcessEnv, name: string): number | undefined {
+// Plain decimals only: Number() would also take "0x10", "1e3" or " 16 ".
+const WHOLE = /^-?\d+$/;
+const DECIMAL = /^-?(\d+\.?\d*|\.\d+)$/;
+
+function numberFrom(env: NodeJS.ProcessEnv, name: string, whole = false): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n)) throw new TallyError('invalid_input', `environment ${name}: "${raw}" is not a number`, { field: name });
-  return n;
+  if (!(whole ? WHOLE : DECIMAL).test(raw))
+    throw new TallyError('invalid_input', `environment ${name}: "${raw}" is not a ${whole ? 'whole number' : 'number'} in decimal digits`, {
+      field: name,
+    });
+  return Number(raw);
 }
+
+const ALERT_VARIABLES = ['USAGE_ALERT_WARNING', 'USAGE_ALERT_CRITICAL', 'USAGE_ALERT_EXCEEDED'];
 
 /** The seeds' environment variables, mapped onto config keys. */
 export function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
@@ -128,11 +136,11 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): ConfigInput {
   if (env.TALLY_CUSTOMER_ID) out.customerId = env.TALLY_CUSTOMER_ID;
   if (env.TALLY_HOST_ID) out.hostId = env.TALLY_HOST_ID;
   if (env.TALLY_TIMEZONE) out.timezone = env.TALLY_TIMEZONE;
-  const port = numberFrom(env, 'TALLY_PORT');
-  const rate = numberFrom(env, 'RATE_LIMIT_PER_MINUTE');
+  const port = numberFrom(env, 'TALLY_PORT', true);
+  const rate = numberFrom(env, 'RATE_LIMIT_PER_MINUTE', true);
   if (port !== undefined || rate !== undefined) out.http = { port, rateLimitPerMinute: rate };
   const writer: DeepPartial<Config['writer']> = {};
-  const batchSize = numberFrom(env, 'USAGE_BATCH_SIZE');
+  const batchSize = numberFrom(env, 'USAGE_BATCH_SIZE', true);
   if (batchSize !== undefined) writer.batchSize = batchSize;
   const timeout = numberFrom(env, 'USAGE_BATCH_TIMEOUT');
   if (timeout !== undefined) writer.batchTimeoutSeconds = timeout;
@@ -154,7 +162,15 @@ export function merge(base: unknown, over: unknown): unknown {
   if (over === undefined) return base;
   if (!isObject(base) || !isObject(over)) return over;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
+  // Defined, not assigned: a "__proto__" key from JSON stays a key (refused as unknown) instead of
+  // silently replacing the prototype.
+  for (const [k, v] of Object.entries(over))
+    Object.defineProperty(out, k, {
+      value: merge(Object.hasOwn(out, k) ? out[k] : undefined, v),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return out;
 }
 
@@ -232,19 +248,29 @@ export function loadConfig(options: LoadOptions = {}): Readonly<Config> {
       if (keys.includes(key)) parse(source, SECTIONS[key](), merged[key], [key]);
   };
   const set = new Set<string>();
+  // Who set the alert thresholds: their order is checked only at the end, across the layers.
+  const alertSources: string[] = [];
   for (const [source, layer] of layers) {
     if (layer === undefined || (isObject(layer) && Object.keys(layer).length === 0)) continue;
     merged = merge(merged, layer) as Record<string, unknown>;
     const keys = Object.keys(layer as object);
     check(source, keys);
     for (const k of keys) set.add(k);
+    if (keys.includes('alerts'))
+      alertSources.push(source === 'environment' ? `environment ${ALERT_VARIABLES.filter((v) => env[v]).join(', ')}` : source);
   }
   const fromMachine = ['db', 'hostId'].filter((k) => !set.has(k));
   if (fromMachine.length > 0) check(layers[0]![0], fromMachine);
   // A copy (as zod's parse made): the layers' own objects, the caller's overrides among them, stay unfrozen.
   const config = structuredClone(merged) as unknown as Config;
-  if (!(config.alerts.warning < config.alerts.critical && config.alerts.critical <= config.alerts.exceeded)) {
-    throw new TallyError('invalid_input', 'alerts: thresholds must rise: warning < critical ≤ exceeded', { field: 'alerts' });
+  const a = config.alerts;
+  if (!(a.warning < a.critical && a.critical <= a.exceeded)) {
+    throw new TallyError(
+      'invalid_input',
+      `${alertSources.join(' and ')}: alerts: thresholds must rise: warning < critical ≤ exceeded ` +
+        `(warning ${a.warning}, critical ${a.critical}, exceeded ${a.exceeded})`,
+      { field: 'alerts' },
+    );
   }
   return deepFreeze(config);
 }

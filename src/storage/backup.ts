@@ -29,8 +29,11 @@ export interface RestoreResult {
   readonly previous: string | null;
 }
 
-/** integrity_check, the schema (a newer Tally's is refused) and the record count of a database file. */
-function verify(file: string, what: string): { records: number; schema: number | null } {
+/**
+ * integrity_check, the schema (a newer Tally's is refused) and the record count of a database file.
+ * With `restoring` (the path the user gave), a file without Tally's schema is refused as `file`.
+ */
+function verify(file: string, what: string, restoring?: string): { records: number; schema: number | null } {
   let db: BetterSqlite3.Database | undefined;
   try {
     db = new BetterSqlite3(file, { fileMustExist: true });
@@ -41,6 +44,10 @@ function verify(file: string, what: string): { records: number; schema: number |
       .filter((r) => r !== 'ok');
     if (problems.length > 0) {
       throw new TallyError('unavailable', `${what} ${file} failed integrity_check: ${problems.join('; ').replace(/\n/g, '; ')}`);
+    }
+    // An empty file or another program's database opens fine, but installing it would lose every record.
+    if (restoring !== undefined && appliedMigrations(db).length === 0) {
+      throw invalid('file', `${restoring} is not a Tally backup (it has no Tally schema)`);
     }
     schemaState(db);
     const hasRecords = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_records'").get();
@@ -125,7 +132,7 @@ export function restoreDatabase(givenPath: string, from: string, now: number): R
   }
   let v: { records: number; schema: number | null };
   try {
-    v = verify(incoming, 'the file to restore');
+    v = verify(incoming, 'the file to restore', source);
   } catch (err) {
     removeQuietly(incoming);
     throw err;

@@ -28,8 +28,10 @@ export function engineFor(
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, Math.max(0, ms));
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = () => (clearTimeout(t), resolve());
+    // The timer removes the listener: one signal lives through many backoffs (MaxListenersExceededWarning).
+    const t = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /**

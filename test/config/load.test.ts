@@ -68,4 +68,46 @@ describe('loadConfig', () => {
       field: 'db',
     });
   });
+
+  it('alert thresholds out of order name the variable or the file that set them', () => {
+    const none = path.join(tempDir('tally-config-'), 'none.json');
+    expect(refusal(() => loadConfig({ env: { TALLY_CONFIG: none, USAGE_ALERT_WARNING: '150' } }))).toEqual({
+      message: expect.stringMatching(/^environment USAGE_ALERT_WARNING: alerts: thresholds must rise: .*warning 150, critical 90/),
+      field: 'alerts',
+    });
+    expect(refusal(() => loadConfig({ env: { TALLY_CONFIG: none, USAGE_ALERT_CRITICAL: '50' } })).message).toMatch(
+      /^environment USAGE_ALERT_CRITICAL: alerts: thresholds must rise/,
+    );
+    const file = withFile({ alerts: { critical: 95, exceeded: 90 } });
+    expect(refusal(() => loadConfig({ env: {}, file })).message).toMatch(
+      new RegExp(`^config file ${file}: alerts: thresholds must rise: .*critical 95, exceeded 90`),
+    );
+  });
+
+  it('a __proto__ key in the file is refused by name, like constructor, at the top or in a section', () => {
+    for (const text of ['{"__proto__":{"db":"/x.db"}}', '{"writer":{"__proto__":{"batchSize":"many"}}}', '{"constructor":{}}']) {
+      const file = path.join(tempDir('tally-config-'), 'config.json');
+      fs.writeFileSync(file, text);
+      const r = refusal(() => loadConfig({ env: {}, file }));
+      expect(r.message).toMatch(new RegExp(`^config file ${file}: `));
+      expect(r.message).toMatch(text.includes('constructor') ? /constructor/ : /__proto__/);
+    }
+  });
+
+  it('integer settings from the environment take plain decimal digits only', () => {
+    const none = path.join(tempDir('tally-config-'), 'none.json');
+    for (const [name, raw] of [
+      ['USAGE_BATCH_SIZE', '0x10'],
+      ['USAGE_BATCH_SIZE', '1e2'],
+      ['TALLY_PORT', '0o17'],
+      ['USAGE_BATCH_TIMEOUT', '0x10'],
+    ] as const) {
+      expect(refusal(() => loadConfig({ env: { TALLY_CONFIG: none, [name]: raw } }))).toEqual({
+        message: `environment ${name}: "${raw}" is not a ${name === 'USAGE_BATCH_TIMEOUT' ? 'number' : 'whole number'} in decimal digits`,
+        field: name,
+      });
+    }
+    const config = loadConfig({ env: { TALLY_CONFIG: none, USAGE_BATCH_SIZE: '16', USAGE_BATCH_TIMEOUT: '0.5' } });
+    expect(config.writer).toMatchObject({ batchSize: 16, batchTimeoutSeconds: 0.5 });
+  });
 });

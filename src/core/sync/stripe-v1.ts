@@ -54,11 +54,14 @@ export function stripeV1Adapter(spec: TargetSpec, now: () => number): Adapter {
       return null;
     },
     request(records): HttpRequest {
+      // No records is doctor's probe: an empty form records nothing; Stripe checks the key (401)
+      // before it answers 400 parameter_missing.
+      const first = records[0];
       return {
         method: 'POST',
         url: joinUrl(spec.url, '/v1/billing/meter_events'),
         headers: stripeV1Headers(spec),
-        body: stripeV1Form(records[0]!, spec),
+        body: first ? stripeV1Form(first, spec) : '',
       };
     },
     classify(res: HttpResponse): Outcome {

@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TallyError } from '../../core/errors';
-import { defaultDataDir } from '../../config/paths';
-import { LAUNCHD_LABEL, launchdPlist, systemdUnit, type Scope, type ServiceSpec } from './units';
+import { invalid, TallyError } from '../../core/errors';
+import { readConfigFile } from '../../config/config';
+import { defaultConfigFile, defaultDataDir } from '../../config/paths';
+import { LAUNCHD_LABEL, launchdPlist, systemdUnit, writableDirs, type Scope, type ServiceSpec } from './units';
 
 export type Manager = 'systemd' | 'launchd';
 
@@ -35,7 +36,93 @@ export interface PlanOptions {
   readonly node?: string;
   readonly tallyBin?: string;
   readonly dataDir?: string;
+  /** The database (--db); else TALLY_DB, else the config file's `db`, else <dataDir>/tally.db. Relative to the working folder. */
+  readonly db?: string | undefined;
+  /** The config file (--config); else TALLY_CONFIG, else the scope's default. Relative to the working folder. */
+  readonly configFile?: string | undefined;
   readonly uid?: number;
+  /** Status and uninstall only describe the unit: a database they could not install is no error for them. */
+  readonly describeOnly?: boolean;
+}
+
+/** The config file's `db`; a file this user cannot read (root's, for status) is passed over. */
+function configuredDb(file: string): unknown {
+  try {
+    return readConfigFile(file).db;
+  } catch (err) {
+    if (err instanceof TallyError && err.code === 'unavailable') return undefined;
+    throw err;
+  }
+}
+
+/** Where the agent would find the database and config, as the CLI resolves them, made absolute. */
+function resolvePaths(
+  o: PlanOptions,
+  env: NodeJS.ProcessEnv,
+  defaultDir: string,
+  defaultConfig: string | undefined,
+): { db: string; dataDir: string; configFile: string | undefined } {
+  if (o.db === '') throw invalid('db', 'must not be empty');
+  if (o.configFile === '') throw invalid('config', 'must not be empty');
+  const given = o.configFile ?? (env.TALLY_CONFIG || undefined);
+  const configFile = given !== undefined ? path.resolve(given) : defaultConfig;
+  // The unit sets TALLY_DB, which outranks the config file: a `db` set there must be carried over.
+  const fromFile = configFile ? configuredDb(configFile) : undefined;
+  const chosen = o.db ?? (env.TALLY_DB || undefined) ?? (typeof fromFile === 'string' && fromFile ? fromFile : undefined);
+  if (chosen === ':memory:') throw invalid('db', 'an in-memory database cannot back a service: give a file');
+  if (chosen === undefined) {
+    const dataDir = o.dataDir ?? defaultDir;
+    return { db: path.join(dataDir, 'tally.db'), dataDir, configFile };
+  }
+  const db = path.resolve(chosen);
+  return { db, dataDir: path.dirname(db), configFile };
+}
+
+/** The path with its existing part's symlinks resolved, so a link into /tmp is seen as /tmp. */
+function realish(p: string): string {
+  let head = p;
+  let tail = '';
+  while (!fs.existsSync(head)) {
+    const parent = path.dirname(head);
+    if (parent === head) return p;
+    tail = tail ? path.join(path.basename(head), tail) : path.basename(head);
+    head = parent;
+  }
+  return path.join(fs.realpathSync(head), tail);
+}
+
+/**
+ * The unit runs with PrivateTmp=yes: the agent would get its own empty /tmp and /var/tmp and never see
+ * (or keep) a database there. Refused rather than dropping PrivateTmp, which guards a root agent against
+ * /tmp races; and /tmp is emptied at boot or aged out, taking the metering history with it.
+ */
+function refuseTmp(field: 'db' | 'config', file: string | undefined): void {
+  if (file === undefined) return;
+  for (const p of new Set([file, realish(file)])) {
+    if (/^\/(var\/)?tmp(\/|$)/.test(p)) {
+      throw invalid(
+        field,
+        `${file} is under ${p.startsWith('/var') ? '/var/tmp' : '/tmp'}, which the service cannot use (it runs with PrivateTmp=yes, a /tmp of its own): choose a file outside /tmp and /var/tmp`,
+      );
+    }
+  }
+}
+
+/** Folders the unit would make writable whole (ReadWritePaths=) if the file sat directly in one. */
+const SHARED = new Set(['/', '/etc', '/usr', '/var', '/opt', '/home', '/root', '/srv', '/boot', '/bin', '/sbin', '/lib']);
+
+/**
+ * The unit makes the database's and the config's folders writable (ProtectSystem=strict makes the
+ * rest read-only): a file directly in /etc or /var would open all of it. It wants a folder of its own.
+ */
+function refuseSharedFolder(field: 'db' | 'config', file: string | undefined): void {
+  if (file === undefined) return;
+  const dir = path.dirname(realish(file));
+  if (SHARED.has(dir))
+    throw invalid(
+      field,
+      `${file} is directly in ${dir}, which the service would have to make writable whole: put it in a folder of its own (such as ${path.join(dir, 'tally')})`,
+    );
 }
 
 /** bin/tally.mjs of this installation: found by walking up from this file (src/… or dist/…). */
@@ -63,8 +150,19 @@ export function planService(o: PlanOptions = {}): ServicePlan {
   const tallyBin = o.tallyBin ?? findTallyBin();
   const home = env.HOME || os.homedir();
   if (platform === 'linux') {
-    const dataDir = o.dataDir ?? (scope === 'system' ? '/var/lib/tally' : defaultDataDir(env, platform));
-    const spec: ServiceSpec = { scope, node, tallyBin, dataDir, configFile: scope === 'system' ? '/etc/tally/config.json' : undefined };
+    const paths = resolvePaths(
+      o,
+      env,
+      scope === 'system' ? '/var/lib/tally' : defaultDataDir(env, platform),
+      scope === 'system' ? '/etc/tally/config.json' : path.resolve(defaultConfigFile(env, platform)),
+    );
+    if (!o.describeOnly) {
+      refuseTmp('db', paths.db);
+      refuseTmp('config', paths.configFile);
+      refuseSharedFolder('db', paths.db);
+      refuseSharedFolder('config', paths.configFile);
+    }
+    const spec: ServiceSpec = { scope, node, tallyBin, ...paths };
     const dir =
       o.dir ??
       (scope === 'system' ? '/etc/systemd/system' : path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'systemd', 'user'));
@@ -88,16 +186,11 @@ export function planService(o: PlanOptions = {}): ServicePlan {
   }
   if (platform === 'darwin') {
     const system = scope === 'system';
-    const dataDir = o.dataDir ?? (system ? '/Library/Application Support/Tally' : defaultDataDir(env, platform));
+    const defaultDir = o.dataDir ?? (system ? '/Library/Application Support/Tally' : defaultDataDir(env, platform));
     const logDir = system ? '/Library/Logs/Tally' : path.join(home, 'Library', 'Logs', 'Tally');
-    const spec: ServiceSpec = {
-      scope,
-      node,
-      tallyBin,
-      dataDir,
-      logDir,
-      configFile: system ? path.join(dataDir, 'config.json') : undefined,
-    };
+    // Written out even when it is the default: TALLY_HOME (the database's folder) would move the default.
+    const defaultConfig = system ? path.join(defaultDir, 'config.json') : path.resolve(defaultConfigFile(env, platform));
+    const spec: ServiceSpec = { scope, node, tallyBin, logDir, ...resolvePaths(o, env, defaultDir, defaultConfig) };
     const dir = o.dir ?? (system ? '/Library/LaunchDaemons' : path.join(home, 'Library', 'LaunchAgents'));
     const file = path.join(dir, `${LAUNCHD_LABEL}.plist`);
     const domain = system ? 'system' : `gui/${uid}`;
@@ -168,7 +261,8 @@ export function installService(plan: ServicePlan, o: { dryRun?: boolean } = {}):
     };
   try {
     fs.mkdirSync(path.dirname(plan.file), { recursive: true });
-    fs.mkdirSync(plan.spec.dataDir, { recursive: true, mode: 0o700 });
+    // systemd refuses to start a unit whose ReadWritePaths= folder is missing.
+    for (const dir of writableDirs(plan.spec)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(plan.file, plan.content, { mode: 0o644 });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -21,9 +21,11 @@ function scopeOf(o: ServiceFlags): Scope | undefined {
   return o.user ? 'user' : o.system ? 'system' : undefined;
 }
 
-function planFor(o: ServiceFlags) {
+/** The unit runs the agent on the database and config this command was given (--db, --config, or their env). */
+function planFor(o: ServiceFlags, cmd: Command, describeOnly = false) {
   if (o.dir !== undefined && !path.isAbsolute(o.dir)) throw invalid('dir', `"${o.dir}" must be an absolute path`);
-  return planService({ scope: scopeOf(o), dir: o.dir });
+  const g = globals(cmd);
+  return planService({ scope: scopeOf(o), dir: o.dir, db: g.db, configFile: g.config, describeOnly });
 }
 
 function report(result: ApplyResult, what: string): void {
@@ -54,7 +56,7 @@ export function registerService(program: Command): void {
     .description('write the service definition, then enable and start it')
     .option('--dry-run', 'print the unit and the commands; change nothing')
     .action((o: ServiceFlags, cmd: Command) => {
-      const plan = planFor(o);
+      const plan = planFor(o, cmd);
       if (o.dryRun) {
         if (globals(cmd).json) return printJson({ file: plan.file, content: plan.content, commands: plan.enable });
         print(`# ${plan.file}`);
@@ -71,8 +73,8 @@ export function registerService(program: Command): void {
   withScope(service.command('uninstall'))
     .description('stop and disable the service, and remove its definition')
     .option('--dry-run', 'print the commands; change nothing')
-    .action((o: ServiceFlags) => {
-      const plan = planFor(o);
+    .action((o: ServiceFlags, cmd: Command) => {
+      const plan = planFor(o, cmd, true);
       const result = uninstallService(plan, { dryRun: o.dryRun });
       print(result.wrote ? `removed ${result.file}` : `${result.file}: not installed`);
       report(result, o.dryRun ? 'Nothing changed' : 'Removed the service file');
@@ -81,19 +83,15 @@ export function registerService(program: Command): void {
   withScope(service.command('status'))
     .description('whether the service is installed, enabled and running')
     .action((o: ServiceFlags, cmd: Command) => {
-      const plan = planFor(o);
+      const plan = planFor(o, cmd, true);
       const st = serviceStatus(plan);
-      const holder = readLockHolder(lockPathFor(path.join(plan.spec.dataDir, 'tally.db')));
+      const holder = readLockHolder(lockPathFor(plan.spec.db));
       const agent = holder && holderIsAlive(holder) ? { pid: holder.pid, since: holder.since, command: holder.command } : null;
-      if (globals(cmd).json) return printJson({ ...st, agent });
+      if (globals(cmd).json) return printJson({ ...st, db: plan.spec.db, agent });
       print(`${st.manager} ${plan.scope} service: ${st.installed ? `installed at ${st.file}` : `not installed (${st.file})`}`);
       if (st.outdated) print('  the installed file differs from what `tally service install` writes now: re-run it');
       if (!st.managerAvailable) print(`  ${st.manager} is not running here: cannot ask it`);
       for (const c of st.checks) print(`  ${c.command}: ${c.output || `exit ${c.status}`}`);
-      print(
-        agent
-          ? `agent: running, pid ${agent.pid} since ${agent.since}`
-          : `agent: not running on ${path.join(plan.spec.dataDir, 'tally.db')}`,
-      );
+      print(agent ? `agent: running on ${plan.spec.db}, pid ${agent.pid} since ${agent.since}` : `agent: not running on ${plan.spec.db}`);
     });
 }

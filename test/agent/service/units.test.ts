@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultDataDir } from '../../../src/config/paths';
+import { defaultConfigFile, defaultDataDir } from '../../../src/config/paths';
 import { findTallyBin, planService } from '../../../src/agent/service/install';
 import { tempDir } from '../../helpers/db';
 
@@ -34,7 +34,10 @@ describe.skipIf(!hasAnalyze)('systemd unit', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(plan.content).toContain(`ExecStart=${process.execPath} ${findTallyBin()} agent`);
-      expect(plan.content).toContain(`\nReadWritePaths=${scope === 'system' ? '/var/lib/tally' : defaultDataDir({}, 'linux')}\n`);
+      // The data folder, and the config's: Settings saves the config file.
+      const writable =
+        scope === 'system' ? '/var/lib/tally /etc/tally' : `${defaultDataDir({}, 'linux')} ${path.dirname(defaultConfigFile({}, 'linux'))}`;
+      expect(plan.content).toContain(`\nReadWritePaths=${writable}\n`);
       expect(plan.content.includes('ProtectHome=read-only')).toBe(scope === 'system');
     });
   }

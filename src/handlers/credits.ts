@@ -48,7 +48,8 @@ export function creditsHandlers(ctx: AgentContext): Implementation<CreditsCall> 
       return grantView(g);
     },
     'credits.list': async ({ customerId }) => (await listGrants(ctx.tdb.db, { customerId })).map(grantView),
-    'credits.balance': ({ customerId }) => creditBalance(ctx.tdb.db, customerId, ctx.now(), billedChargeOf(ctx.tdb.db, ctx.config.timezone)),
+    'credits.balance': ({ customerId }) =>
+      creditBalance(ctx.tdb.db, customerId, ctx.now(), billedChargeOf(ctx.tdb.db, ctx.config.timezone)),
     'credits.void': async ({ id, reason }) => grantView(await voidGrant(ctx.tdb.db, id, reason, ctx.now())),
     'credits.check': async ({ customerId, thresholds }) => {
       const result = await checkBalanceAlerts(ctx.tdb.db, {

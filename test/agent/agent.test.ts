@@ -5,6 +5,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -243,8 +244,14 @@ describe('tally agent (long-running)', () => {
 });
 
 describe('tally service', () => {
-  it('without a running systemd: writes the unit, prints the commands to run, and uninstalls', () => {
-    const s = setup();
+  const homeInTmp = /^\/(var\/)?tmp(\/|$)/.test(os.homedir());
+  it.skipIf(homeInTmp)('without a running systemd: writes the unit, prints the commands to run, and uninstalls', () => {
+    // The unit has a /tmp of its own (PrivateTmp): its database and config live outside /tmp
+    // (the checkout itself may be under /tmp).
+    const home = path.join(os.homedir(), `.tally-test-service-${process.pid}`);
+    fs.mkdirSync(home, { recursive: true });
+    fs.writeFileSync(path.join(home, 'config.json'), '{}');
+    const s = { ...setup(), db: path.join(home, 't.db'), config: path.join(home, 'config.json') };
     const dir = path.join(s.dir, 'units');
     const install = tally(s, ['service', 'install', '--user', '--dir', dir]);
     expect(install.status).toBe(0);
@@ -258,5 +265,6 @@ describe('tally service', () => {
     const both = tally(s, ['service', 'install', '--user', '--system', '--dry-run']);
     expect(both.status).toBe(1);
     expect(both.stderr).toMatch(/scope: give --user or --system, not both/);
+    fs.rmSync(home, { recursive: true, force: true });
   });
 });

@@ -104,7 +104,11 @@ describe('closed months', () => {
     const paid = await api('2026-10-10T00:00:00Z', 200); // 2.00, drawn from the grant
     clock.set(iso('2026-11-10T00:00:00Z'));
     await closeDueMonths(w['tdb'].db, { now: clock.now(), graceDays: GRACE });
-    expect(JSON.parse(await statement('2026-10', 'acme'))).toMatchObject({ state: 'closed', creditsApplied: '2.0000', amountDue: '0.0000' });
+    expect(JSON.parse(await statement('2026-10', 'acme'))).toMatchObject({
+      state: 'closed',
+      creditsApplied: '2.0000',
+      amountDue: '0.0000',
+    });
 
     await voidRecord(w, { id: paid.id, reason: 'test traffic', actor: 'admin' });
     const nov = JSON.parse(await statement('2026-11', 'acme'));

@@ -66,7 +66,9 @@ describe('credit balance against the statement', () => {
     const b = await creditBalance(tdb.db, 'acme', NOW, billedChargeOf(tdb.db));
     expect(b.grants.map((g) => [g.id, g.used, g.remaining, g.status])).toEqual([[old.id, '0.0000', '0.0000', 'expired']]);
     expect([b.granted, b.remaining]).toEqual(['0.0000', '0.0000']);
-    expect((await billingStatement(tdb.db, { month: '2026-11', customerId: 'acme' }, { now: NOW, graceDays: 3 })).creditsApplied).toBe('0.0000');
+    expect((await billingStatement(tdb.db, { month: '2026-11', customerId: 'acme' }, { now: NOW, graceDays: 3 })).creditsApplied).toBe(
+      '0.0000',
+    );
     await tdb.close();
   });
 });

@@ -132,20 +132,25 @@ async function creditsWithAdjustments(
 export function billedChargeOf(db: Kysely<Database>, timezone?: string): ChargeOf {
   return async (customerId, monthStartMs) => {
     const closed = await getClosedStatement(db, monthKey(monthStartMs));
-    const s = closed ? (JSON.parse(closed.body) as BillingStatement) : await liveStatementWithoutCredits(db, monthStartMs, timezone);
+    const s = closed
+      ? (JSON.parse(closed.body) as BillingStatement)
+      : await liveStatementWithoutCredits(db, monthStartMs, customerId, timezone);
     const total = s.customers.find((c) => c.customerId === customerId)?.total ?? '0';
     const adjusted = s.adjustments.filter((a) => a.customerId === customerId).reduce((n, a) => n + BigInt(a.costNanos), 0n);
     return toNanos(total) + adjusted;
   };
 }
 
+/** One customer's lines and adjustments of an open month, before credits. */
 async function liveStatementWithoutCredits(
   db: Kysely<Database>,
   start: number,
+  customerId: string,
   timezone: string | undefined,
 ): Promise<Pick<BillingStatement, 'customers' | 'adjustments'>> {
-  const base = await monthStatement(db, { month: monthKey(start), timezone });
-  return { customers: base.customers, adjustments: await adjustmentsFor(db, start, 'USD') };
+  const base = await monthStatement(db, { month: monthKey(start), customerId, timezone });
+  const adjustments = (await adjustmentsFor(db, start, 'USD')).filter((a) => a.customerId === customerId);
+  return { customers: base.customers, adjustments };
 }
 
 /** One customer's part of a statement (the frozen one included): its lines, adjustments and totals. */

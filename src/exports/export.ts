@@ -55,6 +55,8 @@ export interface ExportResult {
   readonly file: string;
   readonly format: ExportFormat;
   readonly records: number;
+  /** Voided events written beside them (includeVoided), marked and not counted in the totals. */
+  readonly voidedRecords: number;
   readonly bytes: number;
   readonly summary: ExportSummary;
 }
@@ -169,8 +171,14 @@ export async function exportRecords(o: ExportOptions): Promise<ExportResult> {
     tdb.sqlite.exec('BEGIN');
     let summary: ExportSummary;
     let count: number;
+    let voidedRecords = 0;
     try {
       const agg = aggregates(tdb.sqlite, f);
+      if (f.voided === 1)
+        voidedRecords = tdb.sqlite
+          .prepare(`SELECT count(*) FROM usage_records WHERE ${ROWS_WHERE} AND voided_at IS NOT NULL`)
+          .pluck()
+          .get(f) as number;
       const run = { tdb, f, agg, services, o, tmp, pageSize: o.pageSize ?? 5000 };
       ({ summary, count } = o.format === 'csv' ? await writeCsv(run) : o.format === 'json' ? await writeJson(run) : await writeXlsx(run));
       if (count !== agg.count) throw new TallyError('internal', `export wrote ${count} records but the snapshot holds ${agg.count}`);
@@ -182,7 +190,7 @@ export async function exportRecords(o: ExportOptions): Promise<ExportResult> {
     fs.closeSync(fd);
     fs.renameSync(tmp, file);
     fsyncDir(path.dirname(file));
-    return { file, format: o.format, records: count, bytes: fs.statSync(file).size, summary };
+    return { file, format: o.format, records: count, voidedRecords, bytes: fs.statSync(file).size, summary };
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;

@@ -38,7 +38,10 @@ describe('tally events void|amend and closed months', () => {
       ['void', ids[0], 'test traffic'],
     ]);
     const csv = path.join(path.dirname(db), 'with-voided.csv');
-    expect(tally(['export', 'csv', '--month', '2026-10', '--include-voided', '--out', csv], OCT).code).toBe(0);
+    const exported = tally(['export', 'csv', '--month', '2026-10', '--include-voided', '--out', csv], OCT);
+    expect(exported.code).toBe(0);
+    // The count says what the file holds: the live records and the voided ones beside them.
+    expect(exported.stdout).toContain('exported 2 records and 2 voided (marked, not in the totals)');
     const [header, ...rows] = fs.readFileSync(csv, 'utf8').trim().split('\r\n');
     expect(header!.split(',').at(-1)).toBe('voided_at');
     expect(rows).toHaveLength(4); // three events and the amend's replacement

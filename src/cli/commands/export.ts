@@ -54,7 +54,7 @@ export function registerExport(program: Command): void {
             config.currency,
           );
           print(
-            `exported ${r.records} records (total cost ${formatMoney(money.total, config.currency)}, exact ${r.summary.total_cost}) to ${r.file}`,
+            `exported ${r.records} records${r.voidedRecords > 0 ? ` and ${r.voidedRecords} voided (marked, not in the totals)` : ''} (total cost ${formatMoney(money.total, config.currency)}, exact ${r.summary.total_cost}) to ${r.file}`,
           );
         } finally {
           bar.stop();

@@ -130,27 +130,25 @@ async function creditsWithAdjustments(
  * month's live total and adjustments.
  */
 export function billedChargeOf(db: Kysely<Database>, timezone?: string): ChargeOf {
+  // Per month, for every customer asked about: the frozen statement, or an open month's adjustments.
+  const frozen = new Map<number, Promise<BillingStatement | null>>();
+  const adjustmentsOf = new Map<number, Promise<AdjustmentLine[]>>();
+  const once = <T>(cache: Map<number, Promise<T>>, month: number, load: () => Promise<T>): Promise<T> => {
+    let p = cache.get(month);
+    if (p === undefined) cache.set(month, (p = load()));
+    return p;
+  };
   return async (customerId, monthStartMs) => {
-    const closed = await getClosedStatement(db, monthKey(monthStartMs));
-    const s = closed
-      ? (JSON.parse(closed.body) as BillingStatement)
-      : await liveStatementWithoutCredits(db, monthStartMs, customerId, timezone);
-    const total = s.customers.find((c) => c.customerId === customerId)?.total ?? '0';
-    const adjusted = s.adjustments.filter((a) => a.customerId === customerId).reduce((n, a) => n + BigInt(a.costNanos), 0n);
+    const closed = await once(frozen, monthStartMs, async () => {
+      const c = await getClosedStatement(db, monthKey(monthStartMs));
+      return c ? (JSON.parse(c.body) as BillingStatement) : null;
+    });
+    const customers = closed?.customers ?? (await monthStatement(db, { month: monthKey(monthStartMs), customerId, timezone })).customers;
+    const adjustments = closed?.adjustments ?? (await once(adjustmentsOf, monthStartMs, () => adjustmentsFor(db, monthStartMs, 'USD')));
+    const total = customers.find((c) => c.customerId === customerId)?.total ?? '0';
+    const adjusted = adjustments.filter((a) => a.customerId === customerId).reduce((n, a) => n + BigInt(a.costNanos), 0n);
     return toNanos(total) + adjusted;
   };
-}
-
-/** One customer's lines and adjustments of an open month, before credits. */
-async function liveStatementWithoutCredits(
-  db: Kysely<Database>,
-  start: number,
-  customerId: string,
-  timezone: string | undefined,
-): Promise<Pick<BillingStatement, 'customers' | 'adjustments'>> {
-  const base = await monthStatement(db, { month: monthKey(start), customerId, timezone });
-  const adjustments = (await adjustmentsFor(db, start, 'USD')).filter((a) => a.customerId === customerId);
-  return { customers: base.customers, adjustments };
 }
 
 /** One customer's part of a statement (the frozen one included): its lines, adjustments and totals. */
@@ -396,9 +394,12 @@ export async function closeDueMonths(db: Kysely<Database>, clock: BillingClock, 
   if (known === undefined || known.due !== due || (known.hold !== null && clock.now >= known.hold)) {
     const f = await firstUsageMonth(db);
     known = { due, first: f === null ? null : monthStart(f), hold: await historyHold(db, clock.now) };
-    for (let m = known.hold === null ? (known.first ?? Infinity) : Infinity; m <= due; m = nextMonthStart(m)) {
-      const r = await closeMonth(db, monthKey(m), clock, 'grace');
-      if (r.closedNow) done.push(r.month);
+    // A history hold closes nothing until it ends.
+    if (known.hold === null && known.first !== null) {
+      for (let m = known.first; m <= due; m = nextMonthStart(m)) {
+        const r = await closeMonth(db, monthKey(m), clock, 'grace');
+        if (r.closedNow) done.push(r.month);
+      }
     }
   }
   if (earliest !== undefined && earliest < nextMonthStart(due) && (known.first === null || earliest < known.first)) {

@@ -1,7 +1,7 @@
 // Credits on statements and the live balance. Grants are drawn down month by month, from the
-// first month any grant covers up to the month asked, each month's charge being its statement
-// total before credits (so minimum charges are covered too). The charge of a month comes from
-// the caller (statement.ts), which keeps this module free of a cycle.
+// first month any grant covers up to the month asked, each month's charge being what its statement
+// billed before credits (minimum charges and adjustment lines included). The charge of a month
+// comes from the caller (closing.ts: billedChargeOf), which keeps this module free of a cycle.
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema';
 import { covers, drawDown, type CreditGrant, type MonthCharge, type MonthCredits } from '../core/credits';

@@ -20,7 +20,6 @@ export interface StatementQuery {
   /** YYYY-MM */
   readonly month: string;
   readonly customerId?: string | undefined;
-  /** Apply prepaid credits (default true; false gives the charges credits are drawn against). */
   /** The installation's zone (config timezone): customers without their own are billed in it. */
   readonly timezone?: string | undefined;
 }

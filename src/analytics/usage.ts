@@ -128,24 +128,24 @@ async function exactSums<R extends SumRow>(db: ReadDb, rows: R[]): Promise<Array
 }
 
 async function sums(db: ReadDb, q: ReportQuery): Promise<SumRow[]> {
-  const period = rollupPeriodFor(q.from, q.to);
-  // Edges inside an hour: the partial hours from the raw records, the whole hours between them
-  // from the rollups, which keep archived records (a range read raw would silently drop them).
+  return (await rangeSums(db, q, false)).map(({ day: _day, ...r }) => r);
+}
+
+/**
+ * Sums per service (per day and service with `byDay`) over [from, to), exactly: from the coarsest
+ * rollup whose buckets tile the range (no coarser than a day with `byDay`). When an edge falls
+ * inside an hour, the whole hours between come from the rollups, which keep archived records, and
+ * only the partial edge hours from the raw records (a range read raw would drop archived ones).
+ */
+async function rangeSums(db: ReadDb, q: ReportQuery, byDay: boolean): Promise<Array<SumRow & { day: number }>> {
+  const period = byDay ? (dayStart(q.from) === q.from && dayStart(q.to) === q.to ? 'day' : null) : rollupPeriodFor(q.from, q.to);
+  if (period !== null) return rollupSums(db, q, period, byDay);
   const inner = wholeHours(q);
-  let rows: Array<SumRow & { day: number }>;
-  if (period !== null) rows = await rollupSums(db, q, period);
-  else if (inner === null) rows = await rawSums(db, q);
-  else {
-    const parts = [await rollupSums(db, { ...q, ...inner }, rollupPeriodFor(inner.from, inner.to)!)];
-    if (q.from < inner.from) parts.push(await rawSums(db, { ...q, to: inner.from }));
-    if (inner.to < q.to) parts.push(await rawSums(db, { ...q, from: inner.to }));
-    rows = mergeSums(
-      parts.flat(),
-      (r) => r.service,
-      (r) => ({ service: r.service, day: 0 }),
-    );
-  }
-  return rows.map(({ day: _day, ...r }) => r);
+  if (inner === null) return rawSums(db, q, byDay);
+  const parts = [await rollupSums(db, { ...q, ...inner }, byDay ? 'hour' : rollupPeriodFor(inner.from, inner.to)!, byDay)];
+  if (q.from < inner.from) parts.push(await rawSums(db, { ...q, to: inner.from }, byDay));
+  if (inner.to < q.to) parts.push(await rawSums(db, { ...q, from: inner.to }, byDay));
+  return mergeSums(parts.flat());
 }
 
 /** The whole hours inside [from, to), or null when there is none. */
@@ -204,25 +204,20 @@ function rawSums(db: ReadDb, q: ReportQuery, byDay = false): Promise<Array<SumRo
   return query.execute();
 }
 
-/** Rows of the same key added exactly (limbs and cost as bigints). */
-function mergeSums<R extends SumRow>(
-  rows: readonly R[],
-  keyOf: (r: R) => string,
-  base: (r: R) => Omit<R, keyof SumRow | 'service'> & { service: string },
-): R[] {
-  const out = new Map<string, { row: R; units: bigint; cost: bigint }>();
+/** Rows of the same day and service added exactly (limbs and cost as bigints), by day, then service. */
+function mergeSums(rows: ReadonlyArray<SumRow & { day: number }>): Array<SumRow & { day: number }> {
+  const out = new Map<string, { service: string; day: number; events: number; units: bigint; cost: bigint }>();
   for (const r of rows) {
-    const units = joinLimbs(r.hi, r.lo);
-    const cost = exactCost(r.cost ?? undefined);
-    const m = out.get(keyOf(r));
-    if (!m) out.set(keyOf(r), { row: { ...base(r), events: Number(r.events) } as R, units, cost });
-    else {
-      m.row.events += Number(r.events);
-      m.units += units;
-      m.cost += cost;
-    }
+    const key = `${r.day}\u0000${r.service}`;
+    const m = out.get(key) ?? { service: r.service, day: Number(r.day), events: 0, units: 0n, cost: 0n };
+    m.events += Number(r.events);
+    m.units += joinLimbs(r.hi, r.lo);
+    m.cost += exactCost(r.cost ?? undefined);
+    out.set(key, m);
   }
-  return [...out.values()].map(({ row, units, cost }) => ({ ...row, hi: 0, lo: units.toString(), cost: cost.toString() }));
+  return [...out.values()]
+    .sort((a, b) => a.day - b.day || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0))
+    .map(({ units, cost, ...r }) => ({ ...r, hi: 0, lo: units.toString(), cost: cost.toString() }));
 }
 
 function line(def: ServiceDefinition, s: Sums | undefined): ReportLine {
@@ -282,21 +277,8 @@ export async function usageReport(db: ReadDb, q: ReportQuery, source: ReportSour
   return { ...report, daily: dailyLines(await source.daySums(q), new Map(services.map((s) => [s.name, s]))) };
 }
 
-async function daySums(db: ReadDb, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
-  // Day rollups when the edges are whole days; hour rollups for the whole hours otherwise, and the
-  // partial hours at the edges from the raw records, as the totals (sums) read them.
-  if (dayStart(q.from) === q.from && dayStart(q.to) === q.to) return rollupSums(db, q, 'day', true);
-  const inner = wholeHours(q);
-  if (inner === null) return rawSums(db, q, true);
-  const parts = [await rollupSums(db, { ...q, ...inner }, 'hour', true)];
-  if (q.from < inner.from) parts.push(await rawSums(db, { ...q, to: inner.from }, true));
-  if (inner.to < q.to) parts.push(await rawSums(db, { ...q, from: inner.to }, true));
-  const merged = mergeSums(
-    parts.flat(),
-    (r) => `${r.day}\u0000${r.service}`,
-    (r) => ({ service: r.service, day: Number(r.day) }),
-  );
-  return merged.sort((a, b) => a.day - b.day || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+function daySums(db: ReadDb, q: ReportQuery): Promise<Array<SumRow & { day: number }>> {
+  return rangeSums(db, q, true);
 }
 
 function dailyLines(rows: readonly DaySums[], services: Map<string, ServiceDefinition>): DailyLine[] {

@@ -1,28 +1,13 @@
 // tally backup while the agent writes (online backup, verified), tally restore refused while an
 // agent holds the database, and a restore that installs the backup and keeps what it replaced.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireWriterLock, type WriterLock } from '../../src/storage/lock';
-import { tally as tallySync, type CliResult } from '../helpers/cli';
+import { tallyAsync as tally, tally as tallySync } from '../helpers/cli';
 import { tempDir } from '../helpers/db';
 import { apiEvent, postEvents, startAgent, type TestAgent } from '../server/agent';
-
-function tally(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.resolve('bin/tally.mjs'), ...args],
-      {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TALLY_CONFIG: '/nonexistent/config.json', ...env },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 function count(file: string): number {
   const db = new BetterSqlite3(file, { readonly: true });

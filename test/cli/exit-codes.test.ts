@@ -1,30 +1,14 @@
 // Honest exit codes: `tally sync --once` exits 1 naming the target and the reason when records
 // stay undelivered (measured on main: exit 0 with a stopped target and 7 683 records pending);
 // `tally export` refuses a database from a newer Tally like every other command.
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tally as tallySync, type CliResult } from '../helpers/cli';
+import { tallyAsync as tally, tally as tallySync } from '../helpers/cli';
 import { tempDir, testDb } from '../helpers/db';
 
 const NOW = '2026-11-22T12:00:00Z';
-
-/** `tally` without blocking this process: the endpoint under test runs in it and must answer. */
-function tally(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.resolve('bin/tally.mjs'), ...args],
-      {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TALLY_CONFIG: '/nonexistent/config.json', ...env },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 describe('tally sync --once', () => {
   let server: http.Server;

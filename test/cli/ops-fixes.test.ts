@@ -1,6 +1,5 @@
 // Operations fixes seen by a black-box tester: restore refuses a file with no Tally schema,
 // doctor probes a Stripe v1 target, and sync's backoff leaves no abort listener behind.
-import { execFile } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,23 +9,8 @@ import type { ResolvedTarget } from '../../src/core/sync/targets';
 import { syncUntilDone } from '../../src/sync/run';
 import type { PassResult, SyncEngine } from '../../src/sync/worker';
 import { startStripeFake } from '../fakes/stripe';
-import { tally, type CliResult } from '../helpers/cli';
+import { tally, tallyAsync } from '../helpers/cli';
 import { tempDir } from '../helpers/db';
-
-/** Without blocking this process: the fake server in it must answer the probe. */
-function tallyAsync(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.resolve('bin/tally.mjs'), ...args],
-      {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TALLY_CONFIG: '/nonexistent/config.json', ...env },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 const RECORD = ['record', 'api', '1', '{"endpoint":"/","method":"GET"}'];
 

@@ -1,30 +1,14 @@
 // While an agent holds the database, the CLI's changes go through it: `services add`,
 // `price set`, `quota set` and `sync` reach the agent's handlers (its log shows each one) and
 // never open the database for writing themselves (the agent's writer lock would refuse them).
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireWriterLock, type WriterLock } from '../../src/storage/lock';
 import { listPriceRules, listServices } from '../../src/storage/repos/services';
 import { listQuotas } from '../../src/quotas/quotas';
-import type { CliResult } from '../helpers/cli';
+import { tallyAsync as tally } from '../helpers/cli';
 import { startAgent, type TestAgent } from '../server/agent';
-
-/** `tally` without blocking this process: the agent under test runs in it and must answer. */
-function tally(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.resolve('bin/tally.mjs'), ...args],
-      {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TALLY_CONFIG: '/nonexistent/config.json', ...env },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 describe('changes from the CLI while an agent runs', () => {
   let agent: TestAgent;
